@@ -1,0 +1,24 @@
+// The command table. Each entry loads its module lazily, so `tbuild --version` and a
+// single command only pay for what they use. Add a command: one line here plus its file.
+import type { CommandSpec } from "../args.js";
+import type { CommandContext } from "../io.js";
+
+export interface CommandModule {
+  readonly spec: CommandSpec;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<CommandModule>;
+  /** Shown in the top-level help under this heading. */
+  readonly group: "build" | "images" | "registry" | "other";
+  readonly hidden?: boolean;
+}
+
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+
+};
+
+/** Two-word and alias forms mapped to table names (`image ls` → `images`). */
+export const ALIASES: Readonly<Record<string, string>> = {};

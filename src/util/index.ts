@@ -1,0 +1,8 @@
+// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames.
+// Pure: no file system, no process, no clock.
+export * from "./range.js";
+export * from "./errors.js";
+export * from "./digest.js";
+export * from "./canonical-json.js";
+export * from "./suggest.js";
+export * from "./code-frame.js";

@@ -1,0 +1,77 @@
+// Enforces STYLE.md's dependency table: which src/ folder may import which, that folders
+// import each other only through index.ts, and that the pure folders touch no I/O.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const SRC = fileURLToPath(new URL("../../src", import.meta.url));
+
+const ALLOWED: Record<string, string[]> = {
+  util: [],
+  shell: ["util"],
+  dockerfile: ["util", "shell", "grammar"],
+  lint: ["util", "shell", "dockerfile"],
+  image: ["util"],
+  plan: ["util", "shell", "dockerfile", "image"],
+  context: ["util"],
+  store: ["util", "image"],
+  exec: ["util", "image", "plan", "context", "store"],
+  registry: ["util", "image", "store"],
+  build: ["util", "shell", "dockerfile", "image", "plan", "context", "store", "exec", "registry"],
+  cli: ["util", "shell", "dockerfile", "lint", "image", "plan", "context", "store", "exec", "registry", "build"],
+};
+
+const PURE = new Set(["util", "shell", "dockerfile", "lint", "plan"]);
+/** Pure files inside edge folders (STYLE.md "Pure cores"). */
+const PURE_FILES = [/^context\/(ignore|select|tree-hash)\.ts$/, /^exec\/run\/spec\.ts$/, /^image\/(?!archive\/)/];
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith(".ts") ? [p] : [];
+  });
+}
+
+function importsOf(text: string): string[] {
+  const out: string[] = [];
+  const re = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+  for (let m; (m = re.exec(text)); ) out.push((m[1] ?? m[2])!);
+  return out;
+}
+
+const files = walk(SRC).map((f) => relative(SRC, f).split(sep).join("/"));
+
+describe("architecture", () => {
+  it("finds source files", () => {
+    expect(files.length).toBeGreaterThan(5);
+  });
+
+  for (const file of files) {
+    const folder = file.includes("/") ? file.split("/")[0]! : "";
+    if (!folder) continue;
+    it(`${file} respects the dependency table`, () => {
+      const text = readFileSync(join(SRC, file), "utf8");
+      const pure = PURE.has(folder) || PURE_FILES.some((r) => r.test(file));
+      for (const spec of importsOf(text)) {
+        if (spec.startsWith(".")) {
+          const target = relative(SRC, resolve(dirname(join(SRC, file)), spec)).split(sep).join("/");
+          if (target.startsWith("../grammar/")) {
+            expect(ALLOWED[folder], `${file} imports ${spec}`).toContain("grammar");
+            continue;
+          }
+          const tFolder = target.split("/")[0]!;
+          if (tFolder === folder) continue;
+          expect(ALLOWED[folder], `${file} imports ${spec} (folder ${tFolder})`).toContain(tFolder);
+          expect(target, `${file} must import ${tFolder}/ through its index.ts`).toMatch(new RegExp(`^${tFolder}/index\\.js$`));
+        } else if (pure) {
+          expect(spec, `pure module ${file} imports ${spec}`).not.toMatch(/^(node:|fs$|path$|child_process$|tar-stream$|fast-glob$)/);
+        }
+      }
+      if (pure) {
+        const code = text.replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");
+        expect(code, `pure module ${file} names process/Buffer/Date.now`).not.toMatch(/\bprocess\.|\bBuffer\.|Date\.now\(/);
+      }
+    });
+  }
+});

@@ -1,0 +1,35 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { main } from "../../../src/cli/main.js";
+
+function run(argv: string[]) {
+  let out = "";
+  let err = "";
+  const io = {
+    stdout: { write: (s: string | Uint8Array) => (out += String(s)) },
+    stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
+    stdin: new PassThrough(),
+    env: {},
+    cwd: process.cwd(),
+    signal: new AbortController().signal,
+  };
+  return main(argv, io).then((code) => ({ code, out, err }));
+}
+
+describe("cli main", () => {
+  it("prints the version", async () => {
+    const r = await run(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^tbuild \d+\.\d+\.\d+\n$/);
+  });
+  it("shows help with --help and exits 0", async () => {
+    const r = await run(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("Usage: tbuild");
+  });
+  it("rejects an unknown command with exit 2 and a suggestion", async () => {
+    const r = await run(["frobnicate"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("E_USAGE: unknown command: frobnicate");
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { SourceText, TbuildError, canonicalJson, didYouMean, hashPreimage, renderCodeFrame, sha256Digest, withLocation } from "../../../src/util/index.js";
+
+describe("canonicalJson", () => {
+  it("sorts keys and drops undefined", () => {
+    expect(canonicalJson({ b: 1, a: [1, "x", null], c: undefined, d: { z: true, y: false } })).toBe('{"a":[1,"x",null],"b":1,"d":{"y":false,"z":true}}');
+  });
+  it("rejects non-finite numbers and cycles", () => {
+    expect(() => canonicalJson(NaN)).toThrow(/non-finite/);
+    const o: Record<string, unknown> = {};
+    o.self = o;
+    expect(() => canonicalJson(o)).toThrow(/cycle/);
+  });
+});
+
+describe("digests", () => {
+  it("matches the known SHA-256 of abc", () => {
+    expect(sha256Digest("abc")).toBe("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+  it("separates preimages by tag and is key-order independent", () => {
+    expect(hashPreimage("run", { a: 1, b: 2 })).toBe(hashPreimage("run", { b: 2, a: 1 }));
+    expect(hashPreimage("run", { a: 1 })).not.toBe(hashPreimage("copy", { a: 1 }));
+  });
+});
+
+describe("SourceText", () => {
+  it("maps offsets to 1-based lines and columns", () => {
+    const s = new SourceText("FROM a\r\nRUN b\n");
+    expect(s.positionAt(0)).toEqual({ line: 1, column: 1, offset: 0 });
+    expect(s.positionAt(8)).toEqual({ line: 2, column: 1, offset: 8 });
+    expect(s.lineText(1)).toBe("FROM a");
+    expect(s.lineText(2)).toBe("RUN b");
+  });
+});
+
+describe("suggestions and errors", () => {
+  it("suggests within distance 2 in the user's case", () => {
+    expect(didYouMean("COPPY", ["COPY", "RUN"])).toBe("did you mean COPY?");
+    expect(didYouMean("chmood", ["chmod", "chown"])).toBe("did you mean chmod?");
+    expect(didYouMean("zzzzzz", ["COPY"])).toBeUndefined();
+  });
+  it("keeps the innermost location", () => {
+    const inner = { file: "Dockerfile", range: new SourceText("a\nb").rangeOf(2, 3) };
+    const outer = { file: "Dockerfile", range: new SourceText("a\nb").rangeOf(0, 1) };
+    const e = withLocation(withLocation(new TbuildError("E_RUN_EXIT", "x"), inner), outer);
+    expect(e.location?.range.start.line).toBe(2);
+  });
+  it("renders a BuildKit-style code frame", () => {
+    const text = "FROM alpine\nRUN true\nRUN exit 1\nCMD x\n";
+    const src = new SourceText(text);
+    expect(renderCodeFrame("Dockerfile", text, src.rangeOf(21, 31))).toBe(
+      ["Dockerfile:3", "-".repeat(20), "   1 |     FROM alpine", "   2 |     RUN true", "   3 | >>> RUN exit 1", "   4 |     CMD x", "   5 |     ", "-".repeat(20)].join("\n"),
+    );
+  });
+});
