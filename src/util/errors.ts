@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   E_PARSE_LIMIT: "the Dockerfile exceeds a size limit",
   E_SHELL_SYNTAX: "a variable expansion is malformed",
   E_SHELL_UNSET: "a ${VAR:?message} expansion found VAR unset or empty",
+  E_SHELL_LIMIT: "a word nests ${...} expansions deeper than the limit",
   E_ARG_UNDEFINED: "an ARG is used but not defined",
   E_PLAN_NO_STAGE: "a stage name or index does not exist",
   E_PLAN_DUPLICATE_STAGE: "two stages have the same name",
