@@ -1,0 +1,493 @@
+// The OCI distribution API over Node's fetch: manifests (GET/HEAD/PUT), blobs (HEAD, GET
+// verified while streaming, monolithic and chunked uploads, cross-repository mounts),
+// Basic and Bearer auth, and bounded retries with backoff on 5xx and network faults.
+import { createHash } from "node:crypto";
+import { TbuildError, isDigest, type Digest } from "../util/index.js";
+import { basicHeader, parseChallenges, type Challenge, type CredentialSource, type Credentials } from "./auth.js";
+import { MANIFEST_ACCEPT } from "./types.js";
+
+export interface RegistryClientOptions {
+  /** `host[:port]`; `docker.io` is reached at registry-1.docker.io. */
+  readonly registry: string;
+  /** false: talk plain http (as for localhost and 127.0.0.1, which always use http). */
+  readonly tlsVerify?: boolean;
+  readonly credentials?: CredentialSource;
+  /** Attempts after the first on 5xx, 429 and network faults (default 4). */
+  readonly retries?: number;
+  /** First backoff in ms, doubled per attempt (default 250). */
+  readonly backoffMs?: number;
+  readonly signal?: AbortSignal;
+  readonly fetch?: typeof fetch;
+  readonly userAgent?: string;
+}
+
+/** A manifest as fetched: its bytes, media type and digest (verified). */
+export interface FetchedManifest {
+  readonly bytes: Uint8Array;
+  readonly mediaType: string;
+  readonly digest: Digest;
+}
+
+/** Where a blob's bytes come from for an upload; called again when an upload is retried. */
+export type BlobBody = () => AsyncIterable<Uint8Array>;
+
+export interface UploadOptions {
+  /** Upload in PATCH chunks of this many bytes; default: one streamed PUT. */
+  readonly chunkSize?: number;
+  /** Repositories on the same registry to try a cross-repository mount from. */
+  readonly mountFrom?: readonly string[];
+  /** Skip the HEAD check (the caller already knows the registry lacks the blob). */
+  readonly skipExistsCheck?: boolean;
+  /** Called with the number of bytes sent so far. */
+  readonly onProgress?: (sent: number) => void;
+}
+
+/** What an upload did: the blob was already there, was mounted, or was sent. */
+export type UploadResult = "exists" | "mounted" | "uploaded";
+
+const MAX_MANIFEST = 4 * 1024 * 1024;
+
+interface RequestInit2 {
+  readonly headers?: Record<string, string>;
+  /** A replayable body, or a stream (then the request is never retried here). */
+  readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
+  /** Token scopes this request needs, e.g. `repository:library/alpine:pull`. */
+  readonly scopes: readonly string[];
+}
+
+class RetryableError extends TbuildError {}
+
+/** A client for one registry. Stateful: it caches the auth scheme and tokens per scope. */
+export class RegistryClient {
+  readonly registry: string;
+  readonly baseUrl: string;
+  private readonly opts: RegistryClientOptions;
+  private readonly fetchFn: typeof fetch;
+  private challenge: Challenge | undefined;
+  private creds: Credentials | undefined | null = null; // null: not looked up yet
+  private readonly tokens = new Map<string, string>();
+
+  constructor(opts: RegistryClientOptions) {
+    this.opts = opts;
+    this.registry = opts.registry;
+    this.fetchFn = opts.fetch ?? fetch;
+    const host = opts.registry === "docker.io" ? "registry-1.docker.io" : opts.registry;
+    const local = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
+    this.baseUrl = `${local || opts.tlsVerify === false ? "http" : "https"}://${host}`;
+  }
+
+  // ---- manifests ---------------------------------------------------------------------
+
+  /** GET a manifest or index by tag or digest; verifies the digest of what arrives. */
+  async getManifest(repo: string, ref: string, accept: string = MANIFEST_ACCEPT): Promise<FetchedManifest> {
+    const res = await this.send("GET", `/v2/${repo}/manifests/${ref}`, { headers: { accept }, scopes: [pullScope(repo)] });
+    if (res.status === 404) {
+      await drain(res);
+      throw new TbuildError("E_REGISTRY", `manifest for ${this.registry}/${repo}:${ref} not found: manifest unknown`, { hint: "check the name and tag, and that you are logged in" });
+    }
+    await this.expect(res, [200], `GET manifest ${repo}:${ref}`);
+    const bytes = await readLimited(res, MAX_MANIFEST, `manifest ${repo}:${ref}`);
+    const digest = sha256(bytes);
+    const claimed = isDigest(ref) ? ref : res.headers.get("docker-content-digest");
+    if (claimed && claimed !== digest) {
+      throw new TbuildError("E_REGISTRY_DIGEST", `manifest ${this.registry}/${repo}@${claimed} does not match its digest: got ${digest}`, { hint: "the registry or a proxy altered the manifest" });
+    }
+    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    return { bytes, mediaType: mediaTypeOf(bytes) || mediaType, digest };
+  }
+
+  /** HEAD a manifest: its digest, media type and size, or undefined when absent. */
+  async headManifest(repo: string, ref: string): Promise<{ digest: Digest; mediaType: string; size: number } | undefined> {
+    const res = await this.send("HEAD", `/v2/${repo}/manifests/${ref}`, { headers: { accept: MANIFEST_ACCEPT }, scopes: [pullScope(repo)] });
+    if (res.status === 404) return undefined;
+    await this.expect(res, [200], `HEAD manifest ${repo}:${ref}`);
+    const digest = res.headers.get("docker-content-digest");
+    if (!digest || !isDigest(digest)) return undefined;
+    return { digest, mediaType: (res.headers.get("content-type") ?? "").split(";")[0]!.trim(), size: Number(res.headers.get("content-length") ?? 0) };
+  }
+
+  /** PUT a manifest (or index) under a tag or its digest. Returns its digest. */
+  async putManifest(repo: string, ref: string, bytes: Uint8Array, mediaType: string): Promise<Digest> {
+    const res = await this.send("PUT", `/v2/${repo}/manifests/${ref}`, { headers: { "content-type": mediaType }, body: bytes, scopes: [pushScope(repo)] });
+    await this.expect(res, [201, 200], `PUT manifest ${repo}:${ref}`);
+    await drain(res);
+    return sha256(bytes);
+  }
+
+  // ---- blobs -------------------------------------------------------------------------
+
+  /** HEAD a blob: true when the registry has it. */
+  async hasBlob(repo: string, digest: Digest): Promise<boolean> {
+    const res = await this.send("HEAD", `/v2/${repo}/blobs/${digest}`, { scopes: [pullScope(repo)] });
+    if (res.status === 404) return false;
+    await this.expect(res, [200], `HEAD blob ${digest}`);
+    return true;
+  }
+
+  /**
+   * Stream a blob, verifying size and digest as bytes arrive. The iterator throws
+   * E_REGISTRY_DIGEST (after the last byte, or as soon as the size is exceeded) when the
+   * bytes are wrong, so a consumer that commits only after a clean end never keeps them.
+   */
+  async *openBlob(repo: string, digest: Digest, size?: number): AsyncGenerator<Uint8Array> {
+    const res = await this.send("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [pullScope(repo)] });
+    if (res.status === 404) {
+      await drain(res);
+      throw new TbuildError("E_REGISTRY", `blob ${digest} not found in ${this.registry}/${repo}`);
+    }
+    await this.expect(res, [200], `GET blob ${digest}`);
+    const hash = createHash("sha256");
+    let n = 0;
+    const tooBig = () => new TbuildError("E_REGISTRY_DIGEST", `blob ${digest} from ${this.registry}/${repo} is larger than its ${size} bytes`);
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        n += chunk.byteLength;
+        if (size !== undefined && n > size) throw tooBig();
+        hash.update(chunk);
+        yield chunk;
+      }
+    } catch (e) {
+      if (e instanceof TbuildError) throw e;
+      this.throwIfAborted();
+      throw new RetryableError("E_REGISTRY", `download of ${digest} from ${this.registry} broke off: ${describeNetError(e)}`, { cause: e });
+    }
+    if (size !== undefined && n !== size) throw new TbuildError("E_REGISTRY_DIGEST", `blob ${digest} from ${this.registry}/${repo} has ${n} bytes, expected ${size}`);
+    const got = `sha256:${hash.digest("hex")}`;
+    if (got !== digest) {
+      throw new TbuildError("E_REGISTRY_DIGEST", `blob ${digest} from ${this.registry}/${repo} does not match its digest: got ${got}`, { hint: "the registry sent corrupted data; nothing was stored" });
+    }
+  }
+
+  /** Fetch a small blob (an image config) whole, verified. */
+  async fetchBlob(repo: string, digest: Digest, size?: number): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const c of this.openBlob(repo, digest, size)) parts.push(c);
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Make `digest` exist in `repo`: HEAD first (unless told not to), then try a mount from
+   * each of `mountFrom`, else upload `body`. A failed upload is retried from the start.
+   */
+  async uploadBlob(repo: string, digest: Digest, size: number, body: BlobBody, opts: UploadOptions = {}): Promise<UploadResult> {
+    if (!opts.skipExistsCheck && (await this.hasBlob(repo, digest))) return "exists";
+    let location: string | undefined;
+    for (const from of opts.mountFrom ?? []) {
+      if (from === repo) continue;
+      const res = await this.send("POST", `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, {
+        headers: { "content-length": "0" },
+        scopes: [pushScope(repo), pullScope(from)],
+      });
+      if (res.status === 201) {
+        await drain(res);
+        return "mounted";
+      }
+      await this.expect(res, [202], `mount ${digest} from ${from}`);
+      await drain(res);
+      location = res.headers.get("location") ?? undefined; // an upload session to use instead
+      break;
+    }
+    const retries = this.opts.retries ?? 4;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.uploadOnce(repo, digest, size, body, location, opts);
+        return "uploaded";
+      } catch (e) {
+        location = undefined;
+        if (!(e instanceof RetryableError) || attempt >= retries) throw e;
+        await this.backoff(attempt);
+      }
+    }
+  }
+
+  private async uploadOnce(repo: string, digest: Digest, size: number, body: BlobBody, location: string | undefined, opts: UploadOptions): Promise<void> {
+    const scopes = [pushScope(repo)];
+    if (!location) {
+      const res = await this.send("POST", `/v2/${repo}/blobs/uploads/`, { headers: { "content-length": "0" }, scopes });
+      await this.expect(res, [202], `start upload of ${digest}`);
+      await drain(res);
+      location = res.headers.get("location") ?? undefined;
+      if (!location) throw new TbuildError("E_REGISTRY", `${this.registry} started an upload without a Location`);
+    }
+    let sent = 0;
+    const counted = async function* (it: AsyncIterable<Uint8Array>) {
+      for await (const c of it) {
+        sent += c.byteLength;
+        opts.onProgress?.(sent);
+        yield c;
+      }
+    };
+    if (opts.chunkSize === undefined || size <= opts.chunkSize) {
+      const res = await this.send("PUT", withDigest(location, digest), {
+        headers: { "content-type": "application/octet-stream", "content-length": String(size) },
+        body: counted(body()),
+        scopes,
+      });
+      await this.expect(res, [201], `upload of ${digest}`);
+      await drain(res);
+      return;
+    }
+    let offset = 0;
+    for await (const chunk of rechunk(counted(body()), opts.chunkSize)) {
+      const res = await this.send("PATCH", location, {
+        headers: { "content-type": "application/octet-stream", "content-length": String(chunk.byteLength), "content-range": `${offset}-${offset + chunk.byteLength - 1}` },
+        body: chunk,
+        scopes,
+      });
+      await this.expect(res, [202], `upload chunk of ${digest} at ${offset}`);
+      await drain(res);
+      offset += chunk.byteLength;
+      location = res.headers.get("location") ?? location;
+    }
+    const res = await this.send("PUT", withDigest(location, digest), { headers: { "content-length": "0" }, scopes });
+    await this.expect(res, [201], `finish upload of ${digest}`);
+    await drain(res);
+  }
+
+  // ---- transport ---------------------------------------------------------------------
+
+  /** One request with auth and retries. Streamed bodies are never retried here. */
+  async send(method: string, pathOrUrl: string, init: RequestInit2): Promise<Response> {
+    const url = new URL(pathOrUrl, this.baseUrl + "/").toString();
+    const retries = this.opts.retries ?? 4;
+    const replayable = init.body === undefined || init.body instanceof Uint8Array;
+    let authTried = false;
+    for (let attempt = 0; ; ) {
+      this.throwIfAborted();
+      const headers: Record<string, string> = { "user-agent": this.opts.userAgent ?? "tbuild", ...init.headers };
+      const auth = await this.authorization(init.scopes, false);
+      if (auth) headers.authorization = auth;
+      let res: Response;
+      try {
+        const body = init.body === undefined ? undefined : init.body instanceof Uint8Array ? init.body : ReadableStream.from(init.body);
+        res = await this.fetchFn(url, { method, headers, body: body as BodyInit | undefined, signal: this.opts.signal, redirect: "follow", ...(body && !replayable ? { duplex: "half" } : {}) } as RequestInit);
+      } catch (e) {
+        this.throwIfAborted();
+        if (e instanceof TbuildError) throw e;
+        const err = new RetryableError("E_REGISTRY", `cannot reach ${this.registry} (${method} ${new URL(url).pathname}): ${describeNetError(e)}`, { cause: e, hint: "is the registry running and reachable?" });
+        if (!replayable || attempt >= retries) throw err;
+        await this.backoff(attempt++);
+        continue;
+      }
+      if (res.status === 401 && !authTried && replayable) {
+        authTried = true;
+        await drain(res);
+        await this.handleChallenge(res, init.scopes);
+        continue;
+      }
+      if (res.status === 401 || res.status === 403) {
+        const detail = await errorText(res);
+        throw new TbuildError("E_REGISTRY_AUTH", `${this.registry} refused access (${res.status}) to ${method} ${new URL(url).pathname}${detail ? `: ${detail}` : ""}`, {
+          hint: `run "tbuild login ${this.registry}" with a user that may ${init.scopes.some((s) => s.endsWith("push")) ? "push to" : "pull from"} this repository`,
+        });
+      }
+      if ((res.status >= 500 || res.status === 429) && replayable && attempt < retries) {
+        await drain(res);
+        await this.backoff(attempt++);
+        continue;
+      }
+      if (res.status >= 500 || res.status === 429) {
+        const detail = await errorText(res);
+        throw new RetryableError("E_REGISTRY", `${this.registry} answered ${res.status} to ${method} ${new URL(url).pathname}${detail ? `: ${detail}` : ""}`);
+      }
+      return res;
+    }
+  }
+
+  private async expect(res: Response, ok: number[], what: string): Promise<void> {
+    if (ok.includes(res.status)) return;
+    const detail = await errorText(res);
+    throw new TbuildError("E_REGISTRY", `${what} on ${this.registry} failed: ${res.status} ${res.statusText}${detail ? `: ${detail}` : ""}`);
+  }
+
+  private async credentials(): Promise<Credentials | undefined> {
+    if (this.creds === null) this.creds = (await this.opts.credentials?.(this.registry)) ?? undefined;
+    return this.creds;
+  }
+
+  /** The Authorization header for these scopes, fetching a token when the scheme is Bearer. */
+  private async authorization(scopes: readonly string[], fresh: boolean): Promise<string | undefined> {
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    if (ch.scheme === "basic") {
+      const c = await this.credentials();
+      return c && "username" in c ? basicHeader(c) : undefined;
+    }
+    const key = [...scopes].sort().join(" ");
+    let token = fresh ? undefined : this.tokens.get(key);
+    if (!token) {
+      token = await this.fetchToken(ch, scopes);
+      this.tokens.set(key, token);
+    }
+    return `Bearer ${token}`;
+  }
+
+  private async handleChallenge(res: Response, scopes: readonly string[]): Promise<void> {
+    const header = res.headers.get("www-authenticate") ?? "";
+    const chs = parseChallenges(header);
+    const ch = chs.find((c) => c.scheme === "bearer") ?? chs.find((c) => c.scheme === "basic");
+    if (!ch) throw new TbuildError("E_REGISTRY_AUTH", `${this.registry} requires authentication with an unsupported scheme: ${header || "(none)"}`);
+    this.challenge = ch;
+    if (ch.scheme === "basic") {
+      const c = await this.credentials();
+      if (!c || !("username" in c)) {
+        throw new TbuildError("E_REGISTRY_AUTH", `${this.registry} requires a login`, { hint: `run "tbuild login ${this.registry}"` });
+      }
+      return;
+    }
+    const extra = ch.params.scope ? ch.params.scope.split(" ") : [];
+    const all = [...new Set([...scopes, ...extra])];
+    this.tokens.set([...scopes].sort().join(" "), await this.fetchToken(ch, all));
+  }
+
+  /** The distribution token flow: GET realm?service&scope (Basic creds), or OAuth2 refresh. */
+  private async fetchToken(ch: Challenge, scopes: readonly string[]): Promise<string> {
+    const realm = ch.params.realm;
+    if (!realm) throw new TbuildError("E_REGISTRY_AUTH", `${this.registry} sent a Bearer challenge without a realm`);
+    const c = await this.credentials();
+    const url = new URL(realm);
+    let res: Response;
+    try {
+      if (c && "identityToken" in c) {
+        const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: c.identityToken, client_id: "tbuild", ...(ch.params.service ? { service: ch.params.service } : {}) });
+        for (const s of scopes) form.append("scope", s);
+        res = await this.fetchFn(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString(), signal: this.opts.signal });
+      } else {
+        if (ch.params.service) url.searchParams.set("service", ch.params.service);
+        for (const s of scopes) url.searchParams.append("scope", s);
+        const headers: Record<string, string> = {};
+        if (c && "username" in c) headers.authorization = basicHeader(c);
+        res = await this.fetchFn(url, { headers, signal: this.opts.signal });
+      }
+    } catch (e) {
+      this.throwIfAborted();
+      throw new TbuildError("E_REGISTRY_AUTH", `cannot reach the token service ${url.origin}: ${describeNetError(e)}`, { cause: e });
+    }
+    if (res.status === 401 || res.status === 403) {
+      await drain(res);
+      throw new TbuildError("E_REGISTRY_AUTH", `the token service of ${this.registry} refused the credentials (${res.status})`, { hint: `check the user name and password, then run "tbuild login ${this.registry}"` });
+    }
+    if (res.status !== 200) {
+      const detail = await errorText(res);
+      throw new TbuildError("E_REGISTRY_AUTH", `the token service of ${this.registry} answered ${res.status}${detail ? `: ${detail}` : ""}`);
+    }
+    const body = (await res.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new TbuildError("E_REGISTRY_AUTH", `the token service of ${this.registry} sent no token`);
+    return token;
+  }
+
+  /** Verify credentials the way `docker login` does: GET /v2/ and answer any challenge. */
+  async ping(): Promise<void> {
+    const res = await this.send("GET", "/v2/", { scopes: [] });
+    await this.expect(res, [200], "GET /v2/");
+    await drain(res);
+  }
+
+  private throwIfAborted(): void {
+    const s = this.opts.signal;
+    if (s?.aborted) throw s.reason instanceof TbuildError ? s.reason : new TbuildError("E_INTERRUPTED", "the transfer was interrupted");
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const ms = (this.opts.backoffMs ?? 250) * 2 ** attempt;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.opts.signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    });
+    this.throwIfAborted();
+  }
+}
+
+/** True for errors a caller may retry from the start (network faults, 5xx). */
+export function isRetryable(e: unknown): boolean {
+  return e instanceof RetryableError;
+}
+
+export function pullScope(repo: string): string {
+  return `repository:${repo}:pull`;
+}
+
+export function pushScope(repo: string): string {
+  return `repository:${repo}:pull,push`;
+}
+
+function sha256(bytes: Uint8Array): Digest {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+function mediaTypeOf(bytes: Uint8Array): string {
+  try {
+    const j = JSON.parse(Buffer.from(bytes).toString("utf8")) as { mediaType?: string; manifests?: unknown; config?: unknown };
+    if (j.mediaType) return j.mediaType;
+    if (j.manifests) return "application/vnd.oci.image.index.v1+json";
+    if (j.config) return "application/vnd.oci.image.manifest.v1+json";
+  } catch {
+    // not JSON: the caller reports it
+  }
+  return "";
+}
+
+function withDigest(location: string, digest: Digest): string {
+  return location + (location.includes("?") ? "&" : "?") + `digest=${encodeURIComponent(digest)}`;
+}
+
+async function drain(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch {
+    // already consumed or broken: nothing to free
+  }
+}
+
+async function readLimited(res: Response, max: number, what: string): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+    n += c.byteLength;
+    if (n > max) throw new TbuildError("E_REGISTRY", `${what} is larger than ${max} bytes`);
+    parts.push(c);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The registry's error JSON (`{"errors":[{"code","message"}]}`) as one line. */
+async function errorText(res: Response): Promise<string> {
+  try {
+    const text = (await res.text()).slice(0, 2000);
+    try {
+      const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+      if (j.errors?.length) return j.errors.map((e) => [e.code?.toLowerCase().replace(/_/g, " "), e.message].filter(Boolean).join(": ")).join("; ");
+    } catch {
+      // not JSON
+    }
+    return text.trim().split("\n")[0] ?? "";
+  } catch {
+    return "";
+  }
+}
+
+function describeNetError(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
+}
+
+async function* rechunk(it: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let buf: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of it) {
+    let chunk = c;
+    while (chunk.byteLength > 0) {
+      const take = Math.min(size - n, chunk.byteLength);
+      buf.push(chunk.subarray(0, take));
+      n += take;
+      chunk = chunk.subarray(take);
+      if (n === size) {
+        yield Buffer.concat(buf);
+        buf = [];
+        n = 0;
+      }
+    }
+  }
+  if (n > 0) yield Buffer.concat(buf);
+}

@@ -1,0 +1,23 @@
+// registry: the OCI distribution client (client.ts), credentials and token auth (auth.ts),
+// and pull/push as copies between a registry and the store (transfer.ts).
+export { RegistryClient, isRetryable, pullScope, pushScope } from "./client.js";
+export type { RegistryClientOptions, FetchedManifest, BlobBody, UploadOptions, UploadResult } from "./client.js";
+export {
+  authFilePath,
+  dockerConfigPath,
+  defaultCredentials,
+  saveCredentials,
+  removeCredentials,
+  runCredentialHelper,
+  parseChallenges,
+  normalizeHost,
+  registryKey,
+} from "./auth.js";
+export type { Credentials, CredentialSource, Challenge, Env } from "./auth.js";
+export { pullImage, pushImage, hostPlatform, mapLimit } from "./transfer.js";
+export type { TransferEvent, LayerStatus, TransferOptions, PullOptions, PullResult, PushOptions, PushResult } from "./transfer.js";
+export type { TransferStore, StoredBlob, CompressedLayer } from "./store-port.js";
+export { MEDIA, selectPlatform, parsePlatform, formatPlatform } from "./types.js";
+export type { Descriptor, ImageManifest, ImageIndex, Platform } from "./types.js";
+export { parseRegistryReference, formatRegistryReference } from "./reference.js";
+export type { RegistryReference } from "./reference.js";

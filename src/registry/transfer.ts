@@ -1,0 +1,308 @@
+// Pull = copy registry → store; push = copy store → registry (containers/image copy.Image).
+// The store keeps layers as plain tar (digest = diff ID); the registry gets gzip. Pull
+// gunzips while verifying the compressed digest and the diff ID; push gzips each layer once.
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip, createGzip } from "node:zlib";
+import { TbuildError, isDigest, type Digest } from "../util/index.js";
+import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
+import { formatRegistryReference, parseRegistryReference, type RegistryReference } from "./reference.js";
+import type { CompressedLayer, StoredBlob, TransferStore } from "./store-port.js";
+import {
+  MEDIA,
+  formatPlatform,
+  isIndexMediaType,
+  isManifestMediaType,
+  layerCompression,
+  ociArch,
+  parsePlatform,
+  selectPlatform,
+  type Descriptor,
+  type ImageConfigLike,
+  type ImageIndex,
+  type ImageManifest,
+  type Platform,
+} from "./types.js";
+
+/** Progress of a transfer, for the CLI to render (Docker's per-layer lines). */
+export type TransferEvent =
+  | { readonly kind: "resolved"; readonly ref: string; readonly digest: Digest; readonly platform?: string }
+  | { readonly kind: "layer"; readonly digest: Digest; readonly status: LayerStatus }
+  | { readonly kind: "bytes"; readonly digest: Digest; readonly done: number; readonly total: number };
+
+export type LayerStatus = "exists" | "downloading" | "pulled" | "pushing" | "pushed" | "mounted";
+
+export interface TransferOptions extends Omit<RegistryClientOptions, "registry"> {
+  /** Parallel layer transfers (default 3, as Docker). */
+  readonly concurrency?: number;
+  readonly onEvent?: (e: TransferEvent) => void;
+}
+
+export interface PullOptions extends TransferOptions {
+  /** `os/arch[/variant]`; default the host's (linux/<node arch>). */
+  readonly platform?: string;
+}
+
+export interface PullResult {
+  /** The reference stored, fully normalised. */
+  readonly ref: string;
+  /** The digest the registry knows the image by (index digest for multi-platform tags). */
+  readonly remoteDigest: Digest;
+  /** The local (uncompressed) manifest in the store. */
+  readonly manifest: StoredBlob;
+  /** The config digest: the image ID. */
+  readonly imageId: Digest;
+  /** False when every blob was already in the store. */
+  readonly downloaded: boolean;
+  readonly layers: readonly { readonly digest: Digest; readonly diffId: Digest; readonly status: "exists" | "pulled" }[];
+}
+
+export interface PushOptions extends TransferOptions {
+  /** Other repositories on the same registry to mount blobs from before uploading. */
+  readonly mountFrom?: readonly string[];
+  /** Upload in PATCH chunks of this size instead of one streamed PUT. */
+  readonly chunkSize?: number;
+}
+
+export interface PushResult {
+  readonly ref: string;
+  /** The digest of the manifest now in the registry. */
+  readonly digest: Digest;
+  readonly size: number;
+  readonly layers: readonly { readonly digest: Digest; readonly status: "exists" | "mounted" | "pushed" }[];
+}
+
+/** The host platform as an OCI platform: linux/amd64 on x64. */
+export function hostPlatform(): Platform {
+  return { os: "linux", architecture: ociArch(process.arch) };
+}
+
+/** Pull `ref` from its registry into `store`, tagging it under its normalised name. */
+export async function pullImage(store: TransferStore, refText: string, opts: PullOptions = {}): Promise<PullResult> {
+  const ref = parseRegistryReference(refText);
+  const client = new RegistryClient({ ...opts, registry: ref.domain });
+  const want = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+  const top = await client.getManifest(ref.path, ref.digest ?? ref.tag!);
+  let manifestBytes = top.bytes;
+  let manifestType = top.mediaType;
+  let manifestDigest = top.digest;
+  if (isIndexMediaType(top.mediaType)) {
+    const index = parseJson<ImageIndex>(top.bytes, "image index");
+    const pick = selectPlatform(index, want);
+    if (!pick) {
+      const have = index.manifests.flatMap((d) => (d.platform ? [formatPlatform(d.platform)] : [])).join(", ");
+      throw new TbuildError("E_REGISTRY", `no image for platform ${formatPlatform(want)} in ${formatRegistryReference(ref)}`, { hint: `available: ${have || "none"}; choose one with --platform` });
+    }
+    const m = await client.getManifest(ref.path, pick.digest);
+    manifestBytes = m.bytes;
+    manifestType = m.mediaType;
+    manifestDigest = m.digest;
+  }
+  if (!isManifestMediaType(manifestType)) throw new TbuildError("E_REGISTRY", `unsupported manifest type ${JSON.stringify(manifestType)} for ${formatRegistryReference(ref)}`, { hint: "tbuild reads OCI and Docker schema 2 images" });
+  opts.onEvent?.({ kind: "resolved", ref: formatRegistryReference(ref), digest: top.digest, platform: formatPlatform(want) });
+  const manifest = parseJson<ImageManifest>(manifestBytes, `manifest ${manifestDigest}`);
+  const configBytes = await client.fetchBlob(ref.path, manifest.config.digest, manifest.config.size);
+  const config = parseJson<ImageConfigLike>(configBytes, `config ${manifest.config.digest}`);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length || !diffIds.every(isDigest)) {
+    throw new TbuildError("E_REGISTRY_DIGEST", `image ${formatRegistryReference(ref)} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff IDs`);
+  }
+
+  let downloaded = false;
+  const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i) => {
+    const diffId = diffIds[i] as Digest;
+    if (await store.hasBlob(diffId)) {
+      opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "exists" });
+      return { digest: layer.digest, diffId, status: "exists" as const, size: await blobSize(store, diffId) };
+    }
+    opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
+    const stored = await withRetries(opts, () => downloadLayer(client, store, ref, layer, diffId, opts));
+    downloaded = true;
+    await store.rememberCompressed?.(diffId, { digest: layer.digest, size: layer.size, mediaType: MEDIA.ociLayerGzip });
+    opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
+    return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size };
+  });
+
+  // Only now, with every layer verified and stored, write the config and the manifest.
+  if (!(await store.hasBlob(manifest.config.digest))) downloaded = true;
+  await store.putBlob(once(configBytes), manifest.config.digest);
+  const local: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA.ociManifest,
+    config: { mediaType: MEDIA.ociConfig, digest: manifest.config.digest, size: configBytes.byteLength },
+    layers: layers.map((l) => ({ mediaType: MEDIA.ociLayer, digest: l.diffId, size: l.size })),
+    ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
+  };
+  const localBytes = Buffer.from(JSON.stringify(local));
+  const stored = await store.putBlob(once(localBytes));
+  const full = formatRegistryReference(ref.tag ? { domain: ref.domain, path: ref.path, tag: ref.tag } : ref);
+  const before = await store.resolveManifest(full);
+  await store.tagManifest({ ...stored, mediaType: MEDIA.ociManifest }, [full]);
+  return {
+    ref: full,
+    remoteDigest: top.digest,
+    manifest: stored,
+    imageId: manifest.config.digest,
+    downloaded: downloaded || before?.digest !== stored.digest,
+    layers: layers.map(({ digest, diffId, status }) => ({ digest, diffId, status })),
+  };
+}
+
+/** Download one layer: verify the compressed digest while streaming, gunzip, check the diff ID, store. */
+async function downloadLayer(client: RegistryClient, store: TransferStore, ref: RegistryReference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<StoredBlob> {
+  const compression = layerCompression(layer.mediaType);
+  if (compression === undefined) throw new TbuildError("E_REGISTRY", `layer ${layer.digest} has an unknown media type ${layer.mediaType}`);
+  if (compression === "zstd") throw new TbuildError("E_REGISTRY", `layer ${layer.digest} is zstd-compressed, which tbuild cannot read yet`, { hint: "pull an image with gzip layers" });
+  let done = 0;
+  const source = async function* () {
+    for await (const c of client.openBlob(ref.path, layer.digest, layer.size)) {
+      done += c.byteLength;
+      opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
+      yield c;
+    }
+  };
+  const raw = compression === "gzip" ? gunzip(source()) : source();
+  const stored = await store.putBlob(checkDigest(raw, diffId, `layer ${layer.digest}: its uncompressed content`), diffId);
+  return stored;
+}
+
+/** Push `ref` from `store` to its registry: layers gzipped (once), config, then the manifest. */
+export async function pushImage(store: TransferStore, refText: string, opts: PushOptions = {}): Promise<PushResult> {
+  const ref = parseRegistryReference(refText);
+  const full = formatRegistryReference(ref);
+  const desc = await store.resolveManifest(full);
+  if (!desc) throw new TbuildError("E_STORE_NOT_FOUND", `no image ${full} in the store`, { hint: `tag an image as ${full} first (tbuild tag)` });
+  const client = new RegistryClient({ ...opts, registry: ref.domain });
+  const manifest = parseJson<ImageManifest>(await store.readBlob(desc.digest), `manifest ${desc.digest}`);
+  const mountFrom = opts.mountFrom ?? [];
+  const workDir = await mkdtemp(join(tmpdir(), "tbuild-push-"));
+  try {
+    const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer) => {
+      const blob = await compressedFor(store, layer, workDir);
+      opts.onEvent?.({ kind: "layer", digest: blob.digest, status: "pushing" });
+      const r = await client.uploadBlob(ref.path, blob.digest, blob.size, () => blob.open(), { mountFrom, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) });
+      const status = r === "uploaded" ? ("pushed" as const) : r;
+      opts.onEvent?.({ kind: "layer", digest: blob.digest, status });
+      return { desc: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }, status };
+    });
+    const cfg = manifest.config;
+    await client.uploadBlob(ref.path, cfg.digest, cfg.size, () => store.openBlob(cfg.digest), { mountFrom });
+    const remote: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA.ociManifest,
+      config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
+      layers: layers.map((l) => l.desc),
+      ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
+    };
+    const bytes = Buffer.from(JSON.stringify(remote));
+    const digest = await client.putManifest(ref.path, ref.digest ?? ref.tag!, bytes, MEDIA.ociManifest);
+    return { ref: full, digest, size: bytes.byteLength, layers: layers.map((l) => ({ digest: l.desc.digest, status: l.status })) };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */
+async function compressedFor(store: TransferStore, layer: Descriptor, workDir: string): Promise<CompressedLayer> {
+  const c = layerCompression(layer.mediaType);
+  if (c === "gzip" || c === "zstd") return { digest: layer.digest, size: layer.size, mediaType: layer.mediaType, open: () => store.openBlob(layer.digest) };
+  if (store.compressedLayer) return await store.compressedLayer(layer.digest, "gzip");
+  const file = join(workDir, layer.digest.slice(7) + ".gz");
+  const hash = createHash("sha256");
+  let size = 0;
+  await pipeline(Readable.from(store.openBlob(layer.digest)), createGzip(), async function* (src: AsyncIterable<Buffer>) {
+    for await (const c of src) {
+      hash.update(c);
+      size += c.byteLength;
+      yield c;
+    }
+  }, createWriteStream(file));
+  const digest = `sha256:${hash.digest("hex")}` as Digest;
+  const compressed = { digest, size, mediaType: MEDIA.ociLayerGzip };
+  await store.rememberCompressed?.(layer.digest, compressed);
+  return { ...compressed, open: () => createReadStream(file) as AsyncIterable<Uint8Array> };
+}
+
+// ---- helpers ---------------------------------------------------------------------------
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+async function* gunzip(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const z = createGunzip();
+  const input = Readable.from(src);
+  input.on("error", (e) => z.destroy(e));
+  input.pipe(z);
+  try {
+    for await (const c of z as AsyncIterable<Uint8Array>) yield c;
+  } catch (e) {
+    if (e instanceof TbuildError) throw e;
+    throw new TbuildError("E_REGISTRY_DIGEST", `a layer is not valid gzip: ${(e as Error).message}`, { cause: e });
+  } finally {
+    input.destroy();
+  }
+}
+
+/** Pass bytes through, throwing before the end when their SHA-256 is not `want`. */
+async function* checkDigest(src: AsyncIterable<Uint8Array>, want: Digest, what: string): AsyncGenerator<Uint8Array> {
+  const hash = createHash("sha256");
+  for await (const c of src) {
+    hash.update(c);
+    yield c;
+  }
+  const got = `sha256:${hash.digest("hex")}`;
+  if (got !== want) throw new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the config says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
+}
+
+async function blobSize(store: TransferStore, digest: Digest): Promise<number> {
+  let n = 0;
+  for await (const c of store.openBlob(digest)) n += c.byteLength;
+  return n;
+}
+
+/** Retry a whole blob download when the network or the registry failed (bounded, with backoff). */
+async function withRetries<T>(opts: TransferOptions, fn: () => Promise<T>): Promise<T> {
+  const retries = opts.retries ?? 4;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isRetryable(e) || attempt >= retries || opts.signal?.aborted) throw e;
+      await new Promise((r) => setTimeout(r, (opts.backoffMs ?? 250) * 2 ** attempt));
+    }
+  }
+}
+
+/** Map with at most `limit` calls in flight; the first failure rejects (others finish first). */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failed: { e: unknown } | undefined;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (e) {
+        failed ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failed) throw failed.e;
+  return out;
+}
+
+function parseJson<T>(bytes: Uint8Array, what: string): T {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8")) as T;
+  } catch (e) {
+    throw new TbuildError("E_REGISTRY", `${what} is not valid JSON`, { cause: e });
+  }
+}
