@@ -113,8 +113,14 @@ export function mergeEnv(base: Environment, overlay: Environment, opts: EnvOptio
 
 /** The distinct keys, in order of first appearance. */
 export function envKeys(env: Environment, opts: EnvOptions = {}): string[] {
+  const seen = new Set<string>();
   const out: string[] = [];
-  for (const e of env) if (!out.some((k) => envKeysEqual(k, e.key, opts))) out.push(e.key);
+  for (const e of env) {
+    const norm = opts.caseInsensitive ? e.key.toUpperCase() : e.key;
+    if (seen.has(norm)) continue;
+    seen.add(norm);
+    out.push(e.key);
+  }
   return out;
 }
 

@@ -379,7 +379,7 @@ function toError(word: string, code: ErrorCode, message: string, start: number, 
       : code === "E_SHELL_LIMIT"
         ? "flatten the nested ${...} expansions"
         : undefined;
-  const err = new TbuildError(code, `failed to process "${shown}": ${message} (at offset ${start})`, hint ? { hint } : {});
+  const err = new TbuildError(code, `failed to process ${JSON.stringify(shown)}: ${message} (at offset ${start})`, hint ? { hint } : {});
   if (origin) err.location = { file: origin.file, range: origin.source.rangeOf(origin.offset + start, origin.offset + end) };
   return err;
 }
