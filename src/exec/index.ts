@@ -3,3 +3,4 @@
 export type { Change } from "./changes.js";
 export { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./changes.js";
 export { writeLayer, type LayerResult, type WriteLayerOptions } from "./layer.js";
+export { extractTar, type ExtractOptions, type ExtractResult } from "./safe-extract.js";
