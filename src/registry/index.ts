@@ -17,7 +17,4 @@ export type { Credentials, CredentialSource, Challenge, Env } from "./auth.js";
 export { pullImage, pushImage, hostPlatform, mapLimit } from "./transfer.js";
 export type { TransferEvent, LayerStatus, TransferOptions, PullOptions, PullResult, PushOptions, PushResult } from "./transfer.js";
 export type { TransferStore, StoredBlob, CompressedLayer } from "./store-port.js";
-export { MEDIA, selectPlatform, parsePlatform, formatPlatform } from "./types.js";
-export type { Descriptor, ImageManifest, ImageIndex, Platform } from "./types.js";
-export { parseRegistryReference, formatRegistryReference } from "./reference.js";
-export type { RegistryReference } from "./reference.js";
+export { MANIFEST_ACCEPT, selectPlatform } from "./types.js";

@@ -11,23 +11,24 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
-import { formatRegistryReference, parseRegistryReference, type RegistryReference } from "./reference.js";
 import type { CompressedLayer, StoredBlob, TransferStore } from "./store-port.js";
 import {
-  MEDIA,
   formatPlatform,
-  isIndexMediaType,
-  isManifestMediaType,
+  formatReference,
+  isIndexType,
+  isManifestType,
   layerCompression,
-  ociArch,
+  ociArchitecture,
   parsePlatform,
-  selectPlatform,
+  parseReference,
   type Descriptor,
-  type ImageConfigLike,
+  type ImageConfig,
   type ImageIndex,
   type ImageManifest,
   type Platform,
-} from "./types.js";
+  type Reference,
+} from "../image/index.js";
+import { MEDIA, selectPlatform } from "./types.js";
 
 /** Progress of a transfer, for the CLI to render (Docker's per-layer lines). */
 export type TransferEvent =
@@ -79,38 +80,38 @@ export interface PushResult {
 
 /** The host platform as an OCI platform: linux/amd64 on x64. */
 export function hostPlatform(): Platform {
-  return { os: "linux", architecture: ociArch(process.arch) };
+  return { os: "linux", architecture: ociArchitecture(process.arch) };
 }
 
 /** Pull `ref` from its registry into `store`, tagging it under its normalised name. */
 export async function pullImage(store: TransferStore, refText: string, opts: PullOptions = {}): Promise<PullResult> {
-  const ref = parseRegistryReference(refText);
+  const ref = parseReference(refText);
   const client = new RegistryClient({ ...opts, registry: ref.domain });
   const want = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
   const top = await client.getManifest(ref.path, ref.digest ?? ref.tag!);
   let manifestBytes = top.bytes;
   let manifestType = top.mediaType;
   let manifestDigest = top.digest;
-  if (isIndexMediaType(top.mediaType)) {
+  if (isIndexType(top.mediaType)) {
     const index = parseJson<ImageIndex>(top.bytes, "image index");
     const pick = selectPlatform(index, want);
     if (!pick) {
       const have = index.manifests.flatMap((d) => (d.platform ? [formatPlatform(d.platform)] : [])).join(", ");
-      throw new TbuildError("E_REGISTRY", `no image for platform ${formatPlatform(want)} in ${formatRegistryReference(ref)}`, { hint: `available: ${have || "none"}; choose one with --platform` });
+      throw new TbuildError("E_REGISTRY", `no image for platform ${formatPlatform(want)} in ${formatReference(ref)}`, { hint: `available: ${have || "none"}; choose one with --platform` });
     }
     const m = await client.getManifest(ref.path, pick.digest);
     manifestBytes = m.bytes;
     manifestType = m.mediaType;
     manifestDigest = m.digest;
   }
-  if (!isManifestMediaType(manifestType)) throw new TbuildError("E_REGISTRY", `unsupported manifest type ${JSON.stringify(manifestType)} for ${formatRegistryReference(ref)}`, { hint: "tbuild reads OCI and Docker schema 2 images" });
-  opts.onEvent?.({ kind: "resolved", ref: formatRegistryReference(ref), digest: top.digest, platform: formatPlatform(want) });
+  if (!isManifestType(manifestType)) throw new TbuildError("E_REGISTRY", `unsupported manifest type ${JSON.stringify(manifestType)} for ${formatReference(ref)}`, { hint: "tbuild reads OCI and Docker schema 2 images" });
+  opts.onEvent?.({ kind: "resolved", ref: formatReference(ref), digest: top.digest, platform: formatPlatform(want) });
   const manifest = parseJson<ImageManifest>(manifestBytes, `manifest ${manifestDigest}`);
   const configBytes = await client.fetchBlob(ref.path, manifest.config.digest, manifest.config.size);
-  const config = parseJson<ImageConfigLike>(configBytes, `config ${manifest.config.digest}`);
+  const config = parseJson<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length || !diffIds.every(isDigest)) {
-    throw new TbuildError("E_REGISTRY_DIGEST", `image ${formatRegistryReference(ref)} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff IDs`);
+    throw new TbuildError("E_REGISTRY_DIGEST", `image ${formatReference(ref)} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff IDs`);
   }
 
   let downloaded = false;
@@ -140,7 +141,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   };
   const localBytes = Buffer.from(JSON.stringify(local));
   const stored = await store.putBlob(once(localBytes));
-  const full = formatRegistryReference(ref.tag ? { domain: ref.domain, path: ref.path, tag: ref.tag } : ref);
+  const full = formatReference(ref.tag ? { domain: ref.domain, path: ref.path, tag: ref.tag } : ref);
   const before = await store.resolveManifest(full);
   await store.tagManifest({ ...stored, mediaType: MEDIA.ociManifest }, [full]);
   return {
@@ -154,7 +155,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
 }
 
 /** Download one layer: verify the compressed digest while streaming, gunzip, check the diff ID, store. */
-async function downloadLayer(client: RegistryClient, store: TransferStore, ref: RegistryReference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<StoredBlob> {
+async function downloadLayer(client: RegistryClient, store: TransferStore, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<StoredBlob> {
   const compression = layerCompression(layer.mediaType);
   if (compression === undefined) throw new TbuildError("E_REGISTRY", `layer ${layer.digest} has an unknown media type ${layer.mediaType}`);
   if (compression === "zstd") throw new TbuildError("E_REGISTRY", `layer ${layer.digest} is zstd-compressed, which tbuild cannot read yet`, { hint: "pull an image with gzip layers" });
@@ -166,15 +167,15 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, ref: 
       yield c;
     }
   };
-  const raw = compression === "gzip" ? gunzip(source()) : source();
+  const raw = compression === "gzip" ? gunzip(source(), `layer ${layer.digest} from ${ref.domain}/${ref.path}`) : source();
   const stored = await store.putBlob(checkDigest(raw, diffId, `layer ${layer.digest}: its uncompressed content`), diffId);
   return stored;
 }
 
 /** Push `ref` from `store` to its registry: layers gzipped (once), config, then the manifest. */
 export async function pushImage(store: TransferStore, refText: string, opts: PushOptions = {}): Promise<PushResult> {
-  const ref = parseRegistryReference(refText);
-  const full = formatRegistryReference(ref);
+  const ref = parseReference(refText);
+  const full = formatReference(ref);
   const desc = await store.resolveManifest(full);
   if (!desc) throw new TbuildError("E_STORE_NOT_FOUND", `no image ${full} in the store`, { hint: `tag an image as ${full} first (tbuild tag)` });
   const client = new RegistryClient({ ...opts, registry: ref.domain });
@@ -234,7 +235,7 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
-async function* gunzip(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
   const z = createGunzip();
   const input = Readable.from(src);
   input.on("error", (e) => z.destroy(e));
@@ -243,7 +244,7 @@ async function* gunzip(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Arra
     for await (const c of z as AsyncIterable<Uint8Array>) yield c;
   } catch (e) {
     if (e instanceof TbuildError) throw e;
-    throw new TbuildError("E_REGISTRY_DIGEST", `a layer is not valid gzip: ${(e as Error).message}`, { cause: e });
+    throw new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${(e as Error).message}): it does not match its digest`, { cause: e, hint: "the registry sent corrupted data; nothing was stored" });
   } finally {
     input.destroy();
   }

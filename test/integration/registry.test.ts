@@ -1,0 +1,212 @@
+// pull and push against a real docker-registry (distribution 2.8) on 127.0.0.1: round
+// trips, no blob sent twice, mounts, chunked uploads, manifest lists, basic auth, a
+// corrupted blob and a registry killed mid-pull.
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pack } from "tar-stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RegistryClient, pullImage, pushImage, type TransferEvent } from "../../src/registry/index.js";
+import { TbuildError, type Digest } from "../../src/util/index.js";
+import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
+import { FakeStore } from "../unit/registry/fake-store.js";
+
+const tmpRoots: string[] = [];
+async function newStore(): Promise<FakeStore> {
+  const dir = mkdtempSync(join(tmpdir(), "tbuild-reg-store-"));
+  tmpRoots.push(dir);
+  return await new FakeStore(dir).init();
+}
+
+function sha(b: Uint8Array): Digest {
+  return `sha256:${createHash("sha256").update(b).digest("hex")}`;
+}
+
+async function tarOf(files: Record<string, Uint8Array>): Promise<Buffer> {
+  const p = pack();
+  for (const [name, data] of Object.entries(files)) p.entry({ name, size: data.byteLength, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, Buffer.from(data));
+  p.finalize();
+  const parts: Buffer[] = [];
+  for await (const c of p) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Put an image made of `layers` (file maps) into `store` under `ref`; returns its image ID. */
+async function makeImage(store: FakeStore, ref: string, layers: Record<string, Uint8Array>[], arch = "amd64"): Promise<Digest> {
+  const descs = [];
+  for (const files of layers) {
+    const tar = await tarOf(files);
+    const b = await store.putBlob((async function* () { yield tar; })());
+    descs.push({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: b.digest, size: b.size });
+  }
+  const config = Buffer.from(JSON.stringify({ architecture: arch, os: "linux", rootfs: { type: "layers", diff_ids: descs.map((d) => d.digest) }, config: {} }));
+  const c = await store.putBlob((async function* () { yield config; })());
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: c.digest, size: c.size }, layers: descs }));
+  const m = await store.putBlob((async function* () { yield manifest; })());
+  await store.tagManifest({ ...m, mediaType: "application/vnd.oci.image.manifest.v1+json" }, [ref]);
+  return c.digest;
+}
+
+const fast = { retries: 2, backoffMs: 20 };
+const uploads = (r: RegistryServer) => r.requests().filter((q) => (q.method === "PATCH" || q.method === "PUT") && q.path.includes("/blobs/uploads/"));
+
+describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
+  let reg: RegistryServer;
+  beforeAll(async () => {
+    reg = await startRegistry();
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    for (const d of tmpRoots) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("push then pull into an empty store gives the same digests; skopeo reads what was pushed", async () => {
+    const a = await newStore();
+    const ref = `${reg.host}/app/one:v1`;
+    const id = await makeImage(a, ref, [{ "etc/hello": Buffer.from("hello\n") }, { "bin/data": randomBytes(300_000) }]);
+    const pushed = await pushImage(a, ref, fast);
+    expect(pushed.layers.map((l) => l.status)).toEqual(["pushed", "pushed"]);
+    const inspect = JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" })) as { Digest: string; Layers: string[] };
+    expect(inspect.Digest).toBe(pushed.digest);
+
+    const b = await newStore();
+    const events: TransferEvent[] = [];
+    const pulled = await pullImage(b, ref, { ...fast, onEvent: (e) => events.push(e) });
+    expect(pulled.remoteDigest).toBe(pushed.digest);
+    expect(pulled.imageId).toBe(id);
+    expect(pulled.manifest.digest).toBe((await a.resolveManifest(ref))!.digest);
+    expect(pulled.layers.map((l) => l.status)).toEqual(["pulled", "pulled"]);
+    expect(pulled.downloaded).toBe(true);
+    // The store keeps layers uncompressed: their digests are the diff IDs.
+    expect(pulled.layers.map((l) => l.diffId).sort()).toEqual(inspect.Layers.length ? pulled.layers.map((l) => l.diffId).sort() : []);
+    expect(await b.check()).toMatchObject({ temps: [], bad: [] });
+
+    // Pushing the pulled image from the second store gives the very same registry digest.
+    const again = await pushImage(b, ref, fast);
+    expect(again.digest).toBe(pushed.digest);
+    // A second pull finds everything already there.
+    const second = await pullImage(b, ref, fast);
+    expect(second.layers.map((l) => l.status)).toEqual(["exists", "exists"]);
+    expect(second.downloaded).toBe(false);
+  });
+
+  it("a second push sends no layer twice (HEAD finds them)", async () => {
+    const s = await newStore();
+    const ref = `${reg.host}/app/twice:v1`;
+    await makeImage(s, ref, [{ a: randomBytes(100_000) }, { b: randomBytes(100_000) }]);
+    reg.clearRequests();
+    await pushImage(s, ref, fast);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(uploads(reg).filter((q) => q.method === "PUT")).toHaveLength(3); // 2 layers + config
+    reg.clearRequests();
+    const r2 = await pushImage(s, ref, fast);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(r2.layers.map((l) => l.status)).toEqual(["exists", "exists"]);
+    expect(uploads(reg)).toHaveLength(0);
+    expect(reg.requests().filter((q) => q.method === "HEAD" && q.path.includes("/blobs/")).every((q) => q.status === 200)).toBe(true);
+  });
+
+  it("mounts blobs across repositories and uploads in PATCH chunks", async () => {
+    const s = await newStore();
+    const ref = `${reg.host}/app/src:v1`;
+    await makeImage(s, ref, [{ big: randomBytes(2_500_000) }]);
+    reg.clearRequests();
+    await pushImage(s, ref, { ...fast, chunkSize: 1024 * 1024 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(uploads(reg).filter((q) => q.method === "PATCH").length).toBeGreaterThanOrEqual(3);
+    await s.tagManifest((await s.resolveManifest(ref))!, [`${reg.host}/app/dst:v1`]);
+    const m = await pushImage(s, `${reg.host}/app/dst:v1`, { ...fast, mountFrom: ["app/src"] });
+    expect(m.layers.map((l) => l.status)).toEqual(["mounted"]);
+    const b = await newStore();
+    expect((await pullImage(b, `${reg.host}/app/dst:v1`, fast)).remoteDigest).toBe(m.digest);
+  });
+
+  it("pulling a manifest list picks the host platform (linux/amd64), --platform picks another", async () => {
+    const s = await newStore();
+    const amdId = await makeImage(s, `${reg.host}/multi/app:amd64`, [{ arch: Buffer.from("amd64") }], "amd64");
+    const armId = await makeImage(s, `${reg.host}/multi/app:arm64`, [{ arch: Buffer.from("arm64") }], "arm64");
+    const amd = await pushImage(s, `${reg.host}/multi/app:amd64`, fast);
+    const arm = await pushImage(s, `${reg.host}/multi/app:arm64`, fast);
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: arm.digest, size: arm.size, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+        { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: amd.digest, size: amd.size, platform: { os: "linux", architecture: "amd64" } },
+      ],
+    }));
+    const client = new RegistryClient({ registry: reg.host });
+    const indexDigest = await client.putManifest("multi/app", "latest", index, "application/vnd.oci.image.index.v1+json");
+    const b = await newStore();
+    const pulled = await pullImage(b, `${reg.host}/multi/app`, fast);
+    expect(process.arch).toBe("x64");
+    expect(pulled.imageId).toBe(amdId);
+    expect(pulled.remoteDigest).toBe(indexDigest);
+    const c = await newStore();
+    expect((await pullImage(c, `${reg.host}/multi/app:latest`, { ...fast, platform: "linux/arm64" })).imageId).toBe(armId);
+    await expect(pullImage(c, `${reg.host}/multi/app:latest`, { ...fast, platform: "linux/s390x" })).rejects.toThrow(/no image for platform linux\/s390x/);
+  });
+
+  it("a blob corrupted on the registry's disk is rejected (E_REGISTRY_DIGEST) and nothing is stored", async () => {
+    const s = await newStore();
+    const ref = `${reg.host}/app/corrupt:v1`;
+    await makeImage(s, ref, [{ ok: Buffer.from("fine") }, { x: randomBytes(200_000) }]);
+    const pushed = await pushImage(s, ref, fast);
+    const victim = pushed.layers[1]!.digest;
+    const path = reg.blobPath(victim);
+    const { size } = await import("node:fs").then((fs) => fs.statSync(path));
+    writeFileSync(path, randomBytes(size)); // same length, wrong bytes
+    const b = await newStore();
+    const err = await pullImage(b, ref, fast).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TbuildError);
+    expect((err as TbuildError).code).toBe("E_REGISTRY_DIGEST");
+    expect((err as TbuildError).message).toContain(victim);
+    const check = await b.check();
+    expect(check.temps).toEqual([]);
+    expect(check.bad).toEqual([]);
+    expect(await b.index()).toEqual([]);
+    // Neither the bad layer nor the config or manifest was stored.
+    const diffIds = (JSON.parse(Buffer.from(await s.readBlob((JSON.parse(Buffer.from(await s.readBlob((await s.resolveManifest(ref))!.digest)).toString()) as { config: { digest: Digest } }).config.digest)).toString()) as { rootfs: { diff_ids: Digest[] } }).rootfs.diff_ids;
+    expect(await b.hasBlob(diffIds[1]!)).toBe(false);
+  });
+});
+
+describe("registry killed in the middle of a pull", () => {
+  it("leaves the store clean, and a retry after a restart succeeds", async () => {
+    let reg = await startRegistry();
+    const storageDir = reg.storageDir;
+    try {
+      const s = await newStore();
+      const ref = `${reg.host}/app/big:v1`;
+      const id = await makeImage(s, ref, [{ small: Buffer.from("x") }, { big: randomBytes(48 * 1024 * 1024) }]);
+      await pushImage(s, ref, fast);
+      const b = await newStore();
+      let killed = false;
+      const err = await pullImage(b, ref, {
+        ...fast,
+        onEvent: (e) => {
+          if (!killed && e.kind === "bytes" && e.done > 4 * 1024 * 1024) {
+            killed = true;
+            void reg.kill();
+          }
+        },
+      }).catch((e: unknown) => e);
+      expect(killed).toBe(true);
+      expect(err).toBeInstanceOf(TbuildError);
+      expect((err as TbuildError).code).toBe("E_REGISTRY");
+      const check = await b.check();
+      expect(check.temps).toEqual([]);
+      expect(check.bad).toEqual([]);
+      expect(await b.index()).toEqual([]);
+
+      reg = await startRegistry({ storageDir, port: reg.port });
+      const pulled = await pullImage(b, ref, fast);
+      expect(pulled.imageId).toBe(id);
+      expect((await b.check()).bad).toEqual([]);
+    } finally {
+      await reg.stop();
+    }
+  });
+});
