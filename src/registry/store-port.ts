@@ -1,6 +1,6 @@
 // What pull and push need from a local image store (containers/image's ImageSource /
-// ImageDestination idea, reduced to what a registry copy uses). src/store's Store is
-// adapted to it; tests may pass any implementation.
+// ImageDestination idea, reduced to what a registry copy uses). store-adapter.ts adapts
+// src/store's Store to it; tests may pass any implementation.
 import type { Digest } from "../util/index.js";
 
 export interface StoredBlob {
@@ -15,6 +15,16 @@ export interface CompressedLayer extends StoredBlob {
   open(): AsyncIterable<Uint8Array>;
 }
 
+/** An image as the store keeps it: config plus uncompressed layers (digest = diff ID). */
+export interface LocalImage {
+  readonly manifestDigest: Digest;
+  /** The config digest. */
+  readonly imageId: Digest;
+  readonly configSize: number;
+  /** Layer blobs as stored: plain tar (digest = diff ID) unless `mediaType` says otherwise. */
+  readonly layers: readonly { readonly digest: Digest; readonly size: number; readonly mediaType?: string }[];
+}
+
 export interface TransferStore {
   hasBlob(digest: Digest): Promise<boolean>;
   /** Stream a stored blob. */
@@ -26,14 +36,10 @@ export interface TransferStore {
    * MUST throw and keep nothing.
    */
   putBlob(source: AsyncIterable<Uint8Array>, expected?: Digest): Promise<StoredBlob>;
-  /** Point `refs` (full normalised references) at a stored manifest. */
-  tagManifest(manifest: StoredBlob & { readonly mediaType: string }, refs: readonly string[]): Promise<void>;
-  /** The manifest a full normalised reference points at, or undefined. */
-  resolveManifest(ref: string): Promise<(StoredBlob & { readonly mediaType: string }) | undefined>;
-  /** All tags of a repository (`docker.io/library/alpine`), as full references. */
-  listTags?(repository: string): Promise<string[]>;
+  /** Write an image from its config bytes and stored layers and tag it, atomically. */
+  putImage(image: { readonly configBytes: Uint8Array; readonly layers: readonly { readonly diffId: Digest; readonly size: number }[]; readonly tags: readonly string[] }): Promise<{ readonly manifestDigest: Digest }>;
+  /** The image a full normalised reference names, or undefined. */
+  resolveImage(ref: string): Promise<LocalImage | undefined>;
   /** The remembered compressed form of an uncompressed layer, computing it once (optional). */
-  compressedLayer?(diffId: Digest, compression: "gzip"): Promise<CompressedLayer>;
-  /** Remember that `diffId` compresses to `compressed` (a pull learns this for free). */
-  rememberCompressed?(diffId: Digest, compressed: StoredBlob & { readonly mediaType: string }): Promise<void>;
+  compressedLayer?(diffId: Digest): Promise<CompressedLayer>;
 }

@@ -11,7 +11,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
-import type { CompressedLayer, StoredBlob, TransferStore } from "./store-port.js";
+import type { CompressedLayer, LocalImage, TransferStore } from "./store-port.js";
 import {
   formatPlatform,
   formatReference,
@@ -54,8 +54,8 @@ export interface PullResult {
   readonly ref: string;
   /** The digest the registry knows the image by (index digest for multi-platform tags). */
   readonly remoteDigest: Digest;
-  /** The local (uncompressed) manifest in the store. */
-  readonly manifest: StoredBlob;
+  /** The local manifest (over uncompressed layers) in the store. */
+  readonly manifestDigest: Digest;
   /** The config digest: the image ID. */
   readonly imageId: Digest;
   /** False when every blob was already in the store. */
@@ -124,32 +124,21 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
     opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
     const stored = await withRetries(opts, () => downloadLayer(client, store, ref, layer, diffId, opts));
     downloaded = true;
-    await store.rememberCompressed?.(diffId, { digest: layer.digest, size: layer.size, mediaType: MEDIA.ociLayerGzip });
     opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
     return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size };
   });
 
-  // Only now, with every layer verified and stored, write the config and the manifest.
-  if (!(await store.hasBlob(manifest.config.digest))) downloaded = true;
-  await store.putBlob(once(configBytes), manifest.config.digest);
-  const local: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA.ociManifest,
-    config: { mediaType: MEDIA.ociConfig, digest: manifest.config.digest, size: configBytes.byteLength },
-    layers: layers.map((l) => ({ mediaType: MEDIA.ociLayer, digest: l.diffId, size: l.size })),
-    ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
-  };
-  const localBytes = Buffer.from(JSON.stringify(local));
-  const stored = await store.putBlob(once(localBytes));
+  // Only now, with every layer verified and stored, write the config and the image.
   const full = formatReference(ref.tag ? { domain: ref.domain, path: ref.path, tag: ref.tag } : ref);
-  const before = await store.resolveManifest(full);
-  await store.tagManifest({ ...stored, mediaType: MEDIA.ociManifest }, [full]);
+  const before = await store.resolveImage(full);
+  await store.putBlob(once(configBytes), manifest.config.digest);
+  const image = await store.putImage({ configBytes, layers: layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags: ref.tag ? [full] : [] });
   return {
     ref: full,
     remoteDigest: top.digest,
-    manifest: stored,
+    manifestDigest: image.manifestDigest,
     imageId: manifest.config.digest,
-    downloaded: downloaded || before?.digest !== stored.digest,
+    downloaded: downloaded || before?.manifestDigest !== image.manifestDigest,
     layers: layers.map(({ digest, diffId, status }) => ({ digest, diffId, status })),
   };
 }
@@ -176,14 +165,13 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, ref: 
 export async function pushImage(store: TransferStore, refText: string, opts: PushOptions = {}): Promise<PushResult> {
   const ref = parseReference(refText);
   const full = formatReference(ref);
-  const desc = await store.resolveManifest(full);
-  if (!desc) throw new TbuildError("E_STORE_NOT_FOUND", `no image ${full} in the store`, { hint: `tag an image as ${full} first (tbuild tag)` });
+  const image = await store.resolveImage(full);
+  if (!image) throw new TbuildError("E_STORE_NOT_FOUND", `no image ${full} in the store`, { hint: `tag an image as ${full} first (tbuild tag)` });
   const client = new RegistryClient({ ...opts, registry: ref.domain });
-  const manifest = parseJson<ImageManifest>(await store.readBlob(desc.digest), `manifest ${desc.digest}`);
   const mountFrom = opts.mountFrom ?? [];
   const workDir = await mkdtemp(join(tmpdir(), "tbuild-push-"));
   try {
-    const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer) => {
+    const layers = await mapLimit(image.layers, opts.concurrency ?? 3, async (layer) => {
       const blob = await compressedFor(store, layer, workDir);
       opts.onEvent?.({ kind: "layer", digest: blob.digest, status: "pushing" });
       const r = await client.uploadBlob(ref.path, blob.digest, blob.size, () => blob.open(), { mountFrom, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) });
@@ -191,14 +179,13 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
       opts.onEvent?.({ kind: "layer", digest: blob.digest, status });
       return { desc: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }, status };
     });
-    const cfg = manifest.config;
+    const cfg = { digest: image.imageId, size: image.configSize };
     await client.uploadBlob(ref.path, cfg.digest, cfg.size, () => store.openBlob(cfg.digest), { mountFrom });
     const remote: ImageManifest = {
       schemaVersion: 2,
       mediaType: MEDIA.ociManifest,
       config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
       layers: layers.map((l) => l.desc),
-      ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
     };
     const bytes = Buffer.from(JSON.stringify(remote));
     const digest = await client.putManifest(ref.path, ref.digest ?? ref.tag!, bytes, MEDIA.ociManifest);
@@ -209,24 +196,22 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
 }
 
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */
-async function compressedFor(store: TransferStore, layer: Descriptor, workDir: string): Promise<CompressedLayer> {
-  const c = layerCompression(layer.mediaType);
-  if (c === "gzip" || c === "zstd") return { digest: layer.digest, size: layer.size, mediaType: layer.mediaType, open: () => store.openBlob(layer.digest) };
-  if (store.compressedLayer) return await store.compressedLayer(layer.digest, "gzip");
+async function compressedFor(store: TransferStore, layer: LocalImage["layers"][number], workDir: string): Promise<CompressedLayer> {
+  const c = layer.mediaType === undefined ? "none" : layerCompression(layer.mediaType);
+  if (c === "gzip" || c === "zstd") return { digest: layer.digest, size: layer.size, mediaType: layer.mediaType!, open: () => store.openBlob(layer.digest) };
+  if (store.compressedLayer) return await store.compressedLayer(layer.digest);
   const file = join(workDir, layer.digest.slice(7) + ".gz");
   const hash = createHash("sha256");
   let size = 0;
   await pipeline(Readable.from(store.openBlob(layer.digest)), createGzip(), async function* (src: AsyncIterable<Buffer>) {
-    for await (const c of src) {
-      hash.update(c);
-      size += c.byteLength;
-      yield c;
+    for await (const chunk of src) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      yield chunk;
     }
   }, createWriteStream(file));
   const digest = `sha256:${hash.digest("hex")}` as Digest;
-  const compressed = { digest, size, mediaType: MEDIA.ociLayerGzip };
-  await store.rememberCompressed?.(layer.digest, compressed);
-  return { ...compressed, open: () => createReadStream(file) as AsyncIterable<Uint8Array> };
+  return { digest, size, mediaType: MEDIA.ociLayerGzip, open: () => createReadStream(file) as AsyncIterable<Uint8Array> };
 }
 
 // ---- helpers ---------------------------------------------------------------------------

@@ -76,7 +76,7 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
     const pulled = await pullImage(b, ref, { ...fast, onEvent: (e) => events.push(e) });
     expect(pulled.remoteDigest).toBe(pushed.digest);
     expect(pulled.imageId).toBe(id);
-    expect(pulled.manifest.digest).toBe((await a.resolveManifest(ref))!.digest);
+    expect(pulled.manifestDigest).toBe((await a.resolveManifest(ref))!.digest);
     expect(pulled.layers.map((l) => l.status)).toEqual(["pulled", "pulled"]);
     expect(pulled.downloaded).toBe(true);
     // The store keeps layers uncompressed: their digests are the diff IDs.

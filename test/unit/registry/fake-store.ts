@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { TransferStore, StoredBlob } from "../../../src/registry/index.js";
+import type { LocalImage, TransferStore, StoredBlob } from "../../../src/registry/index.js";
 import type { Digest } from "../../../src/util/index.js";
 
 interface IndexEntry {
@@ -92,6 +92,21 @@ export class FakeStore implements TransferStore {
   async resolveManifest(ref: string) {
     const e = (await this.index()).find((x) => x.annotations?.["org.opencontainers.image.ref.name"] === ref);
     return e ? { digest: e.digest, size: e.size, mediaType: e.mediaType } : undefined;
+  }
+
+  async putImage(img: { configBytes: Uint8Array; layers: readonly { diffId: Digest; size: number }[]; tags: readonly string[] }): Promise<{ manifestDigest: Digest }> {
+    const c = await this.putBlob((async function* () { yield img.configBytes; })());
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: c.digest, size: c.size }, layers: img.layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: l.diffId, size: l.size })) }));
+    const m = await this.putBlob((async function* () { yield manifest; })());
+    await this.tagManifest({ ...m, mediaType: "application/vnd.oci.image.manifest.v1+json" }, img.tags);
+    return { manifestDigest: m.digest };
+  }
+
+  async resolveImage(ref: string): Promise<LocalImage | undefined> {
+    const d = await this.resolveManifest(ref);
+    if (!d) return undefined;
+    const m = JSON.parse(Buffer.from(await this.readBlob(d.digest)).toString()) as { config: { digest: Digest; size: number }; layers: { digest: Digest; size: number; mediaType: string }[] };
+    return { manifestDigest: d.digest, imageId: m.config.digest, configSize: m.config.size, layers: m.layers };
   }
 
   /** Files left in tmp/ and blobs whose content does not match their name. */

@@ -1,0 +1,39 @@
+// Adapts src/store's Store to the TransferStore port pull and push use: blobs verified on
+// write, images committed with putImage (under the store lock), lazy parallel gzip of
+// layers remembered by the store (compressLayer).
+import { MediaType } from "../image/index.js";
+import { compressLayer, type Store } from "../store/index.js";
+import { TbuildError } from "../util/index.js";
+import type { TransferStore } from "./store-port.js";
+
+export function storeTransfer(store: Store): TransferStore {
+  return {
+    hasBlob: (d) => store.hasBlob(d),
+    openBlob: (d) => store.openBlob(d),
+    readBlob: (d) => store.readBlob(d),
+    putBlob: (src, expected) => store.putBlob(src, expected ? { digest: expected } : {}),
+    putImage: async (img) => {
+      const r = await store.putImage({ config: img.configBytes, layers: img.layers, tags: img.tags });
+      return { manifestDigest: r.manifestDigest };
+    },
+    resolveImage: async (ref) => {
+      let image;
+      try {
+        image = await store.resolve(ref);
+      } catch (e) {
+        if (e instanceof TbuildError && e.code === "E_STORE_NOT_FOUND") return undefined;
+        throw e;
+      }
+      return {
+        manifestDigest: image.manifestDigest,
+        imageId: image.id,
+        configSize: image.configSize,
+        layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      };
+    },
+    compressedLayer: async (diffId) => {
+      const info = await compressLayer(store, diffId);
+      return { ...info, mediaType: MediaType.OCI_LAYER_GZIP, open: () => store.openBlob(info.digest) };
+    },
+  };
+}
