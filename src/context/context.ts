@@ -1,0 +1,212 @@
+// The build context (edge): open a directory with its Dockerfile, pick the ignore file
+// (`<Dockerfile>.dockerignore` beside the Dockerfile wins over `.dockerignore`), walk it,
+// and answer the planner's and executor's questions: what is in it, what a COPY source
+// selects, and the content hash of a selection (via the persistent file-hash cache).
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { TbuildError, type Digest } from "../util/index.js";
+import { FileHashCache } from "./file-hash-cache.js";
+import { hashFiles, type HashFilesStats } from "./hash-files.js";
+import { PatternMatcher, readIgnoreFile } from "./ignore.js";
+import { EntryIndex, normalizeSource, selectSources, type Selection, type SelectOptions } from "./select.js";
+import { hashTree, type ContextEntry, type FileRecord, type StringHasher } from "./tree-hash.js";
+import { walkContext, type WalkFs } from "./walk.js";
+
+export interface OpenContextOptions {
+  /** The Dockerfile: absolute, or relative to the context directory. Default `Dockerfile`. */
+  readonly dockerfile?: string;
+  /** Folder of the persistent file-hash cache (the store passes one under its root). Default: in memory only. */
+  readonly cacheDir?: string;
+  /** Large files hashed in parallel (default 4). */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  /** File-system calls of the walker (tests). */
+  readonly fs?: WalkFs;
+}
+
+/** Where the Dockerfile and the ignore file in effect are. */
+export interface DockerfileLocation {
+  /** Absolute path of the Dockerfile (it may lie outside the context). */
+  readonly dockerfile: string;
+  /** Absolute path of the ignore file used, or undefined if there is none. */
+  readonly ignoreFile: string | undefined;
+}
+
+/** One selected context entry and the record its cache key sees. */
+export interface HashedFile {
+  /** Path relative to the context root. */
+  readonly path: string;
+  /** Metadata and content digest; `record.path` is relative to its selection root. */
+  readonly record: FileRecord;
+}
+
+/** The content hash of a selection (DESIGN.md "Cache keys", COPY / ADD). */
+export interface SelectionHash {
+  /** Covers every root: its destination name, type and tree digest. */
+  readonly digest: Digest;
+  readonly roots: readonly { readonly source: string; readonly path: string; readonly destName: string; readonly digest: Digest }[];
+  /** Every selected entry, in walk order: diff two of these with `diffRecords` to explain a miss. */
+  readonly files: readonly HashedFile[];
+  readonly stats: HashFilesStats;
+}
+
+/** The node:crypto string hasher used at the edge (@noble is ~13× slower). */
+export const nodeStringHasher: StringHasher = (text) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
+
+/**
+ * Find the Dockerfile and the ignore file that applies to it: `<Dockerfile>.dockerignore`
+ * next to the Dockerfile if it exists (used instead of, never merged with,
+ * `.dockerignore`), else `<context>/.dockerignore`, else none.
+ */
+export function resolveDockerfile(contextDir: string, dockerfile = "Dockerfile"): DockerfileLocation {
+  const root = resolve(contextDir);
+  const df = isAbsolute(dockerfile) ? dockerfile : join(root, dockerfile);
+  for (const candidate of [`${df}.dockerignore`, join(root, ".dockerignore")]) {
+    try {
+      if (statSync(candidate).isFile()) return { dockerfile: df, ignoreFile: candidate };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw new TbuildError("E_IO", `cannot stat ${candidate}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return { dockerfile: df, ignoreFile: undefined };
+}
+
+/**
+ * Open a build context: read the ignore file, walk the directory. Throws
+ * E_CONTEXT_NOT_FOUND (no such directory), E_CONTEXT_IGNORE (bad pattern, e.g. a lone `!`).
+ * Call `close()` to persist the file-hash cache.
+ */
+export async function openContext(dir: string, opts: OpenContextOptions = {}): Promise<BuildContext> {
+  const loc = resolveDockerfile(dir, opts.dockerfile);
+  const root = resolve(dir);
+  const text = loc.ignoreFile === undefined ? null : await readFile(loc.ignoreFile, "utf8");
+  const patterns = readIgnoreFile(text);
+  const matcher = PatternMatcher.compile(patterns, loc.ignoreFile ? relative(root, loc.ignoreFile) || loc.ignoreFile : ".dockerignore");
+  const walkOpts = { exclude: [matcher], ...(opts.fs ? { fs: opts.fs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+  const entries = walkContext(root, walkOpts);
+  const cache = opts.cacheDir ? await FileHashCache.open(opts.cacheDir) : FileHashCache.memory();
+  return new BuildContext(root, loc, patterns, matcher, entries, cache, opts);
+}
+
+/** An opened build context. Entries are a snapshot taken at open time. */
+export class BuildContext {
+  readonly root: string;
+  readonly dockerfile: string;
+  readonly ignoreFile: string | undefined;
+  /** The ignore file's patterns as read (comments gone, cleaned). */
+  readonly ignorePatterns: readonly string[];
+  readonly matcher: PatternMatcher;
+  /** What the build would send: every entry not excluded, in WalkDir order. */
+  readonly entries: readonly ContextEntry[];
+  readonly cache: FileHashCache;
+  private readonly index: EntryIndex;
+  private readonly opts: OpenContextOptions;
+
+  constructor(root: string, loc: DockerfileLocation, patterns: string[], matcher: PatternMatcher, entries: ContextEntry[], cache: FileHashCache, opts: OpenContextOptions) {
+    this.root = root;
+    this.dockerfile = loc.dockerfile;
+    this.ignoreFile = loc.ignoreFile;
+    this.ignorePatterns = patterns;
+    this.matcher = matcher;
+    this.entries = entries;
+    this.cache = cache;
+    this.index = new EntryIndex(entries);
+    this.opts = opts;
+  }
+
+  /** Whether .dockerignore excludes `path` (context-relative). Throws E_CONTEXT_ESCAPE for `..` out. */
+  isIgnored(path: string): boolean {
+    const p = normalizeSource(path);
+    return p !== "" && this.matcher.matchesOrParentMatches(p);
+  }
+
+  /** The entry at a context path (no symlink following), if the build would send it. */
+  entry(path: string): ContextEntry | undefined {
+    return this.index.get(normalizeSource(path));
+  }
+
+  /** Resolve COPY/ADD sources (see selectSources). */
+  select(sources: readonly string[], opts?: SelectOptions): Selection {
+    return selectSources(this.index, sources, opts);
+  }
+
+  /** The content hash of a selection: only its files are read, unchanged ones never twice. */
+  async hashSelection(selection: Selection): Promise<SelectionHash> {
+    const all = selection.roots.flatMap((r) => r.entries);
+    const { digests, stats } = await hashFiles(this.root, all, {
+      cache: this.cache,
+      ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    });
+    const files: HashedFile[] = [];
+    const roots: { source: string; path: string; destName: string; digest: Digest }[] = [];
+    for (const r of selection.roots) {
+      const cut = r.path === "" ? 0 : r.path.length + 1;
+      const records: FileRecord[] = [];
+      for (const e of r.entries) {
+        const rel = e.path === r.path ? "" : e.path.slice(cut);
+        const record: FileRecord = toRecord(e, rel, digests.get(e.path));
+        records.push(record);
+        files.push({ path: e.path, record });
+      }
+      roots.push({ source: r.source, path: r.path, destName: r.destName, digest: hashTree(records, nodeStringHasher).digest });
+    }
+    const digest = nodeStringHasher(`tbuild.context.selection.v1\0${JSON.stringify(roots.map((r) => [r.destName, r.digest]))}`);
+    return { digest, roots, files, stats };
+  }
+
+  /** The hash of everything the build would send (`COPY . .`). */
+  async hashAll(): Promise<SelectionHash> {
+    return this.hashSelection(this.select(["."]));
+  }
+
+  /**
+   * Read a context file. The Dockerfile and the ignore file are readable even when
+   * excluded; any other excluded path is E_CONTEXT_NOT_FOUND. Symlinks resolve inside
+   * the context only.
+   */
+  async readFile(path: string): Promise<Buffer> {
+    const p = normalizeSource(path);
+    const abs = join(this.root, p);
+    if (abs === this.dockerfile || abs === this.ignoreFile) return readFile(abs);
+    const real = this.index.resolve(p, true);
+    const e = real === undefined ? undefined : this.index.get(real);
+    if (!e || e.type !== "file") {
+      const why = this.isIgnored(p) ? " (excluded by .dockerignore)" : "";
+      throw new TbuildError("E_CONTEXT_NOT_FOUND", `${path}: not found in the build context${why}`);
+    }
+    return readFile(join(this.root, real!));
+  }
+
+  /** The Dockerfile's text, read even when .dockerignore excludes it. */
+  async readDockerfile(): Promise<string> {
+    try {
+      return await readFile(this.dockerfile, "utf8");
+    } catch (e) {
+      throw new TbuildError("E_CONTEXT_NOT_FOUND", `cannot read Dockerfile: ${this.displayPath(this.dockerfile)}`, { cause: e, hint: "pass -f with the Dockerfile's path" });
+    }
+  }
+
+  /** Persist the file-hash cache (atomically). Safe to call more than once. */
+  async close(): Promise<void> {
+    await this.cache.save();
+  }
+
+  private displayPath(abs: string): string {
+    const r = relative(this.root, abs);
+    return r.startsWith("..") || isAbsolute(r) ? abs : r.split(sep).join("/");
+  }
+}
+
+function toRecord(e: ContextEntry, path: string, contentDigest: Digest | undefined): FileRecord {
+  const r: { -readonly [K in keyof FileRecord]: FileRecord[K] } = { path, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === "file" ? e.size : 0 };
+  if (e.linkTarget !== undefined) r.linkTarget = e.linkTarget;
+  if (e.devMajor !== undefined) r.devMajor = e.devMajor;
+  if (e.devMinor !== undefined) r.devMinor = e.devMinor;
+  if (contentDigest) r.contentDigest = contentDigest;
+  return r;
+}
+

@@ -1,0 +1,135 @@
+// The context walker (edge): lstat every path under the context root in Go WalkDir order
+// (names sorted per directory, depth first), applying .dockerignore the way BuildKit's
+// fsutil does: excluded directories are skipped unless an exception can re-include
+// something inside, parents of re-included paths are still listed.
+import * as nodeFs from "node:fs";
+import { TbuildError } from "../util/index.js";
+import type { MatchInfo, PatternMatcher } from "./ignore.js";
+import { compareNames, type ContextEntry, type EntryType } from "./tree-hash.js";
+
+/** The file-system calls the walker makes (node:fs by default; tests may wrap them). */
+export interface WalkFs {
+  readdirSync(path: string): string[];
+  lstatSync(path: string, opts: { bigint: true }): nodeFs.BigIntStats;
+  readlinkSync(path: string): string;
+}
+
+export interface WalkOptions {
+  /**
+   * Exclude filters (.dockerignore). Several are stacked: a path is excluded if any
+   * filter excludes it; one filter's `!` exception cannot re-include another's exclusion.
+   */
+  readonly exclude?: readonly PatternMatcher[];
+  /** Include filter: only matching paths (and their parents) are listed. */
+  readonly include?: PatternMatcher;
+  readonly fs?: WalkFs;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Walk `root` and return its entries (the root itself excluded) in WalkDir order.
+ * Uses synchronous lstat: on Linux a sync walk of 20,000 files costs ~50 ms where the
+ * promise API costs ~600 ms. Throws E_CONTEXT_NOT_FOUND if `root` is not a directory,
+ * E_IO (message includes "permission denied") for an unreadable directory that is not
+ * excluded; an excluded unreadable directory is skipped silently, as in fsutil.
+ */
+export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[] {
+  const fs = opts.fs ?? (nodeFs as unknown as WalkFs);
+  const layers = opts.exclude ?? [];
+  const include = opts.include;
+  const out: ContextEntry[] = [];
+  const pending: ContextEntry[] = [];
+  const emit = (e: ContextEntry) => {
+    for (const p of pending) out.push(p);
+    pending.length = 0;
+    out.push(e);
+  };
+  let st: nodeFs.BigIntStats;
+  try {
+    st = fs.lstatSync(root, { bigint: true });
+  } catch (e) {
+    throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context not found: ${root}`, { cause: e });
+  }
+  if (!st.isDirectory()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context is not a directory: ${root}`);
+
+  const walkDir = (abs: string, rel: string, exInfo: MatchInfo[], incInfo: MatchInfo, emitted: boolean) => {
+    opts.signal?.throwIfAborted();
+    let names: string[];
+    try {
+      names = fs.readdirSync(abs);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === "EACCES" || code === "EPERM") && !emitted) return;
+      throw new TbuildError("E_IO", `${code === "EACCES" || code === "EPERM" ? "permission denied" : "cannot read directory"}: ${rel || "."}`, { cause: e, hint: "make the directory readable or list it in .dockerignore" });
+    }
+    names.sort(compareNames);
+    for (const name of names) {
+      const childAbs = `${abs}/${name}`;
+      const childRel = rel ? `${rel}/${name}` : name;
+      const s = fs.lstatSync(childAbs, { bigint: true });
+      const type = typeOf(s);
+      let excluded = false;
+      const childEx: MatchInfo[] = [];
+      const blocking: PatternMatcher[] = [];
+      layers.forEach((m, i) => {
+        const r = m.matchesUsingParentResults(childRel, exInfo[i]);
+        childEx.push(r.info);
+        if (r.matched) {
+          excluded = true;
+          blocking.push(m);
+        }
+      });
+      let included = true;
+      let childInc: MatchInfo;
+      if (include) {
+        const r = include.matchesUsingParentResults(childRel, incInfo);
+        included = r.matched;
+        childInc = r.info;
+      }
+      const entry = makeEntry(fs, childAbs, childRel, type, s);
+      const self = included && !excluded;
+      if (type !== "dir") {
+        if (self) emit(entry);
+        continue;
+      }
+      if (excluded && !blocking.every((m) => m.mayReincludeBelow(childRel))) continue;
+      if (self) emit(entry);
+      else pending.push(entry);
+      walkDir(childAbs, childRel, childEx, childInc, self);
+      if (pending[pending.length - 1] === entry) pending.pop();
+    }
+  };
+  walkDir(root, "", layers.map(() => undefined), undefined, true);
+  return out;
+}
+
+function typeOf(s: nodeFs.BigIntStats): EntryType {
+  if (s.isFile()) return "file";
+  if (s.isDirectory()) return "dir";
+  if (s.isSymbolicLink()) return "symlink";
+  if (s.isFIFO()) return "fifo";
+  if (s.isSocket()) return "socket";
+  if (s.isCharacterDevice()) return "char-device";
+  return "block-device";
+}
+
+function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, s: nodeFs.BigIntStats): ContextEntry {
+  const mode = Number(s.mode & 0o7777n);
+  const stamp = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+  switch (type) {
+    case "file":
+      return { path, type, mode, size: Number(s.size), stamp };
+    case "symlink":
+      return { path, type, mode, size: 0, linkTarget: fs.readlinkSync(abs), stamp };
+    case "char-device":
+    case "block-device": {
+      // Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor).
+      const r = s.rdev;
+      const devMajor = Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn));
+      const devMinor = Number((r & 0xffn) | ((r >> 12n) & ~0xffn));
+      return { path, type, mode, size: 0, devMajor, devMinor, stamp };
+    }
+    default:
+      return { path, type, mode, size: 0, stamp };
+  }
+}
