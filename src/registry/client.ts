@@ -114,6 +114,19 @@ export class RegistryClient {
     return sha256(bytes);
   }
 
+  /** All tags of a repository (GET /v2/<repo>/tags/list, following Link pagination). */
+  async listTags(repo: string): Promise<string[]> {
+    const tags: string[] = [];
+    let next: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    while (next) {
+      const res = await this.send("GET", next, { scopes: [pullScope(repo)] });
+      await this.expect(res, [200], `list tags of ${repo}`);
+      tags.push(...(((await res.json()) as { tags?: string[] | null }).tags ?? []));
+      next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
+    }
+    return tags;
+  }
+
   // ---- blobs -------------------------------------------------------------------------
 
   /** HEAD a blob: true when the registry has it. */
@@ -260,7 +273,7 @@ export class RegistryClient {
       let res: Response;
       try {
         const body = init.body === undefined ? undefined : init.body instanceof Uint8Array ? init.body : ReadableStream.from(init.body);
-        res = await this.fetchFn(url, { method, headers, body: body as BodyInit | undefined, signal: this.opts.signal, redirect: "follow", ...(body && !replayable ? { duplex: "half" } : {}) } as RequestInit);
+        res = await this.fetchFn(url, { method, headers, body: body as RequestInit["body"], signal: this.opts.signal, redirect: "follow", ...(body && !replayable ? { duplex: "half" } : {}) } as RequestInit);
       } catch (e) {
         this.throwIfAborted();
         if (e instanceof TbuildError) throw e;

@@ -144,7 +144,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
 }
 
 /** Download one layer: verify the compressed digest while streaming, gunzip, check the diff ID, store. */
-async function downloadLayer(client: RegistryClient, store: TransferStore, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<StoredBlob> {
+async function downloadLayer(client: RegistryClient, store: TransferStore, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<{ digest: Digest; size: number }> {
   const compression = layerCompression(layer.mediaType);
   if (compression === undefined) throw new TbuildError("E_REGISTRY", `layer ${layer.digest} has an unknown media type ${layer.mediaType}`);
   if (compression === "zstd") throw new TbuildError("E_REGISTRY", `layer ${layer.digest} is zstd-compressed, which tbuild cannot read yet`, { hint: "pull an image with gzip layers" });

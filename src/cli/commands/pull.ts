@@ -1,0 +1,57 @@
+// `tbuild pull REF`: copy an image from its registry into the store, printing Docker's lines.
+import { familiarName, parseReference } from "../../image/index.js";
+import { defaultCredentials, pullImage, storeTransfer, type TransferEvent } from "../../registry/index.js";
+import { Store } from "../../store/index.js";
+import { TbuildError, shortDigest } from "../../util/index.js";
+import type { CommandSpec } from "../args.js";
+import type { CommandContext } from "../io.js";
+
+export const spec: CommandSpec = {
+  name: "pull",
+  summary: "Download an image from a registry",
+  usage: "pull [OPTIONS] NAME[:TAG|@DIGEST]",
+  minPositionals: 1,
+  maxPositionals: 1,
+  options: {
+    platform: { type: "string", valueName: "OS/ARCH", description: "pick this platform from a multi-platform image (default: the host's)" },
+    "all-tags": { type: "boolean", short: "a", description: "download all tagged images in the repository" },
+    quiet: { type: "boolean", short: "q", description: "print only the image reference" },
+    "tls-verify": { type: "string", valueName: "BOOL", description: "require HTTPS (default true; false uses plain http; localhost always uses http)" },
+  },
+  details: "Credentials come from tbuild's auth file (tbuild login), then ~/.docker/config.json.",
+};
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const input = ctx.positionals[0]!;
+  const ref = parseReference(input, { defaultTag: !ctx.values["all-tags"] });
+  const store = await Store.open(ctx.root);
+  const quiet = Boolean(ctx.values.quiet);
+  const out = (s: string) => void (quiet ? undefined : ctx.io.stdout.write(s));
+  const common = {
+    credentials: defaultCredentials(ctx.io.env),
+    signal: ctx.io.signal,
+    ...(ctx.values["tls-verify"] === "false" ? { tlsVerify: false } : {}),
+    ...(typeof ctx.values.platform === "string" ? { platform: ctx.values.platform } : {}),
+  };
+  let tags: string[] = [ref.tag ?? ref.digest!];
+  if (ctx.values["all-tags"]) {
+    if (ref.tag || ref.digest) throw new TbuildError("E_USAGE", "tag can't be used with --all-tags/-a");
+    const { RegistryClient } = await import("../../registry/index.js");
+    tags = await new RegistryClient({ registry: ref.domain, ...common }).listTags(ref.path);
+  }
+  for (const tag of tags) {
+    const one = tag.startsWith("sha256:") ? `${ref.domain}/${ref.path}@${tag}` : `${ref.domain}/${ref.path}:${tag}`;
+    out(`${tag.startsWith("sha256:") ? tag : tag}: Pulling from ${ref.path}\n`);
+    const onEvent = (e: TransferEvent) => {
+      if (e.kind !== "layer") return;
+      const line = { exists: "Already exists", downloading: "Pulling fs layer", pulled: "Pull complete" }[e.status as "exists" | "downloading" | "pulled"];
+      if (line) out(`${shortDigest(e.digest)}: ${line}\n`);
+    };
+    const r = await pullImage(storeTransfer(store), one, { ...common, onEvent });
+    const name = familiarName(parseReference(one));
+    out(`Digest: ${r.remoteDigest}\n`);
+    out(r.downloaded ? `Status: Downloaded newer image for ${name}\n` : `Status: Image is up to date for ${name}\n`);
+    ctx.io.stdout.write(`${r.ref}\n`);
+  }
+  return 0;
+}
