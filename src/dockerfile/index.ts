@@ -6,3 +6,5 @@ export { dumpAst, dumpInstruction, goQuote } from "./dump.js";
 export { chompHeredoc, heredocsFromLine, parseHeredocWord, type HeredocOpener } from "./heredoc.js";
 export { findDirective, type DirectiveValue } from "./directives.js";
 export { parseWords, parseJsonArray, type Word, type JsonArrayResult } from "./words.js";
+export * from "./instructions/index.js";
+export { FLAG_SPECS, type FlagSpecs, type FlagType } from "./flags.js";
