@@ -22,6 +22,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   push: { summary: "Upload an image to a registry", group: "registry", load: () => import("./push.js") },
   login: { summary: "Log in to a registry", group: "registry", load: () => import("./login.js") },
   logout: { summary: "Log out from a registry", group: "registry", load: () => import("./logout.js") },
+  context: { summary: "List or hash what a build would send from a context", group: "build", load: () => import("./context.js") },
 
 };
 
