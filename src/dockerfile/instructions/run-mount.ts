@@ -137,14 +137,18 @@ export function decodeMount(ctx: DecodeContext, flag: Flag, sshIndex = 0): Mount
   const type = m.type!;
   if (!readOnlySet) m.readOnly = type === "bind" || type === "secret" || type === "ssh";
   if (type === "secret") {
-    if (m.id === undefined && m.target === undefined && m.env === undefined) fail(ctx, "E_PARSE_BAD_FLAG", "secret mount needs an id or a target", flag.range, "add id=NAME");
-    m.id ??= (m.target ?? "").split("/").pop();
+    if (m.id === undefined && m.target === undefined && m.source === undefined) fail(ctx, "E_PARSE_BAD_FLAG", "invalid secret mount. one of source, target required", flag.range, "add id=NAME");
+    if (m.from !== undefined) fail(ctx, "E_PARSE_BAD_FLAG", "secret mount should not have a from", flag.range);
+    m.id ??= m.source ?? (m.target ?? "").split("/").pop();
     if (m.target === undefined && m.env === undefined) m.target = `/run/secrets/${m.id}`;
   } else if (type === "ssh") {
     m.id ??= "default";
     m.target ??= `/run/buildkit/ssh_agent.${sshIndex}`;
-  } else if (m.target === undefined) {
-    fail(ctx, "E_PARSE_BAD_FLAG", `mount type ${type} requires a target`, flag.range, "add target=/path");
+  }
+  // As BuildKit: a missing target is not a parse error (`--mount=from=stage` is common); the
+  // planner resolves it. File info is only for secret, ssh and cache mounts.
+  if (type === "bind" || type === "tmpfs") {
+    for (const k of ["mode", "uid", "gid"] as const) if (m[k] !== undefined) fail(ctx, "E_PARSE_BAD_FLAG", `${k} not allowed for "${type}" type mounts`, flag.range);
   }
   if (type === "cache") {
     m.id ??= m.target;
