@@ -1,0 +1,84 @@
+// The view of a parsed Dockerfile the checks read: global ARGs, stages with their FROM
+// parts (image, AS, name, --platform) and instructions, and a report function. Built once
+// per file from the parser's AST.
+import type { Arg, DockerfileAst, Flag, Instruction } from "../dockerfile/index.js";
+import type { Range, SourceText } from "../util/index.js";
+import type { LintOptions, TextEdit } from "./types.js";
+
+/** One build stage. */
+export interface Stage {
+  readonly index: number;
+  readonly from: Instruction;
+  /** The base image word as written (`alpine:3.20`, `$BASE`, `build`). */
+  readonly base?: Arg;
+  /** The `AS` word and the stage name as written. */
+  readonly asWord?: Arg;
+  readonly nameWord?: Arg;
+  /** The stage name, lowercased (BuildKit's stage.Name); "" when unnamed. */
+  readonly name: string;
+  readonly platform?: Flag;
+  /** Instructions after FROM up to the next FROM (ONBUILD wrappers included as they are). */
+  readonly instructions: readonly Instruction[];
+  /** The stage it builds on when `base` names an earlier stage (after expansion), else undefined. */
+  parent?: Stage;
+}
+
+export interface LintModel {
+  readonly ast: DockerfileAst;
+  readonly source: SourceText;
+  readonly file: string;
+  readonly options: LintOptions;
+  /** ARG instructions before the first FROM. */
+  readonly metaArgs: readonly Instruction[];
+  readonly stages: readonly Stage[];
+}
+
+/** A finding as a check reports it: the run loop adds file, severity, URL and suppression. */
+export interface Report {
+  (rule: string, at: Instruction, message: string, opts?: { range?: Range; fix?: readonly TextEdit[] }): void;
+}
+
+/** A check: reads the model, reports findings. Pure. */
+export type Check = (m: LintModel, report: Report) => void;
+
+/** Split the AST into global ARGs and stages. */
+export function buildModel(ast: DockerfileAst, source: SourceText, file: string, options: LintOptions): LintModel {
+  const metaArgs: Instruction[] = [];
+  const stages: { index: number; from: Instruction; instructions: Instruction[]; base?: Arg; asWord?: Arg; nameWord?: Arg; name: string; platform?: Flag; parent?: Stage }[] = [];
+  for (const ins of ast.instructions) {
+    if (ins.kind === "from") {
+      const s: (typeof stages)[number] = { index: stages.length, from: ins, instructions: [], name: "" };
+      const [base, asWord, nameWord] = ins.args;
+      if (base) s.base = base;
+      if (asWord && nameWord && asWord.value.toLowerCase() === "as") {
+        s.asWord = asWord;
+        s.nameWord = nameWord;
+        s.name = nameWord.value.toLowerCase();
+      }
+      const platform = ins.flags.find((f) => f.name === "platform");
+      if (platform) s.platform = platform;
+      stages.push(s);
+    } else if (stages.length === 0) {
+      if (ins.kind === "arg") metaArgs.push(ins);
+    } else {
+      stages[stages.length - 1]!.instructions.push(ins);
+    }
+  }
+  return { ast, source, file, options, metaArgs, stages };
+}
+
+/** The stage `ref` names among `stages[0..before)` (by name, or by index). */
+export function findStage(stages: readonly Stage[], ref: string, before = stages.length): Stage | undefined {
+  const lower = ref.toLowerCase();
+  for (let i = before - 1; i >= 0; i--) if (stages[i]!.name === lower && lower !== "") return stages[i];
+  if (/^\d+$/.test(ref)) {
+    const n = Number(ref);
+    if (n < before) return stages[n];
+  }
+  return undefined;
+}
+
+/** The instruction a possibly-ONBUILD-wrapped instruction runs as in this stage (ONBUILD ones do not run here). */
+export function runsHere(ins: Instruction): boolean {
+  return ins.kind !== "onbuild" && ins.kind !== "unknown";
+}
