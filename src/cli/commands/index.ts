@@ -18,6 +18,7 @@ export interface CommandEntry {
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   parse: { group: "build", summary: "Parse a Dockerfile and print its syntax tree", load: () => import("./parse.js") },
+  lint: { group: "build", summary: "Check Dockerfiles for mistakes, BuildKit warnings and image bloat", load: () => import("./lint.js") },
   pull: { summary: "Download an image from a registry", group: "registry", load: () => import("./pull.js") },
   push: { summary: "Upload an image to a registry", group: "registry", load: () => import("./push.js") },
   login: { summary: "Log in to a registry", group: "registry", load: () => import("./login.js") },
