@@ -9,7 +9,7 @@ import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { createGunzip } from "node:zlib";
-import { extract, type Headers } from "tar-stream";
+import { extract, type Header } from "tar-stream";
 import { TbuildError, isTbuildError } from "../util/index.js";
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./changes.js";
 
@@ -41,6 +41,9 @@ export interface ExtractResult {
 }
 
 const execFileP = promisify(execFile);
+
+/** An entry's content stream as tar-stream yields it. */
+type EntryBody = AsyncIterable<unknown> & { resume(): unknown };
 const MAX_SYMLINK_HOPS = 40;
 const MAX_PATH = 4096;
 
@@ -124,7 +127,7 @@ class Extractor {
     this.maxEntries = opts.maxEntries ?? 4_000_000;
   }
 
-  async entry(h: Headers, body: Readable): Promise<void> {
+  async entry(h: Header, body: EntryBody): Promise<void> {
     const name = h.name;
     try {
       if (++this.entries > this.maxEntries) throw invalid(name, `more than ${this.maxEntries} entries`);
@@ -143,7 +146,7 @@ class Extractor {
     for (const [dir, mtime] of this.dirTimes.reverse()) await utimes(dir, mtime, mtime);
   }
 
-  private async apply(h: Headers, body: Readable): Promise<void> {
+  private async apply(h: Header, body: EntryBody): Promise<void> {
     const name = h.name;
     const parts = splitName(name, name);
     if (parts.length === 0) return; // "./": the root itself keeps its own metadata
@@ -312,8 +315,7 @@ function invalid(entry: string, why: string): TbuildError {
   return new TbuildError("E_TAR_INVALID", `tar entry ${JSON.stringify(entry)}: ${why}`);
 }
 
-async function drain(body: Readable): Promise<void> {
-  if (body.readableEnded) return;
+async function drain(body: EntryBody): Promise<void> {
   for await (const _ of body) {
     // discard content of entries that carry none we use
   }
