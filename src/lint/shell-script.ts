@@ -176,6 +176,12 @@ export function argv(cmd: SimpleCommand): readonly string[] {
 
 /** The argv with `sudo [-flags]` stripped, so `sudo apt-get install` reads as `apt-get install`. */
 export function withoutSudo(words: readonly string[]): readonly string[] {
+  if (words[0] === "xargs") {
+    // `xargs [opts] cmd args`: the command is the first word that is not an option or its value.
+    let i = 1;
+    while (i < words.length && words[i]!.startsWith("-")) i += /^-[IiLlnPsdEa]$/.test(words[i]!) ? 2 : 1;
+    return words.slice(i);
+  }
   if (words[0] !== "sudo") return words;
   let i = 1;
   while (i < words.length && words[i]!.startsWith("-")) i += /^-[ugCDhpRrTt]$/.test(words[i]!) ? 2 : 1;

@@ -30,6 +30,12 @@ export interface LintOptions {
    * then does a `COPY .` warn (BuildKit's copySourceRootIgnored).
    */
   readonly rootIgnored?: boolean;
+  /**
+   * The environment (`Env` of the image config) of an external base image, when the caller
+   * knows it (a build has pulled it). Without it, UndefinedVar assumes such a stage starts
+   * with PATH only, as a lint run cannot see the image (`$GOPATH` on `golang` is reported).
+   */
+  readonly baseImageEnv?: (image: string) => Readonly<Record<string, string>> | undefined;
   /** `--build-arg` values. `BUILDKIT_DOCKERFILE_CHECK` replaces the file's `# check=` directive. */
   readonly buildArgs?: Readonly<Record<string, string>>;
   /** Rules never reported (`--ignore`). */

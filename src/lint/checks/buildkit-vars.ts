@@ -193,6 +193,11 @@ export const checkUndefinedVar: Check = (m, report) => {
   const finals = new Map<Stage, StageEnv>();
   for (const st of m.stages) {
     const env = new Map(st.parent ? finals.get(st.parent)?.env : undefined);
+    if (!st.parent && st.base && m.options.baseImageEnv) {
+      const r = expand(m, st.base.value, meta.values);
+      const imageEnv = r && r.value !== "scratch" ? m.options.baseImageEnv(r.value) : undefined;
+      if (imageEnv) for (const [k, v] of Object.entries(imageEnv)) env.set(k, v);
+    }
     if (!env.has("PATH")) env.set("PATH", DEFAULT_PATH);
     const declared = new Set<string>(st.parent ? finals.get(st.parent)?.declared : undefined);
     for (const ins of st.instructions) {

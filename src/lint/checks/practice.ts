@@ -84,14 +84,16 @@ const checkApt: Check = (m, report) => {
         if (sub === "upgrade" || sub === "dist-upgrade" || sub === "full-upgrade") upgrades = true;
         if (sub !== "install") continue;
         installs++;
-        if (!hasYes(w)) report("AptGetMissingYes", ins, `Add -y to "${w.join(" ")}" so it does not wait for a confirmation`);
+        const simulate = hasOption(w, ["--simulate", "--just-print", "--dry-run", "--recon", "--no-act"], ["s"]);
+        if (!hasYes(w) && !simulate) report("AptGetMissingYes", ins, `Add -y to "${w.join(" ")}" so it does not wait for a confirmation`);
         const noRec = w.includes("--no-install-recommends") || w.some((x, i) => (x === "-o" || x === "--option") && /^APT::Install-Recommends=(false|0|no)$/i.test(w[i + 1] ?? ""));
         if (!noRec) report("AptGetMissingNoInstallRecommends", ins, `Add --no-install-recommends to "${w.join(" ")}" to avoid installing recommended packages`);
       }
       if (installs > 0 && !argvs.some(removesAptLists) && !hasCacheMount(ins, [/^\/var\/lib\/apt/])) {
         report("AptGetListsNotCleaned", ins, "Remove the apt lists after installing: add `&& rm -rf /var/lib/apt/lists/*` to this RUN");
       }
-      if (updates && installs === 0 && !upgrades) {
+      const onlyUpdates = argvs.every((w) => (isApt(w) && subcommand(w, APT_OPTS_WITH_VALUE)?.name === "update") || /^(set|echo|true|:)$/.test(w[0]!));
+      if (updates && installs === 0 && !upgrades && onlyUpdates) {
         report("AptGetUpdateAlone", ins, "`apt-get update` without an install in the same RUN: the cached update goes stale; combine it with `apt-get install`");
       }
     }
@@ -119,7 +121,8 @@ function pipInstall(w: readonly string[]): readonly string[] | undefined {
 }
 
 function isPinned(pkg: string): boolean {
-  return /==|~=|@|^[./~]|:\/\/|\.(whl|tar\.gz|zip|tgz)$/.test(pkg) || pkg.includes("$");
+  // Any version specifier (==, ~=, >=, <, !=), a direct reference (@), a path, URL or archive.
+  return /[=<>~!@]|^[./~]|:\/\/|\.(whl|tar\.gz|zip|tgz)$/.test(pkg) || pkg.includes("$");
 }
 
 /** PipUnpinned and ApkAddMissingNoCache. */

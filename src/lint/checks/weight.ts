@@ -82,6 +82,8 @@ const checkRemovedLater: Check = (m, report) => {
           if (t.startsWith("-") || t.includes("$") || t.includes("`")) continue;
           const target = resolve(workdir, t);
           if (target === "/") continue;
+          // A file made and removed in the same step costs nothing.
+          for (let i = here.length - 1; i >= 0; i--) if (removes(target, here[i]!.path, recursive)) here.splice(i, 1);
           for (let i = added.length - 1; i >= 0; i--) {
             const a = added[i]!;
             if (!removes(target, a.path, recursive)) continue;
