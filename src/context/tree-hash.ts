@@ -108,8 +108,10 @@ export interface TreeHash {
 export function hashTree(records: readonly FileRecord[], hash: StringHasher = sha256Digest): TreeHash {
   const byPath = new Map<string, FileRecord>();
   const children = new Map<string, string[]>();
+  const linked = new Set<string>();
   const addChild = (p: string) => {
-    if (p === "") return;
+    if (p === "" || linked.has(p)) return;
+    linked.add(p);
     const i = p.lastIndexOf("/");
     const parent = i < 0 ? "" : p.slice(0, i);
     let list = children.get(parent);
