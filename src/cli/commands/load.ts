@@ -1,0 +1,47 @@
+// `tbuild load [-i FILE]`: a copy from an archive (docker-archive or OCI, gzipped or not;
+// stdin when no file) into the store. Every digest is verified before anything becomes
+// visible; a bad archive leaves the store unchanged.
+import { createReadStream, promises as fsp } from "node:fs";
+import { resolve } from "node:path";
+import { TbuildError } from "../../util/index.js";
+import { ArchiveSource, familiarString } from "../../image/index.js";
+import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../store/index.js";
+import type { CommandSpec } from "../args.js";
+import type { CommandContext } from "../io.js";
+
+export const spec: CommandSpec = {
+  name: "load",
+  summary: "Load images from a tar archive (stdin by default)",
+  usage: "load [OPTIONS]",
+  maxPositionals: 0,
+  options: {
+    input: { type: "string", short: "i", valueName: "FILE", description: "read from FILE instead of stdin" },
+    quiet: { type: "boolean", short: "q", description: "suppress the load output" },
+  },
+  details: "Accepts docker-archive (docker save, podman save, skopeo docker-archive:) and OCI archives, gzipped or not.",
+};
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const v = ctx.values as { input?: string; quiet?: boolean };
+  let input: AsyncIterable<Uint8Array>;
+  if (v.input) {
+    const path = resolve(ctx.io.cwd, v.input);
+    await fsp.access(path).catch((e: Error) => {
+      throw new TbuildError("E_IO", `cannot read ${v.input}: ${e.message}`);
+    });
+    input = createReadStream(path, { highWaterMark: 1 << 20 });
+  } else {
+    if (ctx.io.stdin.isTTY) throw new TbuildError("E_USAGE", "refusing to read an archive from a terminal", { hint: "use -i FILE or pipe the archive in" });
+    input = ctx.io.stdin as AsyncIterable<Uint8Array>;
+  }
+  const store = await Store.open(ctx.root);
+  const dest = new StoreDestination(store);
+  const images = await copyImages(new ArchiveSource(input, nodeArchiveDeps), dest, ctx.io.signal);
+  if (!v.quiet) {
+    for (const [i, img] of images.entries()) {
+      if (img.tags.length === 0) ctx.io.stdout.write(`Loaded image ID: ${dest.results[i]?.imageId ?? img.configDigest}\n`);
+      for (const t of img.tags) ctx.io.stdout.write(`Loaded image: ${familiarString(t)}\n`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,275 @@
+// Reads an image archive as a transport source: docker-archive (`manifest.json`, from
+// `docker save`, `podman save`, skopeo) or OCI image layout in a tar (`index.json`),
+// either gzipped or not. Large entries stream straight into the destination while being
+// hashed; small ones are kept in memory. Every digest is checked before any image is
+// handed over: a blob's path digest, the manifest's descriptors and the config's diff IDs.
+import tar from "tar-stream";
+import { TbuildError, isDigest, type Digest } from "../../util/index.js";
+import { Annotation, isIndexType, isManifestType, layerCompression } from "../media-types.js";
+import { parseConfig, parseIndex, parseManifest, decodeJson } from "../manifest.js";
+import { formatReference, parseReference } from "../reference.js";
+import type { BlobInfo, ImageDestination, ImageSource, TransferImage, TransferLayer } from "../transport.js";
+import type { Descriptor, DockerArchiveManifestEntry, ImageConfig } from "../types.js";
+import { collect, hashBytes, isGzip, maybeGunzip, once, peek, prepend, type ArchiveCodecDeps } from "./deps.js";
+
+/** Entries up to this size (and JSON files) are kept in memory until the manifest is read. */
+const SMALL = 1 << 20;
+const MAX_JSON = 64 << 20;
+
+type Entry =
+  | { kind: "mem"; bytes: Uint8Array }
+  | { kind: "put"; raw: BlobInfo; stored: BlobInfo; gzip: boolean }
+  | { kind: "link"; target: string };
+
+export interface ArchiveSourceOptions {
+  /** Platform to pick from a multi-platform index (default: the first linux one). */
+  readonly platform?: { os: string; architecture: string };
+}
+
+export type ArchiveFormat = "docker" | "oci";
+
+/** Normalise a tar entry name: no leading `./` or `/`, no `.` segments, `..` resolved. */
+export function normalizeEntryName(name: string): string {
+  const out: string[] = [];
+  for (const seg of name.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return out.join("/");
+}
+
+function bad(message: string, hint?: string): TbuildError {
+  return new TbuildError("E_ARCHIVE_INVALID", message, hint ? { hint } : {});
+}
+
+/** The digest a path names (`blobs/sha256/<hex>`, `<hex>.json`, `<hex>/layer.tar`), if any. */
+function digestFromPath(path: string): Digest | undefined {
+  const m = /(?:^|\/)(?:blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/.exec(path);
+  if (!m) return undefined;
+  return path.startsWith("blobs/") || path.endsWith(".json") ? (`sha256:${m[1]}` as Digest) : undefined;
+}
+
+export class ArchiveSource implements ImageSource {
+  private readonly entries = new Map<string, Entry>();
+  /** The format found, once copyTo has read the archive. */
+  format: ArchiveFormat | undefined;
+
+  constructor(
+    private readonly input: AsyncIterable<Uint8Array>,
+    private readonly deps: ArchiveCodecDeps,
+    private readonly opts: ArchiveSourceOptions = {},
+  ) {}
+
+  async copyTo(dest: ImageDestination, signal?: AbortSignal): Promise<readonly TransferImage[]> {
+    await this.readEntries(dest, signal);
+    if (this.entries.has("manifest.json")) {
+      this.format = "docker";
+      return this.dockerImages(dest);
+    }
+    if (this.entries.has("index.json")) {
+      this.format = "oci";
+      return this.ociImages(dest);
+    }
+    throw bad("not an image archive: it has neither manifest.json (docker-archive) nor index.json (OCI layout)", this.entries.size ? undefined : "the input is empty or not a tar file");
+  }
+
+  private async readEntries(dest: ImageDestination, signal?: AbortSignal): Promise<void> {
+    const { stream } = await maybeGunzip(this.input, this.deps);
+    const extract = tar.extract();
+    let current = "";
+    const feed = (async () => {
+      try {
+        for await (const chunk of stream) {
+          if (!extract.write(chunk)) await new Promise<void>((r) => extract.once("drain", () => r()));
+        }
+        extract.end(undefined);
+      } catch (e) {
+        extract.destroy(e instanceof Error ? e : new Error(String(e)));
+      }
+    })();
+    try {
+      for await (const entry of extract) {
+        signal?.throwIfAborted();
+        const h = entry.header;
+        const name = normalizeEntryName(h.name);
+        current = name;
+        if (h.type === "symlink" || h.type === "link") {
+          const base = h.type === "symlink" ? name.split("/").slice(0, -1).join("/") : "";
+          this.entries.set(name, { kind: "link", target: normalizeEntryName(`${base}/${h.linkname ?? ""}`) });
+          entry.resume();
+          continue;
+        }
+        if (h.type !== "file" && h.type !== "contiguous-file") {
+          entry.resume();
+          continue;
+        }
+        const size = h.size ?? 0;
+        if (size <= SMALL || (name.endsWith(".json") && size <= MAX_JSON) || name === "index.json" || name === "manifest.json") {
+          this.entries.set(name, { kind: "mem", bytes: await collect(entry as unknown as AsyncIterable<Uint8Array>) });
+        } else {
+          this.entries.set(name, await this.streamEntry(name, size, entry as unknown as AsyncIterable<Uint8Array>, dest));
+        }
+      }
+      await feed;
+    } catch (e) {
+      if (e instanceof TbuildError) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      throw bad(`cannot read the archive${current ? ` at ${current}` : ""}: ${/unexpected end|premature|truncat/i.test(msg) ? "it is truncated" : msg}`, "the file is truncated or not a (gzipped) tar archive");
+    }
+  }
+
+  /** Send a large entry to the destination, gunzipping a gzip layer and hashing its raw bytes. */
+  private async streamEntry(name: string, size: number, entry: AsyncIterable<Uint8Array>, dest: ImageDestination): Promise<Entry> {
+    const named = digestFromPath(name);
+    const label = `blob ${name} in the archive`;
+    const { first, rest } = await peek(entry);
+    if (!isGzip(first)) {
+      const stored = await dest.putBlob(prepend(first, rest), { label, size, ...(named ? { digest: named } : {}) });
+      return { kind: "put", raw: stored, stored, gzip: false };
+    }
+    const h = this.deps.createHash();
+    let rawSize = 0;
+    async function* raw(): AsyncGenerator<Uint8Array> {
+      for await (const c of prepend(first, rest)) {
+        h.update(c);
+        rawSize += c.length;
+        yield c;
+      }
+    }
+    const stored = await dest.putBlob(this.deps.gunzip(raw()), { label: `${label} (uncompressed)` });
+    for (;;) if ((await rest.next()).done) break;
+    const rawInfo = { digest: h.digest(), size: rawSize };
+    if (named && rawInfo.digest !== named) throw bad(`${label}: digest mismatch: expected ${named}, got ${rawInfo.digest}`, "the archive was modified or is corrupt; nothing was stored");
+    return { kind: "put", raw: rawInfo, stored, gzip: true };
+  }
+
+  private lookup(path: string, what: string): Entry {
+    let p = normalizeEntryName(path);
+    for (let hops = 0; hops < 16; hops++) {
+      const e = this.entries.get(p);
+      if (!e) throw bad(`the archive lacks ${p} (${what})`, "the archive is incomplete");
+      if (e.kind !== "link") return e;
+      p = e.target;
+    }
+    throw bad(`too many links resolving ${path}`);
+  }
+
+  private bytesOf(path: string, what: string, expect?: Descriptor | Digest): Uint8Array {
+    const e = this.lookup(path, what);
+    if (e.kind !== "mem") throw bad(`${path} (${what}) is too large`);
+    const want = typeof expect === "string" ? expect : expect?.digest ?? digestFromPath(normalizeEntryName(path));
+    if (want !== undefined) {
+      const got = hashBytes(this.deps, e.bytes);
+      if (got !== want) throw bad(`${what} ${path}: digest mismatch: expected ${want}, got ${got}`, "the archive was modified or is corrupt; nothing was stored");
+    }
+    if (typeof expect === "object" && expect.size !== e.bytes.length) throw bad(`${what} ${path}: size mismatch: expected ${expect.size}, got ${e.bytes.length}`);
+    return e.bytes;
+  }
+
+  /** Make sure a layer is in the destination and its uncompressed digest is `diffId`. */
+  private async layer(path: string, diffId: Digest, what: string, dest: ImageDestination, desc?: Descriptor): Promise<TransferLayer> {
+    const e = this.lookup(path, what);
+    const label = `${what} (${normalizeEntryName(path)})`;
+    if (e.kind === "put") {
+      if (desc && (e.raw.digest !== desc.digest || e.raw.size !== desc.size)) throw bad(`${label}: digest mismatch: the manifest says ${desc.digest} (${desc.size} bytes), the blob is ${e.raw.digest} (${e.raw.size} bytes)`);
+      if (e.stored.digest !== diffId) throw bad(`${label}: content digest ${e.stored.digest} does not match the config's diff ID ${diffId}`, "the archive was modified or is corrupt; nothing was stored");
+      return { diffId, size: e.stored.size };
+    }
+    if (e.kind !== "mem") throw bad(`${label} is not a file`);
+    const rawDigest = hashBytes(this.deps, e.bytes);
+    const want = desc?.digest ?? digestFromPath(normalizeEntryName(path));
+    if (want !== undefined && rawDigest !== want) throw bad(`${label}: digest mismatch: expected ${want}, got ${rawDigest}`, "the archive was modified or is corrupt; nothing was stored");
+    const plain = isGzip(e.bytes) ? await collect(this.deps.gunzip(once(e.bytes))) : e.bytes;
+    const stored = await dest.putBlob(once(plain), { digest: diffId, label: `${label}: content vs the config's diff ID` });
+    return { diffId, size: stored.size };
+  }
+
+  private configOf(bytes: Uint8Array, what: string): ImageConfig {
+    return parseConfig(bytes, what, "E_ARCHIVE_INVALID");
+  }
+
+  private async dockerImages(dest: ImageDestination): Promise<TransferImage[]> {
+    const list = decodeJson(this.bytesOf("manifest.json", "docker-archive manifest"), "manifest.json");
+    if (!Array.isArray(list) || list.length === 0) throw bad("manifest.json lists no images");
+    const out: TransferImage[] = [];
+    for (const [n, raw] of (list as DockerArchiveManifestEntry[]).entries()) {
+      if (typeof raw?.Config !== "string" || !Array.isArray(raw.Layers)) throw bad(`manifest.json entry ${n} lacks Config or Layers`);
+      const configBytes = this.bytesOf(raw.Config, `config of image ${n + 1}`);
+      const configDigest = hashBytes(this.deps, configBytes);
+      const config = this.configOf(configBytes, `config ${raw.Config}`);
+      const diffIds = config.rootfs.diff_ids;
+      if (diffIds.length !== raw.Layers.length) throw bad(`image ${n + 1}: manifest.json lists ${raw.Layers.length} layers but its config has ${diffIds.length} diff IDs`);
+      const layers: TransferLayer[] = [];
+      for (const [i, p] of raw.Layers.entries()) layers.push(await this.layer(p, diffIds[i]!, `layer ${i + 1} of image ${n + 1}`, dest));
+      const tags = (raw.RepoTags ?? []).map((t) => formatReference(parseReference(t)));
+      const img: TransferImage = { configDigest, configBytes, config, layers, tags };
+      await dest.putImage(img);
+      out.push(img);
+    }
+    return out;
+  }
+
+  private blobBytes(d: Descriptor, what: string): Uint8Array {
+    if (!isDigest(d.digest)) throw bad(`${what} has an invalid digest ${d.digest}`);
+    return this.bytesOf(`blobs/sha256/${d.digest.slice(7)}`, what, d);
+  }
+
+  private async ociImages(dest: ImageDestination): Promise<TransferImage[]> {
+    const index = parseIndex(this.bytesOf("index.json", "OCI index"), "index.json");
+    const out: TransferImage[] = [];
+    const seen = new Map<Digest, TransferImage>();
+    for (const top of index.manifests) {
+      const tags = this.ociTags(top);
+      let d = top;
+      if (isIndexType(d.mediaType)) d = this.pickPlatform(parseIndex(this.blobBytes(d, "image index"), `index ${d.digest}`), d.digest);
+      if (!isManifestType(d.mediaType)) continue;
+      const prev = seen.get(d.digest);
+      if (prev) {
+        (prev.tags as string[]).push(...tags.filter((t) => !prev.tags.includes(t)));
+        continue;
+      }
+      const manifest = parseManifest(this.blobBytes(d, "manifest"), `manifest ${d.digest}`);
+      const configBytes = this.blobBytes(manifest.config, `config of manifest ${d.digest}`);
+      const config = this.configOf(configBytes, `config ${manifest.config.digest}`);
+      const diffIds = config.rootfs.diff_ids;
+      if (diffIds.length !== manifest.layers.length) throw bad(`manifest ${d.digest} has ${manifest.layers.length} layers but its config has ${diffIds.length} diff IDs`);
+      const layers: TransferLayer[] = [];
+      for (const [i, l] of manifest.layers.entries()) {
+        const c = layerCompression(l.mediaType);
+        if (c === "zstd") throw bad(`layer ${i + 1} of manifest ${d.digest} is zstd-compressed, which tbuild does not read yet`);
+        layers.push(await this.layer(`blobs/sha256/${l.digest.slice(7)}`, diffIds[i]!, `layer ${i + 1} of manifest ${d.digest}`, dest, l));
+      }
+      const img: TransferImage = { configDigest: manifest.config.digest, configBytes, config, layers, tags: [...tags] };
+      seen.set(d.digest, img);
+      out.push(img);
+    }
+    for (const img of out) await dest.putImage(img);
+    if (!out.length) throw bad("index.json lists no image manifests");
+    return out;
+  }
+
+  private pickPlatform(idx: { manifests: readonly Descriptor[] }, digest: Digest): Descriptor {
+    const want = this.opts.platform;
+    const ms = idx.manifests.filter((m) => isManifestType(m.mediaType));
+    const hit = (want && ms.find((m) => m.platform?.os === want.os && m.platform?.architecture === want.architecture)) ?? ms.find((m) => !m.platform || m.platform.os === "linux") ?? ms[0];
+    if (!hit) throw bad(`index ${digest} has no image manifest`);
+    return hit;
+  }
+
+  /** Names from an index entry: containerd's full name, or a ref.name that is a full reference. */
+  private ociTags(d: Descriptor): string[] {
+    const full = d.annotations?.[Annotation.CONTAINERD_IMAGE_NAME];
+    const ref = d.annotations?.[Annotation.REF_NAME];
+    for (const cand of [full, ref]) {
+      if (cand === undefined || (cand === ref && !/[:/]/.test(cand))) continue; // a bare tag names no repository
+      try {
+        const r = parseReference(cand);
+        if (r.digest === undefined) return [formatReference(r)];
+      } catch {
+        // not a reference
+      }
+    }
+    return [];
+  }
+}

@@ -1,0 +1,56 @@
+// Media types of the OCI image spec and their Docker schema2 equivalents. Pure.
+
+export const MediaType = {
+  OCI_LAYOUT_VERSION: "1.0.0",
+  OCI_INDEX: "application/vnd.oci.image.index.v1+json",
+  OCI_MANIFEST: "application/vnd.oci.image.manifest.v1+json",
+  OCI_CONFIG: "application/vnd.oci.image.config.v1+json",
+  OCI_LAYER: "application/vnd.oci.image.layer.v1.tar",
+  OCI_LAYER_GZIP: "application/vnd.oci.image.layer.v1.tar+gzip",
+  OCI_LAYER_ZSTD: "application/vnd.oci.image.layer.v1.tar+zstd",
+  OCI_LAYER_NONDIST: "application/vnd.oci.image.layer.nondistributable.v1.tar",
+  OCI_LAYER_NONDIST_GZIP: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+  DOCKER_MANIFEST_LIST: "application/vnd.docker.distribution.manifest.list.v2+json",
+  DOCKER_MANIFEST: "application/vnd.docker.distribution.manifest.v2+json",
+  DOCKER_CONFIG: "application/vnd.docker.container.image.v1+json",
+  DOCKER_LAYER: "application/vnd.docker.image.rootfs.diff.tar",
+  DOCKER_LAYER_GZIP: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  DOCKER_FOREIGN_LAYER_GZIP: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+} as const;
+
+export type LayerCompression = "none" | "gzip" | "zstd";
+
+/** OCI annotation keys tbuild reads and writes. */
+export const Annotation = {
+  REF_NAME: "org.opencontainers.image.ref.name",
+  CREATED: "org.opencontainers.image.created",
+  /** containerd and Docker 25+ put the full image name here in archives. */
+  CONTAINERD_IMAGE_NAME: "io.containerd.image.name",
+} as const;
+
+export function isManifestType(mt: string | undefined): boolean {
+  return mt === MediaType.OCI_MANIFEST || mt === MediaType.DOCKER_MANIFEST;
+}
+
+export function isIndexType(mt: string | undefined): boolean {
+  return mt === MediaType.OCI_INDEX || mt === MediaType.DOCKER_MANIFEST_LIST;
+}
+
+/** The compression a layer media type declares (`undefined` for a non-layer type). */
+export function layerCompression(mt: string): LayerCompression | undefined {
+  switch (mt) {
+    case MediaType.OCI_LAYER:
+    case MediaType.OCI_LAYER_NONDIST:
+    case MediaType.DOCKER_LAYER:
+      return "none";
+    case MediaType.OCI_LAYER_GZIP:
+    case MediaType.OCI_LAYER_NONDIST_GZIP:
+    case MediaType.DOCKER_LAYER_GZIP:
+    case MediaType.DOCKER_FOREIGN_LAYER_GZIP:
+      return "gzip";
+    case MediaType.OCI_LAYER_ZSTD:
+      return "zstd";
+    default:
+      return undefined;
+  }
+}

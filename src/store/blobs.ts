@@ -1,0 +1,115 @@
+// Content-addressed blob files (STYLE.md example 6): stream to a temporary file, digest
+// while writing (node:crypto), verify size and digest, fsync, rename into place. Every
+// failure path removes the temporary file.
+import { createHash, randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+import { TbuildError, digestHex, type Digest } from "../util/index.js";
+import type { BlobExpectation, BlobInfo } from "../image/index.js";
+
+/** A unique temporary name for this process (`<pid>-<random>`, so stale ones can be found). */
+export function tempName(prefix = ""): string {
+  return `${prefix}${process.pid}-${randomBytes(6).toString("hex")}`;
+}
+
+/** The pid a temporary name was made by, or undefined. */
+export function tempOwnerPid(name: string): number | undefined {
+  const m = /^(?:[a-z]+-)?(\d+)-[0-9a-f]+/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export interface WrittenTemp extends BlobInfo {
+  readonly path: string;
+}
+
+function mismatch(expect: BlobExpectation, what: string, want: string | number, got: string | number): TbuildError {
+  const label = expect.label ?? (expect.digest ? `blob ${expect.digest}` : "blob");
+  return new TbuildError("E_ARCHIVE_INVALID", `${label}: ${what} mismatch: expected ${want}, got ${got}`, { hint: "the data is truncated or was modified; nothing was stored" });
+}
+
+/**
+ * Write `data` to a new temporary file in `tmpDir`, hashing as it goes, verify it against
+ * `expect`, fsync it, and return its path and identity. The caller renames or removes it.
+ */
+export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}): Promise<WrittenTemp> {
+  const path = join(tmpDir, tempName("blob-"));
+  const hash = createHash("sha256");
+  let size = 0;
+  const fh = await fsp.open(path, "wx", 0o644);
+  let ok = false;
+  try {
+    if (data instanceof Uint8Array) {
+      hash.update(data);
+      size = data.length;
+      await fh.write(data);
+    } else {
+      for await (const chunk of data) {
+        hash.update(chunk);
+        size += chunk.length;
+        if (expect.size !== undefined && size > expect.size) throw mismatch(expect, "size", expect.size, `more than ${expect.size}`);
+        let off = 0;
+        while (off < chunk.length) off += (await fh.write(chunk, off)).bytesWritten;
+      }
+    }
+    const digest = `sha256:${hash.digest("hex")}` as Digest;
+    if (expect.size !== undefined && size !== expect.size) throw mismatch(expect, "size", expect.size, size);
+    if (expect.digest !== undefined && digest !== expect.digest) throw mismatch(expect, "digest", expect.digest, digest);
+    await fh.sync();
+    ok = true;
+    return { path, digest, size };
+  } finally {
+    await fh.close();
+    if (!ok) await fsp.rm(path, { force: true });
+  }
+}
+
+/** The path of a blob under `blobsDir` (`<root>/blobs`). */
+export function blobPath(blobsDir: string, digest: Digest): string {
+  return join(blobsDir, "sha256", digestHex(digest));
+}
+
+/** Move a verified temporary file into place. Identical content may already be there. */
+export async function commitTemp(temp: string, dest: string): Promise<void> {
+  await fsp.rename(temp, dest);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await fsp.access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Write `bytes` to `dest` atomically (temp in `tmpDir`, fsync, rename). */
+export async function writeFileAtomic(tmpDir: string, dest: string, bytes: Uint8Array | string): Promise<void> {
+  const tmp = join(tmpDir, tempName("file-"));
+  try {
+    const fh = await fsp.open(tmp, "wx", 0o644);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, dest);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** fsync a directory so a rename in it is durable (best effort). */
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await fsp.open(dir, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // some file systems refuse fsync on directories
+  }
+}

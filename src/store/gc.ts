@@ -1,0 +1,137 @@
+// Garbage collection: which blobs index.json still reaches (manifests → config, layers,
+// and the gzip copies of those layers), and deleting the rest. Runs under the store lock
+// (the callers hold it), so no load can be half-committed while it looks.
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+import { digestHex, isDigest, type Digest } from "../util/index.js";
+import { Annotation, isIndexType, isManifestType, parseIndex, parseManifest, type Descriptor } from "../image/index.js";
+import { blobPath, tempOwnerPid } from "./blobs.js";
+import { readVerifiedBlob } from "./images.js";
+import { updateIndex, type StorePaths } from "./layout.js";
+
+export interface GcResult {
+  /** Manifest digests of dangling images removed. */
+  readonly deletedImages: readonly Digest[];
+  readonly deletedBlobs: readonly Digest[];
+  readonly reclaimedBytes: number;
+  /** Stale temporary files and staging folders removed (left by killed processes). */
+  readonly removedTemp: number;
+}
+
+/** The gzip copy recorded for a layer, if any. */
+export async function readGzipEntry(p: StorePaths, diffId: Digest): Promise<{ digest: Digest; size: number } | undefined> {
+  try {
+    const v = JSON.parse(await fsp.readFile(join(p.gzipMap, digestHex(diffId)), "utf8")) as { digest?: string; size?: number };
+    return typeof v.digest === "string" && isDigest(v.digest) && typeof v.size === "number" ? { digest: v.digest, size: v.size } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every blob reachable from `manifests`. Throws E_STORE_CORRUPT rather than guess. */
+export async function liveBlobs(p: StorePaths, manifests: readonly Descriptor[]): Promise<Set<Digest>> {
+  const live = new Set<Digest>();
+  const visit = async (d: Descriptor): Promise<void> => {
+    if (live.has(d.digest)) return;
+    live.add(d.digest);
+    if (isIndexType(d.mediaType)) {
+      const idx = parseIndex(await readVerifiedBlob(p, d.digest, "index"), `index ${d.digest}`, "E_STORE_CORRUPT");
+      for (const m of idx.manifests) await visit(m);
+    } else if (isManifestType(d.mediaType)) {
+      const m = parseManifest(await readVerifiedBlob(p, d.digest, "manifest"), `manifest ${d.digest}`, "E_STORE_CORRUPT");
+      live.add(m.config.digest);
+      for (const l of m.layers) {
+        live.add(l.digest);
+        const gz = await readGzipEntry(p, l.digest);
+        if (gz) live.add(gz.digest);
+      }
+    }
+  };
+  for (const d of manifests) await visit(d);
+  return live;
+}
+
+async function removeBlob(p: StorePaths, digest: Digest): Promise<number> {
+  const path = blobPath(p.blobs, digest);
+  try {
+    const st = await fsp.stat(path);
+    await fsp.rm(path);
+    await fsp.rm(join(p.gzipMap, digestHex(digest)), { force: true });
+    return st.size;
+  } catch {
+    return -1;
+  }
+}
+
+/** Delete those of `candidates` (and their gzip copies) that `remaining` no longer reaches. Lock held. */
+export async function deleteUnreferenced(p: StorePaths, remaining: readonly Descriptor[], candidates: readonly Digest[]): Promise<{ deleted: Digest[]; bytes: number }> {
+  const live = await liveBlobs(p, remaining);
+  const all = new Set<Digest>();
+  for (const c of candidates) {
+    all.add(c);
+    const gz = await readGzipEntry(p, c);
+    if (gz) all.add(gz.digest);
+  }
+  const deleted: Digest[] = [];
+  let bytes = 0;
+  for (const c of all) {
+    if (live.has(c)) continue;
+    const n = await removeBlob(p, c);
+    if (n >= 0) {
+      deleted.push(c);
+      bytes += n;
+    }
+  }
+  return { deleted, bytes };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Remove temporary entries whose creating process is gone. */
+export async function cleanTemp(p: StorePaths): Promise<number> {
+  let n = 0;
+  for (const name of await fsp.readdir(p.tmp).catch(() => [] as string[])) {
+    const pid = tempOwnerPid(name);
+    if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
+    await fsp.rm(join(p.tmp, name), { recursive: true, force: true });
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Prune: with `dangling`, drop images that have no tag; then delete every blob no image
+ * reaches, and stale temporary files. Holds the lock throughout.
+ */
+export async function collectGarbage(p: StorePaths, opts: { dangling?: boolean } = {}): Promise<GcResult> {
+  return updateIndex(p, async (current) => {
+    const tagged = new Set(current.filter((d) => d.annotations?.[Annotation.REF_NAME] !== undefined).map((d) => d.digest));
+    const keep = opts.dangling ? current.filter((d) => tagged.has(d.digest)) : [...current];
+    const deletedImages = [...new Set(current.filter((d) => !keep.includes(d)).map((d) => d.digest))];
+    const live = await liveBlobs(p, keep);
+    const deletedBlobs: Digest[] = [];
+    let reclaimedBytes = 0;
+    for (const hex of await fsp.readdir(p.sha256)) {
+      const d = `sha256:${hex}`;
+      if (!isDigest(d) || live.has(d)) continue;
+      const n = await removeBlob(p, d);
+      if (n >= 0) {
+        deletedBlobs.push(d);
+        reclaimedBytes += n;
+      }
+    }
+    for (const name of await fsp.readdir(p.gzipMap).catch(() => [] as string[])) {
+      const d = `sha256:${name}`;
+      if (isDigest(d) && !live.has(d)) await fsp.rm(join(p.gzipMap, name), { force: true });
+    }
+    const removedTemp = await cleanTemp(p);
+    return { manifests: deletedImages.length ? keep : undefined, result: { deletedImages, deletedBlobs, reclaimedBytes, removedTemp } };
+  });
+}

@@ -1,0 +1,13 @@
+// store: the OCI image layout at a root folder, with tbuild's data beside it. The edge
+// between images as values (src/image) and bytes on disk.
+export { Store, type PutImageInput, type PutImageResult, type RemoveResult, type PendingImage } from "./store.js";
+export { type StoredImage, descriptorTag } from "./images.js";
+export { storePaths, type StorePaths } from "./layout.js";
+export { withLock, type LockOptions } from "./lock.js";
+export { collectGarbage, liveBlobs, cleanTemp, type GcResult } from "./gc.js";
+export { compressLayer, gzipParallel } from "./compress.js";
+export { StoreDestination } from "./staging.js";
+export { StoreSource, copyImages, type SourceImage } from "./store-source.js";
+export { diskUsage, type DiskUsage, type ImageUsage } from "./usage.js";
+export { writeFileAtomic } from "./blobs.js";
+export { nodeArchiveDeps } from "./node-deps.js";

@@ -1,0 +1,78 @@
+// The store as a transport destination (containers/image's oci_dest): blobs are staged in
+// a private folder under tbuild/tmp and become visible only at commit, which moves them
+// into blobs/ and rewrites index.json under the lock. Abort (or a kill) leaves the store
+// exactly as it was; a killed process's staging folder is removed by the next gc.
+import { promises as fsp } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { TbuildError, type Digest } from "../util/index.js";
+import type { BlobExpectation, BlobInfo, ImageDestination, TransferImage } from "../image/index.js";
+import { tempName, writeTemp } from "./blobs.js";
+import type { PutImageResult, Store } from "./store.js";
+
+export class StoreDestination implements ImageDestination {
+  readonly wantsCompressedLayers = false;
+  private readonly dir: string;
+  private readonly staged = new Map<Digest, string>();
+  private readonly images: TransferImage[] = [];
+  private made = false;
+  /** Set by commit. */
+  results: PutImageResult[] = [];
+
+  constructor(private readonly store: Store) {
+    this.dir = join(store.paths.tmp, tempName("stage-"));
+  }
+
+  async hasBlob(digest: Digest): Promise<boolean> {
+    return this.staged.has(digest) || this.store.hasBlob(digest);
+  }
+
+  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}): Promise<BlobInfo> {
+    if (expect.digest !== undefined && (await this.store.hasBlob(expect.digest))) {
+      // Already stored: verify the bytes without writing them again.
+      const h = createHash("sha256");
+      let size = 0;
+      for await (const c of data) {
+        h.update(c);
+        size += c.length;
+      }
+      const digest = `sha256:${h.digest("hex")}` as Digest;
+      if (digest !== expect.digest || (expect.size !== undefined && size !== expect.size)) {
+        throw new TbuildError("E_ARCHIVE_INVALID", `${expect.label ?? "blob"}: digest mismatch: expected ${expect.digest}, got ${digest}`);
+      }
+      return { digest, size };
+    }
+    if (!this.made) {
+      await fsp.mkdir(this.dir, { recursive: true });
+      this.made = true;
+    }
+    const t = await writeTemp(this.dir, data, expect);
+    const prev = this.staged.get(t.digest);
+    if (prev !== undefined) await fsp.rm(t.path, { force: true });
+    else this.staged.set(t.digest, t.path);
+    return { digest: t.digest, size: t.size };
+  }
+
+  async putImage(image: TransferImage): Promise<void> {
+    for (const l of image.layers) {
+      if (!(await this.hasBlob(l.diffId))) throw new TbuildError("E_ARCHIVE_INVALID", `layer ${l.diffId} was never received`);
+    }
+    this.images.push(image);
+  }
+
+  async commit(): Promise<void> {
+    try {
+      this.results = await this.store.commitImages(
+        this.images.map((i) => ({ configBytes: i.configBytes, layers: i.layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags: i.tags })),
+        this.staged,
+      );
+    } finally {
+      await this.abort();
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.made) await fsp.rm(this.dir, { recursive: true, force: true });
+    this.staged.clear();
+  }
+}

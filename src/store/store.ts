@@ -1,0 +1,330 @@
+// The image store: an OCI image layout at a root folder that skopeo, umoci and podman can
+// read, plus tbuild's own folder beside it. The Store class is the API the build engine
+// and the CLI write images through. Blobs: temp → verify → fsync → rename; index.json:
+// replaced atomically under the one lock. A kill at any moment loses no tagged image.
+import { createReadStream, promises as fsp } from "node:fs";
+import { join } from "node:path";
+import { TbuildError, digestHex, isDigest, shortDigest, type Digest } from "../util/index.js";
+import {
+  Annotation,
+  MediaType,
+  buildManifest,
+  encodeConfig,
+  familiarName,
+  formatReference,
+  parseConfig,
+  parseReference,
+  type BlobExpectation,
+  type BlobInfo,
+  type Descriptor,
+  type EncodedBlob,
+  type ImageConfig,
+  type LayerInfo,
+} from "../image/index.js";
+import { blobPath, commitTemp, exists, writeTemp } from "./blobs.js";
+import { groupByManifest, loadImage, readVerifiedBlob, type StoredImage } from "./images.js";
+import { initLayout, readIndex, storePaths, updateIndex, type StorePaths } from "./layout.js";
+import { withLock } from "./lock.js";
+
+/** What putImage writes: a config and its layers (already in the store), and tags. */
+export interface PutImageInput {
+  /** The config value (encoded canonically), an encoded config, or exact config bytes to keep. */
+  readonly config: ImageConfig | EncodedBlob<ImageConfig> | Uint8Array;
+  /** Layer blobs in order; their digests MUST equal the config's diff IDs (uncompressed). */
+  readonly layers: readonly LayerInfo[];
+  /** References to tag it with (normalised here); an untagged image is kept as dangling. */
+  readonly tags?: readonly string[];
+}
+
+export interface PutImageResult {
+  readonly imageId: Digest;
+  readonly manifestDigest: Digest;
+  readonly manifestSize: number;
+  readonly tags: readonly string[];
+}
+
+export interface RemoveResult {
+  /** Normalised references removed. */
+  readonly untagged: readonly string[];
+  /** Image IDs deleted, then layer and other blobs deleted. */
+  readonly deletedImages: readonly Digest[];
+  readonly deletedBlobs: readonly Digest[];
+  readonly reclaimedBytes: number;
+}
+
+/** A pending image for commitImages: config bytes and layers, with staged blob files. */
+export interface PendingImage {
+  readonly configBytes: Uint8Array;
+  readonly layers: readonly LayerInfo[];
+  readonly tags: readonly string[];
+}
+
+function normaliseTag(ref: string): string {
+  const r = parseReference(ref);
+  if (r.digest !== undefined) throw new TbuildError("E_REF_INVALID", `cannot tag with a digest reference: ${ref}`, { hint: "a tag is name[:tag]" });
+  return formatReference(r);
+}
+
+function indexEntry(manifestDigest: Digest, size: number, config: ImageConfig, tag?: string): Descriptor {
+  return {
+    mediaType: MediaType.OCI_MANIFEST,
+    digest: manifestDigest,
+    size,
+    ...(tag !== undefined ? { annotations: { [Annotation.REF_NAME]: tag } } : {}),
+    platform: { architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) },
+  };
+}
+
+/** Move `tags` onto `target` in an index; images left without tags stay as dangling entries. */
+function retag(manifests: readonly Descriptor[], target: Descriptor & { digest: Digest }, tags: readonly string[], config: ImageConfig): Descriptor[] {
+  const moving = new Set(tags);
+  const kept: Descriptor[] = [];
+  const lostTag = new Map<Digest, Descriptor>();
+  for (const d of manifests) {
+    const t = d.annotations?.[Annotation.REF_NAME];
+    const tNorm = t === undefined ? undefined : safeNormalise(t);
+    if (tNorm !== undefined && moving.has(tNorm)) {
+      if (d.digest !== target.digest) lostTag.set(d.digest, d);
+      continue;
+    }
+    kept.push(d);
+  }
+  for (const [digest, d] of lostTag) {
+    if (!kept.some((k) => k.digest === digest)) kept.push({ mediaType: d.mediaType, digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) });
+  }
+  const out = tags.length ? kept.filter((d) => !(d.digest === target.digest && d.annotations?.[Annotation.REF_NAME] === undefined)) : kept;
+  for (const t of tags) out.push(indexEntry(target.digest, target.size, config, t));
+  if (!out.some((d) => d.digest === target.digest)) out.push(indexEntry(target.digest, target.size, config));
+  return out;
+}
+
+function safeNormalise(name: string): string {
+  try {
+    return formatReference(parseReference(name));
+  } catch {
+    return name;
+  }
+}
+
+const HEX_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+
+/** An open store. Construct with `Store.open(root)`. */
+export class Store {
+  readonly paths: StorePaths;
+
+  private constructor(readonly root: string) {
+    this.paths = storePaths(root);
+  }
+
+  /** Open (creating if needed) the store at `root`. */
+  static async open(root: string): Promise<Store> {
+    const s = new Store(root);
+    try {
+      await initLayout(s.paths);
+    } catch (e) {
+      if (e instanceof TbuildError) throw e;
+      throw new TbuildError("E_IO", `cannot open the store at ${root}: ${(e as Error).message}`, { cause: e });
+    }
+    return s;
+  }
+
+  /** tbuild's own folder beside the layout (`<root>/tbuild`): cache index, snapshots, file hashes. */
+  get dataDir(): string {
+    return this.paths.data;
+  }
+
+  /** A folder for temporary files on the store's file system (`<pid>-…` names are cleaned by gc). */
+  get tmpDir(): string {
+    return this.paths.tmp;
+  }
+
+  blobPath(digest: Digest): string {
+    return blobPath(this.paths.blobs, digest);
+  }
+
+  async hasBlob(digest: Digest): Promise<boolean> {
+    return exists(this.blobPath(digest));
+  }
+
+  /**
+   * Store a blob from bytes or a stream, verifying `expect` while streaming. Identical
+   * blobs are stored once. Unreferenced until an image uses it (gc may then remove it).
+   */
+  async putBlob(data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}): Promise<BlobInfo> {
+    const t = await writeTemp(this.paths.tmp, data, expect);
+    try {
+      await commitTemp(t.path, this.blobPath(t.digest));
+    } catch (e) {
+      await fsp.rm(t.path, { force: true });
+      throw e;
+    }
+    return { digest: t.digest, size: t.size };
+  }
+
+  /** A stream of a blob's bytes. The caller consumes or destroys it. */
+  openBlob(digest: Digest, opts: { start?: number; end?: number } = {}): NodeJS.ReadableStream & AsyncIterable<Uint8Array> {
+    return createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20, ...opts });
+  }
+
+  /** A whole blob, digest-verified. Meant for JSON blobs (configs, manifests). */
+  async readBlob(digest: Digest): Promise<Uint8Array> {
+    return readVerifiedBlob(this.paths, digest, "blob");
+  }
+
+  /** Run `fn` under the store lock (the one lock; do not nest). */
+  withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withLock(this.paths.lock, fn);
+  }
+
+  /** Every image, tagged and dangling, in index order (sorted by first tag). */
+  async listImages(): Promise<StoredImage[]> {
+    const index = await readIndex(this.paths);
+    const out: StoredImage[] = [];
+    for (const { desc, tags } of groupByManifest(index.manifests).values()) {
+      const img = await loadImage(this.paths, desc, tags);
+      if (img) out.push(img);
+    }
+    return out;
+  }
+
+  /**
+   * Find an image by reference (`busybox:test`, `name@sha256:<manifest>`), by ID
+   * (`sha256:<id>`) or by a unique ID prefix (`3f5a`). Throws E_STORE_NOT_FOUND.
+   */
+  async resolve(nameOrId: string): Promise<StoredImage> {
+    const images = await this.listImages();
+    const found = this.match(images, nameOrId);
+    if (!found) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${nameOrId}`, { hint: 'see "tbuild images" for what the store holds' });
+    return found;
+  }
+
+  /** Like resolve, over a list already read. Undefined when nothing matches. */
+  match(images: readonly StoredImage[], nameOrId: string): StoredImage | undefined {
+    const full = /^(?:sha256:)?([a-f0-9]{64})$/.exec(nameOrId);
+    if (full) {
+      const id = `sha256:${full[1]}`;
+      return images.find((i) => i.id === id) ?? images.find((i) => i.manifestDigest === id);
+    }
+    let ref;
+    try {
+      ref = parseReference(nameOrId);
+    } catch (e) {
+      if (!HEX_PREFIX.test(nameOrId)) throw e;
+    }
+    if (ref) {
+      if (ref.digest !== undefined) {
+        const d = ref.digest;
+        const hit = images.find((i) => i.manifestDigest === d);
+        if (hit) return hit;
+      } else {
+        const name = formatReference(ref);
+        const hit = images.find((i) => i.tags.includes(name));
+        if (hit) return hit;
+      }
+    }
+    const m = HEX_PREFIX.exec(nameOrId);
+    if (m) {
+      const hits = images.filter((i) => digestHex(i.id).startsWith(m[1]!));
+      if (hits.length > 1) throw new TbuildError("E_STORE_NOT_FOUND", `image ID prefix ${nameOrId} is ambiguous: ${hits.map((h) => shortDigest(h.id)).join(", ")}`, { hint: "give more digits" });
+      return hits[0];
+    }
+    return undefined;
+  }
+
+  /**
+   * Write an image: its config blob, an OCI manifest over uncompressed layers, and index
+   * entries for its tags, atomically. Layer blobs MUST already be in the store.
+   */
+  async putImage(input: PutImageInput): Promise<PutImageResult> {
+    const configBytes = input.config instanceof Uint8Array ? input.config : "bytes" in input.config ? input.config.bytes : encodeConfig(input.config).bytes;
+    const [r] = await this.commitImages([{ configBytes, layers: input.layers, tags: input.tags ?? [] }], new Map());
+    return r!;
+  }
+
+  /**
+   * Commit images under the lock: move `staged` blob files into place, write configs and
+   * manifests, then replace index.json once. Used by putImage and by staged loads.
+   */
+  async commitImages(images: readonly PendingImage[], staged: ReadonlyMap<Digest, string>): Promise<PutImageResult[]> {
+    const prepared = images.map((img) => {
+      const config = parseConfig(img.configBytes, "image config", "E_ARCHIVE_INVALID");
+      const diffIds = config.rootfs.diff_ids;
+      if (diffIds.length !== img.layers.length || img.layers.some((l, i) => l.diffId !== diffIds[i])) {
+        throw new TbuildError("E_ARCHIVE_INVALID", `image layers do not match the config's rootfs.diff_ids (${img.layers.length} layers, ${diffIds.length} diff IDs)`);
+      }
+      const tags = [...new Set(img.tags.map(normaliseTag))];
+      return { img, config, tags };
+    });
+    return updateIndex(this.paths, async (current) => {
+      let manifests = [...current];
+      const results: PutImageResult[] = [];
+      for (const { img, config, tags } of prepared) {
+        for (const l of img.layers) {
+          const tmp = staged.get(l.diffId);
+          if (tmp !== undefined && (await exists(tmp))) await commitTemp(tmp, this.blobPath(l.diffId));
+          else if (!(await this.hasBlob(l.diffId))) {
+            throw new TbuildError("E_STORE_CONFLICT", `layer ${l.diffId} is not in the store`, { hint: "it was never written, or a concurrent prune removed it; retry" });
+          }
+        }
+        const cfg = await this.putBlob(img.configBytes);
+        const manifest = buildManifest({ digest: cfg.digest, size: cfg.size }, img.layers);
+        await this.putBlob(manifest.bytes, { digest: manifest.descriptor.digest });
+        manifests = retag(manifests, { ...manifest.descriptor }, tags, config);
+        results.push({ imageId: cfg.digest, manifestDigest: manifest.descriptor.digest, manifestSize: manifest.descriptor.size, tags });
+      }
+      return { manifests, result: results };
+    });
+  }
+
+  /** Add tag `target` to the image `source` names (moving it from any other image). */
+  async tag(source: string, target: string): Promise<{ image: StoredImage; tag: string }> {
+    const tag = normaliseTag(target);
+    const image = await this.resolve(source);
+    await updateIndex(this.paths, async (current) => {
+      if (!current.some((d) => d.digest === image.manifestDigest)) throw new TbuildError("E_STORE_NOT_FOUND", `image ${source} was removed meanwhile`);
+      return { manifests: retag(current, { mediaType: MediaType.OCI_MANIFEST, digest: image.manifestDigest, size: image.manifestSize }, [tag], image.config), result: undefined };
+    });
+    return { image, tag };
+  }
+
+  /**
+   * `rmi`: by reference, remove that tag (and the image with its unshared blobs when it was
+   * the last one); by ID, remove the image, which needs `force` when it has several tags.
+   */
+  async remove(nameOrId: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
+    const images = await this.listImages();
+    const image = this.match(images, nameOrId);
+    if (!image) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${nameOrId}`);
+    let byName: string | undefined;
+    try {
+      const r = parseReference(nameOrId);
+      const n = formatReference(r);
+      if (r.digest === undefined && image.tags.includes(n)) byName = n;
+    } catch {
+      // an ID
+    }
+    if (!byName && image.tags.length > 1 && !opts.force) {
+      throw new TbuildError("E_STORE_CONFLICT", `unable to delete ${shortDigest(image.id)} (must be forced): image is referenced by ${image.tags.length} tags (${image.tags.map((t) => familiarName(parseReference(t))).join(", ")})`, { hint: "remove the tags one by one, or pass -f" });
+    }
+    const untag = byName ? [byName] : [...image.tags];
+    return updateIndex(this.paths, async (current) => {
+      let manifests = current.filter((d) => !(d.digest === image.manifestDigest && (untag.includes(safeNormalise(d.annotations?.[Annotation.REF_NAME] ?? "\0")))));
+      const stillThere = manifests.some((d) => d.digest === image.manifestDigest && d.annotations?.[Annotation.REF_NAME] !== undefined);
+      if (stillThere) return { manifests, result: { untagged: untag, deletedImages: [], deletedBlobs: [], reclaimedBytes: 0 } };
+      manifests = manifests.filter((d) => d.digest !== image.manifestDigest);
+      const { deleteUnreferenced } = await import("./gc.js");
+      const gone = await deleteUnreferenced(this.paths, manifests, [image.manifestDigest, image.id, ...image.layers.map((l) => l.digest)]);
+      return { manifests, result: { untagged: untag, deletedImages: [image.id], deletedBlobs: gone.deleted, reclaimedBytes: gone.bytes } };
+    });
+  }
+
+  /** The file-system path of the compression map entry for a layer. */
+  gzipMapPath(diffId: Digest): string {
+    return join(this.paths.gzipMap, digestHex(diffId));
+  }
+
+  /** Validate `s` as a digest (for CLI input). */
+  static isDigest(s: string): s is Digest {
+    return isDigest(s);
+  }
+}
