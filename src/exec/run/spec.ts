@@ -133,7 +133,7 @@ export function buildRuntimeSpec(input: SpecInput): OciSpec {
       env: [...input.env],
       cwd: input.cwd,
       capabilities: { bounding: caps, effective: root ? caps : [], permitted: root ? caps : [], inheritable: [], ambient: [] },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1048576, soft: 1048576 }],
+      rlimits: [], // inherited from tbuild: raising them needs CAP_SYS_RESOURCE, which CI often lacks
       noNewPrivileges: true,
     },
     root: { path: input.rootfs, readonly: false },
