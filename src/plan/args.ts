@@ -1,0 +1,159 @@
+// plan/args.ts: ARG scoping (BuildKit's rules). Global ARGs (before the first FROM) are
+// usable in FROM lines; a stage sees a global ARG only after re-declaring it; build args
+// override defaults; predefined proxy and platform ARGs; unused build args are reported.
+import type { Platform } from "../image/index.js";
+import { type Environment, setEnv, lookupEnv } from "../shell/index.js";
+
+/** Proxy ARGs: usable without an ARG line, present in RUN's environment, never in a key or history. */
+export const PROXY_ARGS: ReadonlySet<string> = new Set(
+  ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"].flatMap((k) => [k, k.toLowerCase()]),
+);
+
+/** Platform ARGs BuildKit defines in the global scope (a stage re-declares them to use them). */
+export const PLATFORM_ARGS: readonly string[] = [
+  "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+];
+
+/** Build args that are never reported as unused (BuildKit's builtin and frontend options). */
+function isBuiltinArg(name: string): boolean {
+  return PROXY_ARGS.has(name) || PLATFORM_ARGS.includes(name) || name.startsWith("BUILDKIT_") || name === "SOURCE_DATE_EPOCH";
+}
+
+/** The platform ARG values for a build platform and a target platform. */
+export function platformArgs(build: Platform, target: Platform): Environment {
+  const fmt = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`;
+  return [
+    { key: "TARGETPLATFORM", value: fmt(target) },
+    { key: "TARGETOS", value: target.os },
+    { key: "TARGETARCH", value: target.architecture },
+    { key: "TARGETVARIANT", value: target.variant ?? "" },
+    { key: "BUILDPLATFORM", value: fmt(build) },
+    { key: "BUILDOS", value: build.os },
+    { key: "BUILDARCH", value: build.architecture },
+    { key: "BUILDVARIANT", value: build.variant ?? "" },
+  ];
+}
+
+/**
+ * Turn `--build-arg` values into a map. `K=V` sets K; a bare `K` takes its value from
+ * `environ` and is ignored when `environ` has no K (docker build does the same).
+ */
+export function parseBuildArgs(
+  args: readonly string[] | Readonly<Record<string, string>>,
+  environ: Readonly<Record<string, string | undefined>> = {},
+): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!Array.isArray(args)) {
+    for (const [k, v] of Object.entries(args as Readonly<Record<string, string>>)) out.set(k, v);
+    return out;
+  }
+  for (const a of args as readonly string[]) {
+    const eq = a.indexOf("=");
+    if (eq >= 0) out.set(a.slice(0, eq), a.slice(eq + 1));
+    else {
+      const v = Object.hasOwn(environ, a) ? environ[a] : undefined;
+      if (v !== undefined) out.set(a, v);
+    }
+  }
+  return out;
+}
+
+/** Build-arg bookkeeping shared by every stage of one plan. */
+export class BuildArgs {
+  private readonly consumed = new Set<string>();
+
+  constructor(readonly values: ReadonlyMap<string, string>) {}
+
+  /** The build arg's value for a declared ARG, marking it consumed. */
+  take(name: string): string | undefined {
+    const v = this.values.get(name);
+    if (v !== undefined) this.consumed.add(name);
+    return v;
+  }
+
+  /** Proxy build args given on the command line, in a stable order (RUN env only). */
+  proxies(): Environment {
+    return [...this.values].filter(([k]) => PROXY_ARGS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, value]) => ({ key, value }));
+  }
+
+  /** Build args given but consumed by no ARG of the global scope or a planned stage. */
+  unused(): string[] {
+    return [...this.values.keys()].filter((k) => !this.consumed.has(k) && !isBuiltinArg(k)).sort();
+  }
+}
+
+/** One declared ARG in a scope: `value` undefined when declared without a value. */
+export interface ArgValue {
+  readonly key: string;
+  readonly value: string | undefined;
+}
+
+/**
+ * The ARGs of one scope (the global one or a stage), in declaration order. Redeclaring an
+ * ARG replaces its value where it stands.
+ */
+export class ArgScope {
+  private list: ArgValue[] = [];
+
+  constructor(private readonly global?: ArgScope) {}
+
+  /**
+   * Declare `ARG key[=defaultValue]` (default already expanded). Value: the build arg, else
+   * the default, else (in a stage) the global ARG's value, else none.
+   */
+  declare(key: string, defaultValue: string | undefined, buildArgs: BuildArgs): ArgValue {
+    const fromBuild = buildArgs.take(key);
+    let value = fromBuild ?? defaultValue;
+    if (value === undefined && this.global) value = this.global.get(key);
+    const entry = { key, value };
+    const i = this.list.findIndex((a) => a.key === key);
+    if (i >= 0) this.list[i] = entry;
+    else this.list.push(entry);
+    return entry;
+  }
+
+  /** Define a value directly (the predefined platform ARGs of the global scope). */
+  define(env: Environment): void {
+    for (const e of env) this.list.push({ key: e.key, value: e.value });
+  }
+
+  get(key: string): string | undefined {
+    for (let i = this.list.length - 1; i >= 0; i--) if (this.list[i]!.key === key) return this.list[i]!.value;
+    return undefined;
+  }
+
+  /** All declared ARGs (with or without value), in order. */
+  declared(): readonly ArgValue[] {
+    return this.list;
+  }
+
+  /** The ARGs that have a value, as an environment. */
+  env(): Environment {
+    let out: Environment = [];
+    for (const a of this.list) if (a.value !== undefined) out = setEnv(out, a.key, a.value);
+    return out;
+  }
+}
+
+/**
+ * The environment words are expanded with: ARG values overlaid by the image's Env
+ * (ENV always wins over an ARG of the same name).
+ */
+export function expansionEnv(args: Environment, env: Environment): Environment {
+  let out = args;
+  for (const e of env) out = setEnv(out, e.key, e.value);
+  return out;
+}
+
+/**
+ * RUN's environment: the image Env, then ARG values not set by ENV (BuildKit appends build
+ * args the image env does not override), then proxies (run time only) not already set.
+ */
+export function runEnv(args: Environment, env: Environment, proxies: Environment): { keyed: Environment; full: Environment } {
+  const keyed: Environment = [...env, ...args.filter((a) => !PROXY_ARGS.has(a.key) && lookupEnv(env, a.key) === undefined)];
+  const runProxies = [...args.filter((a) => PROXY_ARGS.has(a.key)), ...proxies];
+  let full: Environment = keyed;
+  for (const p of runProxies) if (lookupEnv(full, p.key) === undefined) full = [...full, p];
+  return { keyed, full };
+  return { keyed, full };
+}

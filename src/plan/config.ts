@@ -1,0 +1,104 @@
+// plan/config.ts: how instructions change an image config (BuildKit's dispatch* rules for
+// EXPOSE, WORKDIR, HEALTHCHECK durations, default PATH) and the history `created_by` forms.
+// Pure helpers used by dispatch.ts.
+import { TbuildError } from "../util/index.js";
+import type { ContainerConfig } from "../image/index.js";
+
+/** BuildKit's default PATH for Linux images whose config has none. */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+export const DEFAULT_SHELL: readonly string[] = ["/bin/sh", "-c"];
+/** The `comment` BuildKit writes on every history entry of a Dockerfile build. */
+export const HISTORY_COMMENT = "buildkit.dockerfile.v0";
+
+/** A mutable copy of a config, for one instruction's change. */
+export type MutableConfig = { -readonly [K in keyof ContainerConfig]: ContainerConfig[K] };
+
+/** Ensure `Env` has a PATH (BuildKit adds the default for scratch and images without one). */
+export function withDefaultPath(config: ContainerConfig): ContainerConfig {
+  const env = config.Env ?? [];
+  if (env.some((e) => e.startsWith("PATH="))) return config;
+  return { ...config, Env: [...env, `PATH=${DEFAULT_PATH}`] };
+}
+
+/** Clean an absolute POSIX path (Go's path.Clean), keeping nothing of a trailing slash. */
+export function cleanPath(p: string): string {
+  const abs = p.startsWith("/");
+  const out: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length && out[out.length - 1] !== "..") out.pop();
+      else if (!abs) out.push("..");
+      continue;
+    }
+    out.push(part);
+  }
+  const s = out.join("/");
+  return abs ? `/${s}` : s || ".";
+}
+
+/** Resolve a WORKDIR against the previous one: relative paths join it, the result is clean. */
+export function resolveWorkdir(prev: string | undefined, path: string): string {
+  if (path.startsWith("/")) return cleanPath(path);
+  return cleanPath(`${prev && prev !== "" ? prev : "/"}/${path}`);
+}
+
+/**
+ * Resolve a COPY/ADD destination against WORKDIR. A trailing `/` (or `.`) is kept: it
+ * means "into this directory" to the executor.
+ */
+export function resolveDest(workdir: string | undefined, dest: string): string {
+  const dirLike = dest.endsWith("/") || dest === "." || dest.endsWith("/.");
+  const abs = dest.startsWith("/") ? cleanPath(dest) : resolveWorkdir(workdir, dest);
+  return dirLike && abs !== "/" ? `${abs}/` : abs;
+}
+
+/**
+ * EXPOSE words to port keys: `80` → `80/tcp`, `53/udp`, `8000-8002` → three ports.
+ * Throws E_PLAN_INVALID for anything else.
+ */
+export function parsePorts(word: string): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/([A-Za-z]+))?$/.exec(word);
+  if (!m) throw new TbuildError("E_PLAN_INVALID", `invalid port ${JSON.stringify(word)}`, { hint: "write PORT, PORT/PROTO or START-END[/PROTO], e.g. 80/tcp" });
+  const proto = (m[3] ?? "tcp").toLowerCase();
+  if (proto !== "tcp" && proto !== "udp" && proto !== "sctp") throw new TbuildError("E_PLAN_INVALID", `invalid protocol ${JSON.stringify(m[3])} in port ${JSON.stringify(word)}`, { hint: "use tcp, udp or sctp" });
+  const start = Number(m[1]);
+  const end = m[2] === undefined ? start : Number(m[2]);
+  if (start > 65535 || end > 65535 || end < start) throw new TbuildError("E_PLAN_INVALID", `invalid port range ${JSON.stringify(word)}`, { hint: "ports are 0-65535, START ≤ END" });
+  const out: string[] = [];
+  for (let p = start; p <= end; p++) out.push(`${p}/${proto}`);
+  return out;
+}
+
+/** Go's time.Duration String() for whole units (`5s`, `1m30s`, `500ms`, `0s`). */
+export function formatDuration(ns: number): string {
+  if (ns === 0) return "0s";
+  if (ns < 1e9) return ns % 1e6 === 0 ? `${ns / 1e6}ms` : ns % 1e3 === 0 ? `${ns / 1e3}µs` : `${ns}ns`;
+  let rest = ns;
+  const h = Math.floor(rest / 3600e9);
+  rest -= h * 3600e9;
+  const m = Math.floor(rest / 60e9);
+  rest -= m * 60e9;
+  const sec = `${rest / 1e9}s`;
+  return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${sec}`;
+}
+
+/** Go's %q of a string (the subset Dockerfile text needs). */
+export function goQ(s: string): string {
+  return JSON.stringify(s).replace(/\\u00([0-9a-f]{2})/g, "\\x$1");
+}
+
+/** Go's %q of a []string: `["a" "b"]`. */
+export function goQList(list: readonly string[]): string {
+  return `[${list.map(goQ).join(" ")}]`;
+}
+
+/** Go's %v of a []string: `[a b]`. */
+export function goVList(list: readonly string[]): string {
+  return `[${list.join(" ")}]`;
+}
+
+/** Go's %v of a map[string]struct{}: `map[53/udp:{} 80/tcp:{}]` (keys sorted). */
+export function goVSet(keys: readonly string[]): string {
+  return `map[${[...new Set(keys)].sort().map((k) => `${k}:{}`).join(" ")}]`;
+}

@@ -1,0 +1,113 @@
+// plan/dispatch-run.ts: RUN → RunStep. The argv is the shell + command text as written
+// (heredocs folded in the way BuildKit does), never expanded here; the key covers the whole
+// execution definition: argv, env (ENV + ARGs, proxies out), cwd, user, mounts, network.
+import { TbuildError, withLocation } from "../util/index.js";
+import { chompHeredoc, type Mount, type RunCommand } from "../dockerfile/index.js";
+import { formatEnvList, parseEnvList, processWord } from "../shell/index.js";
+import { PROXY_ARGS, runEnv } from "./args.js";
+import { DEFAULT_SHELL } from "./config.js";
+import { history, type DispatchOrigin, wordEnv } from "./dispatch.js";
+import { computeStepKey, type MountPreimage, type RunPreimage } from "./keys.js";
+import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
+import type { RunMount, RunStep, Step } from "./steps.js";
+
+/** The argv of a RUN, and the script file for a `#!` heredoc. */
+function runArgv(st: StageState, cmd: RunCommand): { argv: string[]; script?: { path: string; content: string } } {
+  const shell = [...(st.config.Shell ?? DEFAULT_SHELL)];
+  if (cmd.form === "exec") return { argv: cmd.args.map((a) => a.value) };
+  const line = cmd.args.map((a) => a.value).join(" ");
+  const docs = cmd.heredocs;
+  if (docs.length === 0) return { argv: [...shell, line] };
+  const only = docs.length === 1 ? docs[0]! : undefined;
+  if (only && /^\d*<<-?["']?[^\s]*$/.test(line.trim())) {
+    // `RUN <<EOF`: the body is the script (BuildKit); a `#!` body is written to a file and run.
+    const content = only.chomp ? chompHeredoc(only.content) : only.content;
+    if (content.startsWith("#!")) {
+      const path = `/dev/pipes/${only.name}`;
+      return { argv: [path], script: { path, content } };
+    }
+    return { argv: [...shell, content] };
+  }
+  // Heredocs inside a longer command: hand the shell the whole text, bodies and terminators included.
+  const script = [line, ...docs.map((d) => `${d.content}${d.name}`)].join("\n");
+  return { argv: [...shell, script] };
+}
+
+async function resolveMount(svc: PlannerServices, st: StageState, m: Mount, location: RunStep["location"]): Promise<{ mount: RunMount; preimage: MountPreimage }> {
+  const env = wordEnv(st);
+  const x = (w: string | undefined): string | undefined => (w === undefined ? undefined : processWord(w, env, svc.shell));
+  const target = x(m.target) ?? "";
+  if (target === "" && (m.type === "bind" || m.type === "cache" || m.type === "tmpfs")) {
+    throw new TbuildError("E_PLAN_INVALID", `mount type ${m.type} requires a target`, { location: { file: location.file, range: m.flag.range }, hint: "add target=/path" });
+  }
+  const source = x(m.source);
+  const fromValue = x(m.from);
+  const out: { -readonly [K in keyof RunMount]?: RunMount[K] } = { type: m.type, target, readOnly: m.readOnly };
+  const pre: { -readonly [K in keyof MountPreimage]?: MountPreimage[K] } = { type: m.type, target, readOnly: m.readOnly };
+  if (source !== undefined) out.source = pre.source = source;
+  for (const k of ["id", "sharing", "mode", "uid", "gid", "size", "required", "env"] as const) {
+    const v = k === "id" ? x(m.id) : m[k];
+    if (v !== undefined) {
+      (out as Record<string, unknown>)[k] = v;
+      (pre as Record<string, unknown>)[k] = v;
+    }
+  }
+  if (fromValue !== undefined && (m.type === "bind" || m.type === "cache")) {
+    const r = await svc.resolveFrom(st, fromValue, { file: location.file, range: m.flag.range });
+    out.from = r.source;
+    pre.from = r.keyPart;
+  } else if (m.type === "bind") {
+    // A bind of the build context: keyed by the content of what it selects.
+    const h = await svc.hasher.hash({ sources: [source ?? "."], exclude: [], parents: false, followPaths: true });
+    out.contentDigest = h.digest;
+    pre.from = h.digest;
+  }
+  return { mount: out as RunMount, preimage: pre as MountPreimage };
+}
+
+export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: RunCommand, origin: DispatchOrigin): Promise<Step> {
+  const { argv, script } = runArgv(st, cmd);
+  const imageEnv = parseEnvList(st.config.Env ?? []);
+  const { keyed, full } = runEnv(st.args.env(), imageEnv, svc.buildArgs.proxies());
+  const mounts: RunMount[] = [];
+  const mountPre: MountPreimage[] = [];
+  for (const m of cmd.mounts) {
+    try {
+      const r = await resolveMount(svc, st, m, origin.location);
+      mounts.push(r.mount);
+      mountPre.push(r.preimage);
+    } catch (e) {
+      throw withLocation(e, { file: origin.location.file, range: m.flag.range });
+    }
+  }
+  const cwd = st.config.WorkingDir || "/";
+  const user = st.config.User ?? "";
+  const network = cmd.network ?? "default";
+  const security = cmd.security ?? "sandbox";
+  const preimage: RunPreimage = {
+    kind: "run", parent: st.key, argv, env: formatEnvList(keyed), cwd, user, mounts: mountPre, network, security,
+    script: script ?? null,
+  };
+  st.key = computeStepKey(preimage);
+  // BuildKit's history form: `RUN |N K=V… <argv> # buildkit` with the stage's ARGs.
+  const argList = st.args.declared().filter((a) => !PROXY_ARGS.has(a.key));
+  const envNow = new Map(full.map((e) => [e.key, e.value] as const));
+  const prefix = argList.length ? `|${argList.length} ${argList.map((a) => `${a.key}=${envNow.get(a.key) ?? a.value ?? ""}`).join(" ")} ` : "";
+  const h = history(`RUN ${prefix}${argv.join(" ")} # buildkit`, true);
+  st.history.push(h);
+  const extras: string[] = [];
+  if (mounts.length) extras.push(`mounts ${mounts.map((m) => `${m.type}:${m.target}`).join(",")}`);
+  if (network !== "default") extras.push(`network ${network}`);
+  if (security !== "sandbox") extras.push(`security ${security}`);
+  const argEnv = keyed.filter((e) => !imageEnv.some((i) => i.key === e.key)).map((e) => `${e.key}=${e.value}`);
+  const summary = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`, `${imageEnv.length} env`, ...(argEnv.length ? [`args ${argEnv.join(" ")}`] : []), ...extras].join("; ");
+  const step: RunStep = {
+    kind: "run", argv, form: cmd.form, env: full, cwd, user, mounts, network, security,
+    ...(script ? { script } : {}),
+    stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
+    ...(origin.trigger ? { trigger: true } : {}),
+    key: st.key, preimage, summary, layer: true, history: h, config: snapshotConfig(st.config),
+  };
+  st.steps.push(step);
+  return step;
+}

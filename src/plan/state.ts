@@ -1,0 +1,48 @@
+// plan/state.ts: the mutable state of one stage while it is planned, and the services the
+// instruction dispatchers call back into (stage lookup, image resolution, hashing).
+import type { Diagnostic, Digest, SourceLocation } from "../util/index.js";
+import type { ContainerConfig, HistoryEntry } from "../image/index.js";
+import type { ShellOptions } from "../shell/index.js";
+import type { ArgScope, BuildArgs } from "./args.js";
+import type { MutableConfig } from "./config.js";
+import type { SourceHasher } from "./ports.js";
+import type { PlanStage, StageSource, Step } from "./steps.js";
+
+export interface StageState {
+  readonly index: number;
+  readonly name: string | undefined;
+  readonly file: string;
+  config: MutableConfig;
+  readonly args: ArgScope;
+  /** The key of the current file system (FROM, then each layer step). */
+  key: Digest;
+  /** CMD was set in this stage (ENTRYPOINT then keeps it, as BuildKit does). */
+  cmdSet: boolean;
+  author: string | undefined;
+  readonly steps: Step[];
+  readonly history: HistoryEntry[];
+  readonly deps: Set<number>;
+}
+
+/** A stage or image reached through `--from` / `from=`, resolved. */
+export interface ResolvedSource {
+  readonly source: StageSource;
+  /** What enters keys: a stage's key, an image digest, or `name:<ref>` when unresolved. */
+  readonly keyPart: string;
+}
+
+export interface PlannerServices {
+  readonly hasher: SourceHasher;
+  readonly buildArgs: BuildArgs;
+  readonly shell: ShellOptions;
+  /** Resolve a COPY --from / mount from= value (already expanded) for `stage`. */
+  resolveFrom(stage: StageState, value: string, location: SourceLocation): Promise<ResolvedSource>;
+  warn(d: Diagnostic): void;
+}
+
+/** Freeze a mutable config into the value a step carries. */
+export function snapshotConfig(c: MutableConfig): ContainerConfig {
+  return { ...c };
+}
+
+export type { PlanStage };
