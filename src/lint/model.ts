@@ -82,3 +82,14 @@ export function findStage(stages: readonly Stage[], ref: string, before = stages
 export function runsHere(ins: Instruction): boolean {
   return ins.kind !== "onbuild" && ins.kind !== "unknown";
 }
+
+/**
+ * The stages whose layers end up in the image a plain build produces: the last stage and
+ * the stages it is built FROM. Layers of other stages (COPY --from sources) are thrown away,
+ * so image-weight findings there do not matter.
+ */
+export function shippedStages(m: LintModel): ReadonlySet<Stage> {
+  const out = new Set<Stage>();
+  for (let s = m.stages[m.stages.length - 1]; s && !out.has(s); s = s.parent) out.add(s);
+  return out;
+}

@@ -4,7 +4,7 @@
 import type { Instruction } from "../../dockerfile/index.js";
 import { expandWord } from "../../shell/index.js";
 import { parseImageRef } from "../image-ref.js";
-import { findStage, type Check, type LintModel, type Stage } from "../model.js";
+import { findStage, shippedStages, type Check, type LintModel, type Stage } from "../model.js";
 import { baseName, hasOption } from "../shell-script.js";
 import { BUILTIN_ARGS } from "./buildkit-vars.js";
 import { hasCacheMount, runArgvs, runCommands, runScript, subcommand } from "./run-script.js";
@@ -70,6 +70,7 @@ function removesAptLists(words: readonly string[]): boolean {
 
 /** apt-get: -y, --no-install-recommends, lists cleaned, update not alone. */
 const checkApt: Check = (m, report) => {
+  const shipped = shippedStages(m);
   for (const st of m.stages) {
     for (const ins of st.instructions) {
       if (ins.kind !== "run") continue;
@@ -89,7 +90,7 @@ const checkApt: Check = (m, report) => {
         const noRec = w.includes("--no-install-recommends") || w.some((x, i) => (x === "-o" || x === "--option") && /^APT::Install-Recommends=(false|0|no)$/i.test(w[i + 1] ?? ""));
         if (!noRec) report("AptGetMissingNoInstallRecommends", ins, `Add --no-install-recommends to "${w.join(" ")}" to avoid installing recommended packages`);
       }
-      if (installs > 0 && !argvs.some(removesAptLists) && !hasCacheMount(ins, [/^\/var\/lib\/apt/])) {
+      if (installs > 0 && shipped.has(st) && !argvs.some(removesAptLists) && !hasCacheMount(ins, [/^\/var\/lib\/apt/])) {
         report("AptGetListsNotCleaned", ins, "Remove the apt lists after installing: add `&& rm -rf /var/lib/apt/lists/*` to this RUN");
       }
       const onlyUpdates = argvs.every((w) => (isApt(w) && subcommand(w, APT_OPTS_WITH_VALUE)?.name === "update") || /^(set|echo|true|:)$/.test(w[0]!));
@@ -127,6 +128,7 @@ function isPinned(pkg: string): boolean {
 
 /** PipUnpinned and ApkAddMissingNoCache. */
 const checkPackages: Check = (m, report) => {
+  const shipped = shippedStages(m);
   for (const st of m.stages) {
     for (const ins of st.instructions) {
       if (ins.kind !== "run") continue;
@@ -147,7 +149,7 @@ const checkPackages: Check = (m, report) => {
         }
         if (baseName(w[0]) === "apk" && subcommand(w, new Set(["-X", "--repository", "-p", "--root"]))?.name === "add") {
           const cleaned = argvs.some((x) => baseName(x[0]) === "rm" && x.some((p) => p.startsWith("/var/cache/apk")));
-          if (!w.includes("--no-cache") && !cleaned && !hasCacheMount(ins, [/^\/var\/cache\/apk/, /^\/etc\/apk\/cache/])) {
+          if (shipped.has(st) && !w.includes("--no-cache") && !cleaned && !hasCacheMount(ins, [/^\/var\/cache\/apk/, /^\/etc\/apk\/cache/])) {
             report("ApkAddMissingNoCache", ins, "Use `apk add --no-cache` so the package index is not kept in the layer");
           }
         }

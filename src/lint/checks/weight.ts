@@ -2,7 +2,7 @@
 // keeps its bytes), package-manager caches left in a layer, and runs of RUN steps that could
 // be one.
 import type { Instruction } from "../../dockerfile/index.js";
-import type { Check } from "../model.js";
+import { shippedStages, type Check } from "../model.js";
 import { baseName, hasOption } from "../shell-script.js";
 import { cleanPath } from "./buildkit-vars.js";
 import { hasCacheMount, runArgvs } from "./run-script.js";
@@ -49,7 +49,7 @@ function downloads(words: readonly string[]): string[] {
 
 /** RemovedInLaterStep. */
 const checkRemovedLater: Check = (m, report) => {
-  for (const st of m.stages) {
+  for (const st of shippedStages(m)) {
     let workdir = "/";
     const added: Added[] = [];
     for (const ins of st.instructions) {
@@ -99,7 +99,7 @@ const checkRemovedLater: Check = (m, report) => {
 
 /** Package managers whose cache stays in the layer unless cleaned in the same RUN. */
 const checkPackageCache: Check = (m, report) => {
-  for (const st of m.stages) {
+  for (const st of shippedStages(m)) {
     const noPipCache = () => st.instructions.some((i) => i.kind === "env" && i.pairs.some((p) => p.key === "PIP_NO_CACHE_DIR"));
     for (const ins of st.instructions) {
       if (ins.kind !== "run" || hasCacheMount(ins)) continue;
