@@ -10,21 +10,29 @@ import type { RunRequest, Runtime } from "./runtime.js";
 /** Runs inside the new namespaces, on the host's binaries; $1.. are fixed positional args. */
 const SETUP = `set -eu
 R=$1 HN=$2 HOSTS=$3 RESOLV=$4 NET=$5; shift 5
-stub() { # a mount point inside R that is not a symlink (never follow the image's links)
-  if [ -L "$R/$1" ]; then echo "tbuild: /$1 is a symlink in the image" >&2; exit 125; fi
+# A mount point inside R: refused when any component is a symlink, so a mount never follows
+# the image's links out of R. Returns 1 for a symlink, else creates the stub if missing.
+stub() {
+  p=$R; rest=$1
+  while [ -n "$rest" ]; do
+    c=\${rest%%/*}; [ "$c" = "$rest" ] && rest= || rest=\${rest#*/}
+    p=$p/$c; [ -L "$p" ] && return 1
+  done
   if [ "$2" = dir ]; then mkdir -p "$R/$1"; else mkdir -p "$(dirname "$R/$1")"; [ -e "$R/$1" ] || : > "$R/$1"; fi
 }
-stub proc dir; mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
-stub dev dir; mount -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs "$R/dev"
+must() { stub "$1" dir || { echo "tbuild: /$1 is a symlink in the image" >&2; exit 125; }; }
+must proc; mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
+must dev; mount -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs "$R/dev"
 for d in null zero full random urandom tty; do : > "$R/dev/$d"; mount --bind "/dev/$d" "$R/dev/$d"; done
 mkdir "$R/dev/pts" "$R/dev/shm" "$R/dev/mqueue"
 mount -t devpts -o nosuid,noexec,newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts"
 mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=65536k shm "$R/dev/shm"
 ln -s pts/ptmx "$R/dev/ptmx"; ln -s /proc/self/fd "$R/dev/fd"
 ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"
-stub sys dir; mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
-stub etc/hosts file; mount --bind "$HOSTS" "$R/etc/hosts"; mount -o remount,bind,ro "$R/etc/hosts"
-stub etc/resolv.conf file; mount --bind "$RESOLV" "$R/etc/resolv.conf"; mount -o remount,bind,ro "$R/etc/resolv.conf"
+must sys; mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
+# An image whose /etc/hosts or /etc/resolv.conf is a symlink keeps its own file.
+if stub etc/hosts file; then mount --bind "$HOSTS" "$R/etc/hosts"; mount -o remount,bind,ro "$R/etc/hosts"; fi
+if stub etc/resolv.conf file; then mount --bind "$RESOLV" "$R/etc/resolv.conf"; mount -o remount,bind,ro "$R/etc/resolv.conf"; fi
 [ "$NET" = none ] && ip link set lo up 2>/dev/null || true
 hostname "$HN"
 exec "$@"
