@@ -1,0 +1,42 @@
+// Running the compiled CLI as a child process with a temporary --root (store suites).
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `tbuild ARGS` with TBUILD_ROOT=root, synchronously. */
+export function tb(root: string, args: string[], opts: { input?: Buffer; cwd?: string } = {}): RunResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, TBUILD_ROOT: root }, input: opts.input, cwd: opts.cwd, maxBuffer: 1 << 30 });
+  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** Run and expect success. */
+export function tbOk(root: string, args: string[], opts: { input?: Buffer; cwd?: string } = {}): string {
+  const r = tb(root, args, opts);
+  if (r.code !== 0) throw new Error(`tbuild ${args.join(" ")} exited ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Start `tbuild ARGS` without waiting. */
+export function tbSpawn(root: string, args: string[]) {
+  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TBUILD_ROOT: root }, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `tbuild-${prefix}-`));
+}
+
+export function sh(cmd: string, args: string[]): RunResult {
+  const r = spawnSync(cmd, args, { maxBuffer: 1 << 28 });
+  if (r.error) throw new Error(`${cmd} could not run: ${r.error.message} (run test/setup/install-tools.sh)`);
+  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
