@@ -36,3 +36,13 @@ describe("lint rules (testdata/lint)", () => {
     });
   }
 });
+
+describe("RULES.md", () => {
+  const doc = readFileSync(new URL("../../../src/lint/RULES.md", import.meta.url), "utf8");
+  it("documents every rule with its URL, and has a section for each of tbuild's own", () => {
+    for (const r of RULES) {
+      expect(doc, r.name).toContain(`| [${r.name}](${r.url}) | ${r.severity} |`);
+      if (r.category !== "buildkit") expect(doc, r.name).toContain(`\n### ${r.name}\n`);
+    }
+  });
+});
