@@ -5,7 +5,7 @@ import { TbuildError, withLocation } from "../util/index.js";
 import { chompHeredoc, type Mount, type RunCommand } from "../dockerfile/index.js";
 import { formatEnvList, parseEnvList, processWord } from "../shell/index.js";
 import { PROXY_ARGS, runEnv } from "./args.js";
-import { DEFAULT_SHELL } from "./config.js";
+import { DEFAULT_PATH, DEFAULT_SHELL } from "./config.js";
 import { history, type DispatchOrigin, wordEnv } from "./dispatch.js";
 import { computeStepKey, type MountPreimage, type RunPreimage } from "./keys.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
@@ -99,8 +99,9 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   if (mounts.length) extras.push(`mounts ${mounts.map((m) => `${m.type}:${m.target}`).join(",")}`);
   if (network !== "default") extras.push(`network ${network}`);
   if (security !== "sandbox") extras.push(`security ${security}`);
-  const argEnv = keyed.filter((e) => !imageEnv.some((i) => i.key === e.key)).map((e) => `${e.key}=${e.value}`);
-  const summary = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`, `${imageEnv.length} env`, ...(argEnv.length ? [`args ${argEnv.join(" ")}`] : []), ...extras].join("; ");
+  // The default PATH is left out of the summary: it is in nearly every step.
+  const envText = keyed.filter((e) => !(e.key === "PATH" && e.value === DEFAULT_PATH)).map((e) => `${e.key}=${e.value}`);
+  const summary = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`, `env ${envText.length ? envText.join(" ") : "(PATH only)"}`, ...extras].join("; ");
   const step: RunStep = {
     kind: "run", argv, form: cmd.form, env: full, cwd, user, mounts, network, security,
     ...(script ? { script } : {}),

@@ -123,7 +123,11 @@ class Planner implements PlannerServices {
     }
   }
 
+  private readonly warnedRefs = new Set<string>();
+
   private unresolvedWarning(ref: string, location: SourceLocation): void {
+    if (this.warnedRefs.has(ref)) return;
+    this.warnedRefs.add(ref);
     this.warn({ severity: "warning", code: "BaseImageUnresolved", message: `image ${ref} is not known: planned with an empty config and a key from its name only`, location, hint: "pull the image first for exact keys" });
   }
 

@@ -1,0 +1,155 @@
+// plan/explain.ts: why a step missed the cache. Compares the previous build's record of a
+// step (its key, preimage and per-file digests) with the new plan's step, field by field,
+// and names what changed: the text, a build arg or ENV value, the base image digest, the
+// files of a COPY source ("COPY . /app: src/index.ts changed").
+import { shortDigest, type Digest } from "../util/index.js";
+import type { CopyPreimage, KeyPreimage, RunPreimage } from "./keys.js";
+import type { Plan, Step } from "./steps.js";
+
+/** What a previous build keeps of a step (a Step satisfies it). */
+export interface StepRecord {
+  readonly stage: number;
+  readonly index: number;
+  readonly text: string;
+  readonly key: Digest;
+  readonly preimage: KeyPreimage | null;
+  readonly files?: Readonly<Record<string, Digest>>;
+}
+
+export interface Explanation {
+  readonly stage: number;
+  readonly index: number;
+  readonly text: string;
+  /** The readable reason, e.g. `COPY . /app: src/index.ts changed`. */
+  readonly message: string;
+  /** The individual changes. */
+  readonly changes: readonly string[];
+}
+
+const MAX_FILES = 5;
+
+function listNames(names: readonly string[], what: string): string {
+  const shown = names.slice(0, MAX_FILES).join(", ");
+  return `${shown}${names.length > MAX_FILES ? ` and ${names.length - MAX_FILES} more` : ""} ${what}`;
+}
+
+/** File-level differences between two selections' per-file digests. */
+export function diffFiles(before: Readonly<Record<string, Digest>>, after: Readonly<Record<string, Digest>>): string[] {
+  const changed: string[] = [];
+  const added: string[] = [];
+  const removed: string[] = [];
+  for (const [p, d] of Object.entries(after)) {
+    const b = before[p];
+    if (b === undefined) added.push(p);
+    else if (b !== d) changed.push(p);
+  }
+  for (const p of Object.keys(before)) if (!(p in after)) removed.push(p);
+  const out: string[] = [];
+  if (changed.length) out.push(listNames(changed.sort(), "changed"));
+  if (added.length) out.push(listNames(added.sort(), "added"));
+  if (removed.length) out.push(listNames(removed.sort(), "removed"));
+  return out;
+}
+
+function envMap(list: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of list) {
+    const i = e.indexOf("=");
+    m.set(i < 0 ? e : e.slice(0, i), i < 0 ? "" : e.slice(i + 1));
+  }
+  return m;
+}
+
+function diffEnv(a: readonly string[], b: readonly string[]): string[] {
+  const ma = envMap(a);
+  const mb = envMap(b);
+  const out: string[] = [];
+  for (const [k, v] of mb) {
+    const old = ma.get(k);
+    if (old === undefined) out.push(`${k} set to ${JSON.stringify(v)}`);
+    else if (old !== v) out.push(`${k} changed from ${JSON.stringify(old)} to ${JSON.stringify(v)}`);
+  }
+  for (const k of ma.keys()) if (!mb.has(k)) out.push(`${k} unset`);
+  return out;
+}
+
+const json = (v: unknown): string => JSON.stringify(v);
+
+function diffRun(a: RunPreimage, b: RunPreimage): string[] {
+  const out: string[] = [];
+  if (json(a.argv) !== json(b.argv)) out.push("command changed");
+  if (json(a.script) !== json(b.script)) out.push("script changed");
+  out.push(...diffEnv(a.env, b.env));
+  if (a.cwd !== b.cwd) out.push(`working directory changed from ${a.cwd} to ${b.cwd}`);
+  if (a.user !== b.user) out.push(`user changed from ${json(a.user)} to ${json(b.user)}`);
+  if (json(a.mounts) !== json(b.mounts)) out.push("mounts changed");
+  if (a.network !== b.network) out.push(`network changed to ${b.network}`);
+  if (a.security !== b.security) out.push(`security changed to ${b.security}`);
+  return out;
+}
+
+function diffCopy(a: CopyPreimage, b: CopyPreimage, fa: StepRecord["files"], fb: StepRecord["files"]): string[] {
+  const out: string[] = [];
+  if (a.dest !== b.dest) out.push(`destination changed from ${a.dest} to ${b.dest}`);
+  if (json(a.flags) !== json(b.flags)) out.push("flags changed");
+  if (json(a.sources) !== json(b.sources)) out.push("sources changed");
+  if (a.from !== b.from) out.push(a.from.startsWith("sha256:") && b.from.startsWith("sha256:") ? "source stage or image changed" : `source changed from ${a.from} to ${b.from}`);
+  if (a.content !== b.content) {
+    const files = fa && fb ? diffFiles(fa, fb) : [];
+    out.push(...(files.length ? files : ["file metadata changed"]));
+  }
+  return out;
+}
+
+/** Name what changed between two records of the same step; [] when the keys agree. */
+export function explainChange(before: StepRecord | undefined, after: StepRecord): string[] {
+  if (!before) return ["new step"];
+  if (before.key === after.key) return [];
+  const a = before.preimage;
+  const b = after.preimage;
+  const out: string[] = [];
+  if (before.text !== after.text) out.push("instruction changed");
+  if (!a || !b || a.kind !== b.kind) return out.length ? out : ["step changed"];
+  if (a.kind === "from" && b.kind === "from") {
+    if ("digest" in a && "digest" in b && a.image === b.image) out.push(`base image digest changed (${shortDigest(a.digest)} → ${shortDigest(b.digest)})`);
+    else if ("stageKey" in a && "stageKey" in b) out.push(`base stage #${b.stage} changed`);
+    else out.push("base image changed");
+    return out;
+  }
+  if ("parent" in a && "parent" in b && a.parent !== b.parent && out.length === 0) {
+    // Only the parent changed: an earlier step of the stage missed first.
+    const own = { ...a, parent: null };
+    const ownB = { ...b, parent: null };
+    if (json(own) === json(ownB)) return ["an earlier step changed"];
+  }
+  if (a.kind === "run" && b.kind === "run") out.push(...diffRun(a, b));
+  else if ((a.kind === "copy" || a.kind === "add") && (b.kind === "copy" || b.kind === "add")) out.push(...diffCopy(a, b, before.files, after.files));
+  else if (a.kind === "workdir" && b.kind === "workdir") {
+    if (a.path !== b.path) out.push(`path changed from ${a.path} to ${b.path}`);
+    if (a.user !== b.user) out.push(`owner changed from ${json(a.user)} to ${json(b.user)}`);
+  }
+  return out.length ? [...new Set(out)] : ["step changed"];
+}
+
+/**
+ * For each stage of `after`, the first step whose key differs from the step at the same
+ * place in `before` (a previous plan, or the records a previous build stored), explained.
+ */
+export function explainPlan(before: Plan | readonly StepRecord[], after: Plan): Explanation[] {
+  const prev = new Map<string, StepRecord>();
+  const records: readonly StepRecord[] = Array.isArray(before) ? (before as readonly StepRecord[]) : (before as Plan).stages.flatMap((s) => s.steps);
+  for (const r of records) prev.set(`${r.stage}/${r.index}`, r);
+  const out: Explanation[] = [];
+  for (const st of after.stages) {
+    for (const s of st.steps as readonly Step[]) {
+      const b = prev.get(`${s.stage}/${s.index}`);
+      if (b && b.key === s.key && b.text === s.text) continue;
+      if (b && b.key === s.key) continue;
+      const changes = explainChange(b, s);
+      if (changes.length === 0) continue;
+      out.push({ stage: s.stage, index: s.index, text: s.text, changes, message: `${s.text}: ${changes.join("; ")}` });
+      break;
+    }
+  }
+  return out;
+}
