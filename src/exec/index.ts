@@ -16,3 +16,4 @@ export { RuncRuntime } from "./run/runc.js";
 export { UnshareRuntime, type UnshareRuntimeOptions } from "./run/unshare.js";
 export { OciRuntime, type OciRuntimeOptions } from "./run/oci.js";
 export { findExecutable, selectRuntime } from "./run/select.js";
+export { encodeHeader, endOfArchive, paddingFor, type TarEntryType, type TarHeader } from "./tar-header.js";

@@ -21,7 +21,8 @@ export interface WriteLayerOptions {
   readonly sourceDateEpoch?: number;
   /**
    * Extended attributes of an entry, written as PAX `SCHILY.xattr.*` records. Node cannot
-   * read xattrs itself, so the caller supplies a reader; by default none are written.
+   * read xattrs itself, so the caller supplies a reader; by default none are written. A
+   * reader used on an overlay upper dir MUST drop `trusted.overlay.*` (overlay bookkeeping).
    */
   readonly readXattrs?: (absPath: string) => Promise<ReadonlyMap<string, Buffer> | undefined>;
   /** End `out` when the archive is complete and wait for it to finish (default true). */

@@ -1,8 +1,8 @@
 // Shared driver for OCI runtimes (crun.ts, runc.ts): write a bundle, `<rt> run --bundle B
-// ID` in the foreground with piped output, kill on abort, always `delete -f`.
+// ID` in the foreground with piped output, kill on abort, `delete -f` whatever state is left.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TbuildError } from "../../util/index.js";
@@ -69,10 +69,19 @@ export abstract class OciRuntime implements Runtime {
       }
       return code;
     } finally {
-      await exec(["delete", "-f", id]);
+      // A foreground `run` deletes its container when it exits; force it only when state is
+      // left (abort, a runtime failure), which saves a process on the common path.
+      if (await exists(join(this.stateRoot, id))) await exec(["delete", "-f", id]);
       await rm(bundle, { recursive: true, force: true });
     }
   }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The first error-level message in a crun/runc JSON log, if any. */
