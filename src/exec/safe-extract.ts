@@ -68,7 +68,10 @@ const MAX_PATH = 4096;
 export async function extractTar(input: Readable, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const x = new Extractor(await realpath(dest), opts);
   const ex = extract();
-  const feeding = pipeline(await decompressed(input), ex).catch((e: unknown) => {
+  const source = await decompressed(input).catch((e: unknown) => {
+    throw new TbuildError("E_IO", `cannot read the archive: ${(e as Error).message}`, { cause: e });
+  });
+  const feeding = pipeline(source, ex).catch((e: unknown) => {
     ex.destroy(e as Error);
   });
   try {

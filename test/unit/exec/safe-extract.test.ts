@@ -96,3 +96,10 @@ describe("extractTar", () => {
     expect(await readFile(join(dest, "b"), "utf8")).toBe("now a file");
   });
 });
+
+describe("extractTar input errors", () => {
+  it("reports an unreadable archive as E_IO", async () => {
+    const dest = await temp();
+    await expect(extractTar(createReadStream(join(dest, "missing.tar")), dest)).rejects.toMatchObject({ code: "E_IO" });
+  });
+});
