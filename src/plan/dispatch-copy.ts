@@ -77,7 +77,10 @@ export async function dispatchCopy(svc: PlannerServices, st: StageState, cmd: Co
     sources: keySources,
     content: content?.digest ?? null,
   };
-  st.key = computeStepKey(preimage);
+  const parentKey = st.key;
+  const key = computeStepKey(preimage);
+  const mergedKey = cmd.link ? computeStepKey({ kind: "merge", parent: parentKey, layer: key }) : undefined;
+  st.key = mergedKey ?? key;
   // BuildKit's history form: `COPY src… dest # buildkit` (flags left out).
   const srcWords = [...paths, ...cmd.heredocs.map((h) => `<<${h.name}`)];
   const h = history(`${KW} ${[...srcWords, rawDest].join(" ")} # buildkit`, true);
@@ -100,7 +103,8 @@ export async function dispatchCopy(svc: PlannerServices, st: StageState, cmd: Co
     ...(content ? { contentDigest: content.digest, files: content.files } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage, summary, layer: true, history: h, config: snapshotConfig(st.config),
+    ...(mergedKey ? { mergedKey } : {}),
+    key, preimage, summary, layer: true, history: h, config: snapshotConfig(st.config),
   };
   st.steps.push(step);
   return step;

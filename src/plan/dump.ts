@@ -20,7 +20,8 @@ export function stepKind(s: Step): string {
 /** One line per step: stage, kind, range, key, layer, text | summary. */
 export function dumpStep(s: Step): string {
   const flags = [s.layer ? "layer" : "", s.trigger ? "trigger" : ""].filter(Boolean).join(",");
-  return `#${s.stage} ${stepKind(s)} ${fmtRange(s.location.range)} key=${shortDigest(s.key)}${flags ? ` ${flags}` : ""} ${oneLine(s.text)} | ${oneLine(s.summary)}`;
+  const merged = s.kind === "copy" || s.kind === "add" ? (s.mergedKey ? ` merged=${shortDigest(s.mergedKey)}` : "") : "";
+  return `#${s.stage} ${stepKind(s)} ${fmtRange(s.location.range)} key=${shortDigest(s.key)}${merged}${flags ? ` ${flags}` : ""} ${oneLine(s.text)} | ${oneLine(s.summary)}`;
 }
 
 function stageHeader(st: PlanStage, target: number): string {

@@ -3,7 +3,7 @@
 export { planBuild, type PlanInput } from "./plan.js";
 export type { Plan, PlanStage, Step, StepBase, FromStep, RunStep, RunMount, CopyStep, CopySource, WorkdirStep, ConfigStep, ConfigInstruction, StageSource } from "./steps.js";
 export type { BaseImageResolver, ResolvedImage, SourceHasher, SourceRequest, SourceHash } from "./ports.js";
-export { computeStepKey, type KeyPreimage, type FromPreimage, type RunPreimage, type CopyPreimage, type WorkdirPreimage, type MountPreimage } from "./keys.js";
+export { computeStepKey, type KeyPreimage, type FromPreimage, type RunPreimage, type CopyPreimage, type WorkdirPreimage, type MountPreimage, type MergePreimage } from "./keys.js";
 export { PROXY_ARGS, PLATFORM_ARGS, parseBuildArgs } from "./args.js";
 export { DEFAULT_PATH, parsePorts, resolveWorkdir, resolveDest } from "./config.js";
 export { dumpPlan, dumpStep, stepKind, type DumpOptions } from "./dump.js";

@@ -76,7 +76,17 @@ export interface WorkdirPreimage {
   readonly user: string;
 }
 
-export type KeyPreimage = FromPreimage | RunPreimage | CopyPreimage | WorkdirPreimage;
+/**
+ * The file system after a COPY --link: its layer (keyed without the parent) laid over the
+ * parent. Later steps build on this key, so they still depend on everything before.
+ */
+export interface MergePreimage {
+  readonly kind: "merge";
+  readonly parent: Digest;
+  readonly layer: Digest;
+}
+
+export type KeyPreimage = FromPreimage | RunPreimage | CopyPreimage | WorkdirPreimage | MergePreimage;
 
 /** The type tag of a preimage kind (versioned, so a change of rules changes every key). */
 function tagOf(kind: KeyPreimage["kind"]): string {

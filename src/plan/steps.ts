@@ -116,6 +116,12 @@ export interface CopyStep extends StepBase {
   readonly checksum?: string;
   readonly unpack?: boolean;
   readonly keepGitDir: boolean;
+  /**
+   * With --link: the key of the file system after the step (the parent with this layer
+   * merged on top; see MergePreimage). `key` then identifies the layer alone, independent
+   * of the parent, and later steps and the stage key build on `mergedKey`.
+   */
+  readonly mergedKey?: Digest;
   /** For context sources: the content digest of the selection (from the SourceHasher). */
   readonly contentDigest?: Digest;
   /** Per-file digests of the selection (context-relative path → digest), for explanations. */

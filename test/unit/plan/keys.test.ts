@@ -1,0 +1,210 @@
+// Cache-key properties (DESIGN.md "Cache keys"): what changes a key, what must not, and
+// that a change reaches exactly the step and the later steps of its stage.
+import { describe, expect, it } from "vitest";
+import { planBuild, type Plan, type Step } from "../../../src/plan/index.js";
+import { FakeHasher, FakeResolver, HOST, type FakeFile, type FakeImage } from "./fakes.js";
+
+const ALPINE_A = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const ALPINE_B = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+const BASE = `FROM alpine:3.20
+ARG VERSION=1
+ENV APP=/app
+RUN apk add curl
+WORKDIR /app
+COPY . /app
+RUN echo $VERSION
+LABEL a=b
+RUN make
+`;
+
+const FILES: Record<string, FakeFile> = { "src/index.ts": "export {}", "package.json": "{}", "run.sh": { content: "#!/bin/sh", mode: 0o755 } };
+
+interface Opts {
+  dockerfile?: string;
+  buildArgs?: string[];
+  digest?: string;
+  files?: Record<string, FakeFile>;
+  images?: Record<string, FakeImage>;
+}
+
+async function plan(o: Opts = {}): Promise<Plan> {
+  return planBuild({
+    dockerfile: o.dockerfile ?? BASE,
+    buildArgs: o.buildArgs ?? [],
+    platform: HOST,
+    resolver: new FakeResolver(o.images ?? { "alpine:3.20": { digest: o.digest ?? ALPINE_A } }),
+    hasher: new FakeHasher(o.files ?? FILES),
+  });
+}
+
+function steps(p: Plan): readonly Step[] {
+  return p.stages.at(-1)!.steps;
+}
+
+function keys(p: Plan): string[] {
+  return steps(p).map((s) => s.key);
+}
+
+/** Index of the first step whose key differs, and whether every later layer step differs too. */
+function firstChange(a: Plan, b: Plan): { first: number; allLaterChanged: boolean } {
+  const ka = keys(a);
+  const kb = keys(b);
+  expect(kb.length).toBe(ka.length);
+  const first = ka.findIndex((k, i) => k !== kb[i]);
+  const sb = steps(b);
+  const allLaterChanged = first >= 0 && ka.every((k, i) => i < first || k !== kb[i] || !sb[i]!.layer && sb.slice(first, i).every((s) => !s.layer));
+  return { first, allLaterChanged };
+}
+
+const idx = (p: Plan, text: string): number => steps(p).findIndex((s) => s.text === text);
+
+describe("cache keys", () => {
+  it("ignore comments, blank lines and instruction casing", async () => {
+    const a = await plan();
+    const edited = BASE.replace("RUN apk add curl", "# install curl\n\nrun apk add curl").replace("COPY . /app", "copy . /app").replace("LABEL a=b", "label a=b");
+    const b = await plan({ dockerfile: edited });
+    expect(keys(b)).toEqual(keys(a));
+  });
+
+  it("a changed RUN text changes that step and every later one, none before", async () => {
+    const a = await plan();
+    const b = await plan({ dockerfile: BASE.replace("echo $VERSION", "echo v$VERSION") });
+    const { first, allLaterChanged } = firstChange(a, b);
+    expect(first).toBe(idx(a, "RUN echo $VERSION"));
+    expect(allLaterChanged).toBe(true);
+  });
+
+  it("a used build arg changes the first RUN that sees it", async () => {
+    const a = await plan();
+    const b = await plan({ buildArgs: ["VERSION=2"] });
+    const { first, allLaterChanged } = firstChange(a, b);
+    // ARGs enter every RUN's env after their declaration (BuildKit), so `RUN apk add curl` changes.
+    expect(first).toBe(idx(a, "RUN apk add curl"));
+    expect(allLaterChanged).toBe(true);
+    expect(keys(b)[0]).toBe(keys(a)[0]);
+  });
+
+  it("a build arg no ARG declares changes nothing (and is reported)", async () => {
+    const a = await plan();
+    const b = await plan({ buildArgs: ["NOBODY=1"] });
+    expect(keys(b)).toEqual(keys(a));
+    expect(b.diagnostics.map((d) => d.code)).toContain("UnusedBuildArg");
+    expect(a.diagnostics.map((d) => d.code)).not.toContain("UnusedBuildArg");
+  });
+
+  it("proxy build args reach RUN's env but no key", async () => {
+    const a = await plan();
+    const b = await plan({ buildArgs: ["HTTP_PROXY=http://p:3128", "no_proxy=localhost"] });
+    expect(keys(b)).toEqual(keys(a));
+    const run = steps(b).find((s) => s.kind === "run");
+    expect(run?.kind === "run" && run.env.some((e) => e.key === "HTTP_PROXY" && e.value === "http://p:3128")).toBe(true);
+    expect(b.diagnostics.map((d) => d.code)).not.toContain("UnusedBuildArg");
+    expect(steps(b).flatMap((s) => (s.history ? [s.history.created_by] : [])).join("\n")).not.toContain("PROXY");
+  });
+
+  it("a new base image digest changes every key", async () => {
+    const a = await plan();
+    const b = await plan({ digest: ALPINE_B });
+    const ka = keys(a);
+    const kb = keys(b);
+    expect(ka.every((k, i) => k !== kb[i])).toBe(true);
+  });
+
+  it("one byte of a COPY source changes the COPY and later steps, none before", async () => {
+    const a = await plan();
+    const b = await plan({ files: { ...FILES, "src/index.ts": "export {};" } });
+    const { first, allLaterChanged } = firstChange(a, b);
+    expect(first).toBe(idx(a, "COPY . /app"));
+    expect(allLaterChanged).toBe(true);
+  });
+
+  it("one mode bit of a COPY source changes the COPY key", async () => {
+    const a = await plan();
+    const b = await plan({ files: { ...FILES, "run.sh": { content: "#!/bin/sh", mode: 0o754 } } });
+    expect(firstChange(a, b).first).toBe(idx(a, "COPY . /app"));
+  });
+
+  it("a file the COPY does not select changes nothing", async () => {
+    const df = BASE.replace("COPY . /app", "COPY src/ /app/src/");
+    const a = await plan({ dockerfile: df });
+    const b = await plan({ dockerfile: df, files: { ...FILES, "package.json": '{"x":1}' } });
+    expect(keys(b)).toEqual(keys(a));
+  });
+
+  it.each([
+    ["LABEL", "LABEL a=b", "LABEL a=c"],
+    ["EXPOSE", "LABEL a=b", "EXPOSE 8080"],
+    ["CMD", "LABEL a=b", 'CMD ["serve"]'],
+    ["ENTRYPOINT", "LABEL a=b", "ENTRYPOINT /bin/true"],
+  ])("changing a %s changes no later RUN's key", async (_name, from, to) => {
+    const a = await plan();
+    const b = await plan({ dockerfile: BASE.replace(from, to) });
+    expect(keys(b)).toEqual(keys(a));
+  });
+
+  it("ENV, USER and WORKDIR reach later RUN keys", async () => {
+    const a = await plan();
+    for (const edit of [["ENV APP=/app", "ENV APP=/srv"], ["LABEL a=b", "USER nobody"], ["LABEL a=b", "WORKDIR /tmp"]] as const) {
+      const b = await plan({ dockerfile: BASE.replace(edit[0], edit[1]) });
+      expect(keys(b).at(-1)).not.toBe(keys(a).at(-1));
+    }
+  });
+
+  it("COPY --link keys do not depend on earlier steps", async () => {
+    const df = "FROM alpine:3.20\nRUN echo one\nCOPY --link src/ /app/src/\nRUN echo after\n";
+    const a = await plan({ dockerfile: df });
+    const b = await plan({ dockerfile: df.replace("echo one", "echo two"), digest: ALPINE_B });
+    const ia = steps(a).findIndex((s) => s.kind === "copy");
+    expect(keys(b)[ia]).toBe(keys(a)[ia]);
+    expect(keys(b)[ia + 1]).not.toBe(keys(a)[ia + 1]);
+    const c = await plan({ dockerfile: df.replace("--link ", "") });
+    const d = await plan({ dockerfile: df.replace("--link ", "").replace("echo one", "echo two") });
+    expect(keys(d)[ia]).not.toBe(keys(c)[ia]);
+  });
+
+  it("COPY --from=stage keys follow the source stage's final key", async () => {
+    const df = "FROM alpine:3.20 AS build\nRUN make\nFROM alpine:3.20\nCOPY --from=build /out /out\n";
+    const a = await plan({ dockerfile: df });
+    const b = await plan({ dockerfile: df.replace("RUN make", "RUN make all") });
+    expect(a.stages.map((s) => s.index)).toEqual([0, 1]);
+    expect(a.stages[1]!.dependsOn).toEqual([0]);
+    expect(keys(b)[1]).not.toBe(keys(a)[1]);
+    expect(keys(b)[0]).toBe(keys(a)[0]);
+  });
+
+  it("FROM <stage> starts from the stage's key; independent stages have no dependency", async () => {
+    const df = "FROM alpine:3.20 AS a\nRUN one\nFROM alpine:3.20 AS b\nRUN two\nFROM a\nCOPY --from=b /x /x\n";
+    const p = await plan({ dockerfile: df });
+    expect(p.stages.map((s) => s.dependsOn)).toEqual([[], [], [0, 1]]);
+    expect(p.stages[2]!.steps[0]!.key).toBe(p.stages[0]!.key);
+  });
+
+  it("ONBUILD triggers are part of the child's keys and run once", async () => {
+    const df = "FROM alpine:3.20 AS t\nONBUILD RUN echo trig\nFROM t AS c\nRUN x\nFROM c\nRUN y\n";
+    const p = await plan({ dockerfile: df });
+    const all = p.stages.flatMap((s) => s.steps);
+    expect(all.filter((s) => s.trigger).map((s) => [s.stage, s.text])).toEqual([[1, "RUN echo trig"]]);
+    expect(p.stages[1]!.config.OnBuild).toBeUndefined();
+    expect(p.stages[0]!.config.OnBuild).toEqual(["RUN echo trig"]);
+  });
+
+  it("a base image with triggers runs them after FROM", async () => {
+    const p = await plan({ dockerfile: "FROM onb\nRUN z\n", images: { onb: { config: { OnBuild: ["ENV X=1", "RUN echo $X"] } } } });
+    const s = steps(p);
+    expect(s.map((x) => [x.text, !!x.trigger])).toEqual([["FROM onb", false], ["ENV X=1", true], ["RUN echo $X", true], ["RUN z", false]]);
+    expect(p.stages[0]!.config.OnBuild).toBeUndefined();
+  });
+
+  it("keys are stable across runs (no clock, no randomness)", async () => {
+    expect(keys(await plan())).toEqual(keys(await plan()));
+  });
+
+  it("the preimage of every layer step hashes to its key", async () => {
+    const { computeStepKey } = await import("../../../src/plan/index.js");
+    for (const s of steps(await plan())) {
+      if (s.preimage) expect(computeStepKey(s.preimage)).toBe(s.key);
+      else expect(s.layer).toBe(false);
+    }
+  });
+});
