@@ -11,3 +11,4 @@ export { StoreSource, copyImages, type SourceImage } from "./store-source.js";
 export { diskUsage, type DiskUsage, type ImageUsage } from "./usage.js";
 export { writeFileAtomic } from "./blobs.js";
 export { nodeArchiveDeps } from "./node-deps.js";
+export { checkStore, type CheckReport, type CheckProblem, type CheckProblemKind, type CheckOptions } from "./check.js";

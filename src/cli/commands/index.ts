@@ -34,6 +34,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   import: { summary: "Create an image from a root file system tar", group: "images", load: () => import("./import.js") },
   prune: { summary: "Remove dangling images and unused blobs", group: "images", load: () => import("./prune.js") },
   df: { summary: "Show the store's disk usage", group: "images", load: () => import("./df.js") },
+  store: { summary: "Check the store for corruption and leftovers (store check [--repair])", group: "other", load: () => import("./store.js") },
 
 };
 
