@@ -1,11 +1,11 @@
 // plan/dispatch-run.ts: RUN → RunStep. The argv is the shell + command text as written
 // (heredocs folded in the way BuildKit does), never expanded here; the key covers the whole
 // execution definition: argv, env (ENV + ARGs, proxies out), cwd, user, mounts, network.
-import { TbuildError, withLocation } from "../util/index.js";
+import { withLocation } from "../util/index.js";
 import { chompHeredoc, type Mount, type RunCommand } from "../dockerfile/index.js";
 import { formatEnvList, parseEnvList, processWord } from "../shell/index.js";
 import { PROXY_ARGS, runEnv } from "./args.js";
-import { DEFAULT_PATH, DEFAULT_SHELL } from "./config.js";
+import { DEFAULT_PATH, DEFAULT_SHELL, cleanPath, resolveWorkdir } from "./config.js";
 import { history, type DispatchOrigin, wordEnv } from "./dispatch.js";
 import { computeStepKey, type MountPreimage, type RunPreimage } from "./keys.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
@@ -36,10 +36,9 @@ function runArgv(st: StageState, cmd: RunCommand): { argv: string[]; script?: { 
 async function resolveMount(svc: PlannerServices, st: StageState, m: Mount, location: RunStep["location"]): Promise<{ mount: RunMount; preimage: MountPreimage }> {
   const env = wordEnv(st);
   const x = (w: string | undefined): string | undefined => (w === undefined ? undefined : processWord(w, env, svc.shell));
-  const target = x(m.target) ?? "";
-  if (target === "" && (m.type === "bind" || m.type === "cache" || m.type === "tmpfs")) {
-    throw new TbuildError("E_PLAN_INVALID", `mount type ${m.type} requires a target`, { location: { file: location.file, range: m.flag.range }, hint: "add target=/path" });
-  }
+  // BuildKit resolves a relative (or missing) target against the working directory.
+  const rawTarget = x(m.target) ?? "";
+  const target = rawTarget.startsWith("/") ? cleanPath(rawTarget) : resolveWorkdir(st.config.WorkingDir, rawTarget === "" ? "." : rawTarget);
   const source = x(m.source);
   const fromValue = x(m.from);
   const out: { -readonly [K in keyof RunMount]?: RunMount[K] } = { type: m.type, target, readOnly: m.readOnly };

@@ -178,7 +178,7 @@ function dispatchSimple(svc: PlannerServices, st: StageState, cmd: SimpleCommand
   }
   const v = expand(svc, st, cmd.value.value);
   if (cmd.kind === "user") {
-    if (v === "") throw new TbuildError("E_PARSE_MISSING_ARGS", "USER requires a user name or UID", { hint: "write USER NAME[:GROUP]" });
+    // An ARG that expands to nothing leaves the user empty (root), as BuildKit does.
     st.config.User = v;
     return configStep(st, origin, cmd, "user", `USER ${v}`, v);
   }

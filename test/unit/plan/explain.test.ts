@@ -1,0 +1,56 @@
+// explain goldens: testdata/explain/<case>/ holds Dockerfile (and optionally
+// Dockerfile.after), before.json and after.json (plan options); explain.txt is what
+// explainPlan says about the first changed step of each stage. UPDATE_GOLDEN=1 rewrites it.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { diffFiles, explainPlan, planBuild, type Plan } from "../../../src/plan/index.js";
+import { FakeHasher, FakeResolver, HOST, type FakeFile, type FakeImage } from "./fakes.js";
+
+const ROOT = join(import.meta.dirname, "../../../testdata/explain");
+
+interface Options {
+  buildArgs?: string[];
+  images?: Record<string, FakeImage>;
+  files?: Record<string, FakeFile>;
+}
+
+async function planWith(dockerfile: string, o: Options): Promise<Plan> {
+  return planBuild({ dockerfile, buildArgs: o.buildArgs ?? [], platform: HOST, resolver: new FakeResolver(o.images ?? {}), hasher: new FakeHasher(o.files ?? {}) });
+}
+
+const read = (p: string): string => readFileSync(p, "utf8");
+
+describe("explain goldens", () => {
+  const cases = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  for (const name of cases) {
+    it(name, async () => {
+      const dir = join(ROOT, name);
+      const before = read(join(dir, "Dockerfile"));
+      const after = existsSync(join(dir, "Dockerfile.after")) ? read(join(dir, "Dockerfile.after")) : before;
+      const a = await planWith(before, JSON.parse(read(join(dir, "before.json"))) as Options);
+      const b = await planWith(after, JSON.parse(read(join(dir, "after.json"))) as Options);
+      const got = explainPlan(a, b).map((e) => `#${e.stage}.${e.index} ${e.message}`).join("\n") + "\n";
+      const golden = join(dir, "explain.txt");
+      if (process.env.UPDATE_GOLDEN === "1" || !existsSync(golden)) writeFileSync(golden, got);
+      expect(got).toBe(read(golden));
+    });
+  }
+});
+
+describe("explain", () => {
+  it("works from stored step records as well as a plan", async () => {
+    const df = "FROM alpine\nCOPY . /app\n";
+    const a = await planWith(df, { files: { "a.txt": "1" } });
+    const b = await planWith(df, { files: { "a.txt": "2" } });
+    const records = JSON.parse(JSON.stringify(a.stages.flatMap((s) => s.steps))) as Parameters<typeof explainPlan>[0];
+    expect(explainPlan(records, b).map((e) => e.message)).toEqual(["COPY . /app: a.txt changed"]);
+  });
+
+  it("lists files changed, added and removed, capped", () => {
+    const d = (n: number): `sha256:${string}` => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+    const before = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, d(1)]));
+    const after = { ...Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`f${i}`, d(2)])), g: d(3) };
+    expect(diffFiles(before, after)).toEqual(["f0, f1, f2, f3, f4 and 2 more changed", "g added", "f7 removed"]);
+  });
+});
