@@ -3,6 +3,7 @@
 // failure path removes the temporary file.
 import { createHash, randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { TbuildError, digestHex, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo } from "../image/index.js";
@@ -31,7 +32,7 @@ function mismatch(expect: BlobExpectation, what: string, want: string | number, 
  * Write `data` to a new temporary file in `tmpDir`, hashing as it goes, verify it against
  * `expect`, fsync it, and return its path and identity. The caller renames or removes it.
  */
-export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}): Promise<WrittenTemp> {
+export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: { sync?: boolean } = {}): Promise<WrittenTemp> {
   const path = join(tmpDir, tempName("blob-"));
   const hash = createHash("sha256");
   let size = 0;
@@ -43,24 +44,55 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
       size = data.length;
       await fh.write(data);
     } else {
+      // Batch small chunks (tar-stream yields 64 KiB or less) into ~1 MiB writev calls.
+      let batch: Uint8Array[] = [];
+      let batched = 0;
       for await (const chunk of data) {
         hash.update(chunk);
         size += chunk.length;
         if (expect.size !== undefined && size > expect.size) throw mismatch(expect, "size", expect.size, `more than ${expect.size}`);
-        let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off)).bytesWritten;
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= 1 << 20) {
+          await writeAll(fh, batch, batched);
+          batch = [];
+          batched = 0;
+        }
       }
+      if (batched) await writeAll(fh, batch, batched);
     }
     const digest = `sha256:${hash.digest("hex")}` as Digest;
     if (expect.size !== undefined && size !== expect.size) throw mismatch(expect, "size", expect.size, size);
     if (expect.digest !== undefined && digest !== expect.digest) throw mismatch(expect, "digest", expect.digest, digest);
-    await fh.sync();
+    if (opts.sync !== false) await fh.sync();
     ok = true;
     return { path, digest, size };
   } finally {
     await fh.close();
     if (!ok) await fsp.rm(path, { force: true });
   }
+}
+
+async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
+  let written = (await fh.writev(chunks)).bytesWritten;
+  if (written === total) return;
+  // Short write: finish byte by byte through the remaining chunks.
+  const rest = Buffer.concat(chunks).subarray(written);
+  while (written < total) written += (await fh.write(rest, written - (total - rest.length))).bytesWritten;
+}
+
+/** fsync files written with `sync: false`, in parallel (before they are renamed into place). */
+export async function syncFiles(paths: readonly string[]): Promise<void> {
+  await Promise.all(
+    paths.map(async (p) => {
+      const fh = await fsp.open(p, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }),
+  );
 }
 
 /** The path of a blob under `blobsDir` (`<root>/blobs`). */

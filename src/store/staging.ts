@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, TransferImage } from "../image/index.js";
-import { tempName, writeTemp } from "./blobs.js";
+import { syncFiles, tempName, writeTemp } from "./blobs.js";
 import type { PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {
@@ -46,7 +46,8 @@ export class StoreDestination implements ImageDestination {
       await fsp.mkdir(this.dir, { recursive: true });
       this.made = true;
     }
-    const t = await writeTemp(this.dir, data, expect);
+    // fsync is deferred to commit, where all staged blobs are synced in parallel.
+    const t = await writeTemp(this.dir, data, expect, { sync: false });
     const prev = this.staged.get(t.digest);
     if (prev !== undefined) await fsp.rm(t.path, { force: true });
     else this.staged.set(t.digest, t.path);
@@ -62,6 +63,7 @@ export class StoreDestination implements ImageDestination {
 
   async commit(): Promise<void> {
     try {
+      await syncFiles([...this.staged.values()]);
       this.results = await this.store.commitImages(
         this.images.map((i) => ({ configBytes: i.configBytes, layers: i.layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags: i.tags })),
         this.staged,

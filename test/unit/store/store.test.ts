@@ -1,0 +1,100 @@
+// The Store API the build engine writes through, in-process against a temp root.
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyChanges, buildConfig, buildManifest } from "../../../src/image/index.js";
+import { Store, collectGarbage, gzipParallel } from "../../../src/store/index.js";
+import { TbuildError, sha256Digest } from "../../../src/util/index.js";
+import { gunzipSync } from "node:zlib";
+
+const root = () => mkdtempSync(join(tmpdir(), "tbuild-unit-store-"));
+const enc = new TextEncoder();
+
+async function image(store: Store, text: string, tags: string[]) {
+  const layer = await store.putBlob(enc.encode(text));
+  const config = buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [layer.digest], history: [{ created_by: text }] });
+  return { layer, res: await store.putImage({ config, layers: [{ diffId: layer.digest, size: layer.size }], tags }) };
+}
+
+describe("Store", () => {
+  it("puts blobs once, verifies expectations, and names the blob on mismatch", async () => {
+    const s = await Store.open(root());
+    const a = await s.putBlob(enc.encode("hello"));
+    expect(a.digest).toBe(sha256Digest("hello"));
+    await s.putBlob(enc.encode("hello"));
+    expect(readdirSync(s.paths.sha256)).toHaveLength(1);
+    await expect(s.putBlob(enc.encode("hellO"), { digest: a.digest, label: "layer 1" })).rejects.toThrow(/layer 1: digest mismatch/);
+    await expect(s.putBlob(enc.encode("hello!"), { size: 5 })).rejects.toBeInstanceOf(TbuildError);
+    expect(readdirSync(s.paths.tmp)).toEqual([]);
+    expect(Buffer.from(await s.readBlob(a.digest)).toString()).toBe("hello");
+  });
+
+  it("puts images, resolves by tag, ID, prefix and digest, and moves tags", async () => {
+    const s = await Store.open(root());
+    const one = await image(s, "one", ["app:1", "app:latest"]);
+    const two = await image(s, "two", []);
+    expect(one.res.tags).toEqual(["docker.io/library/app:1", "docker.io/library/app:latest"]);
+    expect((await s.resolve("app")).id).toBe(one.res.imageId);
+    expect((await s.resolve(one.res.imageId)).manifestDigest).toBe(one.res.manifestDigest);
+    expect((await s.resolve(one.res.imageId.slice(7, 13))).id).toBe(one.res.imageId);
+    expect((await s.resolve(`app@${one.res.manifestDigest}`)).id).toBe(one.res.imageId);
+    expect((await s.listImages()).find((i) => i.id === two.res.imageId)!.tags).toEqual([]);
+    await s.tag(two.res.imageId, "app:1");
+    expect((await s.resolve("app:1")).id).toBe(two.res.imageId);
+    await expect(s.resolve("nope")).rejects.toMatchObject({ code: "E_STORE_NOT_FOUND" });
+    await expect(s.putImage({ config: buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [sha256Digest("missing")] }), layers: [{ diffId: sha256Digest("missing"), size: 7 }] })).rejects.toMatchObject({ code: "E_STORE_CONFLICT" });
+  });
+
+  it("remove keeps shared blobs and gc drops dangling images and orphans", async () => {
+    const s = await Store.open(root());
+    const one = await image(s, "shared", ["a:1"]);
+    await image(s, "shared", ["b:1"]); // same layer and config: same image, second tag
+    const r = await s.remove("a:1");
+    expect(r.deletedImages).toEqual([]);
+    const r2 = await s.remove("b:1");
+    expect(r2.deletedImages).toEqual([one.res.imageId]);
+    expect(readdirSync(s.paths.sha256)).toEqual([]);
+    await image(s, "dangling", []);
+    await s.putBlob(enc.encode("orphan"));
+    const g = await collectGarbage(s.paths, { dangling: true });
+    expect(g.deletedImages).toHaveLength(1);
+    expect(readdirSync(s.paths.sha256)).toEqual([]);
+  });
+
+  it("gzips in parallel members that gunzip back to the input, deterministically", async () => {
+    const data = new Uint8Array(9 << 20).map((_, i) => (i * 7) & 0xff);
+    const run = async () => {
+      const parts: Uint8Array[] = [];
+      for await (const c of gzipParallel((async function* () { yield data.subarray(0, 5 << 20); yield data.subarray(5 << 20); })())) parts.push(c);
+      return Buffer.concat(parts);
+    };
+    const a = await run();
+    expect(gunzipSync(a).equals(Buffer.from(data))).toBe(true);
+    expect((await run()).equals(a)).toBe(true);
+  });
+});
+
+describe("image builders and --change", () => {
+  it("builds canonical manifests", () => {
+    const m = buildManifest({ digest: sha256Digest("c"), size: 1 }, [{ diffId: sha256Digest("l"), size: 2 }]);
+    expect(new TextDecoder().decode(m.bytes)).toBe(
+      `{"config":{"digest":"${sha256Digest("c")}","mediaType":"application/vnd.oci.image.config.v1+json","size":1},"layers":[{"digest":"${sha256Digest("l")}","mediaType":"application/vnd.oci.image.layer.v1.tar","size":2}],"mediaType":"application/vnd.oci.image.manifest.v1+json","schemaVersion":2}`,
+    );
+    expect(m.descriptor.digest).toBe(sha256Digest(m.bytes));
+  });
+  it("applies --change instructions", () => {
+    expect(applyChanges({}, ["CMD echo hi", 'ENTRYPOINT ["/bin/sh","-c"]', "ENV A=1 B=\"x y\"", "ENV C 3", "EXPOSE 80 53/udp", "LABEL a=b", "USER app", "WORKDIR /w", "WORKDIR sub", "VOLUME /data", "STOPSIGNAL SIGTERM"])).toEqual({
+      Cmd: ["/bin/sh", "-c", "echo hi"],
+      Entrypoint: ["/bin/sh", "-c"],
+      Env: ["A=1", "B=x y", "C=3"],
+      ExposedPorts: { "80/tcp": {}, "53/udp": {} },
+      Labels: { a: "b" },
+      User: "app",
+      WorkingDir: "/w/sub",
+      Volumes: { "/data": {} },
+      StopSignal: "SIGTERM",
+    });
+    expect(() => applyChanges({}, ["RUN rm -rf /"])).toThrow(/RUN is not allowed/);
+  });
+});
