@@ -49,3 +49,27 @@ export function dumpPlan(plan: Plan, opts: DumpOptions = {}): string {
   for (const d of plan.diagnostics) out.push(`${d.severity} ${d.code}${d.location ? ` ${d.location.range.start.line}` : ""}: ${d.message}`);
   return out.join("\n") + "\n";
 }
+
+function truncate(s: string, n: number): string {
+  const one = oneLine(s);
+  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
+}
+
+/**
+ * The human form `tbuild plan` and `tbuild build --dry-run` print: stages in order, each
+ * step with its short key, whether it makes a layer, its line and text, and the summary.
+ */
+export function formatPlan(plan: Plan): string {
+  const out: string[] = [];
+  for (const st of plan.stages) {
+    if (out.length) out.push("");
+    out.push(stageHeader(st, plan.target));
+    for (const s of st.steps) {
+      const mark = s.layer ? "layer" : s.kind === "from" ? "base " : "     ";
+      const trig = s.trigger ? " (ONBUILD)" : "";
+      out.push(`  ${shortDigest(s.key)} ${mark} ${String(s.location.range.start.line).padStart(4)}  ${truncate(s.text, 60)}${trig}`);
+      out.push(`${" ".repeat(26)}${truncate(s.summary, 110)}`);
+    }
+  }
+  return out.join("\n") + "\n";
+}

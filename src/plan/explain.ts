@@ -108,15 +108,15 @@ export function explainChange(before: StepRecord | undefined, after: StepRecord)
   const a = before.preimage;
   const b = after.preimage;
   const out: string[] = [];
-  if (before.text !== after.text) out.push("instruction changed");
-  if (!a || !b || a.kind !== b.kind) return out.length ? out : ["step changed"];
+  const textChanged = before.text !== after.text;
+  if (!a || !b || a.kind !== b.kind) return [textChanged ? "instruction changed" : "step changed"];
   if (a.kind === "from" && b.kind === "from") {
     if ("digest" in a && "digest" in b && a.image === b.image) out.push(`base image digest changed (${shortDigest(a.digest)} → ${shortDigest(b.digest)})`);
     else if ("stageKey" in a && "stageKey" in b) out.push(`base stage #${b.stage} changed`);
     else out.push("base image changed");
     return out;
   }
-  if ("parent" in a && "parent" in b && a.parent !== b.parent && out.length === 0) {
+  if ("parent" in a && "parent" in b && a.parent !== b.parent) {
     // Only the parent changed: an earlier step of the stage missed first.
     const own = { ...a, parent: null };
     const ownB = { ...b, parent: null };
@@ -128,7 +128,7 @@ export function explainChange(before: StepRecord | undefined, after: StepRecord)
     if (a.path !== b.path) out.push(`path changed from ${a.path} to ${b.path}`);
     if (a.user !== b.user) out.push(`owner changed from ${json(a.user)} to ${json(b.user)}`);
   }
-  return out.length ? [...new Set(out)] : ["step changed"];
+  return out.length ? [...new Set(out)] : [textChanged ? "instruction changed" : "step changed"];
 }
 
 /**

@@ -24,6 +24,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   login: { summary: "Log in to a registry", group: "registry", load: () => import("./login.js") },
   logout: { summary: "Log out from a registry", group: "registry", load: () => import("./logout.js") },
   context: { summary: "List or hash what a build would send from a context", group: "build", load: () => import("./context.js") },
+  plan: { summary: "Show the steps, cache keys and layers a build would make", group: "build", load: () => import("./plan.js") },
   images: { summary: "List images in the store", group: "images", load: () => import("./images.js") },
   tag: { summary: "Create a tag that refers to an image", group: "images", load: () => import("./tag.js") },
   rmi: { summary: "Remove images", group: "images", load: () => import("./rmi.js") },
