@@ -1,0 +1,203 @@
+// build/build.ts: one `tbuild build`, start to finish: check the inputs, open the store and
+// the context, plan, (dry run: look keys up and stop), solve, write the image config,
+// manifest and tags into the store, and remember the plan so the next build can explain
+// its first cache miss. Progress goes to the sink; nothing is printed here.
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { TbuildError, type Digest } from "../util/index.js";
+import { buildConfig, formatPlatform, formatReference, ociArchitecture, parsePlatform, parseReference, type ContainerConfig, type HistoryEntry, type Platform } from "../image/index.js";
+import { openContext } from "../context/index.js";
+import { selectRuntime, type RuntimeName } from "../exec/index.js";
+import { explainPlan, planBuild, type Plan, type StepRecord } from "../plan/index.js";
+import { Store } from "../store/index.js";
+import type { Env } from "../registry/index.js";
+import { CacheIndex, type PlanRecord } from "./cache-index.js";
+import { ContextHasher, StoreImageResolver } from "./ports.js";
+import type { ProgressSink, StepInfo } from "./progress.js";
+import type { SecretSource } from "./run.js";
+import { Solver, describeSteps } from "./solve.js";
+
+export interface BuildOptions {
+  /** The store folder. */
+  readonly root: string;
+  /** The context directory (absolute). */
+  readonly contextDir: string;
+  /** The Dockerfile's absolute path (default `<context>/Dockerfile`); ignored for `dockerfileText`. */
+  readonly dockerfile?: string;
+  /** The Dockerfile's text when it came from stdin (`-f -`). */
+  readonly dockerfileText?: string;
+  /** How locations name the Dockerfile in errors and progress (`Dockerfile`, `app/Dockerfile`). */
+  readonly displayName: string;
+  readonly tags: readonly string[];
+  readonly buildArgs: readonly string[];
+  /** Where a bare `--build-arg K` takes its value, and the registry credentials' environment. */
+  readonly environ: Env;
+  readonly target?: string;
+  readonly noCache?: boolean;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly platform?: string;
+  readonly dryRun?: boolean;
+  readonly secrets?: readonly SecretSource[];
+  readonly runtime?: RuntimeName | "auto";
+  /** SOURCE_DATE_EPOCH (seconds): layer times clamped, history and image `created` set to it. */
+  readonly sourceDateEpoch?: number;
+  readonly progress: ProgressSink;
+  readonly signal: AbortSignal;
+  /** Called with the Dockerfile text as soon as it is read, so error frames can show it. */
+  readonly registerSource?: (file: string, text: string) => void;
+}
+
+/** A dry run's verdict for one visible step. */
+export interface DryRunStep {
+  readonly info: StepInfo;
+  readonly key: Digest;
+  readonly status: "cached" | "miss" | "base";
+  readonly explanation?: string;
+  readonly summary: string;
+}
+
+export interface BuildResult {
+  readonly plan: Plan;
+  readonly imageId?: Digest;
+  readonly manifestDigest?: Digest;
+  readonly tags: readonly string[];
+  readonly dryRun?: readonly DryRunStep[];
+  readonly cachedSteps: number;
+  readonly totalSteps: number;
+}
+
+/** The platform tbuild builds for: this machine's. */
+export function hostPlatform(): Platform {
+  return { os: "linux", architecture: ociArchitecture(process.arch) };
+}
+
+/** Normalise `-t` values up front, so a bad tag fails before any work. */
+export function normaliseTags(tags: readonly string[]): string[] {
+  return tags.map((t) => {
+    const r = parseReference(t);
+    if (r.digest !== undefined) throw new TbuildError("E_REF_INVALID", `invalid tag ${JSON.stringify(t)}: a tag cannot contain a digest`, { hint: "write NAME[:TAG], e.g. -t app:1.0" });
+    return formatReference(r);
+  });
+}
+
+export async function buildImage(o: BuildOptions): Promise<BuildResult> {
+  const t0 = Date.now();
+  const tags = normaliseTags(o.tags);
+  const platform = hostPlatform();
+  if (o.platform !== undefined && o.platform !== "") {
+    const want = parsePlatform(o.platform);
+    if (want.os !== platform.os || want.architecture !== platform.architecture) {
+      throw new TbuildError("E_PLAN_PLATFORM", `platform ${o.platform} is not supported: tbuild builds for this machine (${formatPlatform(platform)}) only`, { hint: `drop --platform or pass --platform ${formatPlatform(platform)}` });
+    }
+  }
+  const st = await stat(o.contextDir).catch(() => undefined);
+  if (!st) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context ${o.contextDir} does not exist`, { hint: "pass the project folder, e.g. tbuild -t app ." });
+  if (!st.isDirectory()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context ${o.contextDir} is not a directory`, { hint: "the context is a folder; name the Dockerfile with -f" });
+  const dockerfilePath = o.dockerfile ?? join(o.contextDir, "Dockerfile");
+  if (o.dockerfileText === undefined) {
+    const df = await stat(dockerfilePath).catch(() => undefined);
+    if (!df?.isFile()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `cannot read Dockerfile: ${o.displayName}: ${df ? "not a file" : "no such file"}`, { hint: "pass -f with the Dockerfile's path" });
+  }
+
+  const store = await Store.open(o.root);
+  const cache = new CacheIndex(store);
+  const context = await openContext(o.contextDir, { dockerfile: dockerfilePath, cacheDir: join(store.dataDir, "file-hashes"), signal: o.signal });
+  try {
+    const text = o.dockerfileText ?? (await context.readDockerfile());
+    o.registerSource?.(o.displayName, text);
+    const hasher = new ContextHasher(context);
+    const resolver = new StoreImageResolver(store, { pull: !o.dryRun, env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
+    const plan = await planBuild({
+      dockerfile: text,
+      file: o.displayName,
+      buildArgs: o.buildArgs,
+      environ: o.environ,
+      ...(o.target !== undefined ? { target: o.target } : {}),
+      platform,
+      resolver,
+      hasher,
+    });
+    const infos = describeSteps(plan);
+    o.progress({ type: "plan", time: Date.now(), steps: [...infos.values()], target: plan.target, stages: plan.stages.length });
+    for (const d of plan.diagnostics) {
+      o.progress({ type: "warning", time: Date.now(), message: `${d.code}: ${d.message}`, ...(d.location ? { file: d.location.file, line: d.location.range.start.line } : {}) });
+    }
+    const planId = { file: o.dockerfileText === undefined ? dockerfilePath : `${o.contextDir}\0stdin`, target: o.target ?? "" };
+    const previous = await cache.readPlan(planId.file, planId.target);
+    const explanations = new Map<string, string>();
+    if (previous) for (const x of explainPlan(previous.steps as unknown as readonly StepRecord[], plan)) explanations.set(`${x.stage}/${x.index}`, `${oneLine(x.text)}: ${x.changes.join("; ")}`);
+
+    if (o.dryRun) {
+      const out: DryRunStep[] = [];
+      for (const s of plan.stages.flatMap((x) => x.steps)) {
+        const info = infos.get(`${s.stage}/${s.index}`);
+        if (!info) continue;
+        const status = !s.layer ? "base" : !o.noCache && (await cache.lookup(s.key)) ? "cached" : "miss";
+        const why = status === "miss" ? explanations.get(`${s.stage}/${s.index}`) : undefined;
+        out.push({ info, key: s.key, status, summary: s.summary, ...(why ? { explanation: why } : {}) });
+      }
+      return { plan, tags, dryRun: out, cachedSteps: out.filter((x) => x.status === "cached").length, totalSteps: out.filter((x) => x.status !== "base").length };
+    }
+
+    const secrets = new Map((o.secrets ?? []).map((s) => [s.id, s]));
+    const solver = new Solver({
+      plan,
+      store,
+      cache,
+      context,
+      hasher,
+      resolver,
+      noCache: o.noCache ?? false,
+      runtime: () => selectRuntime(o.runtime ?? "auto", o.environ.PATH ?? undefined),
+      ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
+      secrets,
+      explanations,
+      progress: o.progress,
+      signal: o.signal,
+    });
+    const result = await solver.solve();
+    const target = plan.stages.find((s) => s.index === plan.target)!;
+    let config: ContainerConfig = target.config;
+    if (o.labels && Object.keys(o.labels).length > 0) config = { ...config, Labels: { ...(config.Labels ?? {}), ...o.labels } };
+    const author = (target as { author?: string }).author;
+    const epochIso = o.sourceDateEpoch !== undefined ? new Date(o.sourceDateEpoch * 1000).toISOString() : undefined;
+    const created = epochIso ?? result.created;
+    const diffIds = result.layers.map((l) => l.diffId);
+    const history: HistoryEntry[] | undefined = result.history.filter((h) => !h.empty_layer).length === diffIds.length ? [...result.history] : undefined;
+    const encoded = buildConfig({
+      platform,
+      ...(created !== undefined ? { created } : {}),
+      ...(author !== undefined ? { author } : {}),
+      config,
+      diffIds,
+      ...(history ? { history } : {}),
+    });
+    o.progress({ type: "export", time: Date.now(), phase: "config", detail: encoded.descriptor.digest });
+    const put = await store.putImage({ config: encoded, layers: result.layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags });
+    o.progress({ type: "export", time: Date.now(), phase: "manifest", detail: put.manifestDigest });
+    for (const t of put.tags) o.progress({ type: "export", time: Date.now(), phase: "naming", detail: t });
+    const record: PlanRecord = {
+      version: 1,
+      file: planId.file,
+      target: planId.target,
+      steps: plan.stages.flatMap((s) => s.steps).map((s) => ({
+        stage: s.stage, index: s.index, text: s.text, kind: s.kind, key: s.key, summary: s.summary, preimage: s.preimage,
+        ...(s.kind === "copy" || s.kind === "add" ? (s.files ? { files: s.files } : {}) : {}),
+      })),
+    };
+    await cache.writePlan(record);
+    const cachedSteps = countCached(solver, result);
+    o.progress({ type: "done", time: Date.now(), imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, durationMs: Date.now() - t0, cached: cachedSteps.cached, total: cachedSteps.total });
+    return { plan, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, cachedSteps: cachedSteps.cached, totalSteps: cachedSteps.total };
+  } finally {
+    await context.close().catch(() => undefined);
+  }
+}
+
+function countCached(solver: Solver, _target: unknown): { cached: number; total: number } {
+  return solver.counts();
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\\\r?\n/g, " ").replace(/\s+/g, " ").trim();
+}

@@ -1,0 +1,101 @@
+// build/cache-index.ts: the build cache in the store's tbuild/ folder. One small JSON file
+// per step key (`cache/v1/<aa>/<hex>.json`) holding the layer it produced and the preimage
+// that was hashed, and one file per Dockerfile+target holding the last plan, so the next
+// build can explain its first miss. Every write is temp + fsync + rename, so concurrent
+// builds never see half a record and two writers of one key both leave a valid file.
+import { createHash } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { digestHex, type Digest } from "../util/index.js";
+import { writeFileAtomic, type Store } from "../store/index.js";
+
+/** What a cache hit gives back: the layer a step produced. */
+export interface CacheRecord {
+  readonly version: 1;
+  readonly key: Digest;
+  /** Step kind (`run`, `copy`, `add`, `workdir`). */
+  readonly kind: string;
+  /** The instruction, for humans reading the folder. */
+  readonly text: string;
+  readonly layer: { readonly diffId: Digest; readonly size: number };
+  /** When the layer was made (RFC 3339): history entries and the image's `created` reuse it. */
+  readonly created: string;
+  /** The canonical object hashed into `key` (plan/keys.ts). */
+  readonly preimage: unknown;
+}
+
+/** One step of a stored plan: enough to explain a miss on the next build. */
+export interface PlanRecordStep {
+  readonly stage: number;
+  readonly index: number;
+  readonly text: string;
+  readonly kind: string;
+  readonly key: Digest;
+  readonly summary: string;
+  readonly preimage: unknown;
+  /** Per-file digests of a COPY's context selection. */
+  readonly files?: Readonly<Record<string, Digest>>;
+}
+
+export interface PlanRecord {
+  readonly version: 1;
+  readonly file: string;
+  readonly target: string;
+  readonly steps: readonly PlanRecordStep[];
+}
+
+/** The cache index of one store. Reads need no lock; writes are atomic renames. */
+export class CacheIndex {
+  private readonly dir: string;
+  private readonly plans: string;
+
+  constructor(private readonly store: Store) {
+    this.dir = join(store.dataDir, "cache", "v1");
+    this.plans = join(store.dataDir, "plans");
+  }
+
+  private pathOf(key: Digest): string {
+    const hex = digestHex(key);
+    return join(this.dir, hex.slice(0, 2), `${hex}.json`);
+  }
+
+  /** The record for `key` whose layer blob is still in the store, else undefined. */
+  async lookup(key: Digest): Promise<CacheRecord | undefined> {
+    let rec: CacheRecord;
+    try {
+      rec = JSON.parse(await readFile(this.pathOf(key), "utf8")) as CacheRecord;
+    } catch {
+      return undefined; // missing, or unreadable: a miss either way
+    }
+    if (rec.version !== 1 || rec.key !== key || !rec.layer?.diffId) return undefined;
+    if (!(await this.store.hasBlob(rec.layer.diffId))) return undefined; // pruned since
+    return rec;
+  }
+
+  /** Record a step's layer under its key. */
+  async put(rec: CacheRecord): Promise<void> {
+    const path = this.pathOf(rec.key);
+    await mkdir(join(path, ".."), { recursive: true });
+    await writeFileAtomic(this.store.tmpDir, path, `${JSON.stringify(rec)}\n`);
+  }
+
+  private planPath(file: string, target: string): string {
+    const id = createHash("sha256").update(`${file}\0${target}`).digest("hex");
+    return join(this.plans, `${id}.json`);
+  }
+
+  /** The plan last built from this Dockerfile and target, if any. */
+  async readPlan(file: string, target: string): Promise<PlanRecord | undefined> {
+    try {
+      const p = JSON.parse(await readFile(this.planPath(file, target), "utf8")) as PlanRecord;
+      return p.version === 1 && p.file === file && p.target === target ? p : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async writePlan(plan: PlanRecord): Promise<void> {
+    await mkdir(this.plans, { recursive: true });
+    await writeFileAtomic(this.store.tmpDir, this.planPath(plan.file, plan.target), `${JSON.stringify(plan)}\n`);
+  }
+}

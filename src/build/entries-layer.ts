@@ -1,0 +1,163 @@
+// build/entries-layer.ts: a deterministic layer tar from a list of entries whose metadata
+// the build decides (COPY/ADD/WORKDIR: owners from --chown, modes from --chmod, parents from
+// the parent rootfs) and whose bytes come straight from their source files, so a COPY reads
+// each context file once and never stages a copy. Same rules as exec's writeLayer: sorted,
+// parents first, numeric ids, whole-second mtimes clamped to SOURCE_DATE_EPOCH. Streams
+// into the store: the layer is never held in memory.
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { closeSync, openSync, readSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { PassThrough, type Writable } from "node:stream";
+import { TbuildError, type Digest } from "../util/index.js";
+import { encodeHeader, endOfArchive, paddingFor, type TarEntryType } from "../exec/index.js";
+import type { Store } from "../store/index.js";
+
+/** One tar entry. `path` is relative, slash-separated, with no leading or trailing slash. */
+export interface LayerEntry {
+  readonly path: string;
+  readonly type: TarEntryType;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Seconds since the epoch. */
+  readonly mtime: number;
+  /** Bytes of a regular file. */
+  readonly size: number;
+  /** Where a regular file's bytes are read (absolute host path), or its inline content. */
+  readonly source?: string;
+  readonly content?: Uint8Array;
+  readonly linkname?: string;
+  readonly devmajor?: number;
+  readonly devminor?: number;
+}
+
+export interface LayerOutcome {
+  readonly diffId: Digest;
+  readonly size: number;
+  readonly entries: number;
+}
+
+const CHUNK = 1 << 20;
+/** Files up to this size are read with one synchronous call (cheaper than async round trips). */
+const SMALL = 256 << 10;
+
+/** Sort by path components (parents before children, siblings by code unit). */
+export function compareEntryPaths(a: string, b: string): number {
+  const as = a.split("/");
+  const bs = b.split("/");
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const x = as[i]!;
+    const y = bs[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return as.length - bs.length;
+}
+
+/** Write `entries` (deduplicated by path, last wins; sorted here) as a tar to `out`. */
+export async function writeEntriesLayer(entries: readonly LayerEntry[], out: Writable, opts: { sourceDateEpoch?: number; signal?: AbortSignal } = {}): Promise<LayerOutcome> {
+  const byPath = new Map<string, LayerEntry>();
+  for (const e of entries) if (e.path !== "" && e.path !== ".") byPath.set(e.path, e);
+  const sorted = [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
+  const hash = createHash("sha256");
+  let size = 0;
+  const put = async (buf: Buffer): Promise<void> => {
+    if (buf.length === 0) return;
+    hash.update(buf);
+    size += buf.length;
+    if (!out.write(buf)) await once(out, "drain", opts.signal ? { signal: opts.signal } : {});
+  };
+  const clamp = (t: number): number => Math.max(0, opts.sourceDateEpoch === undefined ? Math.floor(t) : Math.min(Math.floor(t), opts.sourceDateEpoch));
+  try {
+    for (const e of sorted) {
+      opts.signal?.throwIfAborted();
+      const fileSize = e.type === "file" ? (e.content ? e.content.length : e.size) : 0;
+      await put(
+        encodeHeader({
+          path: e.type === "dir" ? `${e.path}/` : e.path,
+          type: e.type,
+          mode: e.mode & 0o7777,
+          uid: e.uid,
+          gid: e.gid,
+          size: fileSize,
+          mtime: clamp(e.mtime),
+          ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
+          ...(e.devmajor !== undefined ? { devmajor: e.devmajor, devminor: e.devminor ?? 0 } : {}),
+        }),
+      );
+      if (e.type !== "file") continue;
+      if (e.content) await put(Buffer.from(e.content));
+      else if (e.source && fileSize <= SMALL) await put(readSmall(e.source, e.path, fileSize));
+      else if (e.source) await copyFile(e.source, e.path, fileSize, put, opts.signal);
+      await put(paddingFor(fileSize));
+    }
+    await put(endOfArchive());
+    out.end();
+  } catch (err) {
+    out.destroy(err as Error);
+    throw err;
+  }
+  return { diffId: `sha256:${hash.digest("hex")}`, size, entries: sorted.length };
+}
+
+function readSmall(abs: string, rel: string, size: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(abs, "r");
+  } catch (e) {
+    throw new TbuildError("E_IO", `cannot read ${rel}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, buf, done, size - done, done);
+      if (n === 0) throw new TbuildError("E_CONTEXT_CHANGED", `${rel} shrank while it was read (expected ${size} bytes, got ${done})`, { hint: "do not change the context during a build" });
+      done += n;
+    }
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function copyFile(abs: string, rel: string, size: number, put: (b: Buffer) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const fh = await open(abs, "r").catch((e: unknown) => {
+    throw new TbuildError("E_IO", `cannot read ${rel}: ${(e as Error).message}`, { cause: e });
+  });
+  try {
+    let done = 0;
+    while (done < size) {
+      signal?.throwIfAborted();
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - done));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, done);
+      if (bytesRead === 0) throw new TbuildError("E_CONTEXT_CHANGED", `${rel} shrank while it was read (expected ${size} bytes, got ${done})`, { hint: "do not change the context during a build" });
+      await put(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      done += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Stream a layer into the store as a blob while `write` produces it: the digest is taken
+ * while streaming and checked against the writer's diff ID. On failure nothing is stored.
+ */
+export async function streamLayerToStore(store: Store, write: (out: Writable) => Promise<{ diffId: Digest; size: number }>): Promise<{ diffId: Digest; size: number }> {
+  const pass = new PassThrough({ highWaterMark: CHUNK });
+  const stored = store.putBlob(pass);
+  let written: { diffId: Digest; size: number };
+  try {
+    written = await write(pass);
+  } catch (e) {
+    pass.destroy(e as Error);
+    await stored.catch(() => undefined);
+    throw e;
+  }
+  const blob = await stored;
+  if (blob.digest !== written.diffId || blob.size !== written.size) {
+    throw new TbuildError("E_INTERNAL", `layer digest mismatch: wrote ${written.diffId} (${written.size} bytes), stored ${blob.digest} (${blob.size} bytes)`);
+  }
+  return written;
+}

@@ -1,0 +1,81 @@
+// build/ports.ts: the planner's ports implemented over the world: base images from the
+// store (pulled from their registry when missing, unless offline), and COPY source hashes
+// from the build context with its persistent file-hash cache.
+import { TbuildError, isTbuildError, type Digest } from "../util/index.js";
+import { formatReference, parseReference, type Platform } from "../image/index.js";
+import { nodeStringHasher, recordDigest, type BuildContext, type Selection } from "../context/index.js";
+import type { Store, StoredImage } from "../store/index.js";
+import { defaultCredentials, pullImage, storeTransfer, type Env } from "../registry/index.js";
+import type { BaseImageResolver, ResolvedImage, SourceHash, SourceHasher, SourceRequest } from "../plan/index.js";
+
+export interface ResolverOptions {
+  /** Pull images the store lacks (false for --dry-run: nothing is downloaded). */
+  readonly pull: boolean;
+  readonly env: Env;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+/** Base images from the store; what the store lacks is pulled (DESIGN.md "Beyond one machine"). */
+export class StoreImageResolver implements BaseImageResolver {
+  /** Resolved images by normalised reference: the solver reads their layers. */
+  readonly images = new Map<string, StoredImage>();
+
+  constructor(private readonly store: Store, private readonly opts: ResolverOptions) {}
+
+  async resolve(ref: string, platform: Platform): Promise<ResolvedImage | undefined> {
+    const norm = formatReference(parseReference(ref));
+    let img = await this.find(norm);
+    if (!img && this.opts.pull) {
+      this.opts.log?.(`pulling ${norm}`);
+      try {
+        await pullImage(storeTransfer(this.store), norm, {
+          credentials: defaultCredentials(this.opts.env),
+          platform: `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ""}`,
+          ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        });
+      } catch (e) {
+        const why = isTbuildError(e) ? e.message : (e as Error).message;
+        throw new TbuildError("E_REGISTRY", `${norm}: not in the store and could not be pulled: ${why}`, {
+          cause: e,
+          hint: "import or load the image first (tbuild import / tbuild load), or check the name and your network",
+        });
+      }
+      img = await this.find(norm);
+    }
+    if (!img) return undefined;
+    this.images.set(norm, img);
+    return {
+      ref: norm,
+      digest: img.manifestDigest,
+      config: img.config.config ?? {},
+      ...(img.config.history ? { history: img.config.history } : {}),
+      platform: { os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) },
+    };
+  }
+
+  private async find(norm: string): Promise<StoredImage | undefined> {
+    const images = await this.store.listImages();
+    return this.store.match(images, norm);
+  }
+}
+
+/** COPY source hashes over the build context; selections are kept for the executor. */
+export class ContextHasher implements SourceHasher {
+  readonly selections = new Map<string, Selection>();
+
+  constructor(private readonly context: BuildContext) {}
+
+  static requestKey(r: { sources: readonly string[]; exclude: readonly string[]; parents: boolean }): string {
+    return JSON.stringify([r.sources, r.exclude, r.parents]);
+  }
+
+  async hash(request: SourceRequest): Promise<SourceHash> {
+    const sel = this.context.select(request.sources, { followSymlinks: request.followPaths, parents: request.parents, excludes: request.exclude });
+    this.selections.set(ContextHasher.requestKey(request), sel);
+    const h = await this.context.hashSelection(sel);
+    const files: Record<string, Digest> = {};
+    for (const f of h.files) files[f.path] = recordDigest(f.record, nodeStringHasher);
+    return { digest: h.digest, files };
+  }
+}

@@ -1,0 +1,327 @@
+// build/solve.ts: the solver (BuildKit's). Walks the plan's stages as a DAG, every stage
+// started at once and each waiting only for the stages it reads (FROM <stage>, COPY
+// --from); per step: key → cache lookup → execute (COPY/ADD/WORKDIR entries, RUN in the
+// sandbox) → layer streamed into the store → cache record → history. Reports progress
+// events and never prints.
+import { mkdir, mkdtemp, rm, lstat } from "node:fs/promises";
+import { join } from "node:path";
+import { TbuildError, withLocation, type Digest } from "../util/index.js";
+import type { HistoryEntry } from "../image/index.js";
+import type { BuildContext } from "../context/index.js";
+import { Snapshotter, type PreparedRootfs, type Runtime } from "../exec/index.js";
+import type { CopyStep, Plan, PlanStage, RunStep, StageSource, Step, WorkdirStep } from "../plan/index.js";
+import type { Store } from "../store/index.js";
+import type { CacheIndex } from "./cache-index.js";
+import { copyEntries } from "./copy.js";
+import { streamLayerToStore, writeEntriesLayer, type LayerEntry } from "./entries-layer.js";
+import { ContextHasher, type StoreImageResolver } from "./ports.js";
+import type { BuildEvent, ProgressSink, StepInfo } from "./progress.js";
+import { executeRun, type SecretSource } from "./run.js";
+import { resolveUser } from "./users.js";
+
+/** A layer of a stage's file system. `blob` is the store digest (= diffId for tbuild's plain tars). */
+export interface SolvedLayer {
+  readonly diffId: Digest;
+  readonly size: number;
+  readonly blob: Digest;
+}
+
+/** What a finished stage leaves: its full layer chain and its history with times filled. */
+export interface StageResult {
+  readonly layers: readonly SolvedLayer[];
+  readonly history: readonly HistoryEntry[];
+  /** The newest layer's creation time (RFC 3339), if any. */
+  readonly created: string | undefined;
+  readonly cachedSteps: number;
+  readonly totalSteps: number;
+}
+
+export interface SolveOptions {
+  readonly plan: Plan;
+  readonly store: Store;
+  readonly cache: CacheIndex;
+  readonly context: BuildContext;
+  readonly hasher: ContextHasher;
+  readonly resolver: StoreImageResolver;
+  readonly noCache: boolean;
+  /** The RUN sandbox, chosen on first use. */
+  readonly runtime: () => Runtime;
+  readonly sourceDateEpoch?: number;
+  readonly secrets: ReadonlyMap<string, SecretSource>;
+  /** Explanations of misses by `stage/index`. */
+  readonly explanations: ReadonlyMap<string, string>;
+  readonly progress: ProgressSink;
+  readonly signal: AbortSignal;
+  /** Wall clock in ms (injectable). */
+  readonly now?: () => number;
+}
+
+/** Give every visible step (FROM of an image or stage, and layer steps) its `#N` and name. */
+export function describeSteps(plan: Plan): Map<string, StepInfo> {
+  const out = new Map<string, StepInfo>();
+  let id = 0;
+  const multi = plan.stages.length > 1;
+  for (const st of plan.stages) {
+    const visible = st.steps.filter((s) => isVisible(s));
+    visible.forEach((s, i) => {
+      const label = multi ? `${st.name ?? `stage-${st.index}`} ` : "";
+      out.set(`${s.stage}/${s.index}`, {
+        id: ++id,
+        name: `[${label}${i + 1}/${visible.length}] ${oneLine(s.trigger ? `ONBUILD ${s.text}` : s.text)}`,
+        stage: s.stage,
+        index: s.index,
+        file: s.location.file,
+        line: s.location.range.start.line,
+      });
+    });
+  }
+  return out;
+}
+
+function isVisible(s: Step): boolean {
+  return s.layer || (s.kind === "from" && s.base.kind !== "scratch");
+}
+
+function oneLine(text: string): string {
+  const t = text.replace(/\\\r?\n/g, " ").replace(/\s+/g, " ").trim();
+  return t.length > 200 ? `${t.slice(0, 197)}...` : t;
+}
+
+export class Solver {
+  private readonly stages = new Map<number, Promise<StageResult>>();
+  private readonly rootfs = new Map<string, Promise<PreparedRootfs>>();
+  private readonly snapshots: Snapshotter;
+  private readonly infos: Map<string, StepInfo>;
+  private readonly now: () => number;
+  private readonly abort = new AbortController();
+  private runtimeCache: Runtime | undefined;
+  private cachedCount = 0;
+  private totalCount = 0;
+  readonly scratch: string;
+
+  constructor(private readonly o: SolveOptions) {
+    this.snapshots = new Snapshotter(join(o.store.dataDir, "snapshots"));
+    this.infos = describeSteps(o.plan);
+    this.now = o.now ?? Date.now;
+    this.scratch = join(o.store.dataDir, "scratch");
+    if (o.signal.aborted) this.abort.abort(o.signal.reason);
+    else o.signal.addEventListener("abort", () => this.abort.abort(o.signal.reason), { once: true });
+  }
+
+  /** Layer steps of every stage solved so far, and how many came from the cache. */
+  counts(): { cached: number; total: number } {
+    return { cached: this.cachedCount, total: this.totalCount };
+  }
+
+  get steps(): readonly StepInfo[] {
+    return [...this.infos.values()];
+  }
+
+  private emit(e: BuildEvent): void {
+    this.o.progress(e);
+  }
+
+  /** Solve every stage of the plan concurrently; resolve with the target's result. */
+  async solve(): Promise<StageResult> {
+    const all = this.o.plan.stages.map((s) => this.stage(s.index));
+    try {
+      await Promise.all(all);
+    } catch (e) {
+      this.abort.abort(e);
+      await Promise.allSettled(all);
+      throw e;
+    }
+    return this.stage(this.o.plan.target);
+  }
+
+  private planStage(index: number): PlanStage {
+    const s = this.o.plan.stages.find((x) => x.index === index);
+    if (!s) throw new TbuildError("E_INTERNAL", `stage #${index} is not in the plan`);
+    return s;
+  }
+
+  stage(index: number): Promise<StageResult> {
+    let p = this.stages.get(index);
+    if (!p) {
+      p = this.solveStage(this.planStage(index));
+      p.catch(() => undefined); // observed by solve()
+      this.stages.set(index, p);
+    }
+    return p;
+  }
+
+  /** The (cached) merged rootfs of a layer chain. */
+  prepare(layers: readonly SolvedLayer[]): Promise<PreparedRootfs> {
+    const key = layers.map((l) => l.diffId).join(",");
+    let p = this.rootfs.get(key);
+    if (!p) {
+      p = this.snapshots.prepareRootfs(layers.map((l) => ({ diffId: l.diffId, path: this.o.store.blobPath(l.blob) })), { signal: this.abort.signal });
+      this.rootfs.set(key, p);
+      p.catch(() => this.rootfs.delete(key));
+    }
+    return p;
+  }
+
+  /** The layers of a stage source (FROM, --from). */
+  async sourceLayers(src: StageSource): Promise<{ layers: readonly SolvedLayer[]; history: readonly HistoryEntry[]; created: string | undefined }> {
+    switch (src.kind) {
+      case "scratch":
+        return { layers: [], history: [], created: undefined };
+      case "stage": {
+        const r = await this.stage(src.stage);
+        return { layers: r.layers, history: r.history, created: r.created };
+      }
+      case "image": {
+        const img = this.o.resolver.images.get(src.ref);
+        if (!img) throw new TbuildError("E_STORE_NOT_FOUND", `image ${src.ref} is not in the store`, { hint: "pull or import it first" });
+        const diffIds = img.config.rootfs.diff_ids;
+        const layers = img.layers.map((l, i) => ({ diffId: diffIds[i] ?? l.digest, size: l.size, blob: l.digest }));
+        return { layers, history: img.config.history ?? [], created: img.config.created };
+      }
+    }
+  }
+
+  private isoNow(): string {
+    return this.o.sourceDateEpoch !== undefined ? new Date(this.o.sourceDateEpoch * 1000).toISOString() : new Date(this.now()).toISOString();
+  }
+
+  private async solveStage(st: PlanStage): Promise<StageResult> {
+    const from = st.steps[0];
+    if (!from || from.kind !== "from") throw new TbuildError("E_INTERNAL", `stage #${st.index} does not start with FROM`);
+    let layers: SolvedLayer[] = [];
+    let history: HistoryEntry[] = [];
+    let created: string | undefined;
+    let cachedSteps = 0;
+    let totalSteps = 0;
+    for (const step of st.steps) {
+      this.abort.signal.throwIfAborted();
+      const info = this.infos.get(`${step.stage}/${step.index}`);
+      const t0 = this.now();
+      if (info) this.emit({ type: "step-start", time: t0, id: info.id });
+      try {
+        if (step.kind === "from") {
+          const base = await this.sourceLayers(step.base);
+          layers = [...base.layers];
+          history = [...base.history];
+          created = base.created;
+          if (info) this.emit({ type: "step-done", time: this.now(), id: info.id, cached: true, durationMs: this.now() - t0 });
+          continue;
+        }
+        if (!step.layer) {
+          if (step.history) history.push(withCreated(step.history, created));
+          continue;
+        }
+        totalSteps++;
+        this.totalCount++;
+        const hit = this.o.noCache ? undefined : await this.o.cache.lookup(step.key);
+        let layer: SolvedLayer;
+        let when: string;
+        if (hit) {
+          layer = { diffId: hit.layer.diffId, size: hit.layer.size, blob: hit.layer.diffId };
+          when = this.o.sourceDateEpoch !== undefined ? this.isoNow() : hit.created;
+          cachedSteps++;
+          this.cachedCount++;
+          if (info) this.emit({ type: "step-cached", time: this.now(), id: info.id });
+        } else {
+          const why = this.o.explanations.get(`${step.stage}/${step.index}`);
+          if (why && info) this.emit({ type: "step-explain", time: this.now(), id: info.id, message: why });
+          const made = await this.execute(step, layers, info?.id ?? 0);
+          layer = { ...made, blob: made.diffId };
+          when = this.isoNow();
+          await this.o.cache.put({ version: 1, key: step.key, kind: step.kind, text: step.text, layer: { diffId: made.diffId, size: made.size }, created: when, preimage: step.preimage });
+        }
+        layers.push(layer);
+        created = when;
+        if (step.history) history.push(withCreated(step.history, when));
+        if (info) this.emit({ type: "step-done", time: this.now(), id: info.id, cached: hit !== undefined, durationMs: this.now() - t0 });
+      } catch (e) {
+        const err = withLocation(e, step.location);
+        if (info && !this.abort.signal.aborted) this.emit({ type: "step-error", time: this.now(), id: info.id, message: err instanceof Error ? err.message : String(err), durationMs: this.now() - t0 });
+        throw err;
+      }
+    }
+    return { layers, history, created, cachedSteps, totalSteps };
+  }
+
+  private async execute(step: Step, layers: readonly SolvedLayer[], id: number): Promise<{ diffId: Digest; size: number }> {
+    const epoch = this.o.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.o.sourceDateEpoch } : {};
+    switch (step.kind) {
+      case "copy":
+      case "add":
+        return this.executeCopy(step, layers, id);
+      case "workdir": {
+        const entries = await this.workdirEntries(step, layers);
+        return streamLayerToStore(this.o.store, (out) => writeEntriesLayer(entries, out, { ...epoch, signal: this.abort.signal }));
+      }
+      case "run":
+        return this.executeRun(step, layers, id);
+      default:
+        throw new TbuildError("E_INTERNAL", `step kind ${step.kind} has no layer`);
+    }
+  }
+
+  private async executeCopy(step: CopyStep, layers: readonly SolvedLayer[], id: number): Promise<{ diffId: Digest; size: number }> {
+    const parentRootfs = step.link || layers.length === 0 ? undefined : (await this.prepare(layers)).rootfs;
+    let sourceRootfs: string | undefined;
+    if (step.from.kind !== "context") sourceRootfs = (await this.prepare((await this.sourceLayers(step.from)).layers)).rootfs;
+    const contextPaths = step.sources.flatMap((s) => (s.kind === "context" ? [s.path] : []));
+    const selection = this.o.hasher.selections.get(ContextHasher.requestKey({ sources: contextPaths, exclude: step.exclude, parents: step.parents }));
+    await mkdir(this.scratch, { recursive: true });
+    const scratch = await mkdtemp(join(this.scratch, "copy-"));
+    try {
+      const entries = await copyEntries({
+        step,
+        context: this.o.context,
+        ...(selection ? { selection } : {}),
+        ...(parentRootfs !== undefined ? { parentRootfs } : {}),
+        ...(sourceRootfs !== undefined ? { sourceRootfs } : {}),
+        scratch,
+        now: Math.floor((this.o.sourceDateEpoch ?? this.now() / 1000)),
+        signal: this.abort.signal,
+        log: (line) => this.emit({ type: "step-log", time: this.now(), id, stream: "stderr", data: `${line}\n` }),
+      });
+      const epoch = this.o.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.o.sourceDateEpoch } : {};
+      return await streamLayerToStore(this.o.store, (out) => writeEntriesLayer(entries, out, { ...epoch, signal: this.abort.signal }));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private async workdirEntries(step: WorkdirStep, layers: readonly SolvedLayer[]): Promise<LayerEntry[]> {
+    const rootfs = layers.length === 0 ? undefined : (await this.prepare(layers)).rootfs;
+    const owner = await resolveUser(step.user, rootfs, "WORKDIR owner");
+    const now = Math.floor(this.o.sourceDateEpoch ?? this.now() / 1000);
+    const parts = step.path.split("/").filter(Boolean);
+    const out: LayerEntry[] = [];
+    for (let i = 1; i <= parts.length; i++) {
+      const path = parts.slice(0, i).join("/");
+      const st = rootfs === undefined ? undefined : await lstat(join(rootfs, path)).catch(() => undefined);
+      if (st?.isDirectory()) out.push({ path, type: "dir", mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), size: 0 });
+      else if (st) throw new TbuildError("E_PLAN_INVALID", `WORKDIR ${step.path}: /${path} exists and is not a directory`);
+      else out.push({ path, type: "dir", mode: 0o755, uid: i === parts.length ? owner.uid : 0, gid: i === parts.length ? owner.gid : 0, mtime: now, size: 0 });
+    }
+    return out;
+  }
+
+  private async executeRun(step: RunStep, layers: readonly SolvedLayer[], id: number): Promise<{ diffId: Digest; size: number }> {
+    const rootfs = await this.prepare(layers);
+    if (!this.runtimeCache) this.runtimeCache = this.o.runtime();
+    return executeRun({
+      step,
+      rootfs,
+      runtime: this.runtimeCache,
+      store: this.o.store,
+      scratch: this.scratch,
+      contextRoot: this.o.context.root,
+      mountSource: async (from) => (await this.prepare((await this.sourceLayers(from)).layers)).rootfs,
+      secrets: this.o.secrets,
+      ...(this.o.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.o.sourceDateEpoch } : {}),
+      signal: this.abort.signal,
+      log: (stream, data) => this.emit({ type: "step-log", time: this.now(), id, stream, data }),
+    });
+  }
+}
+
+function withCreated(h: HistoryEntry, created: string | undefined): HistoryEntry {
+  return created === undefined ? { ...h } : { created, ...h };
+}

@@ -1,0 +1,207 @@
+// `tbuild build [OPTIONS] CONTEXT` (and the shorthand `tbuild [OPTIONS] CONTEXT`): Docker's
+// flags over src/build's buildImage, with progress rendered as tty, plain or JSON lines,
+// `--dry-run` (the plan with cache hits and misses) and `--check` (lint only).
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { isAbsolute, relative, resolve } from "node:path";
+import { TbuildError } from "../../util/index.js";
+import { buildImage, type BuildEvent, type SecretSource } from "../../build/index.js";
+import { formatText, lintDockerfile } from "../../lint/index.js";
+import type { RuntimeName } from "../../exec/index.js";
+import { stringList, type CommandSpec } from "../args.js";
+import type { CommandContext, OutStream } from "../io.js";
+import { jsonRenderer } from "../render/json.js";
+import { plainRenderer, type ProgressRenderer } from "../render/progress-plain.js";
+import { ttyRenderer } from "../render/progress-tty.js";
+
+export const spec: CommandSpec = {
+  name: "build",
+  summary: "Build an image from a Dockerfile",
+  usage: "build [OPTIONS] CONTEXT",
+  minPositionals: 1,
+  maxPositionals: 1,
+  options: {
+    tag: { type: "string", short: "t", multiple: true, valueName: "NAME[:TAG]", description: "name the image (e.g. app, app:1.0)" },
+    file: { type: "string", short: "f", valueName: "FILE", description: 'the Dockerfile (default CONTEXT/Dockerfile; "-" reads stdin)' },
+    "build-arg": { type: "string", multiple: true, valueName: "KEY[=VALUE]", description: "set a build-time variable" },
+    target: { type: "string", valueName: "STAGE", description: "build this stage (default: the last)" },
+    "no-cache": { type: "boolean", description: "do not use the build cache" },
+    label: { type: "string", multiple: true, valueName: "KEY=VALUE", description: "add a label to the image" },
+    iidfile: { type: "string", valueName: "FILE", description: "write the image ID to FILE" },
+    quiet: { type: "boolean", short: "q", description: "print only the image ID" },
+    progress: { type: "string", valueName: "MODE", default: "auto", description: "progress output: auto, plain, tty or json" },
+    platform: { type: "string", valueName: "OS/ARCH", description: "target platform (this machine's only)" },
+    "dry-run": { type: "boolean", description: "print the plan with cache hits and misses; build nothing" },
+    check: { type: "boolean", description: "run the lint checks only, do not build" },
+    secret: { type: "string", multiple: true, valueName: "SPEC", description: "a secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
+    runtime: { type: "string", valueName: "NAME", default: "auto", description: "RUN sandbox: crun, runc or unshare (default: the first installed)" },
+  },
+  details: [
+    "Progress goes to stderr; with -q only the image ID is printed (stdout).",
+    "SOURCE_DATE_EPOCH (environment or --build-arg) makes layers and the image reproducible.",
+  ].join("\n"),
+};
+
+interface Values {
+  tag?: string[];
+  file?: string;
+  "build-arg"?: string[];
+  target?: string;
+  "no-cache"?: boolean;
+  label?: string[];
+  iidfile?: string;
+  quiet?: boolean;
+  progress?: string;
+  platform?: string;
+  "dry-run"?: boolean;
+  check?: boolean;
+  secret?: string[];
+  runtime?: string;
+}
+
+const RUNTIMES = new Set(["auto", "crun", "runc", "unshare"]);
+const PROGRESS = new Set(["auto", "plain", "tty", "json"]);
+
+/** Parse `--secret id=…,src=…|env=…` (type=file|env accepted, as buildx). */
+export function parseSecret(spec: string, env: Readonly<Record<string, string | undefined>>, cwd: string): SecretSource {
+  const fields = new Map<string, string>();
+  for (const part of spec.split(",")) {
+    const i = part.indexOf("=");
+    if (i < 0) throw new TbuildError("E_USAGE", `invalid --secret ${JSON.stringify(spec)}: ${JSON.stringify(part)} is not KEY=VALUE`, { hint: "write --secret id=NAME,src=FILE or id=NAME,env=VAR" });
+    fields.set(part.slice(0, i).trim().toLowerCase(), part.slice(i + 1));
+  }
+  const id = fields.get("id");
+  if (!id) throw new TbuildError("E_USAGE", `invalid --secret ${JSON.stringify(spec)}: id is required`, { hint: "write --secret id=NAME,src=FILE" });
+  const src = fields.get("src") ?? fields.get("source") ?? (fields.get("type") === "file" ? undefined : undefined);
+  const envName = fields.get("env") ?? (fields.get("type") === "env" ? id : undefined);
+  if (src !== undefined) {
+    try {
+      return { id, value: readFileSync(resolve(cwd, src)) };
+    } catch (e) {
+      throw new TbuildError("E_USAGE", `secret ${id}: cannot read ${src}: ${(e as Error).message}`);
+    }
+  }
+  const name = envName ?? id;
+  const v = env[name];
+  if (v === undefined) throw new TbuildError("E_USAGE", `secret ${id}: environment variable ${name} is not set`, { hint: "give src=FILE or env=VAR" });
+  return { id, value: Buffer.from(v, "utf8") };
+}
+
+function parseLabels(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const i = l.indexOf("=");
+    if (i <= 0) throw new TbuildError("E_USAGE", `invalid --label ${JSON.stringify(l)}`, { hint: "write --label KEY=VALUE" });
+    out[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return out;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer | string>) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function renderer(mode: string, err: OutStream, env: Readonly<Record<string, string | undefined>>): ProgressRenderer {
+  const m = mode === "auto" ? (err.isTTY && env.TERM !== "dumb" ? "tty" : "plain") : mode;
+  if (m === "json") return jsonRenderer(err);
+  if (m === "tty") return ttyRenderer(err, { ...(err.columns !== undefined ? { columns: err.columns } : {}), rows: (err as { rows?: number }).rows ?? 24 });
+  return plainRenderer(err);
+}
+
+function display(cwd: string, abs: string): string {
+  const r = relative(cwd, abs);
+  return r === "" || r.startsWith("..") || isAbsolute(r) ? abs : r;
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const v = ctx.values as Values;
+  const { io } = ctx;
+  const progressMode = v.progress ?? "auto";
+  if (!PROGRESS.has(progressMode)) throw new TbuildError("E_USAGE", `invalid --progress ${JSON.stringify(progressMode)}`, { hint: "use auto, plain, tty or json" });
+  const runtime = v.runtime ?? "auto";
+  if (!RUNTIMES.has(runtime)) throw new TbuildError("E_USAGE", `invalid --runtime ${JSON.stringify(runtime)}`, { hint: "use crun, runc or unshare" });
+  const contextArg = ctx.positionals[0]!;
+  if (contextArg === "-") throw new TbuildError("E_USAGE", "a build context read from stdin is not supported", { hint: "pass a directory; use -f - to read only the Dockerfile from stdin" });
+  const contextDir = resolve(io.cwd, contextArg);
+  const fromStdin = v.file === "-";
+  const dockerfile = v.file === undefined || fromStdin ? resolve(contextDir, "Dockerfile") : resolve(io.cwd, v.file);
+  const displayName = fromStdin ? "Dockerfile" : display(io.cwd, dockerfile);
+  const dockerfileText = fromStdin ? await readAll(io.stdin) : undefined;
+
+  if (v.check) {
+    let text = dockerfileText;
+    if (text === undefined) {
+      try {
+        text = readFileSync(dockerfile, "utf8");
+      } catch {
+        throw new TbuildError("E_CONTEXT_NOT_FOUND", `cannot read Dockerfile: ${displayName}`, { hint: "pass -f with the Dockerfile's path" });
+      }
+    }
+    ctx.registerSource(displayName, text);
+    const findings = lintDockerfile(text, { file: displayName });
+    if (findings.length === 0) {
+      io.stdout.write("Check complete, no warnings found.\n");
+      return 0;
+    }
+    io.stdout.write(formatText(findings, { urls: true }));
+    io.stdout.write(`Check complete, ${findings.length} warning${findings.length === 1 ? " has" : "s have"} been found!\n`);
+    return 1;
+  }
+
+  const buildArgs = stringList(v["build-arg"]);
+  const epochArg = [...buildArgs].reverse().find((a) => a.startsWith("SOURCE_DATE_EPOCH="))?.slice("SOURCE_DATE_EPOCH=".length);
+  const epochText = epochArg ?? io.env.SOURCE_DATE_EPOCH;
+  let sourceDateEpoch: number | undefined;
+  if (epochText !== undefined && epochText !== "") {
+    if (!/^\d+$/.test(epochText)) throw new TbuildError("E_USAGE", `invalid SOURCE_DATE_EPOCH ${JSON.stringify(epochText)}`, { hint: "give whole seconds since 1970" });
+    sourceDateEpoch = Number(epochText);
+  }
+  const secrets = stringList(v.secret).map((s) => parseSecret(s, io.env, io.cwd));
+  const labels = parseLabels(stringList(v.label));
+  const quiet = v.quiet === true;
+  const r: ProgressRenderer = quiet ? { sink: () => undefined, finish: () => undefined } : renderer(progressMode, io.stderr, io.env);
+  let ok = false;
+  try {
+    const result = await buildImage({
+      root: ctx.root,
+      contextDir,
+      dockerfile,
+      ...(dockerfileText !== undefined ? { dockerfileText } : {}),
+      displayName,
+      tags: stringList(v.tag),
+      buildArgs,
+      environ: io.env,
+      ...(v.target !== undefined ? { target: v.target } : {}),
+      noCache: v["no-cache"] === true,
+      labels,
+      ...(v.platform !== undefined ? { platform: v.platform } : {}),
+      dryRun: v["dry-run"] === true,
+      secrets,
+      runtime: runtime as RuntimeName | "auto",
+      ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+      progress: (e: BuildEvent) => r.sink(e),
+      signal: io.signal,
+      registerSource: (file, text) => ctx.registerSource(file, text),
+    });
+    ok = true;
+    r.finish(true);
+    if (result.dryRun) {
+      const out = io.stdout;
+      out.write(`Plan for ${displayName}${v.target ? ` (target ${v.target})` : ""}: ${result.cachedSteps}/${result.totalSteps} layer steps cached\n`);
+      for (const s of result.dryRun) {
+        const status = s.status === "cached" ? "CACHED" : s.status === "miss" ? "MISS  " : "      ";
+        out.write(`#${s.info.id} ${status} ${s.info.name}\n`);
+        if (s.status !== "base") out.write(`     key ${s.key}\n`);
+        if (s.explanation) out.write(`     cache miss: ${s.explanation}\n`);
+      }
+      return 0;
+    }
+    if (v.iidfile) await writeFile(resolve(io.cwd, v.iidfile), result.imageId!);
+    if (quiet) io.stdout.write(`${result.imageId}\n`);
+    return 0;
+  } finally {
+    if (!ok) r.finish(false);
+  }
+}
