@@ -17,6 +17,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  build: { group: "build", summary: "Build an image from a Dockerfile", load: () => import("./build.js") },
   parse: { group: "build", summary: "Parse a Dockerfile and print its syntax tree", load: () => import("./parse.js") },
   lint: { group: "build", summary: "Check Dockerfiles for mistakes, BuildKit warnings and image bloat", load: () => import("./lint.js") },
   pull: { summary: "Download an image from a registry", group: "registry", load: () => import("./pull.js") },
