@@ -217,7 +217,7 @@ describe("bad archives are rejected and leave the store unchanged", () => {
     const layerDigest = findImage(root, BB)!.layers[0]!.digest.slice(7);
     const bad = join(dir, "bad.tar");
     await rewriteTar(good, bad, (name, body) => {
-      if (name.endsWith(layerDigest)) body[body.length - 2000] ^= 0xff;
+      if (name.endsWith(layerDigest)) body[body.length - 2000] = body[body.length - 2000]! ^ 0xff;
       return body;
     });
     const root2 = tempDir("tamper2");
