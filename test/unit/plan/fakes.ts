@@ -69,7 +69,9 @@ export class FakeHasher implements SourceHasher {
     }
     const excluded = req.exclude.map(globToRe);
     const files: Record<string, Digest> = {};
-    for (const p of [...picked].sort()) if (!excluded.some((re) => re.test(p))) files[p] = this.record(p);
+    // Exclude patterns match a path relative to its selected root: try every suffix.
+    const suffixes = (p: string): string[] => p.split("/").map((_, i, parts) => parts.slice(i).join("/"));
+    for (const p of [...picked].sort()) if (!excluded.some((re) => suffixes(p).some((x) => re.test(x)))) files[p] = this.record(p);
     return { digest: hashPreimage("fake.selection", { sources: req.sources, parents: req.parents, files }), files };
   }
 }
