@@ -37,6 +37,21 @@ export async function planBuild(input: PlanInput): Promise<Plan> {
   return new Planner(input).run();
 }
 
+/** Stages in Dockerfile order, except that each comes after the stages it depends on. */
+function topoOrder(stages: readonly PlanStage[]): PlanStage[] {
+  const byIndex = new Map(stages.map((s) => [s.index, s] as const));
+  const out: PlanStage[] = [];
+  const seen = new Set<number>();
+  const visit = (s: PlanStage): void => {
+    if (seen.has(s.index)) return;
+    seen.add(s.index);
+    for (const d of s.dependsOn) visit(byIndex.get(d)!);
+    out.push(s);
+  };
+  for (const s of [...stages].sort((a, b) => a.index - b.index)) visit(s);
+  return out;
+}
+
 /** The platforms are the same when os, architecture and variant (missing = "") agree. */
 function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (a.variant ?? "") === (b.variant ?? "");
@@ -89,7 +104,7 @@ class Planner implements PlannerServices {
     }
     const target = resolveTarget(stages, this.input.target);
     await this.planStage(target);
-    const planned = await Promise.all([...this.done.keys()].sort((a, b) => a - b).map((i) => this.done.get(i)!));
+    const planned = topoOrder(await Promise.all([...this.done.values()]));
     for (const k of this.buildArgs.unused()) {
       this.warn({ severity: "warning", code: "UnusedBuildArg", message: `build-arg ${k} was not consumed by any ARG`, hint: `declare it with ARG ${k}, or drop --build-arg ${k}` });
     }

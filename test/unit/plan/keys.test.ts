@@ -208,3 +208,17 @@ describe("cache keys", () => {
     }
   });
 });
+
+describe("stage order", () => {
+  it("lists a stage after the stages it copies from, even declared later", async () => {
+    const p = await planBuild({
+      dockerfile: "FROM alpine:3.20 AS final\nCOPY --from=late /x /x\nFROM alpine:3.20 AS late\nRUN make\n",
+      target: "final",
+      platform: HOST,
+      resolver: new FakeResolver(),
+      hasher: new FakeHasher(),
+    });
+    expect(p.stages.map((s) => s.index)).toEqual([1, 0]);
+    expect(p.stages[1]!.dependsOn).toEqual([1]);
+  });
+});
