@@ -7,5 +7,5 @@ export * from "./manifest.js";
 export * from "./platform.js";
 export * from "./transport.js";
 export * from "./changes.js";
-// The archive codecs use tar-stream; pure consumers should import from the files above.
-export * from "./archive/index.js";
+// The archive codecs (tar-stream) are a second entry point, image/archive/index.ts, for the
+// edge folders only, so that pure importers of image/ never load tar-stream.

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { Digest } from "../util/index.js";
-import type { ArchiveCodecDeps } from "../image/index.js";
+import type { ArchiveCodecDeps } from "../image/archive/index.js";
 
 export const nodeArchiveDeps: ArchiveCodecDeps = {
   createHash() {

@@ -5,7 +5,8 @@
 import { createReadStream, promises as fsp } from "node:fs";
 import { resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
-import { ImportSource, applyChanges, parseReference, ociArchitecture, parsePlatform, type Platform } from "../../image/index.js";
+import { ImportSource } from "../../image/archive/index.js";
+import { applyChanges, parseReference, ociArchitecture, parsePlatform, type Platform } from "../../image/index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../store/index.js";
 import { stringList, type CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";

@@ -4,7 +4,8 @@
 import { createReadStream, promises as fsp } from "node:fs";
 import { resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
-import { ArchiveSource, familiarString } from "../../image/index.js";
+import { familiarString } from "../../image/index.js";
+import { ArchiveSource } from "../../image/archive/index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../store/index.js";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
