@@ -1,7 +1,7 @@
 // plan/dispatch.ts: one decoded instruction → one Step, updating the stage's config, ARG
 // scope and file-system key (BuildKit's dispatch* functions). Words are expanded here, in
 // exactly the instructions Docker expands them in; RUN text is left to the shell.
-import { TbuildError, shortDigest, type SourceLocation } from "../util/index.js";
+import { TbuildError, type SourceLocation } from "../util/index.js";
 import type { Command, CmdCommand, EnvCommand, ArgCommand, HealthcheckCommand, OnbuildCommand, ShellCommand, SimpleCommand, ListCommand } from "../dockerfile/index.js";
 import { processWord, processWords, setEnv, parseEnvList, formatEnvList, type Environment } from "../shell/index.js";
 import type { HealthConfig, HistoryEntry } from "../image/index.js";
@@ -203,9 +203,4 @@ function dispatchList(svc: PlannerServices, st: StageState, cmd: ListCommand, or
   for (const p of paths) volumes[p] = {};
   st.config.Volumes = volumes;
   return configStep(st, origin, cmd, "volume", `VOLUME ${goVList(paths)}`, paths.join(" "));
-}
-
-/** The 12-hex form of a key, for summaries. */
-export function short(d: string): string {
-  return shortDigest(d);
 }

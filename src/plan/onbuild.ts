@@ -13,21 +13,20 @@ export function parseTriggers(triggers: readonly string[], location: SourceLocat
   for (const t of triggers) {
     const text = escapeChar === "`" ? `# escape=\`\n${t}\n` : `${t}\n`;
     const file = `${location.file} (ONBUILD ${t})`;
+    const what = `ONBUILD trigger ${JSON.stringify(t)} of the base`;
     let cmds: Command[];
     try {
       const parsed = parseDockerfile(text, { file });
       const err = parsed.diagnostics.find((d) => d.severity === "error");
-      if (err) throw new TbuildError("E_PARSE_ONBUILD", `ONBUILD trigger ${JSON.stringify(t)} of the base image: ${err.message}`);
+      if (err) throw new TbuildError("E_PARSE_ONBUILD", err.message, err.hint ? { hint: err.hint } : {});
       cmds = parsed.ast.instructions.map((n) => decodeInstruction(n, file));
     } catch (e) {
-      if (e instanceof TbuildError) {
-        throw new TbuildError(e.code === "E_PARSE_ONBUILD" ? e.code : "E_PARSE_ONBUILD", e.message.startsWith("ONBUILD trigger") ? e.message : `ONBUILD trigger ${JSON.stringify(t)} of the base image: ${e.message}`, { location, hint: e.hint ?? "fix or rebuild the base image" });
-      }
-      throw e;
+      if (!(e instanceof TbuildError)) throw e;
+      throw new TbuildError("E_PARSE_ONBUILD", `${what}: ${e.message}`, { location, hint: e.hint ?? "fix or rebuild the base image" });
     }
     for (const c of cmds) {
       if (c.kind === "from" || c.kind === "onbuild" || c.kind === "maintainer") {
-        throw new TbuildError("E_PARSE_ONBUILD", `${c.kind.toUpperCase()} isn't allowed as an ONBUILD trigger (base image trigger ${JSON.stringify(t)})`, { location });
+        throw new TbuildError("E_PARSE_ONBUILD", `${what}: ${c.kind.toUpperCase()} isn't allowed as an ONBUILD trigger`, { location });
       }
       out.push(c);
     }

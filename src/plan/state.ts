@@ -6,7 +6,7 @@ import type { ShellOptions } from "../shell/index.js";
 import type { ArgScope, BuildArgs } from "./args.js";
 import type { MutableConfig } from "./config.js";
 import type { SourceHasher } from "./ports.js";
-import type { PlanStage, StageSource, Step } from "./steps.js";
+import type { StageSource, Step } from "./steps.js";
 
 export interface StageState {
   readonly index: number;
@@ -44,5 +44,3 @@ export interface PlannerServices {
 export function snapshotConfig(c: MutableConfig): ContainerConfig {
   return { ...c };
 }
-
-export type { PlanStage };

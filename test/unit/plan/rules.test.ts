@@ -150,3 +150,18 @@ describe("executor-facing fields", () => {
     ]);
   });
 });
+
+describe("ONBUILD triggers of a base image", () => {
+  it("a malformed or forbidden trigger fails at the FROM line, naming the trigger", async () => {
+    for (const trig of ["FROM busybox", "ENV A", "NOPE x"]) {
+      try {
+        await planBuild({ dockerfile: "FROM x\n", platform: HOST, resolver: new FakeResolver({ x: { config: { OnBuild: [trig] } } }), hasher: new FakeHasher() });
+        throw new Error("planned");
+      } catch (e) {
+        expect(isTbuildError(e) && e.code).toBe("E_PARSE_ONBUILD");
+        expect(isTbuildError(e) && e.location?.range.start.line).toBe(1);
+        expect((e as Error).message).toContain(JSON.stringify(trig));
+      }
+    }
+  });
+});
