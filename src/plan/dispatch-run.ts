@@ -102,7 +102,9 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   const envText = keyed.filter((e) => !(e.key === "PATH" && e.value === DEFAULT_PATH)).map((e) => `${e.key}=${e.value}`);
   const summary = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`, `env ${envText.length ? envText.join(" ") : "(PATH only)"}`, ...extras].join("; ");
   const step: RunStep = {
-    kind: "run", argv, form: cmd.form, env: full, cwd, user, mounts, network, security,
+    kind: "run", argv, form: cmd.form, env: full,
+    argNames: keyed.filter((e) => !imageEnv.some((i) => i.key === e.key)).map((e) => e.key),
+    cwd, user, mounts, network, security,
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),

@@ -4,7 +4,7 @@
 // files of a COPY source ("COPY . /app: src/index.ts changed").
 import { shortDigest, type Digest } from "../util/index.js";
 import type { CopyPreimage, KeyPreimage, RunPreimage } from "./keys.js";
-import type { Plan, Step } from "./steps.js";
+import type { Plan, StageSource, Step } from "./steps.js";
 
 /** What a previous build keeps of a step (a Step satisfies it). */
 export interface StepRecord {
@@ -14,6 +14,10 @@ export interface StepRecord {
   readonly key: Digest;
   readonly preimage: KeyPreimage | null;
   readonly files?: Readonly<Record<string, Digest>>;
+  /** COPY/ADD: where the sources come from. */
+  readonly from?: StageSource | { readonly kind: "context" };
+  /** RUN: the env names that are ARGs. */
+  readonly argNames?: readonly string[];
 }
 
 export interface Explanation {
@@ -60,26 +64,27 @@ function envMap(list: readonly string[]): Map<string, string> {
   return m;
 }
 
-function diffEnv(a: readonly string[], b: readonly string[]): string[] {
+function diffEnv(a: readonly string[], b: readonly string[], argsA: readonly string[], argsB: readonly string[]): string[] {
   const ma = envMap(a);
   const mb = envMap(b);
+  const name = (k: string, args: readonly string[]): string => `${args.includes(k) ? "build arg" : "ENV"} ${k}`;
   const out: string[] = [];
   for (const [k, v] of mb) {
     const old = ma.get(k);
-    if (old === undefined) out.push(`${k} set to ${JSON.stringify(v)}`);
-    else if (old !== v) out.push(`${k} changed from ${JSON.stringify(old)} to ${JSON.stringify(v)}`);
+    if (old === undefined) out.push(`${name(k, argsB)} set to ${JSON.stringify(v)}`);
+    else if (old !== v) out.push(`${name(k, argsB)} changed from ${JSON.stringify(old)} to ${JSON.stringify(v)}`);
   }
-  for (const k of ma.keys()) if (!mb.has(k)) out.push(`${k} unset`);
+  for (const k of ma.keys()) if (!mb.has(k)) out.push(`${name(k, argsA)} unset`);
   return out;
 }
 
 const json = (v: unknown): string => JSON.stringify(v);
 
-function diffRun(a: RunPreimage, b: RunPreimage): string[] {
+function diffRun(a: RunPreimage, b: RunPreimage, argsA: readonly string[], argsB: readonly string[]): string[] {
   const out: string[] = [];
   if (json(a.argv) !== json(b.argv)) out.push("command changed");
   if (json(a.script) !== json(b.script)) out.push("script changed");
-  out.push(...diffEnv(a.env, b.env));
+  out.push(...diffEnv(a.env, b.env, argsA, argsB));
   if (a.cwd !== b.cwd) out.push(`working directory changed from ${a.cwd} to ${b.cwd}`);
   if (a.user !== b.user) out.push(`user changed from ${json(a.user)} to ${json(b.user)}`);
   if (json(a.mounts) !== json(b.mounts)) out.push("mounts changed");
@@ -88,12 +93,21 @@ function diffRun(a: RunPreimage, b: RunPreimage): string[] {
   return out;
 }
 
-function diffCopy(a: CopyPreimage, b: CopyPreimage, fa: StepRecord["files"], fb: StepRecord["files"]): string[] {
+function describeFrom(f: StepRecord["from"]): string {
+  if (!f) return "source";
+  switch (f.kind) {
+    case "stage": return `source stage #${f.stage}`;
+    case "image": return `source image ${f.ref}`;
+    default: return f.kind;
+  }
+}
+
+function diffCopy(a: CopyPreimage, b: CopyPreimage, fa: StepRecord["files"], fb: StepRecord["files"], from: StepRecord["from"]): string[] {
   const out: string[] = [];
   if (a.dest !== b.dest) out.push(`destination changed from ${a.dest} to ${b.dest}`);
   if (json(a.flags) !== json(b.flags)) out.push("flags changed");
   if (json(a.sources) !== json(b.sources)) out.push("sources changed");
-  if (a.from !== b.from) out.push(a.from.startsWith("sha256:") && b.from.startsWith("sha256:") ? "source stage or image changed" : `source changed from ${a.from} to ${b.from}`);
+  if (a.from !== b.from) out.push(`${describeFrom(from)} changed`);
   if (a.content !== b.content) {
     const files = fa && fb ? diffFiles(fa, fb) : [];
     out.push(...(files.length ? files : ["file metadata changed"]));
@@ -122,8 +136,8 @@ export function explainChange(before: StepRecord | undefined, after: StepRecord)
     const ownB = { ...b, parent: null };
     if (json(own) === json(ownB)) return ["an earlier step changed"];
   }
-  if (a.kind === "run" && b.kind === "run") out.push(...diffRun(a, b));
-  else if ((a.kind === "copy" || a.kind === "add") && (b.kind === "copy" || b.kind === "add")) out.push(...diffCopy(a, b, before.files, after.files));
+  if (a.kind === "run" && b.kind === "run") out.push(...diffRun(a, b, before.argNames ?? [], after.argNames ?? []));
+  else if ((a.kind === "copy" || a.kind === "add") && (b.kind === "copy" || b.kind === "add")) out.push(...diffCopy(a, b, before.files, after.files, after.from));
   else if (a.kind === "workdir" && b.kind === "workdir") {
     if (a.path !== b.path) out.push(`path changed from ${a.path} to ${b.path}`);
     if (a.user !== b.user) out.push(`owner changed from ${json(a.user)} to ${json(b.user)}`);

@@ -81,6 +81,8 @@ export interface RunStep extends StepBase {
    * overridden by ENV, then proxy build args (present at run time, never in the key).
    */
   readonly env: readonly EnvEntry[];
+  /** Which names of `env` come from ARGs (not ENV): explanations say "build arg X changed". */
+  readonly argNames: readonly string[];
   readonly cwd: string;
   /** USER (`""` = root / the image default). */
   readonly user: string;
