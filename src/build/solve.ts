@@ -313,6 +313,7 @@ export class Solver {
       store: this.o.store,
       scratch: this.scratch,
       contextRoot: this.o.context.root,
+      context: this.o.context,
       mountSource: async (from) => (await this.prepare((await this.sourceLayers(from)).layers)).rootfs,
       secrets: this.o.secrets,
       ...(this.o.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.o.sourceDateEpoch } : {}),

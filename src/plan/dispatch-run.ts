@@ -38,7 +38,9 @@ async function resolveMount(svc: PlannerServices, st: StageState, m: Mount, loca
   const x = (w: string | undefined): string | undefined => (w === undefined ? undefined : processWord(w, env, svc.shell));
   // BuildKit resolves a relative (or missing) target against the working directory.
   const rawTarget = x(m.target) ?? "";
-  const target = rawTarget.startsWith("/") ? cleanPath(rawTarget) : resolveWorkdir(st.config.WorkingDir, rawTarget === "" ? "." : rawTarget);
+  // A secret with env= and no target is exposed only as the variable: its target stays "".
+  const envOnly = m.type === "secret" && rawTarget === "" && m.env !== undefined;
+  const target = envOnly ? "" : rawTarget.startsWith("/") ? cleanPath(rawTarget) : resolveWorkdir(st.config.WorkingDir, rawTarget === "" ? "." : rawTarget);
   const source = x(m.source);
   const fromValue = x(m.from);
   const out: { -readonly [K in keyof RunMount]?: RunMount[K] } = { type: m.type, target, readOnly: m.readOnly };

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   E_EXEC_RUNTIME: "the sandbox runtime failed",
   E_EXEC_USER: "a USER or --chown name cannot be resolved",
   E_RUN_EXIT: "a RUN command exited with a non-zero status",
+  E_RUN_SECRET: "a RUN --mount=type=secret names a required secret the build was not given",
+  E_RUN_MOUNT: "a RUN --mount source cannot be prepared (missing, outside its root, or unsupported)",
   E_FETCH: "a remote source could not be fetched or failed its checksum",
   E_STORE_CORRUPT: "the store has a blob or index that does not verify",
   E_STORE_LOCKED: "the store lock could not be taken",
