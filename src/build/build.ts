@@ -10,8 +10,9 @@ import { openContext } from "../context/index.js";
 import { selectRuntime, type RuntimeName } from "../exec/index.js";
 import { explainPlan, planBuild, type Plan, type StepRecord } from "../plan/index.js";
 import { Store } from "../store/index.js";
-import type { Env } from "../registry/index.js";
-import { CacheIndex, type PlanRecord } from "./cache-index.js";
+import type { CacheSpec, Env } from "../registry/index.js";
+import type { PlanRecord } from "./cache-index.js";
+import { openBuildCache } from "./remote-cache.js";
 import { ContextHasher, StoreImageResolver } from "./ports.js";
 import type { ProgressSink, StepInfo } from "./progress.js";
 import type { SecretSource } from "./run.js";
@@ -45,6 +46,14 @@ export interface BuildOptions {
   readonly signal: AbortSignal;
   /** Called with the Dockerfile text as soon as it is read, so error frames can show it. */
   readonly registerSource?: (file: string, text: string) => void;
+  /** `--pull`: ask the registry for a newer base image even when the store has it. */
+  readonly pull?: boolean;
+  /** false: plain http to registries (localhost and 127.0.0.1 always use http). */
+  readonly tlsVerify?: boolean;
+  /** `--cache-from`: caches looked up after the store's own (remote-cache.ts). */
+  readonly cacheFrom?: readonly CacheSpec[];
+  /** One line per remote-cache action or problem. */
+  readonly onRemote?: (line: string) => void;
 }
 
 /** A dry run's verdict for one visible step. */
@@ -100,13 +109,14 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   }
 
   const store = await Store.open(o.root);
-  const cache = new CacheIndex(store);
+  const remote = { env: o.environ, signal: o.signal, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), ...(o.onRemote ? { log: o.onRemote } : {}) };
+  const cache = await openBuildCache(store, o.cacheFrom ?? [], { ...remote, fetch: !o.dryRun });
   const context = await openContext(o.contextDir, { dockerfile: dockerfilePath, cacheDir: join(store.dataDir, "file-hashes"), signal: o.signal });
   try {
     const text = o.dockerfileText ?? (await context.readDockerfile());
     o.registerSource?.(o.displayName, text);
     const hasher = new ContextHasher(context);
-    const resolver = new StoreImageResolver(store, { pull: !o.dryRun, env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
+    const resolver = new StoreImageResolver(store, { pull: !o.dryRun, always: o.pull === true, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
     const plan = await planBuild({
       dockerfile: text,
       file: o.displayName,

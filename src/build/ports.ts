@@ -1,20 +1,15 @@
 // build/ports.ts: the planner's ports implemented over the world: base images from the
 // store (pulled from their registry when missing, unless offline), and COPY source hashes
 // from the build context with its persistent file-hash cache.
-import { TbuildError, isTbuildError, type Digest } from "../util/index.js";
+import type { Digest } from "../util/index.js";
 import { formatReference, parseReference, type Platform } from "../image/index.js";
 import { nodeStringHasher, recordDigest, type BuildContext, type Selection } from "../context/index.js";
 import type { Store, StoredImage } from "../store/index.js";
-import { defaultCredentials, pullImage, storeTransfer, type Env } from "../registry/index.js";
+import { findOrPullBase, type PullBaseOptions } from "./pull-base.js";
 import type { BaseImageResolver, ResolvedImage, SourceHash, SourceHasher, SourceRequest } from "../plan/index.js";
 
-export interface ResolverOptions {
-  /** Pull images the store lacks (false for --dry-run: nothing is downloaded). */
-  readonly pull: boolean;
-  readonly env: Env;
-  readonly signal?: AbortSignal;
-  readonly log?: (line: string) => void;
-}
+/** pull: what the store lacks (off for --dry-run); always: `--pull` (see pull-base.ts). */
+export type ResolverOptions = PullBaseOptions;
 
 /** Base images from the store; what the store lacks is pulled (DESIGN.md "Beyond one machine"). */
 export class StoreImageResolver implements BaseImageResolver {
@@ -25,24 +20,7 @@ export class StoreImageResolver implements BaseImageResolver {
 
   async resolve(ref: string, platform: Platform): Promise<ResolvedImage | undefined> {
     const norm = formatReference(parseReference(ref));
-    let img = await this.find(norm);
-    if (!img && this.opts.pull) {
-      this.opts.log?.(`pulling ${norm}`);
-      try {
-        await pullImage(storeTransfer(this.store), norm, {
-          credentials: defaultCredentials(this.opts.env),
-          platform: `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ""}`,
-          ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-        });
-      } catch (e) {
-        const why = isTbuildError(e) ? e.message : (e as Error).message;
-        throw new TbuildError("E_REGISTRY", `${norm}: not in the store and could not be pulled: ${why}`, {
-          cause: e,
-          hint: "import or load the image first (tbuild import / tbuild load), or check the name and your network",
-        });
-      }
-      img = await this.find(norm);
-    }
+    const img = await findOrPullBase(this.store, norm, platform, this.opts);
     if (!img) return undefined;
     this.images.set(norm, img);
     return {
@@ -52,11 +30,6 @@ export class StoreImageResolver implements BaseImageResolver {
       ...(img.config.history ? { history: img.config.history } : {}),
       platform: { os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) },
     };
-  }
-
-  private async find(norm: string): Promise<StoredImage | undefined> {
-    const images = await this.store.listImages();
-    return this.store.match(images, norm);
   }
 }
 

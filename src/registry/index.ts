@@ -19,3 +19,6 @@ export type { TransferEvent, LayerStatus, TransferOptions, PullOptions, PullResu
 export type { TransferStore, StoredBlob, CompressedLayer, LocalImage } from "./store-port.js";
 export { storeTransfer } from "./store-adapter.js";
 export { MANIFEST_ACCEPT, selectPlatform } from "./types.js";
+export { CACHE_MEDIA_TYPE, DIFF_ID_ANNOTATION, ImportedCache, cacheBackend, exportCache, importCache, parseCacheSpec } from "./cache.js";
+export type { CacheEntry, CacheLayer, CacheManifest, CacheSpec, ExportCacheResult } from "./cache.js";
+export { localBackend, registryBackend, type BlobRef, type CacheBackend } from "./cache-backends.js";

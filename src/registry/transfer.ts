@@ -220,7 +220,7 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
-async function* gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
+export async function* gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
   const z = createGunzip();
   const input = Readable.from(src);
   input.on("error", (e) => z.destroy(e));
@@ -236,7 +236,7 @@ async function* gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGener
 }
 
 /** Pass bytes through, throwing before the end when their SHA-256 is not `want`. */
-async function* checkDigest(src: AsyncIterable<Uint8Array>, want: Digest, what: string): AsyncGenerator<Uint8Array> {
+export async function* checkDigest(src: AsyncIterable<Uint8Array>, want: Digest, what: string): AsyncGenerator<Uint8Array> {
   const hash = createHash("sha256");
   for await (const c of src) {
     hash.update(c);

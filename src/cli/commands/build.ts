@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
-import { buildImage, type BuildEvent, type SecretSource } from "../../build/index.js";
+import { buildImage, exportBuildCache, normaliseTags, pushBuiltImage, type BuildEvent, type SecretSource } from "../../build/index.js";
+import { parseCacheSpec, type CacheSpec } from "../../registry/index.js";
 import { formatText, lintDockerfile } from "../../lint/index.js";
 import type { RuntimeName } from "../../exec/index.js";
 import { stringList, type CommandSpec } from "../args.js";
@@ -35,6 +36,12 @@ export const spec: CommandSpec = {
     check: { type: "boolean", description: "run the lint checks only, do not build" },
     secret: { type: "string", multiple: true, valueName: "SPEC", description: "a secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
     runtime: { type: "string", valueName: "NAME", default: "auto", description: "RUN sandbox: crun, runc or unshare (default: the first installed)" },
+    pull: { type: "boolean", description: "always ask the registry for a newer version of the base images" },
+    push: { type: "boolean", description: "push the image to its registry after the build (shorthand for --output type=registry)" },
+    output: { type: "string", short: "o", multiple: true, valueName: "SPEC", description: "type=image (the store, default) or type=registry[,name=REF] (also push)" },
+    "cache-to": { type: "string", multiple: true, valueName: "SPEC", description: "export the build cache: type=registry,ref=REG/REPO:TAG[,mode=min|max] or type=local,dest=DIR" },
+    "cache-from": { type: "string", multiple: true, valueName: "SPEC", description: "import a build cache: type=registry,ref=REG/REPO:TAG or type=local,src=DIR (repeatable)" },
+    "tls-verify": { type: "string", valueName: "BOOL", description: "require HTTPS for registries (default true; localhost and 127.0.0.1 always use http)" },
   },
   details: [
     "Progress goes to stderr; with -q only the image ID is printed (stdout).",
@@ -57,6 +64,12 @@ interface Values {
   check?: boolean;
   secret?: string[];
   runtime?: string;
+  pull?: boolean;
+  push?: boolean;
+  output?: string[];
+  "cache-to"?: string[];
+  "cache-from"?: string[];
+  "tls-verify"?: string;
 }
 
 const RUNTIMES = new Set(["auto", "crun", "runc", "unshare"]);
@@ -85,6 +98,30 @@ export function parseSecret(spec: string, env: Readonly<Record<string, string | 
   const v = env[name];
   if (v === undefined) throw new TbuildError("E_USAGE", `secret ${id}: environment variable ${name} is not set`, { hint: "give src=FILE or env=VAR" });
   return { id, value: Buffer.from(v, "utf8") };
+}
+
+/** `--cache-to`, `--cache-from`, `--push`, `--output`, `--tls-verify` (buildx's syntax). */
+function parseRemoteFlags(v: Values, tags: readonly string[], cwd: string): { cacheTo: CacheSpec[]; cacheFrom: CacheSpec[]; pushTags: string[]; tlsVerify: boolean } {
+  const tls = v["tls-verify"];
+  if (tls !== undefined && tls !== "true" && tls !== "false") throw new TbuildError("E_USAGE", `invalid --tls-verify ${JSON.stringify(tls)}`, { hint: "use --tls-verify=true or --tls-verify=false" });
+  const cacheTo = stringList(v["cache-to"]).map((s) => parseCacheSpec(s, "to", (p) => resolve(cwd, p)));
+  const cacheFrom = stringList(v["cache-from"]).map((s) => parseCacheSpec(s, "from", (p) => resolve(cwd, p)));
+  let push = v.push === true;
+  const names: string[] = [];
+  for (const out of stringList(v.output)) {
+    const attrs = new Map(out.split(",").map((p) => [p.slice(0, Math.max(0, p.indexOf("="))).trim(), p.slice(p.indexOf("=") + 1).trim()] as const));
+    const type = attrs.get("type");
+    if (type === "registry") push = true;
+    else if (type === "image") push ||= attrs.get("push") === "true";
+    else throw new TbuildError("E_USAGE", `unsupported --output ${JSON.stringify(out)}`, { hint: "use type=image (the store) or type=registry (the store, then push)" });
+    const name = attrs.get("name");
+    if (name) names.push(name);
+  }
+  const tagSet = new Set(normaliseTags(tags));
+  const untagged = normaliseTags(names).filter((n) => !tagSet.has(n));
+  if (untagged.length > 0) throw new TbuildError("E_USAGE", `--output name=${untagged[0]} is not one of the -t tags`, { hint: "tag the image with -t REF as well; --push sends every -t" });
+  if (push && tags.length === 0) throw new TbuildError("E_USAGE", "--push needs a tag to push to", { hint: "add -t REGISTRY/REPO:TAG" });
+  return { cacheTo, cacheFrom, pushTags: push ? normaliseTags(tags) : [], tlsVerify: tls !== "false" };
 }
 
 function parseLabels(list: readonly string[]): Record<string, string> {
@@ -161,6 +198,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const secrets = stringList(v.secret).map((s) => parseSecret(s, io.env, io.cwd));
   const labels = parseLabels(stringList(v.label));
   const quiet = v.quiet === true;
+  const remote = parseRemoteFlags(v, stringList(v.tag), io.cwd);
+  const remoteLines: string[] = [];
+  const remoteLog = (line: string) => void remoteLines.push(line);
   const r: ProgressRenderer = quiet ? { sink: () => undefined, finish: () => undefined } : renderer(progressMode, io.stderr, io.env);
   let ok = false;
   try {
@@ -184,9 +224,33 @@ export async function run(ctx: CommandContext): Promise<number> {
       progress: (e: BuildEvent) => r.sink(e),
       signal: io.signal,
       registerSource: (file, text) => ctx.registerSource(file, text),
+      pull: v.pull === true,
+      ...(remote.tlsVerify === false ? { tlsVerify: false } : {}),
+      cacheFrom: remote.cacheFrom,
+      onRemote: remoteLog,
     });
     ok = true;
     r.finish(true);
+    const showRemote = () => {
+      // JSON progress gets one {"type":"remote","message"} object per line.
+      if (!quiet) for (const line of remoteLines) io.stderr.write(progressMode === "json" ? `${JSON.stringify({ type: "remote", time: Date.now(), message: line })}\n` : `${line}\n`);
+      remoteLines.length = 0;
+    };
+    showRemote();
+    if (!result.dryRun) {
+      const ro = { env: io.env, signal: io.signal, log: remoteLog, ...(remote.tlsVerify === false ? { tlsVerify: false } : {}) };
+      for (const spec of remote.cacheTo) {
+        try {
+          await exportBuildCache(ctx.root, result.plan, spec, ro);
+        } catch (e) {
+          if (!spec.ignoreError) throw e;
+          remoteLog(`cache export failed (ignored): ${(e as Error).message}`);
+        }
+        showRemote();
+      }
+      if (remote.pushTags.length > 0) await pushBuiltImage(ctx.root, remote.pushTags, ro);
+      showRemote();
+    }
     if (result.dryRun) {
       const out = io.stdout;
       out.write(`Plan for ${displayName}${v.target ? ` (target ${v.target})` : ""}: ${result.cachedSteps}/${result.totalSteps} layer steps cached\n`);

@@ -1,0 +1,146 @@
+// build/remote-cache.ts: the build's side of `--cache-from`, `--cache-to` and `--push`.
+// Imported caches (src/registry/cache.ts) stand behind the store's cache index: a key the
+// store does not know is looked up in them, and a hit downloads just that step's layer
+// (when the store lacks it) and records it locally. After a build, the steps of the final
+// image (mode=min) or of every stage (mode=max) are exported with their layers.
+import type { Digest } from "../util/index.js";
+import { Store } from "../store/index.js";
+import type { Plan, Step } from "../plan/index.js";
+import {
+  cacheBackend,
+  defaultCredentials,
+  exportCache,
+  importCache,
+  pushImage,
+  storeTransfer,
+  type CacheEntry,
+  type CacheSpec,
+  type Env,
+  type ExportCacheResult,
+  type ImportedCache,
+  type PushResult,
+  type TransferStore,
+} from "../registry/index.js";
+import { CacheIndex, type CacheRecord } from "./cache-index.js";
+
+export interface RemoteOptions {
+  readonly env: Env;
+  /** false: plain http to registries (localhost and 127.0.0.1 always use http). */
+  readonly tlsVerify?: boolean;
+  readonly signal?: AbortSignal;
+  /** One line per remote action or problem (the CLI shows them). */
+  readonly log?: (line: string) => void;
+}
+
+function clientOptions(o: RemoteOptions) {
+  return {
+    credentials: defaultCredentials(o.env),
+    ...(o.tlsVerify === false ? { tlsVerify: false } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  };
+}
+
+/** The store's cache index with imported caches behind it. */
+export class RemoteCacheIndex extends CacheIndex {
+  private readonly transfer: TransferStore;
+  /** Steps whose record came from an imported cache. */
+  remoteHits = 0;
+
+  /** `fetch: false` (dry run): a remote record is a hit, and nothing is downloaded. */
+  constructor(store: Store, private readonly remotes: readonly ImportedCache[], private readonly fetch: boolean, private readonly log?: (line: string) => void) {
+    super(store);
+    this.transfer = storeTransfer(store);
+  }
+
+  override async lookup(key: Digest): Promise<CacheRecord | undefined> {
+    const local = await super.lookup(key);
+    if (local) return local;
+    for (const remote of this.remotes) {
+      const e = remote.get(key);
+      if (!e) continue;
+      const rec: CacheRecord = { version: 1, key, kind: e.kind, text: e.text, layer: e.layer, created: e.created, preimage: e.preimage };
+      if (!this.fetch) return rec;
+      try {
+        await remote.fetchLayer(this.transfer, e.layer.diffId);
+      } catch (err) {
+        this.log?.(`cache ${remote.backend.name}: cannot fetch the layer of ${e.text}: ${(err as Error).message}`);
+        continue;
+      }
+      await this.put(rec);
+      this.remoteHits++;
+      return rec;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * The cache index a build uses: the store's own, plus every `--cache-from` that exists.
+ * A cache that is missing or unreadable is reported through `log` and skipped (BuildKit
+ * warns and builds on).
+ */
+export async function openBuildCache(store: Store, from: readonly CacheSpec[], o: RemoteOptions & { readonly fetch: boolean }): Promise<CacheIndex> {
+  if (from.length === 0) return new CacheIndex(store);
+  const remotes: ImportedCache[] = [];
+  for (const spec of from) {
+    const backend = cacheBackend(spec, clientOptions(o));
+    try {
+      const c = await importCache(backend);
+      if (!c) o.log?.(`cache ${backend.name}: not found, building without it`);
+      else {
+        o.log?.(`cache ${backend.name}: ${c.size} records`);
+        remotes.push(c);
+      }
+    } catch (e) {
+      o.log?.(`cache ${backend.name}: cannot import it, building without it: ${(e as Error).message}`);
+    }
+  }
+  return new RemoteCacheIndex(store, remotes, o.fetch, o.log);
+}
+
+/**
+ * The layer steps a cache export covers: mode=min the final image's (the target stage and
+ * the stages it is FROM), mode=max every stage the build solved.
+ */
+export function stepsToExport(plan: Plan, mode: "min" | "max"): Step[] {
+  const stages = new Map(plan.stages.map((s) => [s.index, s]));
+  const chosen: number[] = [];
+  if (mode === "max") chosen.push(...plan.stages.map((s) => s.index));
+  else {
+    for (let i: number | undefined = plan.target; i !== undefined; ) {
+      chosen.push(i);
+      const base: Plan["stages"][number]["base"] | undefined = stages.get(i)?.base;
+      i = base?.kind === "stage" ? base.stage : undefined;
+    }
+  }
+  return chosen.flatMap((i) => stages.get(i)?.steps.filter((s) => s.layer) ?? []);
+}
+
+/** Export the build cache of `plan` (already built into the store at `root`) to `spec`. */
+export async function exportBuildCache(root: string, plan: Plan, spec: CacheSpec, o: RemoteOptions): Promise<ExportCacheResult> {
+  const store = await Store.open(root);
+  const index = new CacheIndex(store);
+  const entries: CacheEntry[] = [];
+  for (const s of stepsToExport(plan, spec.mode)) {
+    const r = await index.lookup(s.key);
+    if (r) entries.push({ key: r.key, kind: r.kind, text: r.text, layer: r.layer, created: r.created, preimage: r.preimage });
+  }
+  const backend = cacheBackend(spec, clientOptions(o));
+  const result = await exportCache(backend, storeTransfer(store), entries);
+  const sent = result.layers.filter((l) => l.status === "uploaded").length;
+  o.log?.(`cache ${backend.name}: exported ${result.records} records, ${sent} of ${result.layers.length} layers sent, ${result.digest}`);
+  return result;
+}
+
+/** `--push`: send each tag of the built image to its registry. */
+export async function pushBuiltImage(root: string, tags: readonly string[], o: RemoteOptions): Promise<PushResult[]> {
+  const store = storeTransfer(await Store.open(root));
+  const out: PushResult[] = [];
+  for (const tag of tags) {
+    const r = await pushImage(store, tag, clientOptions(o));
+    const sent = r.layers.filter((l) => l.status === "pushed").length;
+    o.log?.(`pushed ${tag}: ${r.digest} (${sent} of ${r.layers.length} layers sent)`);
+    out.push(r);
+  }
+  return out;
+}
