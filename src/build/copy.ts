@@ -3,7 +3,9 @@
 // rootfs (--from), heredocs, URLs (with --checksum) and local archives ADD unpacks (through
 // exec's safe extraction). Destination rules follow Docker: a trailing slash or an existing
 // directory means "into", a directory source copies its contents, missing parents are
-// created (owned by --chown), existing parents keep their metadata.
+// created (owned by --chown), existing parents keep their metadata. ADD always unpacks a
+// local archive (the decoder cannot tell an absent --unpack from --unpack=false); a URL only
+// with --unpack.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { lstat, mkdir, mkdtemp, open, readdir, readlink, rm } from "node:fs/promises";
@@ -96,7 +98,7 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
     if (!ctx) throw new TbuildError("E_INTERNAL", "a context source without a context");
     const sel = input.selection ?? ctx.select(contextPaths, { followSymlinks: true, parents: step.parents, excludes: step.exclude });
     for (const root of sel.roots) {
-      if (step.kind === "add" && step.unpack !== false && root.type === "file" && (await isArchive(join(ctx.root, root.path)))) {
+      if (step.kind === "add" && root.type === "file" && (await isArchive(join(ctx.root, root.path)))) {
         const dir = await mkdtemp(join(input.scratch, "add-"));
         await extractTar(createReadStream(join(ctx.root, root.path)), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
         addFound(await walkHost(dir, ""), destRel);
