@@ -1,0 +1,160 @@
+// Registry benchmark: `tbuild push` and `tbuild pull` of an image with 512 MiB of layers
+// (4 × 128 MiB; each layer half random bytes, half repetitive text, so gzip has work to
+// do) against Debian's docker-registry on 127.0.0.1, side by side with `skopeo copy` of
+// the same image from the same OCI layout, alternating, median of RUNS. Every push goes to
+// a fresh repository so every byte is sent. Writes bench/results/registry.json.
+//  - push (cold): tbuild must gzip the layers (its remembered gzip is deleted first), as
+//    skopeo must; push (warm): the store's remembered gzip is reused (what a second push,
+//    or a push after --cache-to, costs).
+//  - pull: tbuild gunzips, verifies compressed digest and diff ID and stores plain tar with
+//    fsync; skopeo (oci: destination) stores the gzip blobs as they came.
+// Goal: no slower than skopeo.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const dist = join(here, "..", "dist", "src");
+const CLI = join(dist, "cli", "main.js");
+const { Store } = await import(join(dist, "store", "index.js"));
+const { buildConfig } = await import(join(dist, "image", "index.js"));
+const tarStream = (await import("tar-stream")).default;
+
+const WORK = process.env.TBUILD_BENCH_DIR ?? join(tmpdir(), "tbuild-bench-registry");
+const LAYERS = 4;
+const LAYER_SIZE = 128 * 1024 * 1024;
+const RUNS = Number(process.env.RUNS ?? 3);
+const REF = "docker.io/library/bench:512m";
+
+async function layerTar(i) {
+  const pack = tarStream.pack();
+  const chunks = [];
+  const done = (async () => {
+    for await (const c of pack) chunks.push(c);
+  })();
+  const half = (LAYER_SIZE - 8192) / 2;
+  const text = Buffer.alloc(half);
+  const line = Buffer.from(`layer ${i}: the quick brown fox jumps over the lazy dog ${"0123456789".repeat(3)}\n`);
+  for (let o = 0; o < half; o += line.length) line.copy(text, o);
+  await new Promise((res, rej) => pack.entry({ name: `layer${i}/random.bin`, size: half, mtime: new Date(0) }, randomBytes(half), (e) => (e ? rej(e) : res())));
+  await new Promise((res, rej) => pack.entry({ name: `layer${i}/text.txt`, size: half, mtime: new Date(0) }, text, (e) => (e ? rej(e) : res())));
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+async function freePort() {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = srv.address().port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRegistry() {
+  const dir = join(WORK, "registry");
+  fs.mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const config = join(dir, "config.yml");
+  fs.writeFileSync(config, ["version: 0.1", "log:", "  level: error", "  accesslog:", "    disabled: true", "storage:", "  filesystem:", `    rootdirectory: ${join(dir, "storage")}`, "http:", `  addr: ${host}`, "  secret: bench", ""].join("\n"));
+  const child = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
+  for (let i = 0; i < 300; i++) {
+    try {
+      const r = await fetch(`http://${host}/v2/`);
+      await r.arrayBuffer();
+      if (r.status === 200) return { host, stop: () => child.kill("SIGKILL") };
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error("docker-registry did not start");
+}
+
+function time(cmd, args, env = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+  return ms;
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+fs.rmSync(WORK, { recursive: true, force: true });
+const SRC = join(WORK, "store");
+const store = await Store.open(SRC);
+const layers = [];
+for (let i = 0; i < LAYERS; i++) {
+  const info = await store.putBlob(await layerTar(i));
+  layers.push({ diffId: info.digest, size: info.size });
+}
+const config = buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: layers.map((l) => l.diffId), history: layers.map((_, i) => ({ created_by: `layer ${i}` })) });
+await store.putImage({ config, layers, tags: [REF] });
+const total = layers.reduce((n, l) => n + l.size, 0);
+
+/** Forget the remembered gzip of every layer, so the next push compresses again. */
+function forgetGzip() {
+  for (const l of layers) {
+    const map = store.gzipMapPath(l.diffId);
+    if (!fs.existsSync(map)) continue;
+    const { digest } = JSON.parse(fs.readFileSync(map, "utf8"));
+    fs.rmSync(store.blobPath(digest), { force: true });
+    fs.rmSync(map, { force: true });
+  }
+}
+
+const reg = await startRegistry();
+const env = { HOME: WORK, XDG_CONFIG_HOME: join(WORK, "cfg"), DOCKER_CONFIG: join(WORK, "docker"), TBUILD_ROOT: SRC };
+const res = { tbuildPushCold: [], skopeoPush: [], tbuildPushWarm: [], tbuildPull: [], skopeoPull: [] };
+try {
+  for (let r = 0; r < RUNS; r++) {
+    // tbuild pushes a tag of its store: name the image for each target first (not timed).
+    await store.tag(REF, `${reg.host}/tb-cold-${r}/bench:512m`);
+    await store.tag(REF, `${reg.host}/tb-warm-${r}/bench:512m`);
+    forgetGzip();
+    res.tbuildPushCold.push(time(process.execPath, [CLI, "push", "-q", `${reg.host}/tb-cold-${r}/bench:512m`], env));
+    res.skopeoPush.push(time("skopeo", ["copy", "-q", "--dest-tls-verify=false", `oci:${SRC}:${REF}`, `docker://${reg.host}/sk-${r}/bench:512m`]));
+    res.tbuildPushWarm.push(time(process.execPath, [CLI, "push", "-q", `${reg.host}/tb-warm-${r}/bench:512m`], env));
+    const dest = join(WORK, `pull-tb-${r}`);
+    res.tbuildPull.push(time(process.execPath, [CLI, "pull", "-q", `${reg.host}/sk-${r}/bench:512m`], { ...env, TBUILD_ROOT: dest }));
+    const sdest = join(WORK, `pull-sk-${r}`);
+    fs.mkdirSync(sdest, { recursive: true });
+    res.skopeoPull.push(time("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${reg.host}/sk-${r}/bench:512m`, `oci:${sdest}:bench`]));
+    fs.rmSync(dest, { recursive: true, force: true });
+    fs.rmSync(sdest, { recursive: true, force: true });
+  }
+} finally {
+  reg.stop();
+}
+const m = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, Math.round(median(v))]));
+const result = {
+  bench: "registry",
+  layers: LAYERS,
+  bytes: total,
+  runs: RUNS,
+  cores: (await import("node:os")).availableParallelism(),
+  medianMs: m,
+  allMs: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, v.map(Math.round)])),
+  ratio: {
+    pushColdVsSkopeo: +(m.tbuildPushCold / m.skopeoPush).toFixed(2),
+    pushWarmVsSkopeo: +(m.tbuildPushWarm / m.skopeoPush).toFixed(2),
+    pullVsSkopeo: +(m.tbuildPull / m.skopeoPull).toFixed(2),
+  },
+  throughputMBs: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(total / 1e6 / (v / 1000))])),
+  goal: "push and pull no slower than skopeo copy",
+  met: m.tbuildPushCold <= m.skopeoPush && m.tbuildPull <= m.skopeoPull,
+  note: "push cold: tbuild gzips (its remembered gzip deleted first); warm: reuses it. pull: tbuild gunzips, checks both digests and stores plain tar with fsync; skopeo's oci: destination keeps the gzip blobs",
+};
+fs.mkdirSync(join(here, "results"), { recursive: true });
+fs.writeFileSync(join(here, "results", "registry.json"), JSON.stringify(result, null, 2) + "\n");
+console.log(JSON.stringify(result, null, 2));
+fs.rmSync(WORK, { recursive: true, force: true });
