@@ -1,0 +1,288 @@
+// Mutation fuzzing of the pure front end: corpus Dockerfiles (../shared/corpus/dockerfiles)
+// mutated deterministically (byte flips, line duplication/deletion, splices across files,
+// inserted `\`, `<<EOF`, `${`, quotes, JSON brackets, huge repeats, binary garbage) through
+// parseDockerfile + decodeDockerfile + lintDockerfile + planBuild with in-memory ports.
+// Expected: no exception other than TbuildError, parse and lint never throw, and no input
+// takes 1 s. Inputs run in worker threads; a watchdog terminates a worker stuck on one input
+// for over 1 s and records it as a hang. Failures are saved to bench/results/fuzz-failures/
+// (input + stack) and summarised in bench/results/fuzz.json.
+//   FUZZ_N (default 100000), FUZZ_SEED (default 20240611), FUZZ_WORKERS (default 2)
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+
+const N = Number(process.env.FUZZ_N ?? 100_000);
+const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
+const WORKERS = Number(process.env.FUZZ_WORKERS ?? 2);
+const WATCHDOG_MS = 1000;
+const corpusDir = new URL("../../shared/corpus/dockerfiles/", import.meta.url);
+const resultsDir = new URL("./results/", import.meta.url);
+const failDir = new URL("./results/fuzz-failures/", import.meta.url);
+
+// --- deterministic input generation (same in every thread) ---
+
+function mulberry32(a) {
+  return () => {
+    a |= 0;
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function seedFor(i) {
+  const h = createHash("sha256").update(`${SEED}:${i}`).digest();
+  return h.readUInt32LE(0);
+}
+
+const TOKENS = [
+  "\\", "\\\n", "`", "<<EOF", "<<-EOF", '<<"EOF"', "<<'EOF'", "<<EOF <<EOT", "\nEOF\n", "${", "}", "${A:-", "${A:+x}", "${A#*}", "${A/x/y}", "${A:?}", "$", "$(",
+  '"', "'", "[", "]", '["', '", "', '"]', "[\"/bin/sh\", \"-c\"", "{", "#", "# escape=`\n", "# syntax=docker/dockerfile:1\n", "# check=error=true\n",
+  "\n", "\r\n", "\r", "\t", " ", "\0", "\u00a0", "\ufeff", "\u2028", "\ud800", "=", "--", "--mount=type=cache,target=/x ", "--mount=type=bind,from=0,target=/ ",
+  "--from=", "--chown=", "--chmod=777 ", "--link ", "--platform=$BUILDPLATFORM ", "--network=none ", "--exclude=* ", "--parents ",
+  "FROM ", "FROM scratch\n", "FROM a AS b\n", "FROM b\n", "RUN ", "COPY ", "COPY --from=b / /\n", "ADD ", "ARG ", "ARG A=${B:-${C}}\n", "ENV ", "ENV A=1 B=2\n", "LABEL ",
+  "ONBUILD ", "ONBUILD ONBUILD ", "HEALTHCHECK ", "HEALTHCHECK NONE\n", "SHELL [\"x\"]\n", "WORKDIR ", "WORKDIR ..\n", "USER ", "EXPOSE 80/udp ", "VOLUME ", "STOPSIGNAL ", "CMD ", "ENTRYPOINT ", "MAINTAINER ",
+  "../", "/..", "..", "*", "**", "?", "[a-", "~", "@sha256:", ":latest", "\\$", "\\\\",
+];
+
+function mutate(rand, texts) {
+  const pick = (n) => Math.floor(rand() * n);
+  const base = texts[pick(texts.length)];
+  let s = base;
+  const steps = 1 + pick(4);
+  const ops = [];
+  for (let k = 0; k < steps; k++) {
+    const op = pick(100);
+    const pos = s.length ? pick(s.length + 1) : 0;
+    if (op < 20) {
+      // byte flips
+      const n = 1 + pick(8);
+      const a = [...s];
+      for (let j = 0; j < n && a.length; j++) a[pick(a.length)] = String.fromCharCode(pick(4) === 0 ? pick(0x10000) : pick(128));
+      s = a.join("");
+      ops.push("flip");
+    } else if (op < 30) {
+      const lines = s.split("\n");
+      const l = pick(lines.length);
+      const times = pick(10) === 0 ? 1 + pick(2000) : 1 + pick(3);
+      lines.splice(l, 0, ...Array(times).fill(lines[l]));
+      s = lines.join("\n");
+      ops.push("dup-line");
+    } else if (op < 38) {
+      const lines = s.split("\n");
+      lines.splice(pick(lines.length), 1 + pick(3));
+      s = lines.join("\n");
+      ops.push("del-line");
+    } else if (op < 50) {
+      const other = texts[pick(texts.length)].split("\n");
+      const from = pick(other.length);
+      const chunk = other.slice(from, from + 1 + pick(10));
+      const lines = s.split("\n");
+      lines.splice(pick(lines.length + 1), 0, ...chunk);
+      s = lines.join("\n");
+      ops.push("splice");
+    } else if (op < 80) {
+      const t = TOKENS[pick(TOKENS.length)];
+      s = s.slice(0, pos) + t + s.slice(pos);
+      ops.push("token");
+    } else if (op < 86) {
+      // huge repeat of a token or a slice of the text
+      const t = pick(2) ? TOKENS[pick(TOKENS.length)] : s.slice(pos, pos + 1 + pick(40));
+      const times = pick(20) === 0 ? 20_000 + pick(80_000) : 10 + pick(2000);
+      s = s.slice(0, pos) + t.repeat(times) + s.slice(pos);
+      ops.push(`repeat×${times}`);
+    } else if (op < 90) {
+      const n = 1 + pick(512);
+      let g = "";
+      for (let j = 0; j < n; j++) g += String.fromCharCode(pick(256));
+      s = s.slice(0, pos) + g + s.slice(pos);
+      ops.push("garbage");
+    } else if (op < 93) {
+      s = s.slice(0, pos);
+      ops.push("truncate");
+    } else if (op < 96) {
+      // deep ${} nesting around a variable
+      const d = 1 + pick(200);
+      s = s.slice(0, pos) + "${A:-".repeat(d) + "x" + "}".repeat(pick(2) ? d : pick(d + 1)) + s.slice(pos);
+      ops.push(`nest×${d}`);
+    } else {
+      // a heredoc whose terminator may never come
+      const body = "echo hi\n".repeat(1 + pick(200));
+      s = s.slice(0, pos) + `\nRUN <<EOF\n${body}${pick(2) ? "EOF\n" : ""}` + s.slice(pos);
+      ops.push("heredoc");
+    }
+  }
+  return { text: s, ops };
+}
+
+function inputFor(i, texts) {
+  return mutate(mulberry32(seedFor(i)), texts);
+}
+
+function loadCorpus() {
+  return readdirSync(corpusDir).sort().map((f) => readFileSync(new URL(f, corpusDir), "utf8"));
+}
+
+// --- worker: run inputs, report each ---
+
+async function workerMain() {
+  const { parseDockerfile, decodeDockerfile } = await import("../dist/src/dockerfile/index.js");
+  const { lintDockerfile } = await import("../dist/src/lint/index.js");
+  const { planBuild } = await import("../dist/src/plan/index.js");
+  const { TbuildError } = await import("../dist/src/util/index.js");
+  const texts = loadCorpus();
+  const digest = (s) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
+  const platform = { os: "linux", architecture: "amd64" };
+  const resolver = { async resolve(ref) { return { ref, digest: digest(`image:${ref}`), config: {}, platform }; } };
+  const hasher = {
+    async hash(req) {
+      const files = {};
+      for (const s of req.sources) files[s] = digest(`file:${s}`);
+      return { digest: digest(`sel:${JSON.stringify(req.sources)}`), files };
+    },
+  };
+  const { from, to } = workerData;
+  for (let i = from; i < to; i++) {
+    const { text } = inputFor(i, texts);
+    parentPort.postMessage({ type: "start", i });
+    const t0 = performance.now();
+    let stage = "parse";
+    let outcome = "ok";
+    let failure;
+    try {
+      const parsed = parseDockerfile(text);
+      stage = "decode";
+      decodeDockerfile(parsed);
+      stage = "lint";
+      lintDockerfile(text);
+      stage = "plan";
+      try {
+        await planBuild({ dockerfile: text, platform, resolver, hasher });
+      } catch (e) {
+        if (!(e instanceof TbuildError)) throw e;
+        outcome = e.code;
+      }
+    } catch (e) {
+      outcome = "failure";
+      failure = { stage, name: e?.name ?? typeof e, message: String(e?.message ?? e).slice(0, 500), stack: String(e?.stack ?? "").slice(0, 4000), tbuild: e instanceof TbuildError };
+    }
+    parentPort.postMessage({ type: "done", i, ms: performance.now() - t0, outcome, failure });
+  }
+  parentPort.postMessage({ type: "end" });
+}
+
+// --- main: split the range over workers, watch them, collect results ---
+
+function signature(f) {
+  const frame = (f.stack.split("\n").find((l) => l.includes("/dist/src/")) ?? "").trim().replace(/:\d+\)?$/, "");
+  return `${f.stage}: ${f.name}: ${f.message.replace(/\d+/g, "N").slice(0, 120)} @ ${frame}`;
+}
+
+async function main() {
+  const texts = loadCorpus();
+  rmSync(failDir, { recursive: true, force: true });
+  mkdirSync(failDir, { recursive: true });
+  const t0 = performance.now();
+  const outcomes = {};
+  const failures = new Map(); // signature → { count, stage, name, message, examples: [] }
+  const hangs = [];
+  const times = [];
+  let done = 0;
+  let slowest = { ms: 0, i: -1 };
+  const save = (i, kind, extra) => {
+    const { text, ops } = inputFor(i, texts);
+    const base = `${kind}-${i}`;
+    writeFileSync(new URL(`${base}.Dockerfile`, failDir), text);
+    writeFileSync(new URL(`${base}.txt`, failDir), `input #${i} (seed ${SEED}), mutations: ${ops.join(", ")}\n${extra}\n`);
+    return `bench/results/fuzz-failures/${base}.Dockerfile`;
+  };
+  const runRange = (from, to) =>
+    new Promise((resolve, reject) => {
+      let current = -1;
+      let startedAt = 0;
+      const w = new Worker(new URL(import.meta.url), { workerData: { from, to }, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+      const timer = setInterval(() => {
+        if (current >= 0 && performance.now() - startedAt > WATCHDOG_MS) {
+          const i = current;
+          current = -1;
+          clearInterval(timer);
+          hangs.push({ i, file: save(i, "hang", `still running after ${WATCHDOG_MS} ms: terminated by the watchdog`) });
+          done++;
+          w.terminate().then(() => runRange(i + 1, to).then(resolve, reject));
+        }
+      }, 50);
+      w.on("message", (m) => {
+        if (m.type === "start") {
+          current = m.i;
+          startedAt = performance.now();
+        } else if (m.type === "done") {
+          current = -1;
+          done++;
+          times.push(m.ms);
+          if (m.ms > slowest.ms) slowest = { ms: m.ms, i: m.i };
+          if (m.ms > WATCHDOG_MS) hangs.push({ i: m.i, ms: m.ms, file: save(m.i, "hang", `took ${m.ms.toFixed(0)} ms`) });
+          outcomes[m.outcome] = (outcomes[m.outcome] ?? 0) + 1;
+          if (m.failure) {
+            const sig = signature(m.failure);
+            let f = failures.get(sig);
+            if (!f) failures.set(sig, (f = { signature: sig, stage: m.failure.stage, name: m.failure.name, message: m.failure.message, count: 0, examples: [] }));
+            f.count++;
+            if (f.examples.length < 3) f.examples.push(save(m.i, `failure-${m.failure.stage}`, `${m.failure.tbuild ? "TbuildError thrown by a stage that must not throw" : "uncaught non-TbuildError"}\n${m.failure.stack}`));
+          }
+          if (done % 10_000 === 0) console.log(`${done}/${N} inputs, ${((performance.now() - t0) / 1000).toFixed(1)} s, ${hangs.length} hangs, ${[...failures.values()].reduce((n, f) => n + f.count, 0)} failures`);
+        } else if (m.type === "end") {
+          clearInterval(timer);
+          w.terminate().then(resolve, reject);
+        }
+      });
+      w.on("error", (e) => {
+        // The worker died (out of memory, say): record the input it was on and go on after it.
+        clearInterval(timer);
+        const i = current;
+        if (i < 0) return reject(e);
+        current = -1;
+        done++;
+        const sig = `worker died: ${e.message}`;
+        let f = failures.get(sig);
+        if (!f) failures.set(sig, (f = { signature: sig, stage: "worker", name: e.name, message: e.message, count: 0, examples: [] }));
+        f.count++;
+        if (f.examples.length < 3) f.examples.push(save(i, "failure-worker", String(e.stack)));
+        runRange(i + 1, to).then(resolve, reject);
+      });
+    });
+  const per = Math.ceil(N / WORKERS);
+  await Promise.all(Array.from({ length: WORKERS }, (_, k) => runRange(k * per, Math.min(N, (k + 1) * per))));
+  const seconds = (performance.now() - t0) / 1000;
+  times.sort((a, b) => a - b);
+  const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? 0;
+  const failureList = [...failures.values()].sort((a, b) => b.count - a.count);
+  const result = {
+    count: done,
+    seed: SEED,
+    workers: WORKERS,
+    seconds,
+    inputsPerSecond: done / seconds,
+    watchdogMs: WATCHDOG_MS,
+    perInputMs: { p50: q(0.5), p99: q(0.99), p999: q(0.999), max: slowest.ms, maxInput: slowest.i },
+    outcomes,
+    failuresByKind: {
+      uncaught: failureList.filter((f) => f.stage !== "worker").reduce((n, f) => n + f.count, 0),
+      workerDied: failureList.filter((f) => f.stage === "worker").reduce((n, f) => n + f.count, 0),
+      hangs: hangs.length,
+    },
+    failures: failureList,
+    hangs,
+  };
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(new URL("fuzz.json", resultsDir), JSON.stringify(result, null, 2) + "\n");
+  console.log(`fuzz: ${done} inputs in ${seconds.toFixed(1)} s (${result.inputsPerSecond.toFixed(0)}/s), p99 ${q(0.99).toFixed(2)} ms, max ${slowest.ms.toFixed(0)} ms (#${slowest.i})`);
+  console.log(`outcomes: ${JSON.stringify(outcomes)}`);
+  console.log(`failures: ${result.failuresByKind.uncaught} uncaught in ${failureList.length} kinds, ${hangs.length} hangs`);
+  for (const f of failureList) console.log(`  ${f.count}× ${f.signature}\n     e.g. ${f.examples[0]}`);
+  if (failureList.length === 0 && hangs.length === 0) rmSync(failDir, { recursive: true, force: true });
+  process.exitCode = failureList.length || hangs.length ? 1 : 0;
+}
+
+if (isMainThread) await main();
+else await workerMain();
