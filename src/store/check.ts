@@ -69,8 +69,8 @@ export interface CheckOptions {
   /** Blobs hashed at once (default: 2 × cores). */
   readonly concurrency?: number;
   /**
-   * Snapshot staging folders carry no owner pid: they count as left over only when older
-   * than this (default 10 min), so a build in progress is never disturbed.
+   * Build work folders without an owner pid (snapshot staging, COPY scratch) count as left
+   * over only when older than this (default 10 min), so a build in progress is never disturbed.
    */
   readonly snapshotGraceMs?: number;
   readonly signal?: AbortSignal;
@@ -282,17 +282,26 @@ export async function checkStore(paths: StorePaths, opts: CheckOptions = {}): Pr
     const p = add({ kind: "temp", path: join(paths.tmp, name), message: `temporary ${name} left by ${pid === undefined ? "an unknown process" : `process ${pid}, which is gone`}`, repairable: true });
     await removePath(p, true);
   }
+  // The build engine's work folders (src/build, src/exec): snapshot staging `.tmp-*` and
+  // `scratch/{copy,add,url}-*` carry no pid, so they count only past a grace period;
+  // `scratch/step-<pid>-*` belongs to a RUN of that pid. Never remove a folder with a mount in it.
   const grace = opts.snapshotGraceMs ?? 10 * 60_000;
-  for (const name of await readdirSafe(join(paths.data, "snapshots"))) {
-    if (!name.startsWith(".tmp-")) continue;
-    const path = join(paths.data, "snapshots", name);
+  const mounts = await mountPoints();
+  const workDirs: { path: string; pid: number | undefined }[] = [];
+  for (const name of await readdirSafe(join(paths.data, "snapshots"))) if (name.startsWith(".tmp-")) workDirs.push({ path: join(paths.data, "snapshots", name), pid: undefined });
+  for (const name of await readdirSafe(join(paths.data, "scratch"))) {
+    const owner = /^step-(\d+)-/.exec(name)?.[1];
+    workDirs.push({ path: join(paths.data, "scratch", name), pid: owner === undefined ? undefined : Number(owner) });
+  }
+  for (const { path, pid } of workDirs) {
     const st = await fsp.lstat(path).catch(() => undefined);
     if (!st) continue;
-    if (Date.now() - st.mtimeMs < grace) {
+    if (pid !== undefined ? pidAlive(pid) : Date.now() - st.mtimeMs < grace) {
       inUseTemp++;
       continue;
     }
-    const p = add({ kind: "temp", path, message: `snapshot staging folder ${name} is left over`, repairable: true });
+    const mounted = mounts.some((m) => m === path || m.startsWith(`${path}/`));
+    const p = add({ kind: "temp", path, message: `build work folder ${path.slice(paths.data.length + 1)} is left over${mounted ? " (something is still mounted in it: unmount it first)" : ""}`, repairable: !mounted });
     await removePath(p, true);
   }
   for (const name of await readdirSafe(paths.data)) {
@@ -339,6 +348,17 @@ export async function checkStore(paths: StorePaths, opts: CheckOptions = {}): Pr
     remaining: problems.filter((p) => !p.repaired).length,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** Mount points of this mount namespace (empty where /proc is not there). */
+async function mountPoints(): Promise<string[]> {
+  try {
+    const text = await fsp.readFile("/proc/self/mountinfo", "utf8");
+    // Field 5 is the mount point, with space, tab, newline and backslash octal-escaped.
+    return text.split("\n").filter(Boolean).map((l) => (l.split(" ")[4] ?? "").replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  } catch {
+    return [];
+  }
 }
 
 /** The faults of one image (empty when intact); adds every blob it reaches to `reached`. */
