@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient, defaultCredentials, pullImage, pushImage, saveCredentials } from "../../src/registry/index.js";
 import { TbuildError } from "../../src/util/index.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
-import { FakeStore } from "../unit/registry/fake-store.js";
+import { openRealStore, putTarImage } from "../helpers/registry-store.js";
 
 describe("registry basic auth (htpasswd)", () => {
   let reg: RegistryServer;
@@ -26,17 +26,11 @@ describe("registry basic auth (htpasswd)", () => {
     const file = await saveCredentials(env, reg.host, { username: "alice", password: "s3cret" });
     expect(file).toBe(join(home, "config/tbuild/auth.json"));
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    const store = await new FakeStore(mkdtempSync(join(tmpdir(), "tbuild-auth-store-"))).init();
-    const layer = Buffer.alloc(1024, 7);
-    const l = await store.putBlob((async function* () { yield layer; })());
-    const cfg = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [l.digest] } }));
-    const c = await store.putBlob((async function* () { yield cfg; })());
-    const man = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", ...c }, layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", ...l }] }));
-    const m = await store.putBlob((async function* () { yield man; })());
+    const store = await openRealStore();
     const ref = `${reg.host}/secure/app:v1`;
-    await store.tagManifest({ ...m, mediaType: "application/vnd.oci.image.manifest.v1+json" }, [ref]);
+    await putTarImage(store, ref, [Buffer.alloc(1024, 7)]);
     const pushed = await pushImage(store, ref, { credentials: defaultCredentials(env) });
-    const other = await new FakeStore(mkdtempSync(join(tmpdir(), "tbuild-auth-store-"))).init();
+    const other = await openRealStore();
     // Docker's config.json works too (auths, base64).
     const dockerEnv = { HOME: join(home, "dockeruser") };
     mkdirSync(join(home, "dockeruser/.docker"), { recursive: true });

@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient, pullImage, pushImage, type TransferEvent } from "../../src/registry/index.js";
 import { TbuildError, type Digest } from "../../src/util/index.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
-import { FakeStore } from "../unit/registry/fake-store.js";
+import { openRealStore, putTarImage, type RealTransferStore } from "../helpers/registry-store.js";
 
 const tmpRoots: string[] = [];
-async function newStore(): Promise<FakeStore> {
+async function newStore(): Promise<RealTransferStore> {
   const dir = mkdtempSync(join(tmpdir(), "tbuild-reg-store-"));
   tmpRoots.push(dir);
-  return await new FakeStore(dir).init();
+  return await openRealStore(dir);
 }
 
 function sha(b: Uint8Array): Digest {
@@ -34,19 +34,10 @@ async function tarOf(files: Record<string, Uint8Array>): Promise<Buffer> {
 }
 
 /** Put an image made of `layers` (file maps) into `store` under `ref`; returns its image ID. */
-async function makeImage(store: FakeStore, ref: string, layers: Record<string, Uint8Array>[], arch = "amd64"): Promise<Digest> {
-  const descs = [];
-  for (const files of layers) {
-    const tar = await tarOf(files);
-    const b = await store.putBlob((async function* () { yield tar; })());
-    descs.push({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: b.digest, size: b.size });
-  }
-  const config = Buffer.from(JSON.stringify({ architecture: arch, os: "linux", rootfs: { type: "layers", diff_ids: descs.map((d) => d.digest) }, config: {} }));
-  const c = await store.putBlob((async function* () { yield config; })());
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: c.digest, size: c.size }, layers: descs }));
-  const m = await store.putBlob((async function* () { yield manifest; })());
-  await store.tagManifest({ ...m, mediaType: "application/vnd.oci.image.manifest.v1+json" }, [ref]);
-  return c.digest;
+async function makeImage(store: RealTransferStore, ref: string, layers: Record<string, Uint8Array>[], arch = "amd64"): Promise<Digest> {
+  const tars = [];
+  for (const files of layers) tars.push(await tarOf(files));
+  return putTarImage(store, ref, tars, arch);
 }
 
 const fast = { retries: 2, backoffMs: 20 };
