@@ -5,7 +5,7 @@
 // containerd all read them). Fixed slices keep the output deterministic.
 import { availableParallelism } from "node:os";
 import { promisify } from "node:util";
-import { gzip as gzipCb, constants as zc } from "node:zlib";
+import { deflateRaw as deflateRawCb, gzip as gzipCb, constants as zc } from "node:zlib";
 import { digestHex, type Digest } from "../util/index.js";
 import type { BlobInfo } from "../image/index.js";
 import { writeFileAtomic } from "./blobs.js";
@@ -13,7 +13,27 @@ import { readGzipEntry } from "./gc.js";
 import type { Store } from "./store.js";
 
 const gzip = promisify(gzipCb);
+const deflateRaw = promisify(deflateRawCb);
 const SLICE = 4 << 20;
+const PROBE = 32 << 10;
+
+/**
+ * True when three 32 KiB samples of `slice` (start, middle, end) do not shrink at level 1:
+ * random or already-compressed bytes. zlib spends ~30 ms per MiB failing to compress such
+ * data at any level; stored blocks (level 0) cost a copy and a CRC. The choice depends on
+ * the bytes only, so the output stays deterministic (klauspost/compress, which skopeo's
+ * pgzip uses, skips incompressible blocks the same way).
+ */
+async function incompressible(slice: Buffer): Promise<boolean> {
+  if (slice.length < 4 * PROBE) return false;
+  const at = [0, (slice.length >> 1) - (PROBE >> 1), slice.length - PROBE];
+  const sizes = await Promise.all(at.map((o) => deflateRaw(slice.subarray(o, o + PROBE), { level: 1 })));
+  return sizes.every((b) => b.length >= PROBE * 0.97);
+}
+
+async function gzipSlice(slice: Buffer, level: number): Promise<Uint8Array> {
+  return gzip(slice, { level: level !== 0 && (await incompressible(slice)) ? 0 : level });
+}
 
 /** Gzip a byte stream as concurrent fixed-size members, in order. */
 export async function* gzipParallel(src: AsyncIterable<Uint8Array>, opts: { level?: number; concurrency?: number } = {}): AsyncGenerator<Uint8Array> {
@@ -26,7 +46,7 @@ export async function* gzipParallel(src: AsyncIterable<Uint8Array>, opts: { leve
     const slice = Buffer.concat(buf, len);
     buf = [];
     len = 0;
-    pending.push(gzip(slice, { level }));
+    pending.push(gzipSlice(slice, level));
   };
   for await (const chunk of src) {
     let c = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
