@@ -8,7 +8,8 @@
 //    or a push after --cache-to, costs).
 //  - pull: tbuild gunzips, verifies compressed digest and diff ID and stores plain tar with
 //    fsync; skopeo (oci: destination) stores the gzip blobs as they came.
-// Goal: no slower than skopeo.
+// Each run starts a registry with empty storage, so skopeo's blob-info cache cannot turn a
+// push into cross-repository mounts of an earlier run's blobs. Goal: no slower than skopeo.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -58,14 +59,16 @@ async function freePort() {
   });
 }
 
+/** A registry with empty storage: nothing can be mounted or skipped from an earlier run. */
 async function startRegistry() {
   const dir = join(WORK, "registry");
+  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const config = join(dir, "config.yml");
   fs.writeFileSync(config, ["version: 0.1", "log:", "  level: error", "  accesslog:", "    disabled: true", "storage:", "  filesystem:", `    rootdirectory: ${join(dir, "storage")}`, "http:", `  addr: ${host}`, "  secret: bench", ""].join("\n"));
-  const child = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "ignore"] });
   for (let i = 0; i < 300; i++) {
     try {
       const r = await fetch(`http://${host}/v2/`);
@@ -112,11 +115,12 @@ function forgetGzip() {
   }
 }
 
-const reg = await startRegistry();
+let reg;
 const env = { HOME: WORK, XDG_CONFIG_HOME: join(WORK, "cfg"), DOCKER_CONFIG: join(WORK, "docker"), TBUILD_ROOT: SRC };
 const res = { tbuildPushCold: [], skopeoPush: [], tbuildPushWarm: [], tbuildPull: [], skopeoPull: [] };
 try {
   for (let r = 0; r < RUNS; r++) {
+    reg = await startRegistry();
     // tbuild pushes a tag of its store: name the image for each target first (not timed).
     await store.tag(REF, `${reg.host}/tb-cold-${r}/bench:512m`);
     await store.tag(REF, `${reg.host}/tb-warm-${r}/bench:512m`);
@@ -131,9 +135,11 @@ try {
     res.skopeoPull.push(time("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${reg.host}/sk-${r}/bench:512m`, `oci:${sdest}:bench`]));
     fs.rmSync(dest, { recursive: true, force: true });
     fs.rmSync(sdest, { recursive: true, force: true });
+    reg.stop();
+    reg = undefined;
   }
 } finally {
-  reg.stop();
+  reg?.stop();
 }
 const m = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, Math.round(median(v))]));
 const result = {
