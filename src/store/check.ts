@@ -74,6 +74,12 @@ export interface CheckOptions {
    */
   readonly snapshotGraceMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Unmounts a mount point (the CLI passes src/exec's). With it, `repair` unmounts what a
+   * dead build left mounted in its own work folder (an overlay of a SIGKILLed RUN) before
+   * removing the folder; without it such a folder is reported and left alone.
+   */
+  readonly unmount?: (target: string) => Promise<void>;
 }
 
 const HEX64 = /^[a-f0-9]{64}$/;
@@ -300,8 +306,14 @@ export async function checkStore(paths: StorePaths, opts: CheckOptions = {}): Pr
       inUseTemp++;
       continue;
     }
-    const mounted = mounts.some((m) => m === path || m.startsWith(`${path}/`));
-    const p = add({ kind: "temp", path, message: `build work folder ${path.slice(paths.data.length + 1)} is left over${mounted ? " (something is still mounted in it: unmount it first)" : ""}`, repairable: !mounted });
+    const inside = mounts.filter((m) => m === path || m.startsWith(`${path}/`)).sort((a, b) => b.length - a.length);
+    const canUnmount = inside.length > 0 && opts.unmount !== undefined && (pid !== undefined || Date.now() - st.mtimeMs >= grace);
+    const what = `build work folder ${path.slice(paths.data.length + 1)} is left over${inside.length ? ` with ${inside.length} mount${inside.length > 1 ? "s" : ""} in it (${inside[0]})` : ""}`;
+    const p = add({ kind: "temp", path, message: what, repairable: inside.length === 0 || canUnmount });
+    if (repair && canUnmount) {
+      for (const m of inside) await opts.unmount!(m);
+      if ((await mountPoints()).some((m) => m === path || m.startsWith(`${path}/`))) continue; // still busy: leave it
+    }
     await removePath(p, true);
   }
   for (const name of await readdirSafe(paths.data)) {

@@ -4,6 +4,7 @@
 import { stat } from "node:fs/promises";
 import { TbuildError } from "../../util/index.js";
 import { checkStore, storePaths, type CheckReport } from "../../store/index.js";
+import { unmount } from "../../exec/index.js";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
 import { humanSize } from "../render/table.js";
@@ -43,7 +44,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (format !== "text" && format !== "json") throw new TbuildError("E_USAGE", `unknown format ${String(format)}`, { hint: "use text or json" });
   const st = await stat(ctx.root).catch(() => undefined);
   if (!st?.isDirectory()) throw new TbuildError("E_STORE_NOT_FOUND", `no store at ${ctx.root}`, { hint: "pass --root DIR or set TBUILD_ROOT" });
-  const report = await checkStore(storePaths(ctx.root), { repair: ctx.values.repair === true, signal: ctx.io.signal });
+  const report = await checkStore(storePaths(ctx.root), { repair: ctx.values.repair === true, signal: ctx.io.signal, unmount });
   ctx.io.stdout.write(format === "json" ? `${JSON.stringify(report)}\n` : renderText(report));
   return report.remaining === 0 ? 0 : 1;
 }
