@@ -17,6 +17,7 @@ import { ContextHasher, StoreImageResolver } from "./ports.js";
 import type { ProgressSink, StepInfo } from "./progress.js";
 import type { SecretSource } from "./run.js";
 import { Solver, describeSteps } from "./solve.js";
+import { cleanStaleBuildState } from "./cleanup.js";
 
 export interface BuildOptions {
   /** The store folder. */
@@ -109,6 +110,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   }
 
   const store = await Store.open(o.root);
+  // A killed build leaves overlay mounts and scratch folders: clear them first (best effort).
+  if (!o.dryRun) await cleanStaleBuildState(store.dataDir).catch(() => undefined);
   const remote = { env: o.environ, signal: o.signal, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), ...(o.onRemote ? { log: o.onRemote } : {}) };
   const cache = await openBuildCache(store, o.cacheFrom ?? [], { ...remote, fetch: !o.dryRun });
   const context = await openContext(o.contextDir, { dockerfile: dockerfilePath, cacheDir: join(store.dataDir, "file-hashes"), signal: o.signal });

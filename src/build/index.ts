@@ -8,5 +8,6 @@ export { Solver, describeSteps, type SolveOptions, type StageResult, type Solved
 export { runExitMessage, type SecretSource } from "./run.js";
 export { writeEntriesLayer, streamLayerToStore, type LayerEntry } from "./entries-layer.js";
 export { resolveUser, type ResolvedUser } from "./users.js";
+export { cleanStaleBuildState, pruneSnapshots, type CleanupResult } from "./cleanup.js";
 export { RemoteCacheIndex, exportBuildCache, openBuildCache, pushBuiltImage, stepsToExport, type RemoteOptions } from "./remote-cache.js";
 export { findOrPullBase, type PullBaseOptions } from "./pull-base.js";

@@ -3,7 +3,7 @@
 // snapshot with its own layer applied (whiteouts included). A RUN mounts it as the single
 // overlay lower; COPY and the copy fallback read it directly.
 import { createReadStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { digestHex, sha256Digest, type Digest } from "../util/index.js";
@@ -36,7 +36,7 @@ export function chainIds(diffIds: readonly Digest[]): Digest[] {
 }
 
 /**
- * Snapshots under `dir`: `<dir>/<chain hex>/rootfs`.
+ * Snapshots under `dir`: `<dir>/<chain hex>/rootfs`, with `diffids` (its layers, base first) beside it.
  *
  * Why merged snapshots rather than containerd's one-directory-per-layer overlay lowers:
  * per-layer lowers need the `trusted.overlay.opaque` xattr for opaque directories, which
@@ -70,12 +70,15 @@ export class Snapshotter {
     while (have > 0 && !(await exists(this.rootfsOf(chain[have - 1]!)))) have--;
     for (let i = have; i < chain.length; i++) {
       opts.signal?.throwIfAborted();
-      const tmp = join(this.dir, `.tmp-${randomBytes(6).toString("hex")}`);
+      // The pid lets the next build tell a dead builder's staging folder from a live one.
+      const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
       try {
         await mkdir(tmp);
         if (i === 0) await mkdir(join(tmp, "rootfs"), { mode: 0o755 });
         else await cloneTreeLinked(this.rootfsOf(chain[i - 1]!), join(tmp, "rootfs"));
         await extractTar(createReadStream(layers[i]!.path), join(tmp, "rootfs"), { whiteouts: "apply", allowDevices: true, preserveOwners: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+        // Which layers the snapshot holds, base first: `tbuild prune` keeps it while they all exist.
+        await writeFile(join(tmp, "diffids"), layers.slice(0, i + 1).map((l) => `${l.diffId}\n`).join(""));
         await rename(tmp, join(this.dir, digestHex(chain[i]!))).catch(async (e: NodeJS.ErrnoException) => {
           if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e;
         });
