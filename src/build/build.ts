@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import { buildConfig, formatPlatform, formatReference, ociArchitecture, parsePlatform, parseReference, type ContainerConfig, type HistoryEntry, type Platform } from "../image/index.js";
 import { openContext } from "../context/index.js";
-import { selectRuntime, type RuntimeName } from "../exec/index.js";
+import type { RuntimeName } from "../exec/index.js";
 import { explainPlan, planBuild, type Plan, type StepRecord } from "../plan/index.js";
 import { Store } from "../store/index.js";
 import type { CacheSpec, Env } from "../registry/index.js";
@@ -161,7 +161,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       hasher,
       resolver,
       noCache: o.noCache ?? false,
-      runtime: () => selectRuntime(o.runtime ?? "auto", o.environ.PATH ?? undefined),
+      runtime: async () => (await import("../exec/index.js")).selectRuntime(o.runtime ?? "auto", o.environ.PATH ?? undefined),
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
       secrets,
       explanations,

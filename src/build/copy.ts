@@ -14,7 +14,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TbuildError, type Digest } from "../util/index.js";
 import { hasWildcards, type BuildContext, type Selection } from "../context/index.js";
-import { extractTar, type TarEntryType } from "../exec/index.js";
+import type { TarEntryType } from "../exec/index.js";
 import type { CopySource, CopyStep } from "../plan/index.js";
 import type { LayerEntry } from "./entries-layer.js";
 import { resolveUser } from "./users.js";
@@ -100,7 +100,7 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
     for (const root of sel.roots) {
       if (step.kind === "add" && root.type === "file" && (await isArchive(join(ctx.root, root.path)))) {
         const dir = await mkdtemp(join(input.scratch, "add-"));
-        await extractTar(createReadStream(join(ctx.root, root.path)), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
+        await (await import("../exec/index.js")).extractTar(createReadStream(join(ctx.root, root.path)), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
         addFound(await walkHost(dir, ""), destRel);
         continue;
       }
@@ -145,7 +145,7 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
         const got = await download(src.url, input, step.checksum);
         if (step.unpack === true && (await isArchive(got.file))) {
           const dir = await mkdtemp(join(input.scratch, "add-"));
-          await extractTar(createReadStream(got.file), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
+          await (await import("../exec/index.js")).extractTar(createReadStream(got.file), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
           addFound(await walkHost(dir, ""), destRel);
           break;
         }

@@ -10,7 +10,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { PassThrough, type Writable } from "node:stream";
 import { TbuildError, type Digest } from "../util/index.js";
-import { encodeHeader, endOfArchive, paddingFor, type TarEntryType } from "../exec/index.js";
+import type { TarEntryType } from "../exec/index.js";
 import type { Store } from "../store/index.js";
 
 /** One tar entry. `path` is relative, slash-separated, with no leading or trailing slash. */
@@ -67,6 +67,8 @@ export async function writeEntriesLayer(entries: readonly LayerEntry[], out: Wri
     size += buf.length;
     if (!out.write(buf)) await once(out, "drain", opts.signal ? { signal: opts.signal } : {});
   };
+  // exec/ is loaded on first use: a fully cached build never needs it.
+  const { encodeHeader, endOfArchive, paddingFor } = await import("../exec/index.js");
   const clamp = (t: number): number => Math.max(0, opts.sourceDateEpoch === undefined ? Math.floor(t) : Math.min(Math.floor(t), opts.sourceDateEpoch));
   try {
     for (const e of sorted) {

@@ -5,7 +5,7 @@ export { buildImage, hostPlatform, normaliseTags, type BuildOptions, type BuildR
 export type { BuildEvent, ProgressSink, StepInfo } from "./progress.js";
 export { CacheIndex, type CacheRecord, type PlanRecord, type PlanRecordStep } from "./cache-index.js";
 export { Solver, describeSteps, type SolveOptions, type StageResult, type SolvedLayer } from "./solve.js";
-export { runExitMessage, type SecretSource } from "./run.js";
+export type { SecretSource } from "./run.js";
 export { writeEntriesLayer, streamLayerToStore, type LayerEntry } from "./entries-layer.js";
 export { resolveUser, type ResolvedUser } from "./users.js";
 export { cleanStaleBuildState, pruneSnapshots, type CleanupResult } from "./cleanup.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { TbuildError, withLocation, type Digest } from "../util/index.js";
 import type { HistoryEntry } from "../image/index.js";
 import type { BuildContext } from "../context/index.js";
-import { Snapshotter, type PreparedRootfs, type Runtime } from "../exec/index.js";
+import type { PreparedRootfs, Runtime, Snapshotter } from "../exec/index.js";
 import type { CopyStep, Plan, PlanStage, RunStep, StageSource, Step, WorkdirStep } from "../plan/index.js";
 import type { Store } from "../store/index.js";
 import type { CacheIndex } from "./cache-index.js";
@@ -16,7 +16,7 @@ import { copyEntries } from "./copy.js";
 import { streamLayerToStore, writeEntriesLayer, type LayerEntry } from "./entries-layer.js";
 import { ContextHasher, type StoreImageResolver } from "./ports.js";
 import type { BuildEvent, ProgressSink, StepInfo } from "./progress.js";
-import { executeRun, type SecretSource } from "./run.js";
+import type { SecretSource } from "./run.js";
 import { resolveUser } from "./users.js";
 
 /** A layer of a stage's file system. `blob` is the store digest (= diffId for tbuild's plain tars). */
@@ -45,7 +45,7 @@ export interface SolveOptions {
   readonly resolver: StoreImageResolver;
   readonly noCache: boolean;
   /** The RUN sandbox, chosen on first use. */
-  readonly runtime: () => Runtime;
+  readonly runtime: () => Promise<Runtime>;
   readonly sourceDateEpoch?: number;
   readonly secrets: ReadonlyMap<string, SecretSource>;
   /** Explanations of misses by `stage/index`. */
@@ -90,7 +90,7 @@ function oneLine(text: string): string {
 export class Solver {
   private readonly stages = new Map<number, Promise<StageResult>>();
   private readonly rootfs = new Map<string, Promise<PreparedRootfs>>();
-  private readonly snapshots: Snapshotter;
+  private snapshots: Promise<Snapshotter> | undefined;
   private readonly infos: Map<string, StepInfo>;
   private readonly now: () => number;
   private readonly abort = new AbortController();
@@ -100,7 +100,6 @@ export class Solver {
   readonly scratch: string;
 
   constructor(private readonly o: SolveOptions) {
-    this.snapshots = new Snapshotter(join(o.store.dataDir, "snapshots"));
     this.infos = describeSteps(o.plan);
     this.now = o.now ?? Date.now;
     this.scratch = join(o.store.dataDir, "scratch");
@@ -155,7 +154,9 @@ export class Solver {
     const key = layers.map((l) => l.diffId).join(",");
     let p = this.rootfs.get(key);
     if (!p) {
-      p = this.snapshots.prepareRootfs(layers.map((l) => ({ diffId: l.diffId, path: this.o.store.blobPath(l.blob) })), { signal: this.abort.signal });
+      // exec/ is loaded on first use: a fully cached build never needs it.
+      this.snapshots ??= import("../exec/index.js").then((x) => new x.Snapshotter(join(this.o.store.dataDir, "snapshots")));
+      p = this.snapshots.then((s) => s.prepareRootfs(layers.map((l) => ({ diffId: l.diffId, path: this.o.store.blobPath(l.blob) })), { signal: this.abort.signal }));
       this.rootfs.set(key, p);
       p.catch(() => this.rootfs.delete(key));
     }
@@ -305,7 +306,8 @@ export class Solver {
 
   private async executeRun(step: RunStep, layers: readonly SolvedLayer[], id: number): Promise<{ diffId: Digest; size: number }> {
     const rootfs = await this.prepare(layers);
-    if (!this.runtimeCache) this.runtimeCache = this.o.runtime();
+    if (!this.runtimeCache) this.runtimeCache = await this.o.runtime();
+    const { executeRun } = await import("./run.js");
     return executeRun({
       step,
       rootfs,

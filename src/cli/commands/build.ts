@@ -7,7 +7,6 @@ import { isAbsolute, relative, resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
 import { buildImage, exportBuildCache, normaliseTags, pushBuiltImage, type BuildEvent, type SecretSource } from "../../build/index.js";
 import { parseCacheSpec, type CacheSpec } from "../../registry/index.js";
-import { formatText, lintDockerfile } from "../../lint/index.js";
 import type { RuntimeName } from "../../exec/index.js";
 import { stringList, type CommandSpec } from "../args.js";
 import type { CommandContext, OutStream } from "../io.js";
@@ -177,6 +176,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       }
     }
     ctx.registerSource(displayName, text);
+    // Loaded only here: a build does not pay for the linter's modules.
+    const { formatText, lintDockerfile } = await import("../../lint/index.js");
     const findings = lintDockerfile(text, { file: displayName });
     if (findings.length === 0) {
       io.stdout.write("Check complete, no warnings found.\n");
