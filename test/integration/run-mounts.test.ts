@@ -188,5 +188,41 @@ describe("type=secret", () => {
   });
 });
 
+describe("the unshare fallback", () => {
+  it("mounts binds (read-only unless rw), tmpfs, caches and secrets too", async () => {
+    const secretFile = join(work, "secret-unshare.txt");
+    writeFileSync(secretFile, "unshare-secret");
+    const r = build(
+      work,
+      root,
+      "unsharemounts",
+      [
+        "FROM busybox:test AS s",
+        "RUN mkdir /o && echo staged > /o/f",
+        "FROM busybox:test",
+        "RUN --mount=type=bind,source=in.txt,target=/in.txt cat /in.txt > /from-ctx && (echo x > /in.txt 2>/dev/null && echo writable || echo readonly) > /ro",
+        "RUN --mount=type=bind,from=s,source=/o,target=/mnt/o,rw echo scribble > /mnt/o/f && cat /mnt/o/f > /rw",
+        "RUN --mount=type=tmpfs,target=/scratch,size=1m df -k /scratch | tail -1 | awk '{print $1, $2}' > /df",
+        "RUN --mount=type=cache,target=/cache,id=unshare-cache echo c >> /cache/log && cat /cache/log > /cache-seen",
+        "RUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && stat -c '%a' /run/secrets/tok > /secret-mode",
+      ].join("\n"),
+      ["--runtime", "unshare", "--secret", `id=tok,src=${secretFile}`],
+      { "in.txt": "context\n" },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const fs = unpack(work, root, ref("unsharemounts"));
+    const read = (p: string): string => readFileSync(join(fs, p), "utf8").trim();
+    expect(read("from-ctx")).toBe("context");
+    expect(read("ro")).toBe("readonly");
+    expect(read("rw")).toBe("scribble");
+    expect(read("df")).toBe("tmpfs 1024");
+    expect(read("cache-seen")).toBe("c");
+    expect(read("secret-mode")).toBe("400");
+    const layers = await imageLayers(root, ref("unsharemounts"));
+    for (const l of layers.slice(1)) for (const e of l) expect(e.name).not.toMatch(/^(in\.txt|mnt|scratch|cache|run)(\/|$)/);
+    expect(filesContaining(root, "unshare-secret")).toEqual([]);
+  });
+});
+
 process.env.TBUILD_TEST_SECRET = "env-secret-value";
 process.env.TBUILD_TEST_SECRET2 = "env-secret-value-2";

@@ -9,7 +9,7 @@ import type { RunRequest, Runtime } from "./runtime.js";
 
 /** Runs inside the new namespaces, on the host's binaries; $1.. are fixed positional args. */
 const SETUP = `set -eu
-R=$1 HN=$2 HOSTS=$3 RESOLV=$4 NET=$5; shift 5
+R=$1 HN=$2 HOSTS=$3 RESOLV=$4 NET=$5 NM=$6; shift 6
 # A mount point inside R: refused when any component is a symlink, so a mount never follows
 # the image's links out of R. Returns 1 for a symlink, else creates the stub if missing.
 stub() {
@@ -33,6 +33,18 @@ must sys; mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
 # An image whose /etc/hosts or /etc/resolv.conf is a symlink keeps its own file.
 if stub etc/hosts file; then mount --bind "$HOSTS" "$R/etc/hosts"; mount -o remount,bind,ro "$R/etc/hosts"; fi
 if stub etc/resolv.conf file; then mount --bind "$RESOLV" "$R/etc/resolv.conf"; mount -o remount,bind,ro "$R/etc/resolv.conf"; fi
+# RUN --mount: NM groups of (type, source, target without leading /, ro 0|1, options).
+while [ "$NM" -gt 0 ]; do
+  T=$1 SRC=$2 DST=$3 RO=$4 OPT=$5; shift 5; NM=$((NM - 1))
+  if [ "$T" = tmpfs ]; then
+    must "$DST"; mount -t tmpfs -o "nosuid,nodev\${OPT:+,$OPT}" tmpfs "$R/$DST"
+  else
+    if [ -d "$SRC" ]; then must "$DST"; else stub "$DST" file || { echo "tbuild: /$DST is a symlink in the image" >&2; exit 125; }; fi
+    mount --bind "$SRC" "$R/$DST"
+    [ "$RO" = 1 ] && F=ro || F=rw
+    mount -o "remount,bind,$F\${OPT:+,$OPT}" "$R/$DST"
+  fi
+done
 [ "$NET" = none ] && ip link set lo up 2>/dev/null || true
 hostname "$HN"
 exec "$@"
@@ -48,6 +60,8 @@ export interface UnshareRuntimeOptions {
  * dropping beyond what the user switch gives (a root RUN keeps all capabilities), no
  * masked /proc paths and no no-new-privileges; supplementary groups are only supported
  * with cwd `/` (unshare's --setgid clears them, so we use coreutils chroot there instead).
+ * RUN --mount binds and tmpfs are mounted by the setup script (targets behind an image
+ * symlink are refused, as for /proc).
  * `/dev` gets the six standard devices bound from the host.
  */
 export class UnshareRuntime implements Runtime {
@@ -60,7 +74,6 @@ export class UnshareRuntime implements Runtime {
 
   async run(req: RunRequest): Promise<number> {
     req.signal?.throwIfAborted();
-    if ((req.mounts ?? []).length > 0) throw new TbuildError("E_EXEC_RUNTIME", "unshare runtime: RUN --mount needs crun or runc", { hint: "install crun or runc, or choose one with --runtime" });
     const groups = req.user.additionalGids ?? [];
     let enter: string[];
     if (groups.length === 0) {
@@ -71,7 +84,7 @@ export class UnshareRuntime implements Runtime {
       throw new TbuildError("E_EXEC_RUNTIME", "unshare runtime: supplementary groups with a WORKDIR other than / need crun or runc", { hint: "install crun or runc" });
     }
     const nsFlags = ["--mount", "--pid", "--fork", "--kill-child", "--uts", "--ipc", "--propagation", "private", ...(req.network === "none" ? ["--net"] : [])];
-    const args = [...nsFlags, "--", "/bin/sh", "-c", SETUP, "tbuild-run", req.rootfs, req.hostname, req.hostsPath, req.resolvConfPath, req.network, "env", "-i", ...req.env, ...enter, ...req.argv];
+    const args = [...nsFlags, "--", "/bin/sh", "-c", SETUP, "tbuild-run", req.rootfs, req.hostname, req.hostsPath, req.resolvConfPath, req.network, ...mountArgs(req), "env", "-i", ...req.env, ...enter, ...req.argv];
     return new Promise<number>((resolve, reject) => {
       const child = spawn(this.binary, args, { stdio: ["ignore", "pipe", "pipe"], env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" } });
       child.stdout.on("data", (d: Buffer) => req.stdout?.write(d));
@@ -87,4 +100,16 @@ export class UnshareRuntime implements Runtime {
       });
     });
   }
+}
+
+/** RUN --mount as the setup script's positional arguments: a count, then 5 fields per mount. */
+function mountArgs(req: RunRequest): string[] {
+  const ms = req.mounts ?? [];
+  const out = [String(ms.length)];
+  for (const m of ms) {
+    const target = m.target.replace(/^\/+/, "");
+    if (target === "" || target.split("/").includes("..")) throw new TbuildError("E_EXEC_RUNTIME", `unshare runtime: invalid mount target ${JSON.stringify(m.target)}`);
+    out.push(m.type, m.source ?? "", target, m.readonly ? "1" : "0", (m.options ?? []).join(","));
+  }
+  return out;
 }
