@@ -8,13 +8,16 @@
 // (input + stack) and summarised in bench/results/fuzz.json.
 //   FUZZ_N (default 100000), FUZZ_SEED (default 20240611), FUZZ_WORKERS (default 2)
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 
 const N = Number(process.env.FUZZ_N ?? 100_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const WORKERS = Number(process.env.FUZZ_WORKERS ?? 2);
 const WATCHDOG_MS = 1000;
+const MAX_INPUT = 17 * 1024 * 1024;
 const corpusDir = new URL("../../shared/corpus/dockerfiles/", import.meta.url);
 const resultsDir = new URL("./results/", import.meta.url);
 const failDir = new URL("./results/fuzz-failures/", import.meta.url);
@@ -65,7 +68,8 @@ function mutate(rand, texts) {
     } else if (op < 30) {
       const lines = s.split("\n");
       const l = pick(lines.length);
-      const times = pick(10) === 0 ? 1 + pick(2000) : 1 + pick(3);
+      const want = pick(10) === 0 ? 1 + pick(2000) : 1 + pick(3);
+      const times = Math.max(1, Math.min(want, Math.floor(MAX_INPUT / (lines[l].length + 1))));
       lines.splice(l, 0, ...Array(times).fill(lines[l]));
       s = lines.join("\n");
       ops.push("dup-line");
@@ -89,7 +93,7 @@ function mutate(rand, texts) {
     } else if (op < 86) {
       // huge repeat of a token or a slice of the text
       const t = pick(2) ? TOKENS[pick(TOKENS.length)] : s.slice(pos, pos + 1 + pick(40));
-      const times = pick(20) === 0 ? 20_000 + pick(80_000) : 10 + pick(2000);
+      const times = Math.max(1, Math.min(pick(20) === 0 ? 20_000 + pick(80_000) : 10 + pick(2000), Math.floor(MAX_INPUT / Math.max(1, t.length))));
       s = s.slice(0, pos) + t.repeat(times) + s.slice(pos);
       ops.push(`repeat×${times}`);
     } else if (op < 90) {
@@ -112,6 +116,8 @@ function mutate(rand, texts) {
       s = s.slice(0, pos) + `\nRUN <<EOF\n${body}${pick(2) ? "EOF\n" : ""}` + s.slice(pos);
       ops.push("heredoc");
     }
+    // Stay a little above the parser's 16 MiB limit, so the limit itself is exercised.
+    if (s.length > MAX_INPUT) s = s.slice(0, MAX_INPUT);
   }
   return { text: s, ops };
 }
@@ -127,10 +133,12 @@ function loadCorpus() {
 // --- worker: run inputs, report each ---
 
 async function workerMain() {
-  const { parseDockerfile, decodeDockerfile } = await import("../dist/src/dockerfile/index.js");
-  const { lintDockerfile } = await import("../dist/src/lint/index.js");
-  const { planBuild } = await import("../dist/src/plan/index.js");
-  const { TbuildError } = await import("../dist/src/util/index.js");
+  // A private copy of dist (made by main): other engineers recompile dist/ meanwhile.
+  const dist = workerData.dist;
+  const { parseDockerfile, decodeDockerfile } = await import(`${dist}/src/dockerfile/index.js`);
+  const { lintDockerfile } = await import(`${dist}/src/lint/index.js`);
+  const { planBuild } = await import(`${dist}/src/plan/index.js`);
+  const { TbuildError } = await import(`${dist}/src/util/index.js`);
   const texts = loadCorpus();
   const digest = (s) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
   const platform = { os: "linux", architecture: "amd64" };
@@ -181,6 +189,11 @@ function signature(f) {
 
 async function main() {
   const texts = loadCorpus();
+  // Snapshot the compiled code under node_modules/.cache (so its imports still resolve).
+  const dist = fileURLToPath(new URL(`../node_modules/.cache/tbuild-fuzz-${process.pid}/dist`, import.meta.url));
+  cpSync(fileURLToPath(new URL("../dist/src", import.meta.url)), `${dist}/src`, { recursive: true });
+  cpSync(fileURLToPath(new URL("../dist/grammar", import.meta.url)), `${dist}/grammar`, { recursive: true });
+  process.on("exit", () => rmSync(dirname(dist), { recursive: true, force: true }));
   rmSync(failDir, { recursive: true, force: true });
   mkdirSync(failDir, { recursive: true });
   const t0 = performance.now();
@@ -197,11 +210,11 @@ async function main() {
     writeFileSync(new URL(`${base}.txt`, failDir), `input #${i} (seed ${SEED}), mutations: ${ops.join(", ")}\n${extra}\n`);
     return `bench/results/fuzz-failures/${base}.Dockerfile`;
   };
-  const runRange = (from, to) =>
+  const runRange = (from, to, attempt = 0) =>
     new Promise((resolve, reject) => {
       let current = -1;
       let startedAt = 0;
-      const w = new Worker(new URL(import.meta.url), { workerData: { from, to }, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+      const w = new Worker(new URL(import.meta.url), { workerData: { from, to, dist }, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
       const timer = setInterval(() => {
         if (current >= 0 && performance.now() - startedAt > WATCHDOG_MS) {
           const i = current;
@@ -240,7 +253,11 @@ async function main() {
         // The worker died (out of memory, say): record the input it was on and go on after it.
         clearInterval(timer);
         const i = current;
-        if (i < 0) return reject(e);
+        if (i < 0) {
+          // Died before its first input (loading the code): retry a few times.
+          if (attempt < 3) return void runRange(from, to, attempt + 1).then(resolve, reject);
+          return reject(e);
+        }
         current = -1;
         done++;
         const sig = `worker died: ${e.message}`;

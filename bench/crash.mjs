@@ -1,0 +1,142 @@
+// Crash consistency at scale (the small version is test/integration/crash.test.ts): 50 builds
+// of a multi-step Dockerfile (RUN and COPY on a busybox base made by `tbuild import`), each
+// SIGKILLed with its whole process group at a seeded random moment; after each kill
+// `tbuild store check` must be clean, or repairable with no tag lost, and the same build run
+// again must succeed and report every step the killed run finished as CACHED.
+// Writes bench/results/crash.json. KILLS (default 50), SEED (default 42).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
+const KILLS = Number(process.env.KILLS ?? 50);
+const SEED = Number(process.env.SEED ?? 42);
+const DOCKERFILE = `FROM busybox:test
+RUN echo one > /one
+COPY a.txt /a.txt
+RUN dd if=/dev/zero of=/big bs=1024 count=2048 2>/dev/null && echo two > /two
+COPY b.txt /b.txt
+RUN sleep 0.2 && cat /one /two /a.txt /b.txt > /all
+WORKDIR /srv/app
+`;
+
+function prng(seed) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const tb = (root, args) => {
+  const r = spawnSync(process.execPath, [CLI, ...args, "--root", root], { maxBuffer: 1 << 28 });
+  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+};
+
+/** A busybox root file system tar from the host's static busybox (as test/helpers/fixtures.ts). */
+function busyboxTar(work) {
+  const bin = ["/bin/busybox", "/usr/bin/busybox"].find((p) => existsSync(p));
+  if (!bin) throw new Error("busybox-static is required (test/setup/install-tools.sh)");
+  const fs = join(work, "rootfs");
+  for (const d of ["bin", "etc", "tmp", "proc", "sys", "dev", "root"]) mkdirSync(join(fs, d), { recursive: true });
+  copyFileSync(bin, join(fs, "bin", "busybox"));
+  for (const a of execFileSync(bin, ["--list"]).toString().split("\n")) if (a && a !== "busybox" && !a.includes("/")) symlinkSync("busybox", join(fs, "bin", a));
+  writeFileSync(join(fs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+  writeFileSync(join(fs, "etc", "group"), "root:x:0:\n");
+  const tar = join(work, "busybox.tar");
+  execFileSync("tar", ["-C", fs, "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "-cf", tar, "."]);
+  return tar;
+}
+
+function context(work, variant) {
+  const dir = join(work, `ctx-${variant}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "Dockerfile"), DOCKERFILE);
+  writeFileSync(join(dir, "a.txt"), `variant ${variant}\n`);
+  writeFileSync(join(dir, "b.txt"), "b\n");
+  return dir;
+}
+
+function build(root, ctx, tag, killAt) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, "build", "--root", root, "--progress", "json", "-t", tag, ctx], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+    let stderr = "";
+    child.stderr.on("data", (c) => (stderr += c));
+    const timer = killAt === undefined ? undefined : setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch {} }, killAt);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const events = stderr.split("\n").filter((l) => l.startsWith("{")).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } });
+      const names = new Map((events.find((e) => e.type === "plan")?.steps ?? []).map((s) => [s.id, s.name]));
+      const done = events.filter((e) => e.type === "step-done").map((e) => ({ name: names.get(e.id) ?? String(e.id), cached: e.cached }));
+      resolve({ code, signal, done, stderr });
+    });
+  });
+}
+
+const check = (root, repair) => {
+  const r = tb(root, ["store", "check", "--format", "json", ...(repair ? ["--repair"] : [])]);
+  return { code: r.code, report: JSON.parse(r.stdout) };
+};
+
+const work = mkdtempSync(join(tmpdir(), "tbuild-crash-bench-"));
+const root = join(work, "store");
+const t0 = performance.now();
+if (tb(root, ["import", busyboxTar(work), "busybox:test"]).code !== 0) throw new Error("import failed");
+const first = await build(root, context(work, "keep"), "keep:1");
+if (first.code !== 0) throw new Error(`first build failed: ${first.stderr}`);
+let w0 = performance.now();
+const warm = await build(root, context(work, "warm"), "warm:1");
+const fullMs = performance.now() - w0;
+if (warm.code !== 0) throw new Error(`warm build failed: ${warm.stderr}`);
+
+const rand = prng(SEED);
+const rows = [];
+const failures = [];
+for (let k = 0; k < KILLS; k++) {
+  const ctx = context(work, `k${k}`);
+  const at = Math.floor((0.05 + rand() * 0.9) * fullMs);
+  const killed = await build(root, ctx, `crash:${k}`, at);
+  const finished = killed.done.map((d) => d.name).filter((n) => !/\] FROM /.test(n));
+  let c = check(root, false);
+  const clean = c.code === 0;
+  const problems = c.report.problems.map((p) => `${p.kind}: ${p.message}`);
+  let repaired = false;
+  if (!clean) {
+    if (c.report.problems.some((p) => !p.repairable)) failures.push(`kill #${k}: unrepairable: ${problems.join("; ")}`);
+    c = check(root, true);
+    repaired = c.report.remaining === 0;
+    if (!repaired) failures.push(`kill #${k}: repair left ${c.report.remaining} problems`);
+  }
+  if (tb(root, ["inspect", "keep:1"]).code !== 0) failures.push(`kill #${k}: tagged image keep:1 lost`);
+  const again = await build(root, ctx, `crash:${k}`);
+  if (again.code !== 0) failures.push(`kill #${k}: rebuild failed: ${again.stderr.slice(-400)}`);
+  const cached = again.done.filter((d) => d.cached).map((d) => d.name);
+  const notReused = finished.filter((n) => !cached.includes(n));
+  if (notReused.length) failures.push(`kill #${k}: finished before the kill but not CACHED on rebuild: ${notReused.join(", ")}`);
+  rows.push({ kill: k, atMs: at, killed: killed.signal === "SIGKILL", finishedBeforeKill: finished.length, clean, repaired, problems, cachedOnRebuild: cached.length });
+  console.log(`kill #${k} at ${at} ms: ${killed.signal ?? `exit ${killed.code}`}, ${finished.length} steps finished, ${clean ? "clean" : repaired ? `repaired (${problems.length})` : "NOT REPAIRED"}, rebuild ${again.code === 0 ? "ok" : "FAILED"} with ${cached.length} cached`);
+}
+const final = check(root, false);
+const result = {
+  kills: KILLS,
+  seed: SEED,
+  buildMs: Math.round(fullMs),
+  killedMidBuild: rows.filter((r) => r.killed).length,
+  cleanAfterKill: rows.filter((r) => r.clean).length,
+  repairedAfterKill: rows.filter((r) => !r.clean && r.repaired).length,
+  problemKindsSeen: [...new Set(rows.flatMap((r) => r.problems.map((p) => p.split(":")[0])))],
+  rebuildsOk: KILLS - failures.filter((f) => f.includes("rebuild failed")).length,
+  finalCheckClean: final.code === 0,
+  failures,
+  seconds: (performance.now() - t0) / 1000,
+  rows,
+};
+mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+writeFileSync(new URL("./results/crash.json", import.meta.url), JSON.stringify(result, null, 2) + "\n");
+console.log(`crash: ${KILLS} kills (${result.killedMidBuild} mid-build): ${result.cleanAfterKill} clean, ${result.repairedAfterKill} repaired, ${failures.length} failures; final check ${final.code === 0 ? "clean" : "NOT clean"}; ${result.seconds.toFixed(0)} s`);
+rmSync(work, { recursive: true, force: true });
+process.exitCode = failures.length || final.code !== 0 ? 1 : 0;
