@@ -4,7 +4,6 @@
 // kept only while every layer of its chain is still a blob in the store.
 import { readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { unmount } from "../exec/index.js";
 import { pidAlive, removeStaleSecretDirs } from "./secrets.js";
 
 /** Folders without a pid in their name are judged by age: older than this is stale. */
@@ -51,6 +50,8 @@ async function removeTree(path: string): Promise<number> {
   let n = 0;
   // Unmount first: removing through a live overlay would write whiteouts, not free space.
   for (const m of await mountsUnder(path)) {
+    // Loaded only when there is something to unmount: a cached build never loads exec/.
+    const { unmount } = await import("../exec/index.js");
     await unmount(m);
     n++;
   }
