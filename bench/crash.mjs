@@ -5,12 +5,18 @@
 // again must succeed and report every step the killed run finished as CACHED.
 // Writes bench/results/crash.json. KILLS (default 50), SEED (default 42).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CLI = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
+// A private copy of the compiled CLI: other engineers recompile dist/ while this runs.
+const SNAP = fileURLToPath(new URL(`../node_modules/.cache/tbuild-crash-${process.pid}/`, import.meta.url));
+cpSync(fileURLToPath(new URL("../dist/src", import.meta.url)), join(SNAP, "dist", "src"), { recursive: true });
+cpSync(fileURLToPath(new URL("../dist/grammar", import.meta.url)), join(SNAP, "dist", "grammar"), { recursive: true });
+cpSync(fileURLToPath(new URL("../package.json", import.meta.url)), join(SNAP, "package.json"));
+process.on("exit", () => rmSync(SNAP, { recursive: true, force: true }));
+const CLI = join(SNAP, "dist", "src", "cli", "main.js");
 const KILLS = Number(process.env.KILLS ?? 50);
 const SEED = Number(process.env.SEED ?? 42);
 const DOCKERFILE = `FROM busybox:test
@@ -61,12 +67,19 @@ function context(work, variant) {
   return dir;
 }
 
-function build(root, ctx, tag, killAt) {
+/** Run a build; with `kill`, SIGKILL its process group `kill.delayMs` after step number `kill.afterStarts` starts. */
+function build(root, ctx, tag, kill) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, "build", "--root", root, "--progress", "json", "-t", tag, ctx], { stdio: ["ignore", "ignore", "pipe"], detached: true });
     let stderr = "";
-    child.stderr.on("data", (c) => (stderr += c));
-    const timer = killAt === undefined ? undefined : setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch {} }, killAt);
+    let starts = 0;
+    let timer;
+    child.stderr.on("data", (c) => {
+      stderr += c;
+      if (!kill || timer) return;
+      starts = (stderr.match(/"type":"step-start"/g) ?? []).length;
+      if (starts >= kill.afterStarts) timer = setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch {} }, kill.delayMs);
+    });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       const events = stderr.split("\n").filter((l) => l.startsWith("{")).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } });
@@ -98,8 +111,10 @@ const rows = [];
 const failures = [];
 for (let k = 0; k < KILLS; k++) {
   const ctx = context(work, `k${k}`);
-  const at = Math.floor((0.05 + rand() * 0.9) * fullMs);
-  const killed = await build(root, ctx, `crash:${k}`, at);
+  // A random step (1 = FROM … 7 = WORKDIR) and a random moment inside it.
+  const kill = { afterStarts: 1 + Math.floor(rand() * 7), delayMs: Math.floor(rand() * 400) };
+  const at = `step ${kill.afterStarts} + ${kill.delayMs} ms`;
+  const killed = await build(root, ctx, `crash:${k}`, kill);
   const finished = killed.done.map((d) => d.name).filter((n) => !/\] FROM /.test(n));
   let c = check(root, false);
   const clean = c.code === 0;
@@ -117,8 +132,8 @@ for (let k = 0; k < KILLS; k++) {
   const cached = again.done.filter((d) => d.cached).map((d) => d.name);
   const notReused = finished.filter((n) => !cached.includes(n));
   if (notReused.length) failures.push(`kill #${k}: finished before the kill but not CACHED on rebuild: ${notReused.join(", ")}`);
-  rows.push({ kill: k, atMs: at, killed: killed.signal === "SIGKILL", finishedBeforeKill: finished.length, clean, repaired, problems, cachedOnRebuild: cached.length });
-  console.log(`kill #${k} at ${at} ms: ${killed.signal ?? `exit ${killed.code}`}, ${finished.length} steps finished, ${clean ? "clean" : repaired ? `repaired (${problems.length})` : "NOT REPAIRED"}, rebuild ${again.code === 0 ? "ok" : "FAILED"} with ${cached.length} cached`);
+  rows.push({ kill: k, at, killed: killed.signal === "SIGKILL", finishedBeforeKill: finished.length, clean, repaired, problems, cachedOnRebuild: cached.length });
+  console.log(`kill #${k} at ${at}: ${killed.signal ?? `exit ${killed.code}`}, ${finished.length} steps finished, ${clean ? "clean" : repaired ? `repaired (${problems.length})` : "NOT REPAIRED"}, rebuild ${again.code === 0 ? "ok" : "FAILED"} with ${cached.length} cached`);
 }
 const final = check(root, false);
 const result = {
