@@ -4,10 +4,7 @@
 // each context file once and never stages a copy. Same rules as exec's writeLayer: sorted,
 // parents first, numeric ids, whole-second mtimes clamped to SOURCE_DATE_EPOCH. Streams
 // into the store: the layer is never held in memory.
-import { createHash } from "node:crypto";
-import { once } from "node:events";
 import { closeSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { PassThrough, type Writable } from "node:stream";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { TarEntryType } from "../exec/index.js";
@@ -59,86 +56,67 @@ export async function writeEntriesLayer(entries: readonly LayerEntry[], out: Wri
   const byPath = new Map<string, LayerEntry>();
   for (const e of entries) if (e.path !== "" && e.path !== ".") byPath.set(e.path, e);
   const sorted = [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
-  const hash = createHash("sha256");
-  let size = 0;
-  const put = async (buf: Buffer): Promise<void> => {
-    if (buf.length === 0) return;
-    hash.update(buf);
-    size += buf.length;
-    if (!out.write(buf)) await once(out, "drain", opts.signal ? { signal: opts.signal } : {});
-  };
   // exec/ is loaded on first use: a fully cached build never needs it.
-  const { encodeHeader, endOfArchive, paddingFor } = await import("../exec/index.js");
+  const { encodeHeader, paddingFor, writeTarStream } = await import("../exec/index.js");
   const clamp = (t: number): number => Math.max(0, opts.sourceDateEpoch === undefined ? Math.floor(t) : Math.min(Math.floor(t), opts.sourceDateEpoch));
-  try {
-    for (const e of sorted) {
-      opts.signal?.throwIfAborted();
-      const fileSize = e.type === "file" ? (e.content ? e.content.length : e.size) : 0;
-      await put(
-        encodeHeader({
-          path: e.type === "dir" ? `${e.path}/` : e.path,
-          type: e.type,
-          mode: e.mode & 0o7777,
-          uid: e.uid,
-          gid: e.gid,
-          size: fileSize,
-          mtime: clamp(e.mtime),
-          ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
-          ...(e.devmajor !== undefined ? { devmajor: e.devmajor, devminor: e.devminor ?? 0 } : {}),
-        }),
-      );
-      if (e.type !== "file") continue;
-      if (e.content) await put(Buffer.from(e.content));
-      else if (e.source && fileSize <= SMALL) await put(readSmall(e.source, e.path, fileSize));
-      else if (e.source) await copyFile(e.source, e.path, fileSize, put, opts.signal);
-      await put(paddingFor(fileSize));
-    }
-    await put(endOfArchive());
-    out.end();
-  } catch (err) {
-    out.destroy(err as Error);
-    throw err;
-  }
-  return { diffId: `sha256:${hash.digest("hex")}`, size, entries: sorted.length };
+  const written = await writeTarStream(
+    out,
+    async ({ put, putFile }) => {
+      for (const e of sorted) {
+        opts.signal?.throwIfAborted();
+        const fileSize = e.type === "file" ? (e.content ? e.content.length : e.size) : 0;
+        await put(
+          encodeHeader({
+            path: e.type === "dir" ? `${e.path}/` : e.path,
+            type: e.type,
+            mode: e.mode & 0o7777,
+            uid: e.uid,
+            gid: e.gid,
+            size: fileSize,
+            mtime: clamp(e.mtime),
+            ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
+            ...(e.devmajor !== undefined ? { devmajor: e.devmajor, devminor: e.devminor ?? 0 } : {}),
+          }),
+        );
+        if (e.type !== "file") continue;
+        if (e.content) await put(Buffer.from(e.content));
+        else if (e.source && fileSize <= SMALL) await put(readSmall(e.source, e.path, fileSize));
+        else if (e.source) {
+          await putFile(e.source, fileSize, {
+            open: (err) => cannotRead(e.path, err),
+            shrunk: (done) => shrankError(e.path, fileSize, done),
+          });
+        }
+        await put(paddingFor(fileSize));
+      }
+    },
+    opts.signal ? { signal: opts.signal } : {},
+  );
+  return { ...written, entries: sorted.length };
 }
+
+const cannotRead = (rel: string, e: unknown): TbuildError => new TbuildError("E_IO", `cannot read ${rel}: ${(e as Error).message}`, { cause: e });
+const shrankError = (rel: string, size: number, done: number): TbuildError =>
+  new TbuildError("E_CONTEXT_CHANGED", `${rel} shrank while it was read (expected ${size} bytes, got ${done})`, { hint: "do not change the context during a build" });
 
 function readSmall(abs: string, rel: string, size: number): Buffer {
   let fd: number;
   try {
     fd = openSync(abs, "r");
   } catch (e) {
-    throw new TbuildError("E_IO", `cannot read ${rel}: ${(e as Error).message}`, { cause: e });
+    throw cannotRead(rel, e);
   }
   try {
     const buf = Buffer.allocUnsafe(size);
     let done = 0;
     while (done < size) {
       const n = readSync(fd, buf, done, size - done, done);
-      if (n === 0) throw new TbuildError("E_CONTEXT_CHANGED", `${rel} shrank while it was read (expected ${size} bytes, got ${done})`, { hint: "do not change the context during a build" });
+      if (n === 0) throw shrankError(rel, size, done);
       done += n;
     }
     return buf;
   } finally {
     closeSync(fd);
-  }
-}
-
-async function copyFile(abs: string, rel: string, size: number, put: (b: Buffer) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  const fh = await open(abs, "r").catch((e: unknown) => {
-    throw new TbuildError("E_IO", `cannot read ${rel}: ${(e as Error).message}`, { cause: e });
-  });
-  try {
-    let done = 0;
-    while (done < size) {
-      signal?.throwIfAborted();
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - done));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, done);
-      if (bytesRead === 0) throw new TbuildError("E_CONTEXT_CHANGED", `${rel} shrank while it was read (expected ${size} bytes, got ${done})`, { hint: "do not change the context during a build" });
-      await put(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-      done += bytesRead;
-    }
-  } finally {
-    await fh.close();
   }
 }
 

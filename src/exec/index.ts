@@ -17,3 +17,4 @@ export { UnshareRuntime, type UnshareRuntimeOptions } from "./run/unshare.js";
 export { OciRuntime, type OciRuntimeOptions } from "./run/oci.js";
 export { findExecutable, selectRuntime } from "./run/select.js";
 export { encodeHeader, endOfArchive, paddingFor, type TarEntryType, type TarHeader } from "./tar-header.js";
+export { writeTarStream, type TarSink, type TarStreamOptions } from "./tar-sink.js";

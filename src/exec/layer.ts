@@ -1,15 +1,14 @@
 // Writes one deterministic layer tar from a change list (diff.ts) and the directory that
-// holds the changed files, streaming it to a writable while computing its diff ID and size.
+// holds the changed files, streaming it through tar-sink.ts (diff ID and size taken on the way).
 // The build engine stores the result as a plain tar blob (DESIGN.md "Layers and the store").
-import { createHash } from "node:crypto";
-import { once } from "node:events";
 import type { BigIntStats } from "node:fs";
-import { lstat, open, readlink } from "node:fs/promises";
+import { lstat, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { TbuildError, type Digest } from "../util/index.js";
 import { comparePaths, splitPath, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type Change } from "./changes.js";
-import { encodeHeader, endOfArchive, paddingFor, type TarEntryType, type TarHeader } from "./tar-header.js";
+import { encodeHeader, paddingFor, type TarEntryType, type TarHeader } from "./tar-header.js";
+import { writeTarStream } from "./tar-sink.js";
 
 export interface WriteLayerOptions {
   /**
@@ -42,8 +41,6 @@ export interface LayerResult {
 /** One planned tar entry: a file-system object under `root`, or a whiteout. */
 type Planned = { readonly path: string; readonly source: "fs" } | { readonly path: string; readonly source: "whiteout" };
 
-const CHUNK = 1 << 20;
-
 /**
  * Write the layer for `changes`, reading files from `root`, to `out`.
  *
@@ -60,74 +57,64 @@ const CHUNK = 1 << 20;
  * changes size while it is read.
  */
 export async function writeLayer(changes: readonly Change[], root: string, out: Writable, opts: WriteLayerOptions = {}): Promise<LayerResult> {
-  const hash = createHash("sha256");
-  let size = 0;
   let entries = 0;
-  const put = async (buf: Buffer): Promise<void> => {
-    if (buf.length === 0) return;
-    hash.update(buf);
-    size += buf.length;
-    if (!out.write(buf)) await once(out, "drain", opts.signal ? { signal: opts.signal } : {});
-  };
   const whiteoutTime = opts.sourceDateEpoch ?? 0;
   const clamp = (sec: number): number => Math.max(0, opts.sourceDateEpoch === undefined ? sec : Math.min(sec, opts.sourceDateEpoch));
 
-  try {
-    const plan = planEntries(changes);
-    const links = new Map<string, string>(); // dev:ino → first path written
-    for (const p of plan) {
-      opts.signal?.throwIfAborted();
-      if (p.source === "whiteout") {
-        await put(encodeHeader({ path: p.path, type: "file", mode: 0o644, uid: 0, gid: 0, size: 0, mtime: whiteoutTime }));
-        entries++;
-        continue;
-      }
-      const abs = join(root, p.path);
-      const st = await lstat(abs, { bigint: true }).catch((e: unknown) => {
-        throw new TbuildError("E_IO", `layer: cannot read ${p.path}: ${(e as Error).message}`, { cause: e });
-      });
-      const type = entryType(st);
-      if (type === undefined) continue; // sockets cannot be archived
-      const xattrs = opts.readXattrs ? await opts.readXattrs(abs) : undefined;
-      const base = {
-        mode: Number(st.mode & 0o7777n),
-        uid: Number(st.uid),
-        gid: Number(st.gid),
-        mtime: clamp(Number(st.mtimeNs / 1_000_000_000n)),
-        ...(xattrs && xattrs.size > 0 ? { xattrs } : {}),
-      };
-      if (type !== "dir" && st.nlink > 1n) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = links.get(key);
-        if (first !== undefined) {
-          await put(encodeHeader({ ...base, path: p.path, type: "hardlink", size: 0, linkname: first }));
+  const written = await writeTarStream(
+    out,
+    async ({ put, putFile }) => {
+      const plan = planEntries(changes);
+      const links = new Map<string, string>(); // dev:ino → first path written
+      for (const p of plan) {
+        opts.signal?.throwIfAborted();
+        if (p.source === "whiteout") {
+          await put(encodeHeader({ path: p.path, type: "file", mode: 0o644, uid: 0, gid: 0, size: 0, mtime: whiteoutTime }));
           entries++;
           continue;
         }
-        links.set(key, p.path);
+        const abs = join(root, p.path);
+        const st = await lstat(abs, { bigint: true }).catch((e: unknown) => {
+          throw new TbuildError("E_IO", `layer: cannot read ${p.path}: ${(e as Error).message}`, { cause: e });
+        });
+        const type = entryType(st);
+        if (type === undefined) continue; // sockets cannot be archived
+        const xattrs = opts.readXattrs ? await opts.readXattrs(abs) : undefined;
+        const base = {
+          mode: Number(st.mode & 0o7777n),
+          uid: Number(st.uid),
+          gid: Number(st.gid),
+          mtime: clamp(Number(st.mtimeNs / 1_000_000_000n)),
+          ...(xattrs && xattrs.size > 0 ? { xattrs } : {}),
+        };
+        if (type !== "dir" && st.nlink > 1n) {
+          const key = `${st.dev}:${st.ino}`;
+          const first = links.get(key);
+          if (first !== undefined) {
+            await put(encodeHeader({ ...base, path: p.path, type: "hardlink", size: 0, linkname: first }));
+            entries++;
+            continue;
+          }
+          links.set(key, p.path);
+        }
+        const header: TarHeader = {
+          ...base,
+          path: type === "dir" ? `${p.path}/` : p.path,
+          type,
+          size: type === "file" ? Number(st.size) : 0,
+          ...(type === "symlink" ? { linkname: await readlink(abs) } : {}),
+          ...(type === "char" || type === "block" ? devNumbers(st.rdev) : {}),
+        };
+        await put(encodeHeader(header));
+        entries++;
+        if (type !== "file") continue;
+        await putFile(abs, header.size, { shrunk: (done) => new TbuildError("E_IO", `layer: ${p.path} shrank while it was read (expected ${header.size} bytes, got ${done})`) });
+        await put(paddingFor(header.size));
       }
-      const header: TarHeader = {
-        ...base,
-        path: type === "dir" ? `${p.path}/` : p.path,
-        type,
-        size: type === "file" ? Number(st.size) : 0,
-        ...(type === "symlink" ? { linkname: await readlink(abs) } : {}),
-        ...(type === "char" || type === "block" ? devNumbers(st.rdev) : {}),
-      };
-      await put(encodeHeader(header));
-      entries++;
-      if (type === "file") await copyContent(abs, p.path, header.size, put, opts.signal);
-    }
-    await put(endOfArchive());
-    if (opts.end ?? true) {
-      out.end();
-      if (!out.writableFinished) await once(out, "finish");
-    }
-  } catch (e) {
-    out.destroy(e as Error);
-    throw e;
-  }
-  return { diffId: `sha256:${hash.digest("hex")}`, size, entries };
+    },
+    { end: opts.end ?? true, waitForFinish: true, ...(opts.signal ? { signal: opts.signal } : {}) },
+  );
+  return { ...written, entries };
 }
 
 /** Turn changes into sorted tar entries: whiteouts, opaque markers and implied parents. */
@@ -182,22 +169,4 @@ export function devNumbers(rdev: bigint): { devmajor: number; devminor: number }
   const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
   const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
   return { devmajor: Number(major), devminor: Number(minor) };
-}
-
-async function copyContent(abs: string, rel: string, size: number, put: (b: Buffer) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  const fh = await open(abs, "r");
-  try {
-    let done = 0;
-    while (done < size) {
-      signal?.throwIfAborted();
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - done));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, done);
-      if (bytesRead === 0) throw new TbuildError("E_IO", `layer: ${rel} shrank while it was read (expected ${size} bytes, got ${done})`);
-      await put(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-      done += bytesRead;
-    }
-    await put(paddingFor(size));
-  } finally {
-    await fh.close();
-  }
 }
