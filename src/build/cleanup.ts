@@ -4,7 +4,8 @@
 // kept only while every layer of its chain is still a blob in the store.
 import { readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { pidAlive, removeStaleSecretDirs } from "./secrets.js";
+import { mountsUnder, pidAlive } from "../store/index.js";
+import { removeStaleSecretDirs } from "./secrets.js";
 
 /** Folders without a pid in their name are judged by age: older than this is stale. */
 const GRACE_MS = 10 * 60_000;
@@ -12,19 +13,6 @@ const GRACE_MS = 10 * 60_000;
 export interface CleanupResult {
   readonly unmounted: number;
   readonly removed: number;
-}
-
-/** Mount points at or under `dir`, deepest first (from /proc/self/mountinfo). */
-export async function mountsUnder(dir: string): Promise<string[]> {
-  const text = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
-  const out: string[] = [];
-  for (const line of text.split("\n")) {
-    const field = line.split(" ")[4];
-    if (!field) continue;
-    const p = field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (p === dir || p.startsWith(`${dir}/`)) out.push(p);
-  }
-  return out.sort((a, b) => b.length - a.length);
 }
 
 /** Whether an overlay mount uses the snapshot at `path` as its lower. */

@@ -6,6 +6,7 @@ import { chmod, chown, mkdir, readdir, rm, stat, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TbuildError } from "../util/index.js";
+import { pidAlive } from "../store/index.js";
 
 /** A `--secret`: its value from a file or an environment variable of tbuild's. */
 export interface SecretSource {
@@ -68,13 +69,4 @@ export async function removeStaleSecretDirs(): Promise<number> {
     }
   }
   return n;
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -11,6 +11,7 @@ import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { Annotation, isIndexType, isManifestType, parseConfig, parseIndex, parseManifest, type Descriptor } from "../image/index.js";
 import { blobPath, tempOwnerPid } from "./blobs.js";
 import { readIndex, updateIndex, type StorePaths } from "./layout.js";
+import { mountPoints, mountsUnder, pidAlive } from "./liveness.js";
 import { withLock } from "./lock.js";
 
 /** What kind of problem a check found. */
@@ -83,15 +84,6 @@ export interface CheckOptions {
 }
 
 const HEX64 = /^[a-f0-9]{64}$/;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function hashFile(path: string): Promise<{ digest: Digest; size: number }> {
   const h = createHash("sha256");
@@ -306,13 +298,13 @@ export async function checkStore(paths: StorePaths, opts: CheckOptions = {}): Pr
       inUseTemp++;
       continue;
     }
-    const inside = mounts.filter((m) => m === path || m.startsWith(`${path}/`)).sort((a, b) => b.length - a.length);
+    const inside = await mountsUnder(path, mounts);
     const canUnmount = inside.length > 0 && opts.unmount !== undefined && (pid !== undefined || Date.now() - st.mtimeMs >= grace);
     const what = `build work folder ${path.slice(paths.data.length + 1)} is left over${inside.length ? ` with ${inside.length} mount${inside.length > 1 ? "s" : ""} in it (${inside[0]})` : ""}`;
     const p = add({ kind: "temp", path, message: what, repairable: inside.length === 0 || canUnmount });
     if (repair && canUnmount) {
       for (const m of inside) await opts.unmount!(m);
-      if ((await mountPoints()).some((m) => m === path || m.startsWith(`${path}/`))) continue; // still busy: leave it
+      if ((await mountsUnder(path)).length > 0) continue; // still busy: leave it
     }
     await removePath(p, true);
   }
@@ -360,17 +352,6 @@ export async function checkStore(paths: StorePaths, opts: CheckOptions = {}): Pr
     remaining: problems.filter((p) => !p.repaired).length,
     seconds: (performance.now() - t0) / 1000,
   };
-}
-
-/** Mount points of this mount namespace (empty where /proc is not there). */
-async function mountPoints(): Promise<string[]> {
-  try {
-    const text = await fsp.readFile("/proc/self/mountinfo", "utf8");
-    // Field 5 is the mount point, with space, tab, newline and backslash octal-escaped.
-    return text.split("\n").filter(Boolean).map((l) => (l.split(" ")[4] ?? "").replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-  } catch {
-    return [];
-  }
 }
 
 /** The faults of one image (empty when intact); adds every blob it reaches to `reached`. */

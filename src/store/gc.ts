@@ -8,6 +8,7 @@ import { Annotation, isIndexType, isManifestType, parseIndex, parseManifest, typ
 import { blobPath, tempOwnerPid } from "./blobs.js";
 import { readVerifiedBlob } from "./images.js";
 import { updateIndex, type StorePaths } from "./layout.js";
+import { pidAlive } from "./liveness.js";
 
 export interface GcResult {
   /** Manifest digests of dangling images removed. */
@@ -83,15 +84,6 @@ export async function deleteUnreferenced(p: StorePaths, remaining: readonly Desc
     }
   }
   return { deleted, bytes };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Remove temporary entries whose creating process is gone. */

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { constants, promises as fsp } from "node:fs";
 import { hostname } from "node:os";
 import { TbuildError } from "../util/index.js";
+import { pidAlive } from "./liveness.js";
 
 export interface LockOptions {
   /** Give up after this long (default 60 s). */
@@ -20,15 +21,6 @@ interface LockOwner {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function readOwner(path: string): Promise<LockOwner | undefined> {
   try {
