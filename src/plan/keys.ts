@@ -2,6 +2,7 @@
 // hashPreimage(tag, preimage) over a small canonical object with a `kind`; the preimage is
 // stored beside the key so explain.ts can diff two of them field by field.
 import { hashPreimage, type Digest } from "../util/index.js";
+import type { Mount } from "../dockerfile/index.js";
 
 /** FROM: the base manifest digest, `scratch`, an unresolved name, or the base stage's final key. */
 export type FromPreimage =
@@ -12,22 +13,10 @@ export type FromPreimage =
   /** FROM <stage>: the key IS the stage's key (not re-hashed), so both share a cache entry. */
   | { readonly kind: "from"; readonly stage: number; readonly stageKey: Digest };
 
-/** A mount as it enters a RUN key: type, target and options; a bind source by content. */
-export interface MountPreimage {
-  readonly type: string;
-  readonly target: string;
-  readonly source?: string;
+/** A mount as it enters a RUN key: type, target and options (expanded); a bind source by content. */
+export interface MountPreimage extends Omit<Mount, "flag" | "from"> {
   /** Stage key, image digest/name, or the context selection's content digest. */
   readonly from?: string;
-  readonly readOnly: boolean;
-  readonly id?: string;
-  readonly sharing?: string;
-  readonly mode?: number;
-  readonly uid?: number;
-  readonly gid?: number;
-  readonly size?: number;
-  readonly required?: boolean;
-  readonly env?: string;
 }
 
 export interface RunPreimage {

@@ -4,6 +4,7 @@
 import type { Diagnostic, Digest, Range, SourceLocation } from "../util/index.js";
 import type { ContainerConfig, HistoryEntry } from "../image/index.js";
 import type { EnvEntry } from "../shell/index.js";
+import type { Mount } from "../dockerfile/index.js";
 import type { KeyPreimage } from "./keys.js";
 
 /** Where a FROM, COPY --from or mount `from=` takes its files. */
@@ -46,23 +47,13 @@ export interface FromStep extends StepBase {
   readonly base: StageSource;
 }
 
-/** A RUN --mount, typed and resolved. */
-export interface RunMount {
-  readonly type: "bind" | "cache" | "tmpfs" | "secret" | "ssh";
-  readonly target: string;
-  /** Path inside `from` (bind, cache) or the context; the secret/ssh id for those types. */
-  readonly source?: string;
+/**
+ * A RUN --mount, typed and resolved: dockerfile's decoded Mount with its words expanded, the
+ * target made absolute, `from` resolved to a source and the flag's range dropped.
+ */
+export interface RunMount extends Omit<Mount, "flag" | "from"> {
   /** Where a bind or cache mount reads from: the build context when absent. */
   readonly from?: StageSource;
-  readonly readOnly: boolean;
-  readonly id?: string;
-  readonly sharing?: "shared" | "private" | "locked";
-  readonly mode?: number;
-  readonly uid?: number;
-  readonly gid?: number;
-  readonly size?: number;
-  readonly required?: boolean;
-  readonly env?: string;
   /** For a bind mount of the context: the content digest of what it selects. */
   readonly contentDigest?: Digest;
 }
