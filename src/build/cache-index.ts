@@ -8,20 +8,15 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../util/index.js";
 import { writeFileAtomic, type Store } from "../store/index.js";
+import type { CacheEntry } from "../registry/index.js";
 
-/** What a cache hit gives back: the layer a step produced. */
-export interface CacheRecord {
+/**
+ * What a cache hit gives back: the layer a step produced. The same record a cache artifact
+ * carries (registry's CacheEntry, a type-only import: a cached build never loads registry/),
+ * versioned on disk.
+ */
+export interface CacheRecord extends CacheEntry {
   readonly version: 1;
-  readonly key: Digest;
-  /** Step kind (`run`, `copy`, `add`, `workdir`). */
-  readonly kind: string;
-  /** The instruction, for humans reading the folder. */
-  readonly text: string;
-  readonly layer: { readonly diffId: Digest; readonly size: number };
-  /** When the layer was made (RFC 3339): history entries and the image's `created` reuse it. */
-  readonly created: string;
-  /** The canonical object hashed into `key` (plan/keys.ts). */
-  readonly preimage: unknown;
 }
 
 /** One step of a stored plan: enough to explain a miss on the next build. */

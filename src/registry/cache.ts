@@ -39,13 +39,17 @@ import { checkDigest, gunzip, mapLimit } from "./transfer.js";
 export const CACHE_MEDIA_TYPE = "application/vnd.tbuild.cache.v1+json";
 export const DIFF_ID_ANNOTATION = "io.tbuild.cache.diffid";
 
-/** One step's record: what the build cache index keeps per key. */
+/** One step's record: what the build cache index keeps per key (src/build/cache-index.ts adds only a version). */
 export interface CacheEntry {
   readonly key: Digest;
+  /** Step kind (`run`, `copy`, `add`, `workdir`). */
   readonly kind: string;
+  /** The instruction, for humans reading the records. */
   readonly text: string;
   readonly layer: { readonly diffId: Digest; readonly size: number };
+  /** When the layer was made (RFC 3339): history entries and the image's `created` reuse it. */
   readonly created: string;
+  /** The canonical object hashed into `key` (plan/keys.ts). */
   readonly preimage: unknown;
 }
 
