@@ -13,7 +13,8 @@ const CHUNK = 1 << 20;
 const SMALL = 1 << 20;
 
 export interface HashFilesOptions {
-  readonly cache?: FileHashCache;
+  /** The file-hash cache (or anything with its get and set). */
+  readonly cache?: Pick<FileHashCache, "get" | "set">;
   /** Large files hashed at once (default 4). Each holds two 1 MiB buffers. */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;

@@ -56,8 +56,24 @@ export interface FileStamp {
 
 /** The record's own fields (no path, no children) as a canonical one-line preimage. */
 export function recordPreimage(r: FileRecord): string {
-  const x = r.xattrs ? Object.keys(r.xattrs).sort().map((k) => [k, r.xattrs![k]!]) : [];
-  return JSON.stringify([r.type, r.mode, r.uid, r.gid, r.size, r.linkTarget ?? "", r.devMajor ?? 0, r.devMinor ?? 0, x, r.contentDigest ?? ""]);
+  // Byte-for-byte JSON.stringify([type, mode, uid, gid, size, linkTarget, devMajor,
+  // devMinor, xattrs, contentDigest]), built by concatenation: it runs once per selected
+  // file, and the array plus the generic serialiser cost more than the hashing.
+  const x = r.xattrs ? JSON.stringify(Object.keys(r.xattrs).sort().map((k) => [k, r.xattrs![k]!])) : "[]";
+  return `[${jsonString(r.type)},${jsonNumber(r.mode)},${jsonNumber(r.uid)},${jsonNumber(r.gid)},${jsonNumber(r.size)},${r.linkTarget === undefined ? '""' : jsonString(r.linkTarget)},${jsonNumber(r.devMajor ?? 0)},${jsonNumber(r.devMinor ?? 0)},${x},${r.contentDigest === undefined ? '""' : jsonString(r.contentDigest)}]`;
+}
+
+/** JSON.stringify of a string: quoted as is unless it needs escaping. */
+export function jsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+// What JSON.stringify escapes: quote, backslash, control characters, lone surrogates (a
+// surrogate pair is kept as is, but the slow path handles every surrogate to be exact).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a number (integers print the same either way; NaN and ±Infinity are null). */
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? `${n}` : "null";
 }
 
 /** The digest of one record's metadata and content (independent of where it lives). */
@@ -106,6 +122,67 @@ export interface TreeHash {
  * treated as plain 0755 directories. Only the given records count.
  */
 export function hashTree(records: readonly FileRecord[], hash: StringHasher = sha256Digest): TreeHash {
+  return hashTreeInOrder(records, hash) ?? hashTreeAnyOrder(records, hash);
+}
+
+const IMPLICIT_DIR: FileRecord = { path: "", type: "dir", mode: 0o755, uid: 0, gid: 0, size: 0 };
+
+interface DirFrame {
+  readonly path: string;
+  readonly name: string;
+  readonly parts: string[];
+  /** The last child name seen, to check the order. */
+  last: string | undefined;
+}
+
+/**
+ * hashTree in one pass with a stack of open directories, for records in walk order (each
+ * directory before its contents, names sorted per directory, no gaps, no duplicates): what
+ * a selection of walked entries always is. No maps of paths or children, no sorting.
+ * Returns undefined as soon as the order is not that, and the caller takes the general way;
+ * both give the same digests.
+ */
+function hashTreeInOrder(records: readonly FileRecord[], hash: StringHasher): TreeHash | undefined {
+  if (records.length === 0) return undefined;
+  const dirs = new Map<string, Digest>();
+  const first = records[0]!;
+  let i = 0;
+  let root = IMPLICIT_DIR;
+  if (first.path === "") {
+    if (first.type !== "dir") return records.length === 1 ? { digest: recordDigest(first, hash), dirs } : undefined;
+    root = first;
+    i = 1;
+  }
+  const stack: DirFrame[] = [{ path: "", name: "", parts: [`tbuild.context.dir.v1\0${recordPreimage(root)}`], last: undefined }];
+  let digest: Digest | undefined;
+  const close = (): void => {
+    const f = stack.pop()!;
+    const d = hash(f.parts.join("\n"));
+    dirs.set(f.path, d);
+    const parent = stack[stack.length - 1];
+    if (parent) parent.parts.push(`${jsonString(f.name)} d${d}`);
+    else digest = d;
+  };
+  for (; i < records.length; i++) {
+    const r = records[i]!;
+    const p = r.path;
+    const cut = p.lastIndexOf("/");
+    const name = p.slice(cut + 1);
+    if (name === "") return undefined;
+    const parent = cut < 0 ? "" : p.slice(0, cut);
+    while (stack.length > 0 && stack[stack.length - 1]!.path !== parent) close();
+    const top = stack[stack.length - 1];
+    if (!top || (top.last !== undefined && compareNames(top.last, name) >= 0)) return undefined;
+    top.last = name;
+    if (r.type === "dir") stack.push({ path: p, name, parts: [`tbuild.context.dir.v1\0${recordPreimage(r)}`], last: undefined });
+    else top.parts.push(`${jsonString(name)} f${recordPreimage(r)}`);
+  }
+  while (stack.length > 0) close();
+  return { digest: digest!, dirs };
+}
+
+/** hashTree for records in any order (duplicates: the first wins). */
+function hashTreeAnyOrder(records: readonly FileRecord[], hash: StringHasher): TreeHash {
   const byPath = new Map<string, FileRecord>();
   const children = new Map<string, string[]>();
   const linked = new Set<string>();

@@ -35,7 +35,8 @@ export interface WalkOptions {
  */
 export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[] {
   const fs = opts.fs ?? (nodeFs as unknown as WalkFs);
-  const layers = opts.exclude ?? [];
+  // A filter without patterns never matches: skip it (most contexts have no .dockerignore).
+  const layers = (opts.exclude ?? []).filter((m) => m.patterns.length > 0);
   const include = opts.include;
   const out: ContextEntry[] = [];
   const pending: ContextEntry[] = [];
@@ -51,6 +52,8 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
     throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context not found: ${root}`, { cause: e });
   }
   if (!st.isDirectory()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context is not a directory: ${root}`);
+  const noInfo: MatchInfo[] = [];
+  const statOpts = { bigint: true } as const;
 
   const walkDir = (abs: string, rel: string, exInfo: MatchInfo[], incInfo: MatchInfo, emitted: boolean) => {
     opts.signal?.throwIfAborted();
@@ -62,23 +65,28 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
       if ((code === "EACCES" || code === "EPERM") && !emitted) return;
       throw new TbuildError("E_IO", `${code === "EACCES" || code === "EPERM" ? "permission denied" : "cannot read directory"}: ${rel || "."}`, { cause: e, hint: "make the directory readable or list it in .dockerignore" });
     }
-    names.sort(compareNames);
+    sortNames(names);
+    const prefix = rel ? `${rel}/` : "";
     for (const name of names) {
       const childAbs = `${abs}/${name}`;
-      const childRel = rel ? `${rel}/${name}` : name;
-      const s = fs.lstatSync(childAbs, { bigint: true });
+      const childRel = prefix + name;
+      const s = fs.lstatSync(childAbs, statOpts);
       const type = typeOf(s);
       let excluded = false;
-      const childEx: MatchInfo[] = [];
-      const blocking: PatternMatcher[] = [];
-      layers.forEach((m, i) => {
-        const r = m.matchesUsingParentResults(childRel, exInfo[i]);
-        childEx.push(r.info);
-        if (r.matched) {
-          excluded = true;
-          blocking.push(m);
+      let childEx = noInfo;
+      let blocking: PatternMatcher[] | undefined;
+      if (layers.length > 0) {
+        childEx = [];
+        for (let i = 0; i < layers.length; i++) {
+          const m = layers[i]!;
+          const r = m.matchesUsingParentResults(childRel, exInfo[i]);
+          childEx.push(r.info);
+          if (r.matched) {
+            excluded = true;
+            (blocking ??= []).push(m);
+          }
         }
-      });
+      }
       let included = true;
       let childInc: MatchInfo;
       if (include) {
@@ -86,13 +94,13 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
         included = r.matched;
         childInc = r.info;
       }
-      const entry = makeEntry(fs, childAbs, childRel, type, s);
       const self = included && !excluded;
       if (type !== "dir") {
-        if (self) emit(entry);
+        if (self) emit(makeEntry(fs, childAbs, childRel, type, s));
         continue;
       }
-      if (excluded && !blocking.every((m) => m.mayReincludeBelow(childRel))) continue;
+      if (excluded && !blocking!.every((m) => m.mayReincludeBelow(childRel))) continue;
+      const entry = makeEntry(fs, childAbs, childRel, type, s);
       if (self) emit(entry);
       else pending.push(entry);
       walkDir(childAbs, childRel, childEx, childInc, self);
@@ -101,6 +109,21 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
   };
   walkDir(root, "", layers.map(() => undefined), undefined, true);
   return out;
+}
+
+/**
+ * Sort names by code point (compareNames). JS's default sort compares UTF-16 code units,
+ * which agrees unless a name holds a surrogate pair; the native sort is several times
+ * faster than a JS comparator, so it is used when no name has one.
+ */
+function sortNames(names: string[]): void {
+  names.sort();
+  for (const n of names) {
+    if (/[\ud800-\udfff]/.test(n)) {
+      names.sort(compareNames);
+      return;
+    }
+  }
 }
 
 function typeOf(s: nodeFs.BigIntStats): EntryType {
