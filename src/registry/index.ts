@@ -16,7 +16,7 @@ export {
 export type { Credentials, CredentialSource, Challenge, Env } from "./auth.js";
 export { pullImage, pushImage, hostPlatform, mapLimit } from "./transfer.js";
 export type { TransferEvent, LayerStatus, TransferOptions, PullOptions, PullResult, PushOptions, PushResult } from "./transfer.js";
-export type { TransferStore, StoredBlob, CompressedLayer, LocalImage } from "./store-port.js";
+export type { TransferStore, TransferSession, StoredBlob, CompressedLayer, LocalImage } from "./store-port.js";
 export { storeTransfer } from "./store-adapter.js";
 export { MANIFEST_ACCEPT, selectPlatform } from "./types.js";
 export { CACHE_MEDIA_TYPE, DIFF_ID_ANNOTATION, ImportedCache, cacheBackend, exportCache, importCache, parseCacheSpec } from "./cache.js";

@@ -2,7 +2,7 @@
 // write, images committed with putImage (under the store lock), lazy parallel gzip of
 // layers remembered by the store (compressLayer).
 import { MediaType } from "../image/index.js";
-import { compressLayer, type Store } from "../store/index.js";
+import { StoreDestination, compressLayer, type Store } from "../store/index.js";
 import { TbuildError } from "../util/index.js";
 import type { TransferStore } from "./store-port.js";
 
@@ -29,6 +29,17 @@ export function storeTransfer(store: Store): TransferStore {
         imageId: image.id,
         configSize: image.configSize,
         layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      };
+    },
+    begin: () => {
+      const dest = new StoreDestination(store);
+      return {
+        putBlob: (src, expected, mismatch) => dest.putBlob(src, { digest: expected }, { mismatch: (what, _want, got) => mismatch(what === "digest" ? String(got) : `${got} bytes`) }),
+        commit: async (img) => {
+          const [r] = await dest.commitPending([{ configBytes: img.configBytes, layers: img.layers, tags: img.tags }]);
+          return { manifestDigest: r!.manifestDigest };
+        },
+        abort: () => dest.abort(),
       };
     },
     compressedLayer: async (diffId) => {

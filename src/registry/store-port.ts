@@ -25,6 +25,19 @@ export interface LocalImage {
   readonly layers: readonly { readonly digest: Digest; readonly size: number; readonly mediaType?: string }[];
 }
 
+/** Writes that become visible together, at commit (the store's staging). */
+export interface TransferSession {
+  /**
+   * Write a blob that must hash to `expected`; it stays invisible until commit. When the
+   * bytes differ it MUST throw the error `mismatch` builds and keep nothing.
+   */
+  putBlob(source: AsyncIterable<Uint8Array>, expected: Digest, mismatch: (got: string) => Error): Promise<StoredBlob>;
+  /** Make the blobs durable, then write the image and tag it, atomically. */
+  commit(image: { readonly configBytes: Uint8Array; readonly layers: readonly { readonly diffId: Digest; readonly size: number }[]; readonly tags: readonly string[] }): Promise<{ readonly manifestDigest: Digest }>;
+  /** Drop everything written (also after a failed commit). */
+  abort(): Promise<void>;
+}
+
 export interface TransferStore {
   hasBlob(digest: Digest): Promise<boolean>;
   /** Stream a stored blob. */
@@ -40,6 +53,8 @@ export interface TransferStore {
   putImage(image: { readonly configBytes: Uint8Array; readonly layers: readonly { readonly diffId: Digest; readonly size: number }[]; readonly tags: readonly string[] }): Promise<{ readonly manifestDigest: Digest }>;
   /** The image a full normalised reference names, or undefined. */
   resolveImage(ref: string): Promise<LocalImage | undefined>;
+  /** A staging session (optional): blobs fsynced in one parallel batch at commit. */
+  begin?(): TransferSession;
   /** The remembered compressed form of an uncompressed layer, computing it once (optional). */
   compressedLayer?(diffId: Digest): Promise<CompressedLayer>;
 }

@@ -11,7 +11,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
-import type { CompressedLayer, LocalImage, TransferStore } from "./store-port.js";
+import type { CompressedLayer, LocalImage, TransferSession, TransferStore } from "./store-port.js";
 import {
   formatPlatform,
   formatReference,
@@ -114,37 +114,54 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
     throw new TbuildError("E_REGISTRY_DIGEST", `image ${formatReference(ref)} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff IDs`);
   }
 
-  let downloaded = false;
-  const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i) => {
-    const diffId = diffIds[i] as Digest;
-    if (await store.hasBlob(diffId)) {
-      opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "exists" });
-      return { digest: layer.digest, diffId, status: "exists" as const, size: await blobSize(store, diffId) };
-    }
-    opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
-    const stored = await withRetries(opts, () => downloadLayer(client, store, ref, layer, diffId, opts));
-    downloaded = true;
-    opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
-    return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size };
-  });
+  // With a staging session (the real store), layers are written unsynced into a private
+  // folder and fsynced in one parallel batch at commit; nothing is visible before it.
+  const session = store.begin?.();
+  try {
+    let downloaded = false;
+    const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i) => {
+      const diffId = diffIds[i] as Digest;
+      if (await store.hasBlob(diffId)) {
+        opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "exists" });
+        return { digest: layer.digest, diffId, status: "exists" as const, size: await blobSize(store, diffId) };
+      }
+      opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
+      const stored = await withRetries(opts, () => downloadLayer(client, store, session, ref, layer, diffId, opts));
+      downloaded = true;
+      opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
+      return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size };
+    });
 
-  // Only now, with every layer verified and stored, write the config and the image.
-  const full = formatReference(ref.tag ? { domain: ref.domain, path: ref.path, tag: ref.tag } : ref);
-  const before = await store.resolveImage(full);
-  await store.putBlob(once(configBytes), manifest.config.digest);
-  const image = await store.putImage({ configBytes, layers: layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags: ref.tag ? [full] : [] });
-  return {
-    ref: full,
-    remoteDigest: top.digest,
-    manifestDigest: image.manifestDigest,
-    imageId: manifest.config.digest,
-    downloaded: downloaded || before?.manifestDigest !== image.manifestDigest,
-    layers: layers.map(({ digest, diffId, status }) => ({ digest, diffId, status })),
-  };
+    // Only now, with every layer verified and stored, write the config and the image.
+    const full = formatReference(ref.tag ? { domain: ref.domain, path: ref.path, tag: ref.tag } : ref);
+    const before = await store.resolveImage(full);
+    const pending = { configBytes, layers: layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags: ref.tag ? [full] : [] };
+    let image: { readonly manifestDigest: Digest };
+    if (session) image = await session.commit(pending);
+    else {
+      await store.putBlob(once(configBytes), manifest.config.digest);
+      image = await store.putImage(pending);
+    }
+    return {
+      ref: full,
+      remoteDigest: top.digest,
+      manifestDigest: image.manifestDigest,
+      imageId: manifest.config.digest,
+      downloaded: downloaded || before?.manifestDigest !== image.manifestDigest,
+      layers: layers.map(({ digest, diffId, status }) => ({ digest, diffId, status })),
+    };
+  } catch (e) {
+    await session?.abort().catch(() => undefined);
+    throw e;
+  }
 }
 
-/** Download one layer: verify the compressed digest while streaming, gunzip, check the diff ID, store. */
-async function downloadLayer(client: RegistryClient, store: TransferStore, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<{ digest: Digest; size: number }> {
+/**
+ * Download one layer: the client verifies the compressed digest while streaming; the bytes
+ * are gathered into 1 MiB pieces for gunzip (fewer pool round trips), and the store hashes
+ * the uncompressed stream once, as it writes it, against the diff ID.
+ */
+async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<{ digest: Digest; size: number }> {
   const compression = layerCompression(layer.mediaType);
   if (compression === undefined) throw new TbuildError("E_REGISTRY", `layer ${layer.digest} has an unknown media type ${layer.mediaType}`);
   if (compression === "zstd") throw new TbuildError("E_REGISTRY", `layer ${layer.digest} is zstd-compressed, which tbuild cannot read yet`, { hint: "pull an image with gzip layers" });
@@ -156,9 +173,12 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, ref: 
       yield c;
     }
   };
-  const raw = compression === "gzip" ? gunzip(source(), `layer ${layer.digest} from ${ref.domain}/${ref.path}`) : source();
-  const stored = await store.putBlob(checkDigest(raw, diffId, `layer ${layer.digest}: its uncompressed content`), diffId);
-  return stored;
+  const raw = compression === "gzip" ? gunzip(coalesce(source(), 1 << 20), `layer ${layer.digest} from ${ref.domain}/${ref.path}`) : source();
+  const what = `layer ${layer.digest}: its uncompressed content`;
+  if (session) {
+    return session.putBlob(raw, diffId, (got) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the config says ${diffId}`, { hint: "the image in the registry is inconsistent; nothing was stored" }));
+  }
+  return store.putBlob(checkDigest(raw, diffId, what), diffId);
 }
 
 /** Push `ref` from `store` to its registry: layers gzipped (once), config, then the manifest. */
@@ -220,8 +240,25 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
+/** Gather small chunks (sockets yield ~64 KiB) into pieces of at least `min` bytes. */
+export async function* coalesce(src: AsyncIterable<Uint8Array>, min: number): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of src) {
+    parts.push(c);
+    n += c.byteLength;
+    if (n >= min) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+      parts = [];
+      n = 0;
+    }
+  }
+  if (n) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+}
+
 export async function* gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
-  const z = createGunzip();
+  // 1 MiB output pieces: the default 16 KiB meant 32 pool round trips and buffers per MiB.
+  const z = createGunzip({ chunkSize: 1 << 20 });
   const input = Readable.from(src);
   input.on("error", (e) => z.destroy(e));
   input.pipe(z);

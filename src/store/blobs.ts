@@ -28,46 +28,98 @@ function mismatch(expect: BlobExpectation, what: string, want: string | number, 
   return new TbuildError("E_ARCHIVE_INVALID", `${label}: ${what} mismatch: expected ${want}, got ${got}`, { hint: "the data is truncated or was modified; nothing was stored" });
 }
 
+/** Bytes gathered into one writev call. */
+const BATCH = 4 << 20;
+/** Start writeback (fdatasync in the background) after this many bytes since the last one. */
+const KICK = 32 << 20;
+/** Background writebacks in flight in this process (each holds a libuv pool thread). */
+let kicking = 0;
+const MAX_KICKING = 1;
+
+export interface WriteTempOptions {
+  /**
+   * fsync before returning (default true). With false the caller MUST fsync the file
+   * (syncFiles) before renaming it into place; writeback is still started while writing,
+   * so that later fsync has little left to do.
+   */
+  readonly sync?: boolean;
+  /** Build the error for a size or digest mismatch (default: E_ARCHIVE_INVALID). */
+  readonly mismatch?: (what: "size" | "digest", want: string | number, got: string | number) => Error;
+}
+
 /**
  * Write `data` to a new temporary file in `tmpDir`, hashing as it goes, verify it against
  * `expect`, fsync it, and return its path and identity. The caller renames or removes it.
+ *
+ * A stream is hashed once, chunk by chunk, while the previous batch (up to 4 MiB, one
+ * writev) is written on the libuv pool, so hashing and writing overlap; every 32 MiB a
+ * background fdatasync starts writeback, so the final fsync (here, or the caller's at
+ * commit) has little left to do.
  */
-export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: { sync?: boolean } = {}): Promise<WrittenTemp> {
+export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: WriteTempOptions = {}): Promise<WrittenTemp> {
   const path = join(tmpDir, tempName("blob-"));
+  const fail = (what: "size" | "digest", want: string | number, got: string | number) => (opts.mismatch ? opts.mismatch(what, want, got) : mismatch(expect, what, want, got));
   const hash = createHash("sha256");
   let size = 0;
   const fh = await fsp.open(path, "wx", 0o644);
   let ok = false;
+  // The write in flight (its rejection is observed when awaited, never left unhandled).
+  let writing: Promise<void> | undefined;
+  let kick: Promise<void> | undefined;
+  let sinceKick = 0;
+  const startWrite = (chunks: Uint8Array[], n: number) => {
+    const w = writeAll(fh, chunks, n);
+    writing = w;
+    w.catch(() => undefined);
+    sinceKick += n;
+    if (sinceKick >= KICK && kick === undefined && kicking < MAX_KICKING) {
+      sinceKick = 0;
+      kicking++;
+      kick = w
+        .then(() => fh.datasync())
+        .catch(() => undefined)
+        .finally(() => {
+          kicking--;
+          kick = undefined;
+        });
+    }
+  };
   try {
     if (data instanceof Uint8Array) {
       hash.update(data);
       size = data.length;
       await fh.write(data);
     } else {
-      // Batch small chunks (tar-stream yields 64 KiB or less) into ~1 MiB writev calls.
       let batch: Uint8Array[] = [];
       let batched = 0;
       for await (const chunk of data) {
         hash.update(chunk);
         size += chunk.length;
-        if (expect.size !== undefined && size > expect.size) throw mismatch(expect, "size", expect.size, `more than ${expect.size}`);
+        if (expect.size !== undefined && size > expect.size) throw fail("size", expect.size, `more than ${expect.size}`);
         batch.push(chunk);
         batched += chunk.length;
-        if (batched >= 1 << 20) {
-          await writeAll(fh, batch, batched);
+        if (batched >= BATCH) {
+          if (writing) await writing;
+          startWrite(batch, batched);
           batch = [];
           batched = 0;
         }
       }
+      if (writing) await writing;
       if (batched) await writeAll(fh, batch, batched);
     }
     const digest = `sha256:${hash.digest("hex")}` as Digest;
-    if (expect.size !== undefined && size !== expect.size) throw mismatch(expect, "size", expect.size, size);
-    if (expect.digest !== undefined && digest !== expect.digest) throw mismatch(expect, "digest", expect.digest, digest);
-    if (opts.sync !== false) await fh.sync();
+    if (expect.size !== undefined && size !== expect.size) throw fail("size", expect.size, size);
+    if (expect.digest !== undefined && digest !== expect.digest) throw fail("digest", expect.digest, digest);
+    if (opts.sync !== false) {
+      if (kick) await kick;
+      await fh.sync();
+    }
     ok = true;
     return { path, digest, size };
   } finally {
+    if (writing) await writing.catch(() => undefined);
+    if (kick) await kick;
     await fh.close();
     if (!ok) await fsp.rm(path, { force: true });
   }
@@ -76,9 +128,10 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
 async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
   let written = (await fh.writev(chunks)).bytesWritten;
   if (written === total) return;
-  // Short write: finish byte by byte through the remaining chunks.
+  // Short write: finish through the remaining bytes.
   const rest = Buffer.concat(chunks).subarray(written);
-  while (written < total) written += (await fh.write(rest, written - (total - rest.length))).bytesWritten;
+  let done = 0;
+  while (done < rest.length) done += (await fh.write(rest, done)).bytesWritten;
 }
 
 /** fsync files written with `sync: false`, in parallel (before they are renamed into place). */

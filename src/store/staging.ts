@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, TransferImage } from "../image/index.js";
-import { syncFiles, tempName, writeTemp } from "./blobs.js";
-import type { PutImageResult, Store } from "./store.js";
+import { syncFiles, tempName, writeTemp, type WriteTempOptions } from "./blobs.js";
+import type { PendingImage, PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {
   readonly wantsCompressedLayers = false;
@@ -27,7 +27,8 @@ export class StoreDestination implements ImageDestination {
     return this.staged.has(digest) || this.store.hasBlob(digest);
   }
 
-  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}): Promise<BlobInfo> {
+  /** Stage a blob (unsynced until commit). `opts.mismatch` builds the error for bytes that differ from `expect`. */
+  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch"> = {}): Promise<BlobInfo> {
     if (expect.digest !== undefined && (await this.store.hasBlob(expect.digest))) {
       // Already stored: verify the bytes without writing them again.
       const h = createHash("sha256");
@@ -38,6 +39,7 @@ export class StoreDestination implements ImageDestination {
       }
       const digest = `sha256:${h.digest("hex")}` as Digest;
       if (digest !== expect.digest || (expect.size !== undefined && size !== expect.size)) {
+        if (opts.mismatch) throw digest !== expect.digest ? opts.mismatch("digest", expect.digest, digest) : opts.mismatch("size", expect.size!, size);
         throw new TbuildError("E_ARCHIVE_INVALID", `${expect.label ?? "blob"}: digest mismatch: expected ${expect.digest}, got ${digest}`);
       }
       return { digest, size };
@@ -47,7 +49,7 @@ export class StoreDestination implements ImageDestination {
       this.made = true;
     }
     // fsync is deferred to commit, where all staged blobs are synced in parallel.
-    const t = await writeTemp(this.dir, data, expect, { sync: false });
+    const t = await writeTemp(this.dir, data, expect, { sync: false, ...(opts.mismatch ? { mismatch: opts.mismatch } : {}) });
     const prev = this.staged.get(t.digest);
     if (prev !== undefined) await fsp.rm(t.path, { force: true });
     else this.staged.set(t.digest, t.path);
@@ -62,12 +64,17 @@ export class StoreDestination implements ImageDestination {
   }
 
   async commit(): Promise<void> {
+    this.results = await this.commitPending(this.images.map((i) => ({ configBytes: i.configBytes, layers: i.layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags: i.tags })));
+  }
+
+  /**
+   * fsync every staged blob (in parallel), then write `images` and move the blobs into
+   * place under the lock (Store.commitImages). The staging folder is removed either way.
+   */
+  async commitPending(images: readonly PendingImage[]): Promise<PutImageResult[]> {
     try {
       await syncFiles([...this.staged.values()]);
-      this.results = await this.store.commitImages(
-        this.images.map((i) => ({ configBytes: i.configBytes, layers: i.layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags: i.tags })),
-        this.staged,
-      );
+      return await this.store.commitImages(images, this.staged);
     } finally {
       await this.abort();
     }
