@@ -3,27 +3,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { Store } from "../../src/store/index.js";
+import { runCli } from "../helpers/cli.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 
-async function run(argv: string[], env: Record<string, string>, stdin = "") {
-  let out = "";
-  let err = "";
-  const input = new PassThrough();
-  input.end(stdin);
-  const code = await main(argv, {
-    stdout: { write: (s: string | Uint8Array) => (out += String(s)) },
-    stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
-    stdin: input,
-    env,
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-  });
-  return { code, out, err };
-}
+const run = (argv: string[], env: Record<string, string>, stdin = "") => runCli(argv, { env, stdin });
 
 describe("tbuild pull/push/login/logout", () => {
   let reg: RegistryServer;

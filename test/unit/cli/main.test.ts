@@ -1,20 +1,5 @@
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { main } from "../../../src/cli/main.js";
-
-function run(argv: string[]) {
-  let out = "";
-  let err = "";
-  const io = {
-    stdout: { write: (s: string | Uint8Array) => (out += String(s)) },
-    stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
-    stdin: new PassThrough(),
-    env: {},
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-  };
-  return main(argv, io).then((code) => ({ code, out, err }));
-}
+import { runCli as run } from "../../helpers/cli.js";
 
 describe("cli main", () => {
   it("prints the version", async () => {

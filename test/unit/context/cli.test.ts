@@ -2,26 +2,13 @@
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../../src/cli/main.js";
+import { runCli } from "../../helpers/cli.js";
 
 const tmp = fs.mkdtempSync(join(tmpdir(), "tbuild-ctxcli-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function run(argv: string[]) {
-  let out = "";
-  let err = "";
-  const io = {
-    stdout: { write: (s: string | Uint8Array) => (out += String(s)) },
-    stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
-    stdin: new PassThrough(),
-    env: {},
-    cwd: tmp,
-    signal: new AbortController().signal,
-  };
-  return main(argv, io).then((code) => ({ code, out, err }));
-}
+const run = (argv: string[]) => runCli(argv, { cwd: tmp });
 
 describe("tbuild context", () => {
   const ctx = join(tmp, "ctx");

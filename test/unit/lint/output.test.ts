@@ -3,9 +3,8 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { main } from "../../../src/cli/main.js";
+import { runCli } from "../../helpers/cli.js";
 import { parseDockerfile } from "../../../src/dockerfile/index.js";
 import {
   RULES,
@@ -20,19 +19,7 @@ import {
 
 const SAMPLE = "FROM alpine\nrun apk add curl\nMAINTAINER me@example.org\nENV A 1\nCMD node server.js\nEXPOSE 80/TCP\n";
 
-function cli(argv: string[], cwd: string) {
-  let out = "";
-  let err = "";
-  const io = {
-    stdout: { write: (s: string | Uint8Array) => (out += String(s)) },
-    stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
-    stdin: new PassThrough(),
-    env: {},
-    cwd,
-    signal: new AbortController().signal,
-  };
-  return main(argv, io).then((code) => ({ code, out, err }));
-}
+const cli = (argv: string[], cwd: string) => runCli(argv, { cwd });
 
 describe("lint output", () => {
   const findings = lintDockerfile(SAMPLE, { file: "app/Dockerfile" });

@@ -4,9 +4,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../../src/cli/main.js";
+import { runCli } from "../../helpers/cli.js";
 import type { Plan } from "../../../src/plan/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tbuild-plan-cli-"));
@@ -18,20 +17,7 @@ writeFileSync(join(ctx, "package.json"), "{}");
 writeFileSync(join(ctx, "src", "index.ts"), "export {}");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io = {
-    stdout: { write: (s: string | Uint8Array) => (out += String(s)) },
-    stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
-    stdin: new PassThrough(),
-    env: { TBUILD_ROOT: root, NODE_FROM_ENV: "18" },
-    cwd: dir,
-    signal: new AbortController().signal,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[]) => runCli(argv, { cwd: dir, env: { TBUILD_ROOT: root, NODE_FROM_ENV: "18" } });
 
 const keysOf = (p: Plan): string[] => p.stages.flatMap((s) => s.steps.map((x) => x.key));
 
