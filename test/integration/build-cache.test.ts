@@ -3,7 +3,6 @@
 // from the first step that uses it and says why; SOURCE_DATE_EPOCH builds are reproducible
 // across folders; --no-cache, -q, --iidfile, --dry-run, --progress json, -f -, the
 // examples/ projects, and the exit codes of bad input.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,25 +10,14 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { findImage, snapshotStore } from "../helpers/oci-reader.js";
+import { spawnCli, type SpawnCliOptions } from "../helpers/run-cli.js";
 
-const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
 const EXAMPLES = fileURLToPath(new URL("../../examples", import.meta.url));
 
 let work: string;
 let busyboxTar: string;
 
-function tb(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? work, env: { ...process.env, SOURCE_DATE_EPOCH: "", ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(opts.input ?? "");
-  });
-}
+const tb = (args: string[], opts: SpawnCliOptions = {}) => spawnCli(args, { ...opts, cwd: opts.cwd ?? work, env: { SOURCE_DATE_EPOCH: "", ...opts.env } });
 
 async function ok(args: string[], opts: Parameters<typeof tb>[1] = {}): Promise<{ stdout: string; stderr: string }> {
   const r = await tb(args, opts);

@@ -3,7 +3,7 @@
 // (config) and the test OCI reader (history, layers), then compared with expect.json.
 // A new case is a new folder. Needs root, crun/runc, umoci and skopeo (test/setup installs
 // them); it fails, never skips, when they are missing.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -14,8 +14,8 @@ import { extract } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { findImage, readBlob, verifyLayout } from "../helpers/oci-reader.js";
+import { spawnCli, type SpawnCliOptions } from "../helpers/run-cli.js";
 
-const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
 const CASES = fileURLToPath(new URL("../../testdata/builds", import.meta.url));
 
 interface FileExpect { type?: "file" | "dir" | "symlink"; mode?: string; uid?: number; gid?: number; content?: string }
@@ -41,17 +41,7 @@ let http: string;
 let serveDir = "";
 
 /** Run the CLI without blocking the event loop (the test's HTTP server must keep answering). */
-function tb(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? work, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const tb = (args: string[], opts: SpawnCliOptions = {}) => spawnCli(args, { ...opts, cwd: opts.cwd ?? work });
 
 async function layerNames(blob: Buffer): Promise<string[]> {
   const ex = extract();

@@ -3,16 +3,14 @@
 // from the registry) builds the same context with --cache-from and every step is CACHED,
 // with the same image ID and manifest digest; after one file changes, only the steps from
 // the first affected one run, and layers of steps that no longer hit are never downloaded.
-import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
+import { spawnCli, type ProcessResult } from "../helpers/run-cli.js";
 
-const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
 const EPOCH = "1700000000";
 
 let work: string;
@@ -21,15 +19,10 @@ let base: string;
 let env: Record<string, string>;
 
 /** Run the CLI without blocking the event loop (the registry's access log is read meanwhile). */
-async function tb(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const code = await new Promise<number>((ok) => child.on("close", (c) => ok(c ?? -1)));
+async function tb(args: string[]): Promise<ProcessResult> {
+  const r = await spawnCli(args, { cwd: work, env });
   await new Promise((ok) => setTimeout(ok, 100)); // let the access log catch up
-  return { code, stdout, stderr };
+  return r;
 }
 
 interface Built {

@@ -2,30 +2,20 @@
 // base the store lacks, --pull picks up a newer base for a tag the store already has,
 // --push and --output type=registry send the result, which an empty store pulls back with
 // the same image ID.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
+import { spawnCli } from "../helpers/run-cli.js";
 
-const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
 
 let work: string;
 let reg: RegistryServer;
 let env: Record<string, string>;
 
-async function tb(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const code = await new Promise<number>((ok) => child.on("close", (c) => ok(c ?? -1)));
-  return { code, stdout, stderr };
-}
+const tb = (args: string[]) => spawnCli(args, { cwd: work, env });
 
 async function ok(args: string[]): Promise<string> {
   const r = await tb(args);

@@ -1,28 +1,17 @@
 // Shared by the run-*.test.ts suites: the compiled CLI as a child process, a temporary store
 // with the busybox base imported, and readers for what a build left (layer tar listings,
 // an umoci-unpacked tree, every file under the store root).
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { extract } from "tar-stream";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { findImage, readBlob } from "../helpers/oci-reader.js";
+import { spawnCliSync as tb, type ProcessResult } from "../helpers/run-cli.js";
 
-export const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function tb(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 1 << 28 });
-  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
+export { CLI, spawnCliSync as tb } from "../helpers/run-cli.js";
 
 /** A temporary work folder with a store holding busybox:test. */
 export async function makeStore(prefix: string): Promise<{ work: string; root: string }> {
@@ -44,7 +33,7 @@ export function writeContext(dir: string, files: Record<string, string>): string
 }
 
 /** Build `dockerfile` in a fresh context under `work`; returns the CLI result. */
-export function build(work: string, root: string, name: string, dockerfile: string, extra: readonly string[] = [], files: Record<string, string> = {}): CliResult {
+export function build(work: string, root: string, name: string, dockerfile: string, extra: readonly string[] = [], files: Record<string, string> = {}): ProcessResult {
   const ctx = join(work, `ctx-${name}`);
   writeContext(ctx, { Dockerfile: dockerfile, ...files });
   return tb(["build", "--root", root, "--progress", "plain", "-t", name, ...extra, ctx]);

@@ -3,20 +3,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-export const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { CLI, spawnCliSync, type ProcessResult } from "../helpers/run-cli.js";
 
 /** Run `tbuild ARGS` with TBUILD_ROOT=root, synchronously. */
-export function tb(root: string, args: string[], opts: { input?: Buffer; cwd?: string } = {}): RunResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, TBUILD_ROOT: root }, input: opts.input, cwd: opts.cwd, maxBuffer: 1 << 30 });
-  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+export function tb(root: string, args: string[], opts: { input?: Buffer; cwd?: string } = {}): ProcessResult {
+  return spawnCliSync(args, { ...opts, env: { TBUILD_ROOT: root } });
 }
 
 /** Run and expect success. */
@@ -35,7 +26,7 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `tbuild-${prefix}-`));
 }
 
-export function sh(cmd: string, args: string[]): RunResult {
+export function sh(cmd: string, args: string[]): ProcessResult {
   const r = spawnSync(cmd, args, { maxBuffer: 1 << 28 });
   if (r.error) throw new Error(`${cmd} could not run: ${r.error.message} (run test/setup/install-tools.sh)`);
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
