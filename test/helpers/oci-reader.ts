@@ -4,6 +4,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
+import { extract } from "tar-stream";
 
 export interface OciImage {
   ref: string | undefined;
@@ -62,4 +64,16 @@ export function listBlobs(root: string): string[] {
 export function snapshotStore(root: string): string {
   const idx = existsSync(join(root, "index.json")) ? readFileSync(join(root, "index.json"), "utf8") : "";
   return idx + "\n" + listBlobs(root).map((b) => `${b} ${statSync(join(root, "blobs", "sha256", b)).size}`).join("\n");
+}
+
+/** The entry names of a layer tar, in archive order. */
+export async function tarNames(tar: Uint8Array): Promise<string[]> {
+  const ex = extract();
+  Readable.from([tar]).pipe(ex);
+  const names: string[] = [];
+  for await (const e of ex) {
+    names.push(e.header.name);
+    e.resume();
+  }
+  return names;
 }

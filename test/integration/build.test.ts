@@ -9,11 +9,9 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Readable } from "node:stream";
-import { extract } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
-import { findImage, readBlob, verifyLayout } from "../helpers/oci-reader.js";
+import { findImage, readBlob, tarNames, verifyLayout } from "../helpers/oci-reader.js";
 import { spawnCli, type SpawnCliOptions } from "../helpers/run-cli.js";
 
 const CASES = fileURLToPath(new URL("../../testdata/builds", import.meta.url));
@@ -42,17 +40,6 @@ let serveDir = "";
 
 /** Run the CLI without blocking the event loop (the test's HTTP server must keep answering). */
 const tb = (args: string[], opts: SpawnCliOptions = {}) => spawnCli(args, { ...opts, cwd: opts.cwd ?? work });
-
-async function layerNames(blob: Buffer): Promise<string[]> {
-  const ex = extract();
-  Readable.from([blob]).pipe(ex);
-  const names: string[] = [];
-  for await (const e of ex) {
-    names.push(e.header.name);
-    e.resume();
-  }
-  return names;
-}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "tbuild-build-"));
@@ -140,7 +127,7 @@ describe("testdata/builds", () => {
       }
       for (const p of exp.absent ?? []) expect(lstatSync(join(rootfs, p), { throwIfNoEntry: false }), `${p} absent`).toBeUndefined();
       for (const c of exp.layerChecks ?? []) {
-        const names = await layerNames(readBlob(root, img.layers[c.index]!.digest));
+        const names = await tarNames(readBlob(root, img.layers[c.index]!.digest));
         if (c.entries) expect(names, `layer ${c.index}`).toEqual(c.entries);
         for (const n of c.contains ?? []) expect(names, `layer ${c.index}`).toContain(n);
       }
