@@ -108,7 +108,7 @@ export interface CheckJson {
   tags: number;
   cacheEntries: number;
   remaining: number;
-  problems: { kind: string; message: string; repaired: boolean; repairable: boolean }[];
+  problems: { kind: string; message: string; repaired: boolean; repairable: boolean; tags?: string[] }[];
 }
 
 export function storeCheck(root: string, repair = false): { code: number; report: CheckJson } {
