@@ -15,6 +15,8 @@ export interface CodeFrameOptions {
 export function renderCodeFrame(file: string, text: string, range: Range, opts: CodeFrameOptions = {}): string {
   const ctx = opts.context ?? 2;
   const lines = text.split(/\r?\n/);
+  // A final line break ends the last line; it does not start an empty one.
+  if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
   const first = Math.max(1, range.start.line);
   // A range ending at column 1 of a later line covers only up to the end of the line before.
   let last = Math.max(first, range.end.line);

@@ -49,7 +49,7 @@ describe("suggestions and errors", () => {
     const text = "FROM alpine\nRUN true\nRUN exit 1\nCMD x\n";
     const src = new SourceText(text);
     expect(renderCodeFrame("Dockerfile", text, src.rangeOf(21, 31))).toBe(
-      ["Dockerfile:3", "-".repeat(20), "   1 |     FROM alpine", "   2 |     RUN true", "   3 | >>> RUN exit 1", "   4 |     CMD x", "   5 |     ", "-".repeat(20)].join("\n"),
+      ["Dockerfile:3", "-".repeat(20), "   1 |     FROM alpine", "   2 |     RUN true", "   3 | >>> RUN exit 1", "   4 |     CMD x", "-".repeat(20)].join("\n"),
     );
   });
 });
