@@ -13,6 +13,7 @@ import type { CommandContext, OutStream } from "../io.js";
 import { jsonRenderer } from "../render/json.js";
 import { plainRenderer, type ProgressRenderer } from "../render/progress-plain.js";
 import { ttyRenderer } from "../render/progress-tty.js";
+import { checkFailure, checksAreErrors, printWarnings, runBuildChecks, type BuildCheckResult } from "./build-checks.js";
 
 export const spec: CommandSpec = {
   name: "build",
@@ -39,7 +40,7 @@ export const spec: CommandSpec = {
     push: { type: "boolean", description: "push the image to its registry after the build (shorthand for --output type=registry)" },
     output: { type: "string", short: "o", multiple: true, valueName: "SPEC", description: "type=image (the store, default) or type=registry[,name=REF] (also push)" },
     "cache-to": { type: "string", multiple: true, valueName: "SPEC", description: "export the build cache: type=registry,ref=REG/REPO:TAG[,mode=min|max] or type=local,dest=DIR" },
-    "cache-from": { type: "string", multiple: true, valueName: "SPEC", description: "import a build cache: type=registry,ref=REG/REPO:TAG or type=local,src=DIR (repeatable)" },
+    "cache-from": { type: "string", multiple: true, valueName: "SPEC", description: "import a build cache: type=registry,ref=REG/REPO:TAG or type=local,src=DIR" },
     "tls-verify": { type: "string", valueName: "BOOL", description: "require HTTPS for registries (default true; localhost and 127.0.0.1 always use http)" },
   },
   details: [
@@ -151,6 +152,15 @@ function display(cwd: string, abs: string): string {
   return r === "" || r.startsWith("..") || isAbsolute(r) ? abs : r;
 }
 
+/** The Dockerfile's text, or undefined when it cannot be read (the build reports that, located). */
+function readTextIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 export async function run(ctx: CommandContext): Promise<number> {
   const v = ctx.values as Values;
   const { io } = ctx;
@@ -202,6 +212,17 @@ export async function run(ctx: CommandContext): Promise<number> {
   const remote = parseRemoteFlags(v, stringList(v.tag), io.cwd);
   const remoteLines: string[] = [];
   const remoteLog = (line: string) => void remoteLines.push(line);
+  // Lint checks: fail before building only under `# check=error=true`; else warn after.
+  const checkArgs = Object.fromEntries(buildArgs.map((a) => (a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, io.env[a] ?? ""])));
+  const checkText = dockerfileText ?? readTextIfPresent(dockerfile);
+  let checks: BuildCheckResult | undefined;
+  if (checkText !== undefined && checksAreErrors(checkText, checkArgs)) {
+    checks = await runBuildChecks(checkText, displayName, checkArgs);
+    if (checks.failure !== undefined) {
+      ctx.registerSource(displayName, checkText);
+      throw checkFailure(checks, displayName);
+    }
+  }
   const r: ProgressRenderer = quiet ? { sink: () => undefined, finish: () => undefined } : renderer(progressMode, io.stderr, io.env);
   let ok = false;
   try {
@@ -232,6 +253,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     });
     ok = true;
     r.finish(true);
+    if (!quiet && checkText !== undefined) printWarnings(checks ?? (await runBuildChecks(checkText, displayName, checkArgs)), io.stderr, progressMode === "json");
     const showRemote = () => {
       // JSON progress gets one {"type":"remote","message"} object per line.
       if (!quiet) for (const line of remoteLines) io.stderr.write(progressMode === "json" ? `${JSON.stringify({ type: "remote", time: Date.now(), message: line })}\n` : `${line}\n`);
