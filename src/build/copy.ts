@@ -3,12 +3,12 @@
 // rootfs (--from), heredocs, URLs (with --checksum) and local archives ADD unpacks (through
 // exec's safe extraction). Destination rules follow Docker: a trailing slash or an existing
 // directory means "into", a directory source copies its contents, missing parents are
-// created (owned by --chown), existing parents keep their metadata. ADD always unpacks a
-// local archive (the decoder cannot tell an absent --unpack from --unpack=false); a URL only
-// with --unpack.
+// created (owned by --chown), existing parents keep their metadata. The parent and --from
+// file systems are RootViews: a snapshot on disk, or the layer tars read in place. ADD
+// unpacks a local archive unless --unpack=false; a URL only with --unpack.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdir, mkdtemp, open, readdir, readlink, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -17,6 +17,7 @@ import { hasWildcards, type BuildContext, type Selection } from "../context/inde
 import type { TarEntryType } from "../exec/index.js";
 import type { CopySource, CopyStep } from "../plan/index.js";
 import type { LayerEntry } from "./entries-layer.js";
+import { HostRootView, type RootStat, type RootView } from "./root-view.js";
 import { resolveUser } from "./users.js";
 
 export interface CopyInput {
@@ -26,9 +27,9 @@ export interface CopyInput {
   /** A selection made earlier for the same sources (the hasher's), reused when given. */
   readonly selection?: Selection;
   /** The parent rootfs: parents' metadata, existing-directory checks, --chown names. Undefined for scratch or --link. */
-  readonly parentRootfs?: string;
+  readonly parent?: RootView;
   /** The rootfs of the --from stage or image. */
-  readonly sourceRootfs?: string;
+  readonly source?: RootView;
   /** A folder for downloads and unpacked archives (removed by the caller). */
   readonly scratch: string;
   /** Build time in seconds (mtime of created directories). */
@@ -42,16 +43,13 @@ export interface CopyInput {
 
 interface Owner { uid: number; gid: number }
 
-/** One entry found below a source root in a host directory. */
-interface FoundEntry {
+/** One entry found below a source root in a root view. */
+interface FoundEntry extends RootStat {
+  /** Relative to the source root ("" = the root itself). */
   readonly rel: string;
-  readonly abs: string;
-  readonly type: TarEntryType;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly mtime: number;
-  readonly size: number;
+  /** Relative to the view's root. */
+  readonly at: string;
+  readonly view: RootView;
   readonly linkname?: string;
 }
 
@@ -68,10 +66,11 @@ export function parseChmod(s: string): number {
 export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
   const { step } = input;
   const kw = step.kind.toUpperCase();
-  const owner: Owner | undefined = step.chown ? await resolveUser(step.chown, input.parentRootfs, `${kw} --chown`) : undefined;
+  const parent = input.parent;
+  const owner: Owner | undefined = step.chown ? await resolveUser(step.chown, parent, `${kw} --chown`) : undefined;
   const chmod = step.chmod ? parseChmod(step.chmod) : undefined;
   const destRel = strip(step.dest);
-  const destIsDir = step.dest.endsWith("/") || destRel === "" || (input.parentRootfs !== undefined && (await isDir(join(input.parentRootfs, destRel))));
+  const destIsDir = step.dest.endsWith("/") || destRel === "" || (parent !== undefined && (await parent.lstat(destRel))?.type === "dir");
   const out: LayerEntry[] = [];
   const meta = (e: { mode: number; uid: number; gid: number; type: TarEntryType }): { mode: number; uid: number; gid: number } => ({
     mode: chmod !== undefined && e.type !== "symlink" ? chmod : e.mode,
@@ -84,11 +83,11 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
     if (isDirRoot || destIsDir) return joinRel(destRel, name);
     return destRel;
   };
-  const addFound = (found: readonly FoundEntry[], base: string): void => {
+  const addFound = async (found: readonly FoundEntry[], base: string): Promise<void> => {
     for (const f of found) {
       const path = f.rel === "" ? base : joinRel(base, f.rel);
       if (path === "") continue;
-      out.push({ path, type: f.type, ...meta(f), mtime: f.mtime, size: f.type === "file" ? f.size : 0, ...(f.type === "file" ? { source: f.abs } : {}), ...(f.linkname !== undefined ? { linkname: f.linkname } : {}) });
+      out.push({ path, type: f.type, ...meta(f), mtime: f.mtime, size: f.type === "file" ? f.size : 0, ...(f.type === "file" ? await f.view.fileBytes(f.at, f) : {}), ...(f.linkname !== undefined ? { linkname: f.linkname } : {}) });
     }
   };
 
@@ -98,10 +97,10 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
     if (!ctx) throw new TbuildError("E_INTERNAL", "a context source without a context");
     const sel = input.selection ?? ctx.select(contextPaths, { followSymlinks: true, parents: step.parents, excludes: step.exclude });
     for (const root of sel.roots) {
-      if (step.kind === "add" && root.type === "file" && (await isArchive(join(ctx.root, root.path)))) {
+      if (step.kind === "add" && step.unpack !== false && root.type === "file" && (await isArchive(join(ctx.root, root.path)))) {
         const dir = await mkdtemp(join(input.scratch, "add-"));
         await (await import("../exec/index.js")).extractTar(createReadStream(join(ctx.root, root.path)), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
-        addFound(await walkHost(dir, ""), destRel);
+        await addFound(await walkView(new HostRootView(dir), ""), destRel);
         continue;
       }
       const cut = root.path === "" ? 0 : root.path.length + 1;
@@ -129,10 +128,10 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
         break;
       case "stage":
       case "image": {
-        if (!input.sourceRootfs) throw new TbuildError("E_INTERNAL", `${kw} --from without a source rootfs`);
-        const roots = await selectInRootfs(input.sourceRootfs, src.path);
+        if (!input.source) throw new TbuildError("E_INTERNAL", `${kw} --from without a source rootfs`);
+        const roots = await selectInRootfs(input.source, src.path);
         if (roots.length === 0) throw new TbuildError("E_COPY_NO_SOURCE", `${kw} failed: ${src.path}: no such file or directory in the source stage or image`, { hint: "check the path in the --from stage" });
-        for (const r of roots) addFound(await walkHost(r.abs, ""), baseFor(r.type === "dir" ? "" : r.name, false));
+        for (const r of roots) await addFound(await walkView(input.source, r.at), baseFor(r.type === "dir" ? "" : r.name, false));
         break;
       }
       case "heredoc": {
@@ -146,7 +145,7 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
         if (step.unpack === true && (await isArchive(got.file))) {
           const dir = await mkdtemp(join(input.scratch, "add-"));
           await (await import("../exec/index.js")).extractTar(createReadStream(got.file), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
-          addFound(await walkHost(dir, ""), destRel);
+          await addFound(await walkView(new HostRootView(dir), ""), destRel);
           break;
         }
         const path = destIsDir ? joinRel(destRel, got.name) : destRel;
@@ -168,17 +167,17 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
       const p = parts.slice(0, i).join("/");
       if (have.has(p)) continue;
       have.add(p);
-      parents.push(await parentEntry(p, input.parentRootfs, owner, input.now));
+      parents.push(await parentEntry(p, parent, owner, input.now));
     }
   }
-  if (destIsDir && destRel !== "" && !have.has(destRel)) parents.push(await parentEntry(destRel, input.parentRootfs, owner, input.now));
+  if (destIsDir && destRel !== "" && !have.has(destRel)) parents.push(await parentEntry(destRel, parent, owner, input.now));
   return [...parents, ...out];
 }
 
-async function parentEntry(path: string, rootfs: string | undefined, owner: Owner | undefined, now: number): Promise<LayerEntry> {
+async function parentEntry(path: string, rootfs: RootView | undefined, owner: Owner | undefined, now: number): Promise<LayerEntry> {
   if (rootfs !== undefined) {
-    const st = await lstat(join(rootfs, path)).catch(() => undefined);
-    if (st?.isDirectory()) return { path, type: "dir", mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), size: 0 };
+    const st = await rootfs.lstat(path);
+    if (st?.type === "dir") return { path, type: "dir", mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime, size: 0 };
   }
   return { path, type: "dir", mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtime: now, size: 0 };
 }
@@ -195,10 +194,6 @@ function tarType(t: string): TarEntryType | undefined {
   }
 }
 
-async function isDir(p: string): Promise<boolean> {
-  return lstat(p).then((s) => s.isDirectory(), () => false);
-}
-
 /** gzip magic, or `ustar` at offset 257: what Docker's ADD unpacks. */
 async function isArchive(file: string): Promise<boolean> {
   const fh = await open(file, "r");
@@ -212,19 +207,16 @@ async function isArchive(file: string): Promise<boolean> {
   }
 }
 
-/** Walk a host path with lstat (sorted, depth first). A directory root is copied as its contents (no entry of its own). */
-async function walkHost(abs: string, rel: string): Promise<FoundEntry[]> {
+/** Walk a view below `at` with lstat (sorted, depth first). A directory root is copied as its contents (no entry of its own). */
+async function walkView(view: RootView, at: string): Promise<FoundEntry[]> {
   const out: FoundEntry[] = [];
   const visit = async (a: string, r: string): Promise<void> => {
-    const st = await lstat(a);
-    const type: TarEntryType | undefined = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFIFO() ? "fifo" : st.isCharacterDevice() ? "char" : st.isBlockDevice() ? "block" : undefined;
-    if (type === undefined) return;
-    if (r !== "" || type !== "dir") {
-      out.push({ rel: r, abs: a, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), size: type === "file" ? st.size : 0, ...(type === "symlink" ? { linkname: await readlink(a) } : {}) });
-    }
-    if (type === "dir") for (const n of (await readdir(a)).sort()) await visit(join(a, n), r === "" ? n : `${r}/${n}`);
+    const st = await view.lstat(a);
+    if (st === undefined) return; // gone, or a socket (tar cannot hold one)
+    if (r !== "" || st.type !== "dir") out.push({ ...st, rel: r, at: a, view, ...(st.type === "symlink" ? { linkname: await view.readlink(a) } : {}) });
+    if (st.type === "dir") for (const n of (await view.readdir(a)).sort()) await visit(joinRel(a, n), r === "" ? n : `${r}/${n}`);
   };
-  await visit(abs, rel);
+  await visit(at, "");
   return out;
 }
 
@@ -249,7 +241,7 @@ function globRe(part: string): RegExp {
 }
 
 /** Resolve a --from source path (globs allowed) inside a rootfs, following a final symlink inside it. */
-async function selectInRootfs(rootfs: string, source: string): Promise<{ abs: string; name: string; type: "dir" | "other" }[]> {
+async function selectInRootfs(rootfs: RootView, source: string): Promise<{ at: string; name: string; type: "dir" | "other" }[]> {
   const parts = posix.normalize(`/${source}`).split("/").filter((p) => p !== "" && p !== ".");
   let cur: string[] = [""];
   for (const part of parts) {
@@ -258,24 +250,25 @@ async function selectInRootfs(rootfs: string, source: string): Promise<{ abs: st
       if (part === "..") next.push(c.split("/").slice(0, -1).join("/"));
       else if (hasWildcards(part)) {
         const re = globRe(part);
-        const names = await readdir(join(rootfs, c)).catch(() => [] as string[]);
+        const names = await rootfs.readdir(c);
         for (const n of names.sort()) if (re.test(n)) next.push(joinRel(c, n));
       } else next.push(joinRel(c, part));
     }
     cur = next;
   }
-  const out: { abs: string; name: string; type: "dir" | "other" }[] = [];
+  const out: { at: string; name: string; type: "dir" | "other" }[] = [];
   for (const c of cur) {
     const real = await resolveInside(rootfs, c);
     if (real === undefined) continue;
-    const st = await lstat(join(rootfs, real));
-    out.push({ abs: join(rootfs, real), name: posix.basename(c) || posix.basename(real), type: st.isDirectory() ? "dir" : "other" });
+    const st = await rootfs.lstat(real);
+    if (st === undefined) continue;
+    out.push({ at: real, name: posix.basename(c) || posix.basename(real), type: st.type === "dir" ? "dir" : "other" });
   }
   return out;
 }
 
 /** Follow symlinks of `rel` inside `rootfs` (absolute targets and `..` never leave it). */
-async function resolveInside(rootfs: string, rel: string, hops = 0): Promise<string | undefined> {
+async function resolveInside(rootfs: RootView, rel: string, hops = 0): Promise<string | undefined> {
   if (hops > 40) return undefined;
   const parts = rel.split("/").filter(Boolean);
   const done: string[] = [];
@@ -286,10 +279,10 @@ async function resolveInside(rootfs: string, rel: string, hops = 0): Promise<str
       continue;
     }
     const here = [...done, p].join("/");
-    const st = await lstat(join(rootfs, here)).catch(() => undefined);
+    const st = await rootfs.lstat(here);
     if (!st) return undefined;
-    if (st.isSymbolicLink()) {
-      const target = await readlink(join(rootfs, here));
+    if (st.type === "symlink") {
+      const target = await rootfs.readlink(here);
       const base = target.startsWith("/") ? [] : done;
       return resolveInside(rootfs, [...base, ...target.split("/"), ...parts.slice(i + 1)].filter(Boolean).join("/"), hops + 1);
     }

@@ -3,7 +3,7 @@
 // --from); per step: key → cache lookup → execute (COPY/ADD/WORKDIR entries, RUN in the
 // sandbox) → layer streamed into the store → cache record → history. Reports progress
 // events and never prints.
-import { mkdir, mkdtemp, rm, lstat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TbuildError, withLocation, type Digest } from "../util/index.js";
 import type { HistoryEntry } from "../image/index.js";
@@ -17,6 +17,8 @@ import { streamLayerToStore, writeEntriesLayer, type LayerEntry } from "./entrie
 import { ContextHasher, type StoreImageResolver } from "./ports.js";
 import type { BuildEvent, ProgressSink, StepInfo } from "./progress.js";
 import type { SecretSource } from "./run.js";
+import { LayerView, LayerViewUnsupported } from "./layer-view.js";
+import { HostRootView, type RootView } from "./root-view.js";
 import { resolveUser } from "./users.js";
 
 /** A layer of a stage's file system. `blob` is the store digest (= diffId for tbuild's plain tars). */
@@ -90,6 +92,7 @@ function oneLine(text: string): string {
 export class Solver {
   private readonly stages = new Map<number, Promise<StageResult>>();
   private readonly rootfs = new Map<string, Promise<PreparedRootfs>>();
+  private readonly views = new Map<string, LayerView | undefined>();
   private snapshots: Promise<Snapshotter> | undefined;
   private readonly infos: Map<string, StepInfo>;
   private readonly now: () => number;
@@ -161,6 +164,33 @@ export class Solver {
       p.catch(() => this.rootfs.delete(key));
     }
     return p;
+  }
+
+  /**
+   * A layer chain as a RootView for COPY, ADD and WORKDIR: read from the layer tars in
+   * place (layer-view.ts) when it can be, which costs a pass over the tar headers instead
+   * of unpacking a snapshot; else (`unpack`, or a chain the view cannot read) the snapshot.
+   */
+  async view(layers: readonly SolvedLayer[], unpack = false): Promise<RootView> {
+    if (!unpack) {
+      const key = layers.map((l) => l.diffId).join(",");
+      if (!this.views.has(key)) {
+        let v: LayerView | undefined;
+        try {
+          v = LayerView.open(layers.map((l) => this.o.store.blobPath(l.blob)), this.nowSeconds());
+        } catch (e) {
+          if (!(e instanceof LayerViewUnsupported)) throw e;
+        }
+        this.views.set(key, v);
+      }
+      const v = this.views.get(key);
+      if (v) return v;
+    }
+    return new HostRootView((await this.prepare(layers)).rootfs);
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.o.sourceDateEpoch ?? this.now() / 1000);
   }
 
   /** The layers of a stage source (FROM, --from). */
@@ -262,25 +292,35 @@ export class Solver {
   }
 
   private async executeCopy(step: CopyStep, layers: readonly SolvedLayer[], id: number): Promise<{ diffId: Digest; size: number }> {
-    const parentRootfs = step.link || layers.length === 0 ? undefined : (await this.prepare(layers)).rootfs;
-    let sourceRootfs: string | undefined;
-    if (step.from.kind !== "context") sourceRootfs = (await this.prepare((await this.sourceLayers(step.from)).layers)).rootfs;
+    const sourceLayers = step.from.kind !== "context" ? (await this.sourceLayers(step.from)).layers : undefined;
     const contextPaths = step.sources.flatMap((s) => (s.kind === "context" ? [s.path] : []));
     const selection = this.o.hasher.selections.get(ContextHasher.requestKey({ sources: contextPaths, exclude: step.exclude, parents: step.parents }));
     await mkdir(this.scratch, { recursive: true });
     const scratch = await mkdtemp(join(this.scratch, "copy-"));
     try {
-      const entries = await copyEntries({
-        step,
-        context: this.o.context,
-        ...(selection ? { selection } : {}),
-        ...(parentRootfs !== undefined ? { parentRootfs } : {}),
-        ...(sourceRootfs !== undefined ? { sourceRootfs } : {}),
-        scratch,
-        now: Math.floor((this.o.sourceDateEpoch ?? this.now() / 1000)),
-        signal: this.abort.signal,
-        log: (line) => this.emit({ type: "step-log", time: this.now(), id, stream: "stderr", data: `${line}\n` }),
-      });
+      const entriesWith = async (unpack: boolean) => {
+        const parent = step.link || layers.length === 0 ? undefined : await this.view(layers, unpack);
+        const source = sourceLayers ? await this.view(sourceLayers, unpack) : undefined;
+        return copyEntries({
+          step,
+          context: this.o.context,
+          ...(selection ? { selection } : {}),
+          ...(parent !== undefined ? { parent } : {}),
+          ...(source !== undefined ? { source } : {}),
+          scratch,
+          now: this.nowSeconds(),
+          signal: this.abort.signal,
+          log: (line) => this.emit({ type: "step-log", time: this.now(), id, stream: "stderr", data: `${line}\n` }),
+        });
+      };
+      let entries: LayerEntry[];
+      try {
+        entries = await entriesWith(false);
+      } catch (e) {
+        // A --from too large to hold in memory, or a chain the view cannot read: unpack.
+        if (!(e instanceof LayerViewUnsupported)) throw e;
+        entries = await entriesWith(true);
+      }
       const epoch = this.o.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.o.sourceDateEpoch } : {};
       return await streamLayerToStore(this.o.store, (out) => writeEntriesLayer(entries, out, { ...epoch, signal: this.abort.signal }));
     } finally {
@@ -289,15 +329,15 @@ export class Solver {
   }
 
   private async workdirEntries(step: WorkdirStep, layers: readonly SolvedLayer[]): Promise<LayerEntry[]> {
-    const rootfs = layers.length === 0 ? undefined : (await this.prepare(layers)).rootfs;
+    const rootfs = layers.length === 0 ? undefined : await this.view(layers);
     const owner = await resolveUser(step.user, rootfs, "WORKDIR owner");
-    const now = Math.floor(this.o.sourceDateEpoch ?? this.now() / 1000);
+    const now = this.nowSeconds();
     const parts = step.path.split("/").filter(Boolean);
     const out: LayerEntry[] = [];
     for (let i = 1; i <= parts.length; i++) {
       const path = parts.slice(0, i).join("/");
-      const st = rootfs === undefined ? undefined : await lstat(join(rootfs, path)).catch(() => undefined);
-      if (st?.isDirectory()) out.push({ path, type: "dir", mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), size: 0 });
+      const st = rootfs === undefined ? undefined : await rootfs.lstat(path);
+      if (st?.type === "dir") out.push({ path, type: "dir", mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime, size: 0 });
       else if (st) throw new TbuildError("E_PLAN_INVALID", `WORKDIR ${step.path}: /${path} exists and is not a directory`);
       else out.push({ path, type: "dir", mode: 0o755, uid: i === parts.length ? owner.uid : 0, gid: i === parts.length ? owner.gid : 0, mtime: now, size: 0 });
     }

@@ -1,8 +1,11 @@
 // build/users.ts: USER and --chown names → numeric ids, read from the parent rootfs's
-// /etc/passwd and /etc/group (as BuildKit and runc do). Numeric ids need no rootfs.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+// /etc/passwd and /etc/group (as BuildKit and runc do). Numeric ids need no rootfs. The
+// rootfs is a folder on disk or a RootView (a layer chain read from its tar headers).
 import { TbuildError } from "../util/index.js";
+import { HostRootView, type RootView } from "./root-view.js";
+
+/** A root file system: unpacked on disk, or a view of one. */
+export type RootfsLike = string | RootView | undefined;
 
 export interface ResolvedUser {
   readonly uid: number;
@@ -15,21 +18,19 @@ export interface ResolvedUser {
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
-async function readLines(rootfs: string | undefined, file: string): Promise<string[][]> {
+async function readLines(rootfs: RootfsLike, file: string): Promise<string[][]> {
   if (rootfs === undefined) return [];
-  try {
-    const text = await readFile(join(rootfs, file), "utf8");
-    return text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#")).map((l) => l.split(":"));
-  } catch {
-    return [];
-  }
+  const view = typeof rootfs === "string" ? new HostRootView(rootfs) : rootfs;
+  const text = await view.readText(file).catch(() => undefined);
+  if (text === undefined) return [];
+  return text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#")).map((l) => l.split(":"));
 }
 
-async function passwd(rootfs: string | undefined): Promise<PasswdEntry[]> {
+async function passwd(rootfs: RootfsLike): Promise<PasswdEntry[]> {
   return (await readLines(rootfs, "etc/passwd")).flatMap((f) => (f.length >= 4 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!) ? [{ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? "/" }] : []));
 }
 
-async function groups(rootfs: string | undefined): Promise<GroupEntry[]> {
+async function groups(rootfs: RootfsLike): Promise<GroupEntry[]> {
   return (await readLines(rootfs, "etc/group")).flatMap((f) => (f.length >= 3 && /^\d+$/.test(f[2]!) ? [{ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? "").split(",").filter(Boolean) }] : []));
 }
 
@@ -46,7 +47,7 @@ export function isNumericUser(spec: string): boolean {
  * does not define is E_EXEC_USER. Without a group: the user's primary group (or the uid
  * itself for an id the image does not list, as BuildKit does for --chown).
  */
-export async function resolveUser(spec: string, rootfs: string | undefined, what: string): Promise<ResolvedUser> {
+export async function resolveUser(spec: string, rootfs: RootfsLike, what: string): Promise<ResolvedUser> {
   if (spec === "" || spec === "root") return { uid: 0, gid: 0, additionalGids: [], home: "/root" };
   const i = spec.indexOf(":");
   const u = i < 0 ? spec : spec.slice(0, i);
