@@ -35,6 +35,8 @@ export function decodeCopyAdd(ctx: DecodeContext, node: Instruction, kind: "copy
   if (chmod !== undefined && !chmod.includes("$") && !/^[0-7]{3,4}$/.test(chmod) && !/^([ugoa]*[-+=][rwxXst]*,?)+$/.test(chmod)) {
     fail(ctx, "E_PARSE_BAD_FLAG", `invalid chmod parameter: ${chmod}`, out.chmod!.range, "write an octal mode such as 0755 or a symbolic one such as u+x");
   }
-  if (kind === "add") out.unpack = flags.bool("unpack");
+  // Absent stays undefined: ADD unpacks local archives by default, and --unpack=false must
+  // be told apart from no flag at all.
+  if (kind === "add" && flags.string("unpack") !== undefined) out.unpack = flags.bool("unpack");
   return out as CopyCommand;
 }
