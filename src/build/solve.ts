@@ -12,12 +12,11 @@ import type { PreparedRootfs, Runtime, Snapshotter } from "../exec/index.js";
 import type { CopyStep, Plan, PlanStage, RunStep, StageSource, Step, WorkdirStep } from "../plan/index.js";
 import type { Store } from "../store/index.js";
 import type { CacheIndex } from "./cache-index.js";
-import { copyEntries } from "./copy.js";
 import { streamLayerToStore, writeEntriesLayer, type LayerEntry } from "./entries-layer.js";
 import { ContextHasher, type StoreImageResolver } from "./ports.js";
 import type { BuildEvent, ProgressSink, StepInfo } from "./progress.js";
 import type { SecretSource } from "./run.js";
-import { LayerView, LayerViewUnsupported } from "./layer-view.js";
+import type { LayerView } from "./layer-view.js";
 import { HostRootView, type RootView } from "./root-view.js";
 import { resolveUser } from "./users.js";
 
@@ -175,6 +174,8 @@ export class Solver {
     if (!unpack) {
       const key = layers.map((l) => l.diffId).join(",");
       if (!this.views.has(key)) {
+        // Loaded on first use, as copy.ts: a fully cached build never needs them.
+        const { LayerView, LayerViewUnsupported } = await import("./layer-view.js");
         let v: LayerView | undefined;
         try {
           v = LayerView.open(layers.map((l) => this.o.store.blobPath(l.blob)), this.nowSeconds());
@@ -301,6 +302,7 @@ export class Solver {
       const entriesWith = async (unpack: boolean) => {
         const parent = step.link || layers.length === 0 ? undefined : await this.view(layers, unpack);
         const source = sourceLayers ? await this.view(sourceLayers, unpack) : undefined;
+        const { copyEntries } = await import("./copy.js");
         return copyEntries({
           step,
           context: this.o.context,
@@ -318,7 +320,7 @@ export class Solver {
         entries = await entriesWith(false);
       } catch (e) {
         // A --from too large to hold in memory, or a chain the view cannot read: unpack.
-        if (!(e instanceof LayerViewUnsupported)) throw e;
+        if (!(e instanceof (await import("./layer-view.js")).LayerViewUnsupported)) throw e;
         entries = await entriesWith(true);
       }
       const epoch = this.o.sourceDateEpoch !== undefined ? { sourceDateEpoch: this.o.sourceDateEpoch } : {};

@@ -10,9 +10,7 @@ import { parseCacheSpec, type CacheSpec } from "../../registry/index.js";
 import type { RuntimeName } from "../../exec/index.js";
 import { stringList, type CommandSpec } from "../args.js";
 import type { CommandContext, OutStream } from "../io.js";
-import { jsonRenderer } from "../render/json.js";
-import { plainRenderer, type ProgressRenderer } from "../render/progress-plain.js";
-import { ttyRenderer } from "../render/progress-tty.js";
+import type { ProgressRenderer } from "../render/progress-plain.js";
 import { checkFailure, checksAreErrors, printWarnings, runBuildChecks, type BuildCheckResult } from "./build-checks.js";
 
 export const spec: CommandSpec = {
@@ -140,11 +138,12 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function renderer(mode: string, err: OutStream, env: Readonly<Record<string, string | undefined>>): ProgressRenderer {
+/** The progress renderer for `mode`, loaded on use (`-q` needs none; a build uses one of three). */
+async function renderer(mode: string, err: OutStream, env: Readonly<Record<string, string | undefined>>): Promise<ProgressRenderer> {
   const m = mode === "auto" ? (err.isTTY && env.TERM !== "dumb" ? "tty" : "plain") : mode;
-  if (m === "json") return jsonRenderer(err);
-  if (m === "tty") return ttyRenderer(err, { ...(err.columns !== undefined ? { columns: err.columns } : {}), rows: (err as { rows?: number }).rows ?? 24 });
-  return plainRenderer(err);
+  if (m === "json") return (await import("../render/json.js")).jsonRenderer(err);
+  if (m === "tty") return (await import("../render/progress-tty.js")).ttyRenderer(err, { ...(err.columns !== undefined ? { columns: err.columns } : {}), rows: (err as { rows?: number }).rows ?? 24 });
+  return (await import("../render/progress-plain.js")).plainRenderer(err);
 }
 
 function display(cwd: string, abs: string): string {
@@ -223,7 +222,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       throw checkFailure(checks, displayName);
     }
   }
-  const r: ProgressRenderer = quiet ? { sink: () => undefined, finish: () => undefined } : renderer(progressMode, io.stderr, io.env);
+  const r: ProgressRenderer = quiet ? { sink: () => undefined, finish: () => undefined } : await renderer(progressMode, io.stderr, io.env);
   let ok = false;
   try {
     const result = await buildImage({
