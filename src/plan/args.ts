@@ -2,7 +2,7 @@
 // usable in FROM lines; a stage sees a global ARG only after re-declaring it; build args
 // override defaults; predefined proxy and platform ARGs; unused build args are reported.
 import type { Platform } from "../image/index.js";
-import { type Environment, setEnv, lookupEnv } from "../shell/index.js";
+import type { EnvEntry, Environment } from "../shell/index.js";
 
 /** Proxy ARGs: usable without an ARG line, present in RUN's environment, never in a key or history. */
 export const PROXY_ARGS: ReadonlySet<string> = new Set(
@@ -90,10 +90,17 @@ export interface ArgValue {
 
 /**
  * The ARGs of one scope (the global one or a stage), in declaration order. Redeclaring an
- * ARG replaces its value where it stands.
+ * ARG replaces its value where it stands. Every operation is O(1) (amortised), or O(n)
+ * once per change for {@link ArgScope.env}: a Dockerfile with thousands of ARG lines must
+ * not cost thousands of rebuilt lists (the fuzzer's quadratic-planner finding).
  */
 export class ArgScope {
-  private list: ArgValue[] = [];
+  private readonly list: ArgValue[] = [];
+  /** key → its position in `list`. */
+  private readonly pos = new Map<string, number>();
+  /** key → value, for the ARGs that have one (live: {@link ArgScope.values}). */
+  private readonly vals = new Map<string, string>();
+  private envCache: Environment | undefined;
 
   constructor(private readonly global?: ArgScope) {}
 
@@ -105,21 +112,29 @@ export class ArgScope {
     const fromBuild = buildArgs.take(key);
     let value = fromBuild ?? defaultValue;
     if (value === undefined && this.global) value = this.global.get(key);
-    const entry = { key, value };
-    const i = this.list.findIndex((a) => a.key === key);
-    if (i >= 0) this.list[i] = entry;
-    else this.list.push(entry);
-    return entry;
+    return this.put({ key, value });
   }
 
   /** Define a value directly (the predefined platform ARGs of the global scope). */
   define(env: Environment): void {
-    for (const e of env) this.list.push({ key: e.key, value: e.value });
+    for (const e of env) this.put({ key: e.key, value: e.value });
+  }
+
+  private put(entry: ArgValue): ArgValue {
+    const i = this.pos.get(entry.key);
+    if (i !== undefined) this.list[i] = entry;
+    else {
+      this.pos.set(entry.key, this.list.length);
+      this.list.push(entry);
+    }
+    if (entry.value === undefined) this.vals.delete(entry.key);
+    else this.vals.set(entry.key, entry.value);
+    this.envCache = undefined;
+    return entry;
   }
 
   get(key: string): string | undefined {
-    for (let i = this.list.length - 1; i >= 0; i--) if (this.list[i]!.key === key) return this.list[i]!.value;
-    return undefined;
+    return this.vals.get(key);
   }
 
   /** All declared ARGs (with or without value), in order. */
@@ -127,33 +142,37 @@ export class ArgScope {
     return this.list;
   }
 
-  /** The ARGs that have a value, as an environment. */
-  env(): Environment {
-    let out: Environment = [];
-    for (const a of this.list) if (a.value !== undefined) out = setEnv(out, a.key, a.value);
-    return out;
+  /**
+   * The ARGs that have a value, as a map for word expansion. The map is live: it changes
+   * with the next declaration, so read it before declaring (an instruction's words all see
+   * the scope from before it).
+   */
+  values(): ReadonlyMap<string, string> {
+    return this.vals;
   }
-}
 
-/**
- * The environment words are expanded with: ARG values overlaid by the image's Env
- * (ENV always wins over an ARG of the same name).
- */
-export function expansionEnv(args: Environment, env: Environment): Environment {
-  let out = args;
-  for (const e of env) out = setEnv(out, e.key, e.value);
-  return out;
+  /** The ARGs that have a value, as an environment in declaration order (built once per change). */
+  env(): Environment {
+    this.envCache ??= this.list.filter((a) => a.value !== undefined).map((a) => ({ key: a.key, value: a.value! }));
+    return this.envCache;
+  }
 }
 
 /**
  * RUN's environment: the image Env, then ARG values not set by ENV (BuildKit appends build
  * args the image env does not override), then proxies (run time only) not already set.
+ * Linear in the sizes of its inputs (key sets, not a list scan per ARG).
  */
 export function runEnv(args: Environment, env: Environment, proxies: Environment): { keyed: Environment; full: Environment } {
-  const keyed: Environment = [...env, ...args.filter((a) => !PROXY_ARGS.has(a.key) && lookupEnv(env, a.key) === undefined)];
+  const envKeys = new Set(env.map((e) => e.key));
+  const keyed: Environment = [...env, ...args.filter((a) => !PROXY_ARGS.has(a.key) && !envKeys.has(a.key))];
   const runProxies = [...args.filter((a) => PROXY_ARGS.has(a.key)), ...proxies];
-  let full: Environment = keyed;
-  for (const p of runProxies) if (lookupEnv(full, p.key) === undefined) full = [...full, p];
-  return { keyed, full };
-  return { keyed, full };
+  const fullKeys = new Set(keyed.map((e) => e.key));
+  const added: EnvEntry[] = [];
+  for (const p of runProxies) {
+    if (fullKeys.has(p.key)) continue;
+    fullKeys.add(p.key);
+    added.push(p);
+  }
+  return { keyed, full: added.length ? [...keyed, ...added] : keyed };
 }

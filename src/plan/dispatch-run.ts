@@ -68,7 +68,7 @@ async function resolveMount(svc: PlannerServices, st: StageState, m: Mount, loca
 
 export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: RunCommand, origin: DispatchOrigin): Promise<Step> {
   const { argv, script } = runArgv(st, cmd);
-  const imageEnv = parseEnvList(st.config.Env ?? []);
+  const imageEnv = parseEnvList(st.vars.env);
   const { keyed, full } = runEnv(st.args.env(), imageEnv, svc.buildArgs.proxies());
   const mounts: RunMount[] = [];
   const mountPre: MountPreimage[] = [];
@@ -105,7 +105,7 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   const summary = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`, `env ${envText.length ? envText.join(" ") : "(PATH only)"}`, ...extras].join("; ");
   const step: RunStep = {
     kind: "run", argv, form: cmd.form, env: full,
-    argNames: keyed.filter((e) => !imageEnv.some((i) => i.key === e.key)).map((e) => e.key),
+    argNames: keyed.slice(imageEnv.length).map((e) => e.key),
     cwd, user, mounts, network, security,
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,

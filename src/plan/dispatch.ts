@@ -3,9 +3,9 @@
 // exactly the instructions Docker expands them in; RUN text is left to the shell.
 import { TbuildError, type SourceLocation } from "../util/index.js";
 import type { Command, CmdCommand, EnvCommand, ArgCommand, HealthcheckCommand, OnbuildCommand, ShellCommand, SimpleCommand, ListCommand } from "../dockerfile/index.js";
-import { processWord, processWords, setEnv, parseEnvList, formatEnvList, type Environment } from "../shell/index.js";
+import { processWord, processWords } from "../shell/index.js";
 import type { HealthConfig, HistoryEntry } from "../image/index.js";
-import { expansionEnv, PROXY_ARGS } from "./args.js";
+import { PROXY_ARGS } from "./args.js";
 import { DEFAULT_SHELL, HISTORY_COMMENT, formatDuration, goQList, goVList, goVSet, parsePorts, resolveWorkdir } from "./config.js";
 import { computeStepKey } from "./keys.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
@@ -19,9 +19,13 @@ export interface DispatchOrigin {
   readonly trigger: boolean;
 }
 
-/** The environment words are expanded with at this point of the stage. */
-export function wordEnv(st: StageState): Environment {
-  return expansionEnv(st.args.env(), parseEnvList(st.config.Env ?? []));
+/**
+ * The environment words are expanded with at this point of the stage: ARG values overlaid
+ * by the image's Env (ENV always wins over an ARG of the same name). Live and shared, not
+ * rebuilt per word: read it before the instruction changes the stage.
+ */
+export function wordEnv(st: StageState): ReadonlyMap<string, string> {
+  return st.vars.wordEnv();
 }
 
 /** Expand one word (quote removal + $VAR), as BuildKit's ProcessWord. */
@@ -90,9 +94,7 @@ function dispatchEnvLabel(svc: PlannerServices, st: StageState, cmd: EnvCommand,
   const env = wordEnv(st);
   const pairs = cmd.pairs.map((p) => ({ key: processWord(p.key, env, svc.shell), value: processWord(p.value, env, svc.shell) }));
   if (cmd.kind === "env") {
-    let list = parseEnvList(st.config.Env ?? []);
-    for (const p of pairs) list = setEnv(list, p.key, p.value);
-    st.config.Env = formatEnvList(list);
+    st.config.Env = st.vars.setEnv(pairs);
   } else {
     const labels = { ...(st.config.Labels ?? {}) };
     for (const p of pairs) labels[p.key] = p.value;
@@ -104,11 +106,11 @@ function dispatchEnvLabel(svc: PlannerServices, st: StageState, cmd: EnvCommand,
 
 function dispatchArg(svc: PlannerServices, st: StageState, cmd: ArgCommand, origin: DispatchOrigin): Step {
   const env = wordEnv(st);
+  // Every pair is expanded before any is declared: all see the scope from before the ARG.
+  const decls = cmd.pairs.map((p) => ({ key: processWord(p.key, env, svc.shell), def: p.value === undefined ? undefined : processWord(p.value, env, svc.shell) }));
   const shown: string[] = [];
-  for (const p of cmd.pairs) {
-    const key = processWord(p.key, env, svc.shell);
-    const def = p.value === undefined ? undefined : processWord(p.value, env, svc.shell);
-    const a = st.args.declare(key, def, svc.buildArgs);
+  for (const { key, def } of decls) {
+    const a = st.vars.declareArg(key, def, svc.buildArgs);
     if (!PROXY_ARGS.has(key)) shown.push(a.value === undefined ? key : `${key}=${a.value}`);
   }
   const text = shown.join(" ");

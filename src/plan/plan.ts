@@ -11,6 +11,7 @@ import { dispatch, type DispatchOrigin } from "./dispatch.js";
 import { computeStepKey, type FromPreimage } from "./keys.js";
 import { parseTriggers } from "./onbuild.js";
 import type { BaseImageResolver, ResolvedImage, SourceHasher } from "./ports.js";
+import { StageEnv } from "./stage-env.js";
 import { findStage, resolveTarget, splitStages, type StageDecl } from "./stages.js";
 import { snapshotConfig, type PlannerServices, type ResolvedSource, type StageState } from "./state.js";
 import type { FromStep, Plan, PlanStage, StageSource } from "./steps.js";
@@ -93,11 +94,10 @@ class Planner implements PlannerServices {
     this.global.define(platformArgs(this.input.platform, this.input.platform));
     for (const g of globals) {
       try {
-        const env = this.global.env();
-        for (const p of g.pairs) {
-          const key = processWord(p.key, env, this.shell);
-          this.global.declare(key, p.value === undefined ? undefined : processWord(p.value, env, this.shell), this.buildArgs);
-        }
+        // All pairs are expanded with the scope from before the ARG, then declared.
+        const env = this.global.values();
+        const decls = g.pairs.map((p) => ({ key: processWord(p.key, env, this.shell), def: p.value === undefined ? undefined : processWord(p.value, env, this.shell) }));
+        for (const d of decls) this.global.declare(d.key, d.def, this.buildArgs);
       } catch (e) {
         throw withLocation(e, { file: this.file, range: g.range });
       }
@@ -165,7 +165,7 @@ class Planner implements PlannerServices {
 
   private async planStageNow(decl: StageDecl): Promise<PlanStage> {
     const from = decl.from;
-    const globalEnv = this.global.env();
+    const globalEnv = this.global.values();
     const fromLoc = decl.location;
     let imageName: string;
     let platform = this.input.platform;
@@ -226,8 +226,9 @@ class Planner implements PlannerServices {
     delete startConfig.OnBuild;
     if (triggers.length === 0 && config.OnBuild !== undefined) startConfig.OnBuild = config.OnBuild;
     const key: Digest = computeStepKey(preimage);
+    const args = new ArgScope(this.global);
     const st: StageState = {
-      index: decl.index, name: decl.name, file: this.file, config: startConfig, args: new ArgScope(this.global), key,
+      index: decl.index, name: decl.name, file: this.file, config: startConfig, args, vars: new StageEnv(startConfig.Env ?? [], args), key,
       cmdSet: false, author: undefined, steps: [], history: [...baseHistory], deps: new Set(base.kind === "stage" ? [base.stage] : []),
     };
     const fromStep: FromStep = {

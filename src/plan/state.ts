@@ -6,6 +6,7 @@ import type { ShellOptions } from "../shell/index.js";
 import type { ArgScope, BuildArgs } from "./args.js";
 import type { MutableConfig } from "./config.js";
 import type { SourceHasher } from "./ports.js";
+import type { StageEnv } from "./stage-env.js";
 import type { StageSource, Step } from "./steps.js";
 
 export interface StageState {
@@ -14,6 +15,8 @@ export interface StageState {
   readonly file: string;
   config: MutableConfig;
   readonly args: ArgScope;
+  /** The config's Env and the word-expansion map, kept in step with `config.Env` and `args`. */
+  readonly vars: StageEnv;
   /** The key of the current file system (FROM, then each layer step). */
   key: Digest;
   /** CMD was set in this stage (ENTRYPOINT then keeps it, as BuildKit does). */

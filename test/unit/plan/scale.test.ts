@@ -1,0 +1,81 @@
+// Planner cost against Dockerfile size: thousands of ARG and ENV lines once took minutes
+// (the expansion environment was rebuilt entry by entry for every word: 1,000 lines 3 s,
+// 5,000 lines > 500 s; found by bench/fuzz.bench.mjs). The bounds are generous on purpose:
+// they catch the blow-up, not a slow machine. Also pins the semantics the incremental
+// environment (src/plan/stage-env.ts) must keep.
+import { describe, expect, it } from "vitest";
+import { planBuild, type Plan, type RunStep } from "../../../src/plan/index.js";
+import { FakeHasher, FakeResolver, HOST } from "./fakes.js";
+
+const resolver = new FakeResolver({ "dup:1": { config: { Env: ["A=1", "B=2", "A=3", "PATH=/bin"] } } });
+
+async function plan(dockerfile: string): Promise<Plan> {
+  return planBuild({ dockerfile, platform: HOST, resolver, hasher: new FakeHasher({}) });
+}
+
+async function timed(dockerfile: string): Promise<{ plan: Plan; ms: number }> {
+  const t0 = performance.now();
+  const p = await plan(dockerfile);
+  return { plan: p, ms: performance.now() - t0 };
+}
+
+const lines = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => `${f(i)}\n`).join("");
+const lastRun = (p: Plan): RunStep => p.stages.at(-1)!.steps.filter((s): s is RunStep => s.kind === "run").at(-1)!;
+
+describe("thousands of ARG / ENV lines plan in linear time (fuzz: quadratic expansion env)", () => {
+  // Values stay short on purpose: `ENV V2=$V1.2` chains would make the output itself
+  // quadratic in size (every value holds all the earlier ones), which no environment fixes.
+  it("5,000 ENV lines, each using the one before", async () => {
+    const { plan: p, ms } = await timed(`FROM scratch\n${lines(5000, (i) => `ENV V${i}=${i} PREV=$V${i - 1}`)}RUN x\n`);
+    expect(ms).toBeLessThan(5000);
+    const env = new Map(lastRun(p).env.map((e) => [e.key, e.value]));
+    expect(env.size).toBe(5002);
+    expect(env.get("V4999")).toBe("4999");
+    expect(env.get("PREV")).toBe("4998");
+  });
+
+  it("5,000 stage ARG lines", async () => {
+    const { plan: p, ms } = await timed(`FROM scratch\n${lines(5000, (i) => `ARG A${i}=${i}`)}WORKDIR /$A4999\nRUN x\n`);
+    expect(ms).toBeLessThan(5000);
+    expect(lastRun(p).cwd).toBe("/4999");
+    expect(lastRun(p).argNames).toHaveLength(5000);
+  });
+
+  it("5,000 global ARG lines used by FROM", async () => {
+    const { plan: p, ms } = await timed(`${lines(5000, (i) => `ARG G${i}=${i ? `$G${i - 1}` : "scratch"}`)}FROM $G4999\nRUN x\n`);
+    expect(ms).toBeLessThan(5000);
+    expect(p.stages[0]!.base).toEqual({ kind: "scratch" });
+  });
+
+  it("2,500 ARG and 2,500 ENV lines interleaved, then RUNs", async () => {
+    const { ms } = await timed(`FROM scratch\n${lines(5000, (i) => (i % 2 ? `ENV E${i}=$A${i - 1}` : `ARG A${i}=${i}`))}${lines(20, (i) => `RUN echo ${i}`)}`);
+    expect(ms).toBeLessThan(5000);
+  });
+});
+
+describe("expansion environment rules", () => {
+  it("all words of one ARG or ENV see the environment from before it", async () => {
+    const p = await plan("FROM scratch\nARG A=1 B=$A\nENV C=$A D=$C\nRUN x\n");
+    expect(lastRun(p).env.filter((e) => e.key !== "PATH")).toEqual([
+      { key: "C", value: "1" }, { key: "D", value: "" }, { key: "A", value: "1" }, { key: "B", value: "" },
+    ]);
+  });
+
+  it("ENV wins over ARG whatever the order; an ARG re-declared without value is unset", async () => {
+    const p = await plan("FROM scratch\nARG V=1\nARG V\nWORKDIR /w$V\nARG V=2\nENV V=3\nARG V=4\nWORKDIR /$V\nRUN x\n");
+    expect(p.stages[0]!.steps[3]!.summary).toContain("/w");
+    expect(lastRun(p).cwd).toBe("/3");
+  });
+
+  it("ENV of a key a base image repeats replaces the first entry and drops the repeats", async () => {
+    const p = await plan("FROM dup:1\nWORKDIR /$A\nENV A=9 C=$A\nRUN x\n");
+    expect(p.stages[0]!.steps[1]!.summary).toContain("/3");
+    expect(p.stages[0]!.config.Env).toEqual(["A=9", "B=2", "PATH=/bin", "C=3"]);
+  });
+
+  it("an expanded ENV key holding '=' re-parses as Docker's Env does", async () => {
+    const p = await plan("FROM scratch\nARG K=a=b\nENV $K=v\nWORKDIR /$a\nENV a=z\nRUN x\n");
+    expect(p.stages[0]!.config.Env).toContain("a=z");
+    expect(p.stages[0]!.steps[3]!.summary).toContain("/b=v");
+  });
+});
