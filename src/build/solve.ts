@@ -175,12 +175,13 @@ export class Solver {
       const key = layers.map((l) => l.diffId).join(",");
       if (!this.views.has(key)) {
         // Loaded on first use, as copy.ts: a fully cached build never needs them.
-        const { LayerView, LayerViewUnsupported } = await import("./layer-view.js");
+        const { LayerView } = await import("./layer-view.js");
         let v: LayerView | undefined;
         try {
           v = LayerView.open(layers.map((l) => this.o.store.blobPath(l.blob)), this.nowSeconds());
-        } catch (e) {
-          if (!(e instanceof LayerViewUnsupported)) throw e;
+        } catch {
+          // Unsupported (LayerViewUnsupported) or unreadable: the snapshot path decides, and
+          // reports a real problem (a missing blob) the way it always has.
         }
         this.views.set(key, v);
       }
