@@ -6,5 +6,6 @@ export type { BaseImageResolver, ResolvedImage, SourceHasher, SourceRequest, Sou
 export { computeStepKey, type KeyPreimage, type FromPreimage, type RunPreimage, type CopyPreimage, type WorkdirPreimage, type MountPreimage, type MergePreimage } from "./keys.js";
 export { PROXY_ARGS, PLATFORM_ARGS, parseBuildArgs } from "./args.js";
 export { DEFAULT_PATH, parsePorts, resolveWorkdir, resolveDest } from "./config.js";
+export { MAX_STAGES } from "./stages.js";
 export { dumpPlan, dumpStep, formatPlan, stepKind, type DumpOptions } from "./dump.js";
 export { explainPlan, explainChange, diffFiles, type Explanation, type StepRecord } from "./explain.js";

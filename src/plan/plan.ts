@@ -12,7 +12,7 @@ import { computeStepKey, type FromPreimage } from "./keys.js";
 import { parseTriggers } from "./onbuild.js";
 import type { BaseImageResolver, ResolvedImage, SourceHasher } from "./ports.js";
 import { StageEnv } from "./stage-env.js";
-import { findStage, resolveTarget, splitStages, type StageDecl } from "./stages.js";
+import { findStage, resolveTarget, splitStages, type StageDecl, type StageSplit } from "./stages.js";
 import { snapshotConfig, type PlannerServices, type ResolvedSource, type StageState } from "./state.js";
 import type { FromStep, Plan, PlanStage, StageSource } from "./steps.js";
 
@@ -38,18 +38,31 @@ export async function planBuild(input: PlanInput): Promise<Plan> {
   return new Planner(input).run();
 }
 
-/** Stages in Dockerfile order, except that each comes after the stages it depends on. */
+/**
+ * Stages in Dockerfile order, except that each comes after the stages it depends on. A
+ * depth-first walk with its own stack: a chain of thousands of stages must not overflow
+ * the call stack.
+ */
 function topoOrder(stages: readonly PlanStage[]): PlanStage[] {
   const byIndex = new Map(stages.map((s) => [s.index, s] as const));
   const out: PlanStage[] = [];
   const seen = new Set<number>();
-  const visit = (s: PlanStage): void => {
-    if (seen.has(s.index)) return;
-    seen.add(s.index);
-    for (const d of s.dependsOn) visit(byIndex.get(d)!);
-    out.push(s);
-  };
-  for (const s of [...stages].sort((a, b) => a.index - b.index)) visit(s);
+  for (const root of [...stages].sort((a, b) => a.index - b.index)) {
+    if (seen.has(root.index)) continue;
+    seen.add(root.index);
+    const stack: { stage: PlanStage; next: number }[] = [{ stage: root, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const d = top.stage.dependsOn[top.next++];
+      if (d === undefined) {
+        out.push(top.stage);
+        stack.pop();
+      } else if (!seen.has(d)) {
+        seen.add(d);
+        stack.push({ stage: byIndex.get(d)!, next: 0 });
+      }
+    }
+  }
   return out;
 }
 
@@ -65,7 +78,7 @@ class Planner implements PlannerServices {
   shell: ShellOptions = {};
   private readonly diagnostics: Diagnostic[] = [];
   private readonly global = new ArgScope();
-  private decls: readonly StageDecl[] = [];
+  private split: StageSplit = { globals: [], stages: [], byName: new Map() };
   private escapeChar: "\\" | "`" = "\\";
   private readonly done = new Map<number, Promise<PlanStage>>();
   private readonly inProgress = new Set<number>();
@@ -88,8 +101,8 @@ class Planner implements PlannerServices {
     this.shell = { escapeToken: parsed.ast.escapeChar };
     if (parsed.ast.instructions.length === 0) throw new TbuildError("E_PARSE_EMPTY", "the Dockerfile has no instructions", { hint: "start with FROM IMAGE" });
     const commands = decodeDockerfileStrict(parsed);
-    const { globals, stages } = splitStages(commands, this.file);
-    this.decls = stages;
+    this.split = splitStages(commands, this.file);
+    const { globals } = this.split;
     // Global scope: BuildKit's platform ARGs, then the ARGs before the first FROM.
     this.global.define(platformArgs(this.input.platform, this.input.platform));
     for (const g of globals) {
@@ -102,7 +115,7 @@ class Planner implements PlannerServices {
         throw withLocation(e, { file: this.file, range: g.range });
       }
     }
-    const target = resolveTarget(stages, this.input.target);
+    const target = resolveTarget(this.split, this.input.target);
     await this.planStage(target);
     const planned = topoOrder(await Promise.all([...this.done.values()]));
     for (const k of this.buildArgs.unused()) {
@@ -111,11 +124,17 @@ class Planner implements PlannerServices {
     return { file: this.file, stages: planned, target, platform: formatPlatform(this.input.platform), diagnostics: this.diagnostics };
   }
 
+  /**
+   * Plan a stage once. Each stage starts in a job of its own (after a resolved promise), so
+   * a chain of N stages (FROM <stage>, --from=<stage>) is N promises waiting on each other,
+   * not N nested calls: the call stack stays flat however long the chain is.
+   */
   private planStage(index: number): Promise<PlanStage> {
     let p = this.done.get(index);
     if (!p) {
       this.inProgress.add(index);
-      p = this.planStageNow(this.decls[index]!).finally(() => this.inProgress.delete(index));
+      const decl = this.split.stages[index]!;
+      p = Promise.resolve().then(() => this.planStageNow(decl)).finally(() => this.inProgress.delete(index));
       this.done.set(index, p);
     }
     return p;
@@ -147,7 +166,7 @@ class Planner implements PlannerServices {
   }
 
   async resolveFrom(st: StageState, value: string, location: SourceLocation): Promise<ResolvedSource> {
-    const j = findStage(this.decls, value);
+    const j = findStage(this.split, value);
     if (j !== undefined) {
       if (j === st.index || this.inProgress.has(j)) {
         throw new TbuildError("E_PLAN_CYCLE", `circular dependency detected on stage: ${value}`, { location, hint: j === st.index ? "a stage cannot copy from itself" : "stages may not depend on each other in a loop" });
@@ -193,7 +212,8 @@ class Planner implements PlannerServices {
     let preimage: FromPreimage;
     let summary: string;
     const lower = imageName.toLowerCase();
-    const stageIdx = this.decls.findIndex((d) => d.index < decl.index && d.name === lower);
+    const named = this.split.byName.get(lower);
+    const stageIdx = named !== undefined && named < decl.index ? named : -1;
     if (lower === "scratch") {
       base = { kind: "scratch" };
       preimage = { kind: "from", scratch: true };
@@ -204,7 +224,7 @@ class Planner implements PlannerServices {
       config = s.config;
       baseHistory = s.history;
       preimage = { kind: "from", stage: stageIdx, stageKey: s.key };
-      summary = `stage ${this.decls[stageIdx]!.name} (#${stageIdx})`;
+      summary = `stage ${this.split.stages[stageIdx]!.name} (#${stageIdx})`;
     } else {
       const ref = this.normalize(imageName, fromLoc);
       const img = await this.resolveImage(imageName);

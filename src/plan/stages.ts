@@ -8,6 +8,15 @@ import type { ArgCommand, Command, FromCommand } from "../dockerfile/index.js";
 export const RESERVED_STAGE_NAMES: ReadonlySet<string> = new Set(["scratch", "context"]);
 const STAGE_NAME_RE = /^[a-z][a-z0-9_.-]*$/;
 
+/**
+ * The most stages one Dockerfile may have (E_PARSE_LIMIT at the first FROM past it).
+ * BuildKit has no such limit; real Dockerfiles use a handful and rarely reach 100. It bounds
+ * planning time and memory: a stage built FROM another carries all of its ancestors'
+ * history, so a chain of N stages plans O(N^2) history entries (5,000 chained stages with
+ * a RUN each plan in about 1 s; the 16 MiB file limit alone would admit ~800,000 stages).
+ */
+export const MAX_STAGES = 5000;
+
 export interface StageDecl {
   readonly index: number;
   /** Lowercased `AS` name. */
@@ -20,6 +29,8 @@ export interface StageDecl {
 export interface StageSplit {
   readonly globals: readonly ArgCommand[];
   readonly stages: readonly StageDecl[];
+  /** Lowercased stage name → index, so a lookup costs O(1) however many stages there are. */
+  readonly byName: ReadonlyMap<string, number>;
 }
 
 /** Split commands at each FROM. Only ARG may come before the first FROM. */
@@ -30,6 +41,9 @@ export function splitStages(commands: readonly Command[], file: string): StageSp
   for (const c of commands) {
     const location = { file, range: c.range };
     if (c.kind === "from") {
+      if (stages.length === MAX_STAGES) {
+        throw new TbuildError("E_PARSE_LIMIT", `the Dockerfile has more than ${MAX_STAGES} stages`, { location, hint: "split it into several Dockerfiles, or build part of it as an image and FROM that" });
+      }
       let name: string | undefined;
       if (c.stageName) {
         name = c.stageName.value.toLowerCase();
@@ -59,27 +73,27 @@ export function splitStages(commands: readonly Command[], file: string): StageSp
   if (stages.length === 0) {
     throw new TbuildError("E_PLAN_INVALID", "the Dockerfile has no FROM instruction", { location: { file, range: commands[0]?.range ?? { start: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 1, offset: 0 } } }, hint: "start a stage with FROM IMAGE or FROM scratch" });
   }
-  return { globals, stages };
+  return { globals, stages, byName: names };
 }
 
-/** Find a stage by name (case-insensitive) among `stages`, or by decimal index. */
-export function findStage(stages: readonly StageDecl[], ref: string): number | undefined {
-  const lower = ref.toLowerCase();
-  const byName = stages.find((s) => s.name === lower);
-  if (byName) return byName.index;
+/** Find a stage by name (case-insensitive), or by decimal index. */
+export function findStage(split: StageSplit, ref: string): number | undefined {
+  const byName = split.byName.get(ref.toLowerCase());
+  if (byName !== undefined) return byName;
   if (/^\d+$/.test(ref)) {
     const i = Number(ref);
-    return i < stages.length ? i : undefined;
+    return i < split.stages.length ? i : undefined;
   }
   return undefined;
 }
 
 /** The stage `--target` names (default: the last). Throws E_PLAN_NO_STAGE with a suggestion. */
-export function resolveTarget(stages: readonly StageDecl[], target: string | undefined): number {
+export function resolveTarget(split: StageSplit, target: string | undefined): number {
+  const { stages } = split;
   if (target === undefined || target === "") return stages.length - 1;
   const lower = target.toLowerCase();
-  const found = stages.find((s) => s.name === lower);
-  if (found) return found.index;
+  const found = split.byName.get(lower);
+  if (found !== undefined) return found;
   const names = stages.flatMap((s) => (s.name ? [s.name] : []));
   throw new TbuildError("E_PLAN_NO_STAGE", `target stage ${JSON.stringify(target)} could not be found`, {
     hint: didYouMean(lower, names) ?? (names.length ? `stages: ${names.join(", ")}` : "the Dockerfile names no stages (use FROM IMAGE AS NAME)"),

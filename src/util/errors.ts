@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   E_PARSE_HEREDOC: "a heredoc is malformed or unterminated",
   E_PARSE_DIRECTIVE: "a parser directive is invalid",
   E_PARSE_ONBUILD: "ONBUILD wraps an instruction it may not",
-  E_PARSE_LIMIT: "the Dockerfile exceeds a size limit",
+  E_PARSE_LIMIT: "the Dockerfile exceeds a size limit (16 MiB, 65,535-byte lines, ONBUILD depth, 5,000 stages)",
   E_SHELL_SYNTAX: "a variable expansion is malformed",
   E_SHELL_UNSET: "a ${VAR:?message} expansion found VAR unset or empty",
   E_SHELL_LIMIT: "a word nests ${...} expansions deeper than the limit",
