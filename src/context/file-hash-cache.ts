@@ -4,6 +4,7 @@
 // Racy-git rule: a file modified within RACY_WINDOW_NS of being hashed is not trusted.
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { endianness } from "node:os";
 import { join } from "node:path";
 import type { Digest } from "../util/index.js";
 import type { FileStamp } from "./tree-hash.js";
@@ -47,7 +48,10 @@ export class FileHashCache {
   /** Per slot: the next older slot with the same key (-1: none); -2 marks a dropped slot. */
   private next: Int32Array = new Int32Array(0);
   private readonly heads = new Map<number, number>();
-  private readonly scratch = Buffer.alloc(40);
+  private readonly scratch = Buffer.from(new ArrayBuffer(40));
+  /** The scratch as five 64-bit words: storing a bigint there is one native write, where
+   * writeBigUInt64LE does shifts and masks (allocations) in JS. Little-endian hosts only. */
+  private readonly words: BigInt64Array | undefined = endianness() === "LE" ? new BigInt64Array(this.scratch.buffer, 0, 5) : undefined;
   private dirty = false;
 
   private constructor(file: string | undefined) {
@@ -90,6 +94,16 @@ export class FileHashCache {
 
   /** Write the stamp's dev, ino, size, mtime and ctime into `scratch` (the slot layout). */
   private load(stamp: FileStamp): void {
+    const w = this.words;
+    if (w) {
+      // Stored modulo 2^64: the same bytes as the writes below.
+      w[0] = stamp.dev;
+      w[1] = stamp.ino;
+      w[2] = stamp.size;
+      w[3] = stamp.mtimeNs;
+      w[4] = stamp.ctimeNs;
+      return;
+    }
     const b = this.scratch;
     b.writeBigUInt64LE(BigInt.asUintN(64, stamp.dev), 0);
     b.writeBigUInt64LE(BigInt.asUintN(64, stamp.ino), 8);

@@ -71,7 +71,8 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
       const childAbs = `${abs}/${name}`;
       const childRel = prefix + name;
       const s = fs.lstatSync(childAbs, statOpts);
-      const type = typeOf(s);
+      const mode = Number(s.mode);
+      const type = typeOf(mode);
       let excluded = false;
       let childEx = noInfo;
       let blocking: PatternMatcher[] | undefined;
@@ -96,11 +97,11 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
       }
       const self = included && !excluded;
       if (type !== "dir") {
-        if (self) emit(makeEntry(fs, childAbs, childRel, type, s));
+        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, s));
         continue;
       }
       if (excluded && !blocking!.every((m) => m.mayReincludeBelow(childRel))) continue;
-      const entry = makeEntry(fs, childAbs, childRel, type, s);
+      const entry = makeEntry(fs, childAbs, childRel, type, mode, s);
       if (self) emit(entry);
       else pending.push(entry);
       walkDir(childAbs, childRel, childEx, childInc, self);
@@ -118,26 +119,28 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
  */
 function sortNames(names: string[]): void {
   names.sort();
-  for (const n of names) {
-    if (/[\ud800-\udfff]/.test(n)) {
-      names.sort(compareNames);
-      return;
-    }
+  if (SURROGATE.test(names.join("/"))) names.sort(compareNames);
+}
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * The entry type from st_mode as a number: BigIntStats' isFile() and friends do bigint
+ * masking (an allocation each), which costs more than the lstat's JS wrapper here.
+ */
+function typeOf(mode: number): EntryType {
+  switch (mode & 0o170000) {
+    case 0o100000: return "file";
+    case 0o040000: return "dir";
+    case 0o120000: return "symlink";
+    case 0o010000: return "fifo";
+    case 0o140000: return "socket";
+    case 0o020000: return "char-device";
+    default: return "block-device";
   }
 }
 
-function typeOf(s: nodeFs.BigIntStats): EntryType {
-  if (s.isFile()) return "file";
-  if (s.isDirectory()) return "dir";
-  if (s.isSymbolicLink()) return "symlink";
-  if (s.isFIFO()) return "fifo";
-  if (s.isSocket()) return "socket";
-  if (s.isCharacterDevice()) return "char-device";
-  return "block-device";
-}
-
-function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, s: nodeFs.BigIntStats): ContextEntry {
-  const mode = Number(s.mode & 0o7777n);
+function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, s: nodeFs.BigIntStats): ContextEntry {
+  const mode = st & 0o7777;
   const stamp = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
   switch (type) {
     case "file":
