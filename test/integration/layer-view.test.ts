@@ -84,7 +84,7 @@ describe("LayerView agrees with the unpacked snapshot", () => {
       for (const p of await paths(host)) {
         const st = await host.lstat(p);
         if (st?.type !== "file") continue;
-        const bytes = await view.fileBytes(p, st);
+        const bytes = await view.fileBytes(p);
         expect(Buffer.from("content" in bytes ? bytes.content : [])).toEqual(Buffer.from((await host.readText(p)) ?? "", "utf8"));
       }
     });
