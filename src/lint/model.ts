@@ -31,6 +31,8 @@ export interface LintModel {
   /** ARG instructions before the first FROM. */
   readonly metaArgs: readonly Instruction[];
   readonly stages: readonly Stage[];
+  /** Stage name → the indexes of the stages with that name, ascending (lint sees duplicates too). */
+  readonly stagesByName: ReadonlyMap<string, readonly number[]>;
 }
 
 /** A finding as a check reports it: the run loop adds file, severity, URL and suppression. */
@@ -64,16 +66,36 @@ export function buildModel(ast: DockerfileAst, source: SourceText, file: string,
       stages[stages.length - 1]!.instructions.push(ins);
     }
   }
-  return { ast, source, file, options, metaArgs, stages };
+  const stagesByName = new Map<string, number[]>();
+  for (const s of stages) {
+    if (s.name === "") continue;
+    const list = stagesByName.get(s.name);
+    if (list) list.push(s.index);
+    else stagesByName.set(s.name, [s.index]);
+  }
+  return { ast, source, file, options, metaArgs, stages, stagesByName };
 }
 
-/** The stage `ref` names among `stages[0..before)` (by name, or by index). */
-export function findStage(stages: readonly Stage[], ref: string, before = stages.length): Stage | undefined {
-  const lower = ref.toLowerCase();
-  for (let i = before - 1; i >= 0; i--) if (stages[i]!.name === lower && lower !== "") return stages[i];
+/**
+ * The stage `ref` names among `stages[0..before)`: the last one with that name, else by
+ * index. O(log n) through the name index, since every stage looks its base up.
+ */
+export function findStage(m: Pick<LintModel, "stages" | "stagesByName">, ref: string, before = m.stages.length): Stage | undefined {
+  const named = m.stagesByName.get(ref.toLowerCase());
+  if (named && named[0]! < before) {
+    // The largest index below `before` (binary search over the ascending list).
+    let lo = 0;
+    let hi = named.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (named[mid]! < before) lo = mid;
+      else hi = mid - 1;
+    }
+    return m.stages[named[lo]!];
+  }
   if (/^\d+$/.test(ref)) {
     const n = Number(ref);
-    if (n < before) return stages[n];
+    if (n < before) return m.stages[n];
   }
   return undefined;
 }

@@ -5,10 +5,14 @@ import type { Instruction, KeyValue } from "../../dockerfile/index.js";
 import type { Check, Stage } from "../model.js";
 import type { TextEdit } from "../types.js";
 
-/** Stage and its local ancestors (FROM <earlier stage>), nearest first. */
-export function lineage(st: Stage): Stage[] {
-  const out: Stage[] = [];
-  for (let s: Stage | undefined = st; s && !out.includes(s); s = s.parent) out.push(s);
+/**
+ * For each stage, whether it or a local ancestor (FROM <earlier stage>) has an instruction
+ * `has` accepts. One pass in stage order (a parent always comes before its child), so a
+ * chain of N stages costs O(N), not a walk up the chain per stage.
+ */
+function inherited(stages: readonly Stage[], has: (ins: Instruction) => boolean): Map<Stage, boolean> {
+  const out = new Map<Stage, boolean>();
+  for (const st of stages) out.set(st, st.instructions.some(has) || (st.parent !== undefined && out.get(st.parent) === true));
   return out;
 }
 
@@ -26,11 +30,11 @@ function execFormOf(text: string): string | undefined {
 
 /** JSONArgsRecommended: shell-form CMD/ENTRYPOINT where the stage keeps the default SHELL. */
 export const checkJsonArgs: Check = (m, report) => {
+  const shell = inherited(m.stages, (i) => i.kind === "shell");
+  const entrypoint = inherited(m.stages, (i) => i.kind === "entrypoint");
   for (const st of m.stages) {
-    const chain = lineage(st);
-    const hasShell = chain.some((s) => s.instructions.some((i) => i.kind === "shell"));
-    if (hasShell) continue;
-    const hasEntrypoint = chain.some((s) => s.instructions.some((i) => i.kind === "entrypoint"));
+    if (shell.get(st)) continue;
+    const hasEntrypoint = entrypoint.get(st) === true;
     for (const ins of st.instructions) {
       if ((ins.kind !== "cmd" && ins.kind !== "entrypoint") || ins.json || ins.rest.text === "") continue;
       if (ins.heredocs.length) continue;

@@ -104,11 +104,12 @@ export const checkEmptyContinuation: Check = (m, report) => {
  * must start with the name it describes. BuildKit reads the last comment line of the block.
  */
 export const checkDefinitionDescriptions: Check = (m, report) => {
+  const stageOf = new Map(m.stages.map((s) => [s.from, s] as const));
   for (const ins of m.ast.instructions) {
     let keys: string[] = [];
     if (ins.kind === "arg") keys = ins.pairs.map((p) => p.key);
     else if (ins.kind === "from") {
-      const st = m.stages.find((s) => s.from === ins);
+      const st = stageOf.get(ins);
       if (st?.nameWord) keys = [st.nameWord.value.toLowerCase()];
     }
     if (keys.length === 0) continue;

@@ -83,7 +83,7 @@ export function linkStages(m: LintModel): void {
   for (const st of m.stages) {
     if (!st.base) continue;
     const r = expand(m, st.base.value, meta.values);
-    const parent = r ? findStage(m.stages, r.value, st.index) : undefined;
+    const parent = r ? findStage(m, r.value, st.index) : undefined;
     if (parent) st.parent = parent;
   }
 }
@@ -191,15 +191,28 @@ export const checkUndefinedVar: Check = (m, report) => {
   const meta = metaArgs(m, true);
   const given = m.options.buildArgs ?? {};
   const finals = new Map<Stage, StageEnv>();
+  // A stage's final env goes to its children: the last child takes it over, the others copy
+  // it, so a chain of N stages is not N copies of an ever larger map.
+  const childrenLeft = new Map<Stage, number>();
+  for (const st of m.stages) if (st.parent) childrenLeft.set(st.parent, (childrenLeft.get(st.parent) ?? 0) + 1);
+  const inherit = (parent: Stage): StageEnv | undefined => {
+    const f = finals.get(parent);
+    const left = childrenLeft.get(parent)! - 1;
+    childrenLeft.set(parent, left);
+    if (!f || left > 0) return f && { env: new Map(f.env), declared: new Set(f.declared) };
+    finals.delete(parent);
+    return f;
+  };
   for (const st of m.stages) {
-    const env = new Map(st.parent ? finals.get(st.parent)?.env : undefined);
+    const base = st.parent ? inherit(st.parent) : undefined;
+    const env = base?.env ?? new Map<string, string>();
     if (!st.parent && st.base && m.options.baseImageEnv) {
       const r = expand(m, st.base.value, meta.values);
       const imageEnv = r && r.value !== "scratch" ? m.options.baseImageEnv(r.value) : undefined;
       if (imageEnv) for (const [k, v] of Object.entries(imageEnv)) env.set(k, v);
     }
     if (!env.has("PATH")) env.set("PATH", DEFAULT_PATH);
-    const declared = new Set<string>(st.parent ? finals.get(st.parent)?.declared : undefined);
+    const declared = base?.declared ?? new Set<string>();
     for (const ins of st.instructions) {
       if (ins.kind === "onbuild" || ins.kind === "unknown") continue;
       const unmatched = new Set<string>();
@@ -224,11 +237,9 @@ export const checkUndefinedVar: Check = (m, report) => {
           } else if (BUILTIN_ARGS.has(p.key)) env.set(p.key, BUILTIN_ARGS.get(p.key)!);
         }
       } else if (ins.kind === "env") {
-        const before = new Map(env);
-        for (const p of ins.pairs) {
-          const r = p.value === undefined ? undefined : expand(m, p.value, before);
-          env.set(p.key, r ? r.value : "");
-        }
+        // Every pair sees the env from before the ENV: expand them all, then set.
+        const values = ins.pairs.map((p) => (p.value === undefined ? undefined : expand(m, p.value, env)));
+        ins.pairs.forEach((p, i) => env.set(p.key, values[i]?.value ?? ""));
       }
     }
     // A stage built on this one starts from its ENV and, in BuildKit, its ARGs too.

@@ -40,7 +40,7 @@ const checkBaseImages: Check = (m, report) => {
     } catch {
       continue;
     }
-    if (image === "scratch" || st.parent || findStage(m.stages, image, st.index)) continue;
+    if (image === "scratch" || st.parent || findStage(m, image, st.index)) continue;
     const ref = parseImageRef(image);
     if (!ref || ref.digest) continue;
     if (ref.tag === undefined) {
@@ -232,8 +232,8 @@ const checkCopyFrom: Check = (m, report) => {
         report("CopyFromSelf", ins, `COPY --from=${from} refers to the stage it is in`, { range });
         continue;
       }
-      if (findStage(m.stages, from, st.index)) continue;
-      const later = findStage(m.stages, from);
+      if (findStage(m, from, st.index)) continue;
+      const later = findStage(m, from);
       if (later) {
         if (/^\d+$/.test(from)) report("CopyFromUnknownStage", ins, `COPY --from=${from} refers to a stage that comes later; stage indexes must refer to earlier stages`, { range });
         continue;
