@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
 import { buildImage, exportBuildCache, normaliseTags, pushBuiltImage, type BuildEvent, type SecretSource } from "../../build/index.js";
-import { parseCacheSpec, type CacheSpec } from "../../registry/index.js";
+import type { CacheSpec } from "../../registry/index.js";
 import type { RuntimeName } from "../../exec/index.js";
 import { stringList, type CommandSpec } from "../args.js";
 import type { CommandContext, OutStream } from "../io.js";
@@ -99,11 +99,14 @@ export function parseSecret(spec: string, env: Readonly<Record<string, string | 
 }
 
 /** `--cache-to`, `--cache-from`, `--push`, `--output`, `--tls-verify` (buildx's syntax). */
-function parseRemoteFlags(v: Values, tags: readonly string[], cwd: string): { cacheTo: CacheSpec[]; cacheFrom: CacheSpec[]; pushTags: string[]; tlsVerify: boolean } {
+async function parseRemoteFlags(v: Values, tags: readonly string[], cwd: string): Promise<{ cacheTo: CacheSpec[]; cacheFrom: CacheSpec[]; pushTags: string[]; tlsVerify: boolean }> {
   const tls = v["tls-verify"];
   if (tls !== undefined && tls !== "true" && tls !== "false") throw new TbuildError("E_USAGE", `invalid --tls-verify ${JSON.stringify(tls)}`, { hint: "use --tls-verify=true or --tls-verify=false" });
-  const cacheTo = stringList(v["cache-to"]).map((s) => parseCacheSpec(s, "to", (p) => resolve(cwd, p)));
-  const cacheFrom = stringList(v["cache-from"]).map((s) => parseCacheSpec(s, "from", (p) => resolve(cwd, p)));
+  // registry/ is loaded only when a cache flag needs its parser.
+  const specs = [...stringList(v["cache-to"]).map((s) => ["to", s] as const), ...stringList(v["cache-from"]).map((s) => ["from", s] as const)];
+  const parse = specs.length > 0 ? (await import("../../registry/index.js")).parseCacheSpec : undefined;
+  const cacheTo = specs.filter(([d]) => d === "to").map(([, s]) => parse!(s, "to", (p) => resolve(cwd, p)));
+  const cacheFrom = specs.filter(([d]) => d === "from").map(([, s]) => parse!(s, "from", (p) => resolve(cwd, p)));
   let push = v.push === true;
   const names: string[] = [];
   for (const out of stringList(v.output)) {
@@ -208,7 +211,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const secrets = stringList(v.secret).map((s) => parseSecret(s, io.env, io.cwd));
   const labels = parseLabels(stringList(v.label));
   const quiet = v.quiet === true;
-  const remote = parseRemoteFlags(v, stringList(v.tag), io.cwd);
+  const remote = await parseRemoteFlags(v, stringList(v.tag), io.cwd);
   const remoteLines: string[] = [];
   const remoteLog = (line: string) => void remoteLines.push(line);
   // Lint checks: fail before building only under `# check=error=true`; else warn after.
