@@ -42,11 +42,20 @@ export interface Selection {
 /** Index an entry list (in walk order) for repeated selections. */
 export class EntryIndex {
   readonly entries: readonly ContextEntry[];
-  private readonly pos = new Map<string, number>();
+  /** Path → position, built on first use (`COPY . …` never needs it). */
+  private positions: Map<string, number> | undefined;
 
   constructor(entries: readonly ContextEntry[]) {
     this.entries = entries;
-    entries.forEach((e, i) => this.pos.set(e.path, i));
+  }
+
+  private get pos(): Map<string, number> {
+    if (!this.positions) {
+      const m = new Map<string, number>();
+      this.entries.forEach((e, i) => m.set(e.path, i));
+      this.positions = m;
+    }
+    return this.positions;
   }
 
   get(path: string): ContextEntry | undefined {
