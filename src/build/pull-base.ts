@@ -5,7 +5,7 @@
 import { TbuildError, isTbuildError } from "../util/index.js";
 import { formatPlatform, type Platform } from "../image/index.js";
 import type { Store, StoredImage } from "../store/index.js";
-import { defaultCredentials, pullImage, storeTransfer, type Env } from "../registry/index.js";
+import type { Env } from "../registry/index.js";
 
 export interface PullBaseOptions {
   /** Pull what the store lacks (false for --dry-run: nothing is downloaded). */
@@ -28,6 +28,8 @@ export async function findOrPullBase(store: Store, norm: string, platform: Platf
   const local = store.match(await store.listImages(), norm);
   if (!o.pull || (local && !o.always)) return local;
   o.log?.(local ? `checking ${norm} for a newer image` : `pulling ${norm}`);
+  // registry/ is loaded only when a pull happens: a build from the store never loads it.
+  const { defaultCredentials, pullImage, storeTransfer } = await import("../registry/index.js");
   let pulled;
   try {
     pulled = await pullImage(storeTransfer(store), norm, {

@@ -6,22 +6,18 @@
 import type { Digest } from "../util/index.js";
 import { Store } from "../store/index.js";
 import type { Plan, Step } from "../plan/index.js";
-import {
-  cacheBackend,
-  defaultCredentials,
-  exportCache,
-  importCache,
-  pushImage,
-  storeTransfer,
-  type CacheEntry,
-  type CacheSpec,
-  type Env,
-  type ExportCacheResult,
-  type ImportedCache,
-  type PushResult,
-  type TransferStore,
-} from "../registry/index.js";
+import type { CacheEntry, CacheSpec, Env, ExportCacheResult, ImportedCache, PushResult, TransferStore } from "../registry/index.js";
 import { CacheIndex, type CacheRecord } from "./cache-index.js";
+
+type Registry = typeof import("../registry/index.js");
+
+/**
+ * registry/ loaded on first use: a build without --cache-from, --cache-to or --push never
+ * loads it (about 8 modules, 20–35 ms of a cached rebuild's start-up).
+ */
+function registry(): Promise<Registry> {
+  return import("../registry/index.js");
+}
 
 export interface RemoteOptions {
   readonly env: Env;
@@ -32,9 +28,9 @@ export interface RemoteOptions {
   readonly log?: (line: string) => void;
 }
 
-function clientOptions(o: RemoteOptions) {
+function clientOptions(reg: Registry, o: RemoteOptions) {
   return {
-    credentials: defaultCredentials(o.env),
+    credentials: reg.defaultCredentials(o.env),
     ...(o.tlsVerify === false ? { tlsVerify: false } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   };
@@ -42,14 +38,15 @@ function clientOptions(o: RemoteOptions) {
 
 /** The store's cache index with imported caches behind it. */
 export class RemoteCacheIndex extends CacheIndex {
-  private readonly transfer: TransferStore;
   /** Steps whose record came from an imported cache. */
   remoteHits = 0;
 
-  /** `fetch: false` (dry run): a remote record is a hit, and nothing is downloaded. */
-  constructor(store: Store, private readonly remotes: readonly ImportedCache[], private readonly fetch: boolean, private readonly log?: (line: string) => void) {
+  /**
+   * `fetch: false` (dry run): a remote record is a hit, and nothing is downloaded.
+   * `transfer`: the store as registry/ sees it (`storeTransfer(store)`).
+   */
+  constructor(store: Store, private readonly remotes: readonly ImportedCache[], private readonly fetch: boolean, private readonly transfer: TransferStore, private readonly log?: (line: string) => void) {
     super(store);
-    this.transfer = storeTransfer(store);
   }
 
   override async lookup(key: Digest): Promise<CacheRecord | undefined> {
@@ -81,11 +78,12 @@ export class RemoteCacheIndex extends CacheIndex {
  */
 export async function openBuildCache(store: Store, from: readonly CacheSpec[], o: RemoteOptions & { readonly fetch: boolean }): Promise<CacheIndex> {
   if (from.length === 0) return new CacheIndex(store);
+  const reg = await registry();
   const remotes: ImportedCache[] = [];
   for (const spec of from) {
-    const backend = cacheBackend(spec, clientOptions(o));
+    const backend = reg.cacheBackend(spec, clientOptions(reg, o));
     try {
-      const c = await importCache(backend);
+      const c = await reg.importCache(backend);
       if (!c) o.log?.(`cache ${backend.name}: not found, building without it`);
       else {
         o.log?.(`cache ${backend.name}: ${c.size} records`);
@@ -95,7 +93,7 @@ export async function openBuildCache(store: Store, from: readonly CacheSpec[], o
       o.log?.(`cache ${backend.name}: cannot import it, building without it: ${(e as Error).message}`);
     }
   }
-  return new RemoteCacheIndex(store, remotes, o.fetch, o.log);
+  return new RemoteCacheIndex(store, remotes, o.fetch, reg.storeTransfer(store), o.log);
 }
 
 /**
@@ -125,8 +123,9 @@ export async function exportBuildCache(root: string, plan: Plan, spec: CacheSpec
     const r = await index.lookup(s.key);
     if (r) entries.push({ key: r.key, kind: r.kind, text: r.text, layer: r.layer, created: r.created, preimage: r.preimage });
   }
-  const backend = cacheBackend(spec, clientOptions(o));
-  const result = await exportCache(backend, storeTransfer(store), entries);
+  const reg = await registry();
+  const backend = reg.cacheBackend(spec, clientOptions(reg, o));
+  const result = await reg.exportCache(backend, reg.storeTransfer(store), entries);
   const sent = result.layers.filter((l) => l.status === "uploaded").length;
   o.log?.(`cache ${backend.name}: exported ${result.records} records, ${sent} of ${result.layers.length} layers sent, ${result.digest}`);
   return result;
@@ -134,10 +133,11 @@ export async function exportBuildCache(root: string, plan: Plan, spec: CacheSpec
 
 /** `--push`: send each tag of the built image to its registry. */
 export async function pushBuiltImage(root: string, tags: readonly string[], o: RemoteOptions): Promise<PushResult[]> {
-  const store = storeTransfer(await Store.open(root));
+  const reg = await registry();
+  const store = reg.storeTransfer(await Store.open(root));
   const out: PushResult[] = [];
   for (const tag of tags) {
-    const r = await pushImage(store, tag, clientOptions(o));
+    const r = await reg.pushImage(store, tag, clientOptions(reg, o));
     const sent = r.layers.filter((l) => l.status === "pushed").length;
     o.log?.(`pushed ${tag}: ${r.digest} (${sent} of ${r.layers.length} layers sent)`);
     out.push(r);
