@@ -4,9 +4,9 @@
 // build can explain its first miss. Every write is temp + fsync + rename, so concurrent
 // builds never see half a record and two writers of one key both leave a valid file.
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { digestHex, type Digest } from "../util/index.js";
+import { digestHex, isDigest, type Digest } from "../util/index.js";
 import { writeFileAtomic, type Store } from "../store/index.js";
 import type { CacheEntry } from "../registry/index.js";
 
@@ -65,6 +65,54 @@ export class CacheIndex {
     if (rec.version !== 1 || rec.key !== key || !rec.layer?.diffId) return undefined;
     if (!(await this.store.hasBlob(rec.layer.diffId))) return undefined; // pruned since
     return rec;
+  }
+
+  /** Every record file: `cache/v1/<aa>/<hex>.json`. */
+  private async recordPaths(): Promise<string[]> {
+    const out: string[] = [];
+    for (const aa of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{2}$/.test(aa)) continue;
+      for (const name of await readdir(join(this.dir, aa)).catch(() => [] as string[])) {
+        if (name.startsWith(aa) && /^[0-9a-f]{64}\.json$/.test(name)) out.push(join(this.dir, aa, name));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What the build cache holds: the number of records and each distinct layer they point at
+   * (diffId → size). `tbuild prune` keeps these blobs, as `docker image prune` keeps the
+   * build cache. Unreadable records are skipped (a lookup treats them as misses too).
+   */
+  async layers(): Promise<{ records: number; layers: Map<Digest, number> }> {
+    const layers = new Map<Digest, number>();
+    let records = 0;
+    for (const path of await this.recordPaths()) {
+      try {
+        const rec = JSON.parse(await readFile(path, "utf8")) as Partial<CacheRecord>;
+        const diffId = rec.layer?.diffId;
+        if (rec.version !== 1 || typeof diffId !== "string" || !isDigest(diffId)) continue;
+        records++;
+        layers.set(diffId, typeof rec.layer?.size === "number" ? rec.layer.size : 0);
+      } catch {
+        // vanished or half-written by hand: not a record
+      }
+    }
+    return { records, layers };
+  }
+
+  /**
+   * Remove every record (`tbuild prune -a`, like `docker builder prune -a`); their layers
+   * then go with the next garbage collection unless an image uses them. File by file, so a
+   * build writing a record meanwhile still finds its folder. Returns the number removed.
+   */
+  async clear(): Promise<number> {
+    let n = 0;
+    for (const path of await this.recordPaths()) {
+      await rm(path, { force: true });
+      n++;
+    }
+    return n;
   }
 
   /** Record a step's layer under its key. */

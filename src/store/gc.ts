@@ -98,16 +98,32 @@ export async function cleanTemp(p: StorePaths): Promise<number> {
   return n;
 }
 
+export interface GcOptions {
+  /** Drop images that have no tag first. */
+  readonly dangling?: boolean;
+  /**
+   * Blobs to keep although no image reaches them, with their gzip copies: the layers the
+   * build cache's records point at (the CLI reads them through build/; the store does not
+   * know the cache's format). Called once, under the lock, before anything is deleted.
+   */
+  readonly keep?: () => Promise<Iterable<Digest>>;
+}
+
 /**
- * Prune: with `dangling`, drop images that have no tag; then delete every blob no image
- * reaches, and stale temporary files. Holds the lock throughout.
+ * Prune: with `dangling`, drop images that have no tag; then delete every blob neither an
+ * image nor `keep` reaches, and stale temporary files. Holds the lock throughout.
  */
-export async function collectGarbage(p: StorePaths, opts: { dangling?: boolean } = {}): Promise<GcResult> {
+export async function collectGarbage(p: StorePaths, opts: GcOptions = {}): Promise<GcResult> {
   return updateIndex(p, async (current) => {
     const tagged = new Set(current.filter((d) => d.annotations?.[Annotation.REF_NAME] !== undefined).map((d) => d.digest));
     const keep = opts.dangling ? current.filter((d) => tagged.has(d.digest)) : [...current];
     const deletedImages = [...new Set(current.filter((d) => !keep.includes(d)).map((d) => d.digest))];
     const live = await liveBlobs(p, keep);
+    for (const d of opts.keep ? await opts.keep() : []) {
+      live.add(d);
+      const gz = await readGzipEntry(p, d);
+      if (gz) live.add(gz.digest);
+    }
     const deletedBlobs: Digest[] = [];
     let reclaimedBytes = 0;
     for (const hex of await fsp.readdir(p.sha256)) {

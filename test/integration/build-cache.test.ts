@@ -112,6 +112,31 @@ describe("the build cache", () => {
     expect(r.stderr).not.toMatch(/^#\d+ CACHED$/m);
   });
 
+  // prune used to delete every blob no image reaches, which took the build cache's layers
+  // with it (here the tools and build stages' layers, which the final image does not hold):
+  // the next build silently rebuilt them. Docker keeps build cache on image prune.
+  it("prune keeps the build cache (the rebuild is entirely CACHED); prune -a removes it (every step runs again)", async () => {
+    const root = await freshStore("prune");
+    const dir = project("prune");
+    const build = () => ok(["build", "--root", root, "--progress", "plain", "-t", "app", dir]);
+    const cachedCount = (stderr: string) => stderr.split("\n").filter((l) => /^#\d+ CACHED$/.test(l)).length;
+    await build();
+    const p = await ok(["prune", "--root", root]);
+    expect(p.stdout).toMatch(/^Kept build cache: \d+ records, \d+ layers \(.+\); tbuild prune -a removes it$/m);
+    const second = await build();
+    const layerSteps = second.stderr.split("\n").filter((l) => /^#\d+ \[.*\] (RUN|COPY|ADD|WORKDIR)/.test(l)).length;
+    expect(layerSteps).toBeGreaterThan(3);
+    expect(cachedCount(second.stderr)).toBe(layerSteps);
+
+    const all = JSON.parse((await ok(["prune", "-a", "--root", root, "--format", "json"])).stdout) as Record<string, number>;
+    expect(all.BuildCacheRecordsDeleted).toBeGreaterThanOrEqual(layerSteps);
+    expect(all.BuildCacheRecords).toBe(0);
+    expect(all.SpaceReclaimed).toBeGreaterThan(0); // the intermediate stages' layers
+    const third = await build();
+    expect(cachedCount(third.stderr)).toBe(0);
+    expect(third.stderr).toMatch(/^#\d+ \[tools .*\] RUN echo "tools"/m);
+  });
+
   it("SOURCE_DATE_EPOCH=0 builds of the same project in two folders give the same image digest", async () => {
     const digests: string[] = [];
     for (const n of ["repro-a", "repro-b"]) {
