@@ -11,7 +11,7 @@ import type { RuntimeName } from "../exec/index.js";
 import { explainPlan, planBuild, type Plan, type StepRecord } from "../plan/index.js";
 import { Store } from "../store/index.js";
 import type { CacheSpec, Env } from "../registry/index.js";
-import type { PlanRecord } from "./cache-index.js";
+import { planDigest, type PlanRecord } from "./cache-index.js";
 import { openBuildCache } from "./remote-cache.js";
 import { ContextHasher, StoreImageResolver } from "./ports.js";
 import type { ProgressSink, StepInfo } from "./progress.js";
@@ -136,9 +136,16 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       o.progress({ type: "warning", time: Date.now(), message: `${d.code}: ${d.message}`, ...(d.location ? { file: d.location.file, line: d.location.range.start.line } : {}) });
     }
     const planId = { file: o.dockerfileText === undefined ? dockerfilePath : `${o.contextDir}\0stdin`, target: o.target ?? "" };
-    const previous = await cache.readPlan(planId.file, planId.target);
-    const explanations = new Map<string, string>();
-    if (previous) for (const x of explainPlan(previous.steps as unknown as readonly StepRecord[], plan)) explanations.set(`${x.stage}/${x.index}`, `${oneLine(x.text)}: ${x.changes.join("; ")}`);
+    // The previous plan is read and compared only when a step misses: explanations are
+    // only ever shown for a miss, and a cached rebuild skips parsing megabytes of tokens.
+    let explanations: Promise<Map<string, string>> | undefined;
+    const explainAll = async (): Promise<Map<string, string>> => {
+      const out = new Map<string, string>();
+      const previous = await cache.readPlan(planId.file, planId.target);
+      if (previous) for (const x of explainPlan(previous.steps as unknown as readonly StepRecord[], plan)) out.set(`${x.stage}/${x.index}`, `${oneLine(x.text)}: ${x.changes.join("; ")}`);
+      return out;
+    };
+    const explain = async (stage: number, index: number): Promise<string | undefined> => (await (explanations ??= explainAll())).get(`${stage}/${index}`);
 
     if (o.dryRun) {
       const out: DryRunStep[] = [];
@@ -146,7 +153,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         const info = infos.get(`${s.stage}/${s.index}`);
         if (!info) continue;
         const status = !s.layer ? "base" : !o.noCache && (await cache.lookup(s.key)) ? "cached" : "miss";
-        const why = status === "miss" ? explanations.get(`${s.stage}/${s.index}`) : undefined;
+        const why = status === "miss" ? await explain(s.stage, s.index) : undefined;
         out.push({ info, key: s.key, status, summary: s.summary, ...(why ? { explanation: why } : {}) });
       }
       return { plan, tags, dryRun: out, cachedSteps: out.filter((x) => x.status === "cached").length, totalSteps: out.filter((x) => x.status !== "base").length };
@@ -164,7 +171,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       runtime: async () => (await import("../exec/index.js")).selectRuntime(o.runtime ?? "auto", o.environ.PATH ?? undefined),
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
       secrets,
-      explanations,
+      explain,
       progress: o.progress,
       signal: o.signal,
     });
@@ -189,16 +196,19 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     const put = await store.putImage({ config: encoded, layers: result.layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags });
     o.progress({ type: "export", time: Date.now(), phase: "manifest", detail: put.manifestDigest });
     for (const t of put.tags) o.progress({ type: "export", time: Date.now(), phase: "naming", detail: t });
-    const record: PlanRecord = {
+    // The plan record is rewritten only when its digest (every field but the per-file
+    // tokens, which the keys cover) differs from the stored one's.
+    const steps = plan.stages.flatMap((s) => s.steps);
+    const digest = planDigest(planId.file, planId.target, steps.map((s) => ({ stage: s.stage, index: s.index, text: s.text, kind: s.kind, key: s.key, summary: s.summary, preimage: s.preimage })));
+    await cache.writePlan(planId.file, planId.target, digest, (): PlanRecord => ({
       version: 1,
       file: planId.file,
       target: planId.target,
-      steps: plan.stages.flatMap((s) => s.steps).map((s) => ({
+      steps: steps.map((s) => ({
         stage: s.stage, index: s.index, text: s.text, kind: s.kind, key: s.key, summary: s.summary, preimage: s.preimage,
         ...(s.kind === "copy" || s.kind === "add" ? (s.files ? { files: s.files } : {}) : {}),
       })),
-    };
-    await cache.writePlan(record);
+    }));
     const cachedSteps = countCached(solver, result);
     o.progress({ type: "done", time: Date.now(), imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, durationMs: Date.now() - t0, cached: cachedSteps.cached, total: cachedSteps.total });
     return { plan, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, cachedSteps: cachedSteps.cached, totalSteps: cachedSteps.total };

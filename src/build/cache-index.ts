@@ -4,7 +4,7 @@
 // build can explain its first miss. Every write is temp + fsync + rename, so concurrent
 // builds never see half a record and two writers of one key both leave a valid file.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, isDigest, type Digest } from "../util/index.js";
 import { writeFileAtomic, type Store } from "../store/index.js";
@@ -37,6 +37,26 @@ export interface PlanRecord {
   readonly file: string;
   readonly target: string;
   readonly steps: readonly PlanRecordStep[];
+}
+
+/**
+ * A plan file is one header line, `tbuild-plan v1 <digest>`, then the record's JSON. The
+ * digest (planDigest) lets a build see that the plan is unchanged by reading 100 bytes
+ * instead of parsing megabytes of per-file tokens. Files without the header (older builds)
+ * read as before and always compare as changed.
+ */
+const PLAN_HEADER = "tbuild-plan v1 ";
+const HEADER_BYTES = PLAN_HEADER.length + 71 + 1; // "sha256:" + 64 hex + "\n"
+
+/**
+ * The digest of a plan record, without its per-file tokens: a step's `files` are a
+ * function of its selection's content digest, which its preimage holds and its key
+ * covers, so equal digests mean equal records.
+ */
+export function planDigest(file: string, target: string, steps: readonly Omit<PlanRecordStep, "files">[]): Digest {
+  const h = createHash("sha256").update(JSON.stringify([1, file, target]));
+  for (const s of steps) h.update("\n").update(JSON.stringify([s.stage, s.index, s.text, s.kind, s.key, s.summary, s.preimage]));
+  return `sha256:${h.digest("hex")}` as Digest;
 }
 
 /** The cache index of one store. Reads need no lock; writes are atomic renames. */
@@ -130,15 +150,38 @@ export class CacheIndex {
   /** The plan last built from this Dockerfile and target, if any. */
   async readPlan(file: string, target: string): Promise<PlanRecord | undefined> {
     try {
-      const p = JSON.parse(await readFile(this.planPath(file, target), "utf8")) as PlanRecord;
+      let text = await readFile(this.planPath(file, target), "utf8");
+      if (text.startsWith(PLAN_HEADER)) text = text.slice(text.indexOf("\n") + 1);
+      const p = JSON.parse(text) as PlanRecord;
       return p.version === 1 && p.file === file && p.target === target ? p : undefined;
     } catch {
       return undefined;
     }
   }
 
-  async writePlan(plan: PlanRecord): Promise<void> {
+  /** The digest in the stored plan's header line, if the file has one. */
+  async readPlanDigest(file: string, target: string): Promise<Digest | undefined> {
+    let fh;
+    try {
+      fh = await open(this.planPath(file, target), "r");
+      const buf = Buffer.alloc(HEADER_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, HEADER_BYTES, 0);
+      const m = /^tbuild-plan v1 (sha256:[0-9a-f]{64})\n/.exec(buf.toString("latin1", 0, bytesRead));
+      return m ? (m[1] as Digest) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Store the plan for `file` and `target` whose planDigest is `digest`, unless the stored
+   * one already has that digest. `record` is built only when the file is written.
+   */
+  async writePlan(file: string, target: string, digest: Digest, record: () => PlanRecord): Promise<void> {
+    if ((await this.readPlanDigest(file, target)) === digest) return;
     await mkdir(this.plans, { recursive: true });
-    await writeFileAtomic(this.store.tmpDir, this.planPath(plan.file, plan.target), `${JSON.stringify(plan)}\n`);
+    await writeFileAtomic(this.store.tmpDir, this.planPath(file, target), `${PLAN_HEADER}${digest}\n${JSON.stringify(record())}\n`);
   }
 }

@@ -49,8 +49,8 @@ export interface SolveOptions {
   readonly runtime: () => Promise<Runtime>;
   readonly sourceDateEpoch?: number;
   readonly secrets: ReadonlyMap<string, SecretSource>;
-  /** Explanations of misses by `stage/index`. */
-  readonly explanations: ReadonlyMap<string, string>;
+  /** Why the step `stage/index` missed, if the previous build says (asked only on a miss). */
+  readonly explain: (stage: number, index: number) => Promise<string | undefined>;
   readonly progress: ProgressSink;
   readonly signal: AbortSignal;
   /** Wall clock in ms (injectable). */
@@ -256,7 +256,7 @@ export class Solver {
           this.cachedCount++;
           if (info) this.emit({ type: "step-cached", time: this.now(), id: info.id });
         } else {
-          const why = this.o.explanations.get(`${step.stage}/${step.index}`);
+          const why = await this.o.explain(step.stage, step.index);
           if (why && info) this.emit({ type: "step-explain", time: this.now(), id: info.id, message: why });
           const made = await this.execute(step, layers, info?.id ?? 0);
           layer = { ...made, blob: made.diffId };
