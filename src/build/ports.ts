@@ -3,7 +3,7 @@
 // from the build context with its persistent file-hash cache.
 import type { Digest } from "../util/index.js";
 import { formatReference, parseReference, type Platform } from "../image/index.js";
-import type { BuildContext, FileRecord, Selection } from "../context/index.js";
+import type { BuildContext, FileRecord, HashedFile, Selection } from "../context/index.js";
 import type { Store, StoredImage } from "../store/index.js";
 import { findOrPullBase, type PullBaseOptions } from "./pull-base.js";
 import type { BaseImageResolver, ResolvedImage, SourceHash, SourceHasher, SourceRequest } from "../plan/index.js";
@@ -47,10 +47,60 @@ export class ContextHasher implements SourceHasher {
     const sel = this.context.select(request.sources, { followSymlinks: request.followPaths, parents: request.parents, excludes: request.exclude });
     this.selections.set(ContextHasher.requestKey(request), sel);
     const h = await this.context.hashSelection(sel);
-    const files: Record<string, Digest> = {};
-    for (const f of h.files) files[f.path] = recordToken(f.record);
-    return { digest: h.digest, files };
+    return { digest: h.digest, files: fileTokens(h.files) };
   }
+}
+
+/** path → recordToken of a selection's files, as a plain object (last one wins). */
+function tokenObject(files: readonly HashedFile[]): Record<string, Digest> {
+  const out: Record<string, Digest> = {};
+  for (const f of files) out[f.path] = recordToken(f.record);
+  return out;
+}
+
+/**
+ * The per-file tokens of a selection, built only when a value is read. A cached build only
+ * counts them (the step summary's `Object.keys(files).length`); values are read to explain
+ * a miss or to write a changed plan record. A read-only Proxy: `ownKeys` lists the paths,
+ * `getOwnPropertyDescriptor` answers enumerability for Object.keys without building a
+ * token, and every read (get, has, entries, JSON) goes to the plain object, built once.
+ * Proxies require unique keys: paths in strictly increasing order prove it, anything else
+ * (several overlapping roots, unsorted paths) gets the plain object up front, as does a
+ * selection with an all-digit path (a plain object lists those keys first, by number).
+ */
+function fileTokens(files: readonly HashedFile[]): Readonly<Record<string, Digest>> {
+  for (let i = 0; i < files.length; i++) {
+    const p = files[i]!.path;
+    if (i > 0 && !(files[i - 1]!.path < p)) return tokenObject(files);
+    const c = p.charCodeAt(0);
+    if (c >= 48 && c <= 57 && /^\d+$/.test(p)) return tokenObject(files); // an index key: a plain object lists those first
+  }
+  let real: Record<string, Digest> | undefined;
+  const plain = (): Record<string, Digest> => (real ??= tokenObject(files));
+  let keys: string[] | undefined;
+  let next = 0; // Object.keys asks for descriptors in ownKeys order
+  const readOnly = (): boolean => false;
+  return new Proxy<Record<string, Digest>>({}, {
+    ownKeys: () => {
+      next = 0;
+      return (keys ??= files.map((f) => f.path));
+    },
+    getOwnPropertyDescriptor: (_t, p) => {
+      if (real === undefined && typeof p === "string" && files[next]?.path === p) {
+        next++;
+        return { configurable: true, enumerable: true, get: () => plain()[p] };
+      }
+      const d = Object.getOwnPropertyDescriptor(plain(), p);
+      return d ? { configurable: true, enumerable: true, writable: false, value: d.value as unknown } : undefined;
+    },
+    get: (_t, p) => Reflect.get(plain(), p) as unknown,
+    has: (_t, p) => Reflect.has(plain(), p),
+    set: readOnly,
+    defineProperty: readOnly,
+    deleteProperty: readOnly,
+    setPrototypeOf: readOnly,
+    preventExtensions: readOnly,
+  });
 }
 
 /**
