@@ -104,7 +104,7 @@ export async function dispatchCopy(svc: PlannerServices, st: StageState, cmd: Co
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
     ...(mergedKey ? { mergedKey } : {}),
-    key, preimage, summary, layer: true, history: h, config: snapshotConfig(st.config),
+    key, preimage, summary, layer: true, history: h, config: snapshotConfig(st),
   };
   st.steps.push(step);
   return step;

@@ -110,7 +110,7 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage, summary, layer: true, history: h, config: snapshotConfig(st.config),
+    key: st.key, preimage, summary, layer: true, history: h, config: snapshotConfig(st),
   };
   st.steps.push(step);
   return step;

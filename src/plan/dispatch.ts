@@ -44,7 +44,7 @@ function configStep(st: StageState, origin: DispatchOrigin, cmd: Command, instru
   const step: Step = {
     kind: "config", instruction, stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage: null, summary, layer: false, history: h, config: snapshotConfig(st.config),
+    key: st.key, preimage: null, summary, layer: false, history: h, config: snapshotConfig(st),
   };
   st.steps.push(step);
   return step;
@@ -83,7 +83,7 @@ function dispatchWorkdir(svc: PlannerServices, st: StageState, cmd: SimpleComman
   const step: Step = {
     kind: "workdir", path, user, stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage, summary: `mkdir ${path}${user ? ` owned by ${user}` : ""}${layer ? "" : " (root: no layer)"}`, layer, history: h, config: snapshotConfig(st.config),
+    key: st.key, preimage, summary: `mkdir ${path}${user ? ` owned by ${user}` : ""}${layer ? "" : " (root: no layer)"}`, layer, history: h, config: snapshotConfig(st),
   };
   st.steps.push(step);
   return step;
@@ -96,9 +96,7 @@ function dispatchEnvLabel(svc: PlannerServices, st: StageState, cmd: EnvCommand,
   if (cmd.kind === "env") {
     st.config.Env = st.vars.setEnv(pairs);
   } else {
-    const labels = { ...(st.config.Labels ?? {}) };
-    for (const p of pairs) labels[p.key] = p.value;
-    st.config.Labels = labels;
+    st.maps.update("Labels", pairs.map((p) => [p.key, p.value] as const));
   }
   const text = pairs.map((p) => `${p.key}=${p.value}`).join(" ");
   return configStep(st, origin, cmd, cmd.kind, `${cmd.kind.toUpperCase()} ${text}`, text);
@@ -194,15 +192,11 @@ function dispatchList(svc: PlannerServices, st: StageState, cmd: ListCommand, or
   if (cmd.kind === "expose") {
     const words = cmd.values.flatMap((a) => processWords(a.value, env, svc.shell));
     const ports = words.flatMap(parsePorts);
-    const exposed: Record<string, Record<string, never>> = { ...(st.config.ExposedPorts ?? {}) };
-    for (const p of ports) exposed[p] = {};
-    st.config.ExposedPorts = exposed;
+    st.maps.update("ExposedPorts", ports.map((p) => [p, {}] as const));
     return configStep(st, origin, cmd, "expose", `EXPOSE ${goVSet(ports)}`, [...new Set(ports)].join(" "));
   }
   const paths = cmd.values.map((a) => processWord(a.value, env, svc.shell));
   if (paths.some((p) => p.trim() === "")) throw new TbuildError("E_PLAN_INVALID", "VOLUME specified can not be an empty string", { hint: "remove the empty path" });
-  const volumes: Record<string, Record<string, never>> = { ...(st.config.Volumes ?? {}) };
-  for (const p of paths) volumes[p] = {};
-  st.config.Volumes = volumes;
+  st.maps.update("Volumes", paths.map((p) => [p, {}] as const));
   return configStep(st, origin, cmd, "volume", `VOLUME ${goVList(paths)}`, paths.join(" "));
 }

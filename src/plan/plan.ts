@@ -12,6 +12,7 @@ import { computeStepKey, type FromPreimage } from "./keys.js";
 import { parseTriggers } from "./onbuild.js";
 import type { BaseImageResolver, ResolvedImage, SourceHasher } from "./ports.js";
 import { StageEnv } from "./stage-env.js";
+import { ConfigMaps } from "./config-maps.js";
 import { findStage, resolveTarget, splitStages, type StageDecl, type StageSplit } from "./stages.js";
 import { snapshotConfig, type PlannerServices, type ResolvedSource, type StageState } from "./state.js";
 import type { FromStep, Plan, PlanStage, StageSource } from "./steps.js";
@@ -248,12 +249,12 @@ class Planner implements PlannerServices {
     const key: Digest = computeStepKey(preimage);
     const args = new ArgScope(this.global);
     const st: StageState = {
-      index: decl.index, name: decl.name, file: this.file, config: startConfig, args, vars: new StageEnv(startConfig.Env ?? [], args), key,
+      index: decl.index, name: decl.name, file: this.file, config: startConfig, maps: new ConfigMaps(startConfig), args, vars: new StageEnv(startConfig.Env ?? [], args), key,
       cmdSet: false, author: undefined, steps: [], history: [...baseHistory], deps: new Set(base.kind === "stage" ? [base.stage] : []),
     };
     const fromStep: FromStep = {
       kind: "from", base, stage: decl.index, index: 0, location: fromLoc, text: from.node.line,
-      key, preimage, summary, layer: false, history: null, config: snapshotConfig(startConfig),
+      key, preimage, summary, layer: false, history: null, config: snapshotConfig(st),
     };
     st.steps.push(fromStep);
 
@@ -278,7 +279,7 @@ class Planner implements PlannerServices {
       dependsOn: [...st.deps].sort((a, b) => a - b),
       steps: st.steps,
       key: st.key,
-      config: snapshotConfig(st.config),
+      config: snapshotConfig(st),
       history: st.history,
       ...(st.author !== undefined ? { author: st.author } : {}),
     };

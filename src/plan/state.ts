@@ -6,6 +6,7 @@ import type { ShellOptions } from "../shell/index.js";
 import type { ArgScope, BuildArgs } from "./args.js";
 import type { MutableConfig } from "./config.js";
 import type { SourceHasher } from "./ports.js";
+import type { ConfigMaps } from "./config-maps.js";
 import type { StageEnv } from "./stage-env.js";
 import type { StageSource, Step } from "./steps.js";
 
@@ -13,7 +14,10 @@ export interface StageState {
   readonly index: number;
   readonly name: string | undefined;
   readonly file: string;
-  config: MutableConfig;
+  /** Labels, ExposedPorts and Volumes are changed through `maps` only (read-only getters here once touched). */
+  readonly config: MutableConfig;
+  /** The change logs behind `config`'s maps: snapshots share them instead of copying (see config-maps.ts). */
+  readonly maps: ConfigMaps;
   readonly args: ArgScope;
   /** The config's Env and the word-expansion map, kept in step with `config.Env` and `args`. */
   readonly vars: StageEnv;
@@ -43,7 +47,7 @@ export interface PlannerServices {
   warn(d: Diagnostic): void;
 }
 
-/** Freeze a mutable config into the value a step carries. */
-export function snapshotConfig(c: MutableConfig): ContainerConfig {
-  return { ...c };
+/** Freeze the stage's config into the value a step carries. */
+export function snapshotConfig(st: StageState): ContainerConfig {
+  return st.maps.snapshot();
 }
