@@ -64,9 +64,10 @@ async function removeBlob(p: StorePaths, digest: Digest): Promise<number> {
   }
 }
 
-/** Delete those of `candidates` (and their gzip copies) that `remaining` no longer reaches. Lock held. */
-export async function deleteUnreferenced(p: StorePaths, remaining: readonly Descriptor[], candidates: readonly Digest[]): Promise<{ deleted: Digest[]; bytes: number }> {
+/** Delete those of `candidates` (and their gzip copies) that neither `remaining` reaches nor `keep` lists. Lock held. */
+export async function deleteUnreferenced(p: StorePaths, remaining: readonly Descriptor[], candidates: readonly Digest[], keep: Iterable<Digest> = []): Promise<{ deleted: Digest[]; bytes: number }> {
   const live = await liveBlobs(p, remaining);
+  await keepBlobs(p, live, keep);
   const all = new Set<Digest>();
   for (const c of candidates) {
     all.add(c);
@@ -84,6 +85,15 @@ export async function deleteUnreferenced(p: StorePaths, remaining: readonly Desc
     }
   }
   return { deleted, bytes };
+}
+
+/** Add `keep` (blobs no image reaches that must stay, e.g. the build cache's layers) and their gzip copies to `live`. */
+async function keepBlobs(p: StorePaths, live: Set<Digest>, keep: Iterable<Digest>): Promise<void> {
+  for (const d of keep) {
+    live.add(d);
+    const gz = await readGzipEntry(p, d);
+    if (gz) live.add(gz.digest);
+  }
 }
 
 /** Remove temporary entries whose creating process is gone. */
@@ -119,11 +129,7 @@ export async function collectGarbage(p: StorePaths, opts: GcOptions = {}): Promi
     const keep = opts.dangling ? current.filter((d) => tagged.has(d.digest)) : [...current];
     const deletedImages = [...new Set(current.filter((d) => !keep.includes(d)).map((d) => d.digest))];
     const live = await liveBlobs(p, keep);
-    for (const d of opts.keep ? await opts.keep() : []) {
-      live.add(d);
-      const gz = await readGzipEntry(p, d);
-      if (gz) live.add(gz.digest);
-    }
+    await keepBlobs(p, live, opts.keep ? await opts.keep() : []);
     const deletedBlobs: Digest[] = [];
     let reclaimedBytes = 0;
     for (const hex of await fsp.readdir(p.sha256)) {

@@ -290,8 +290,10 @@ export class Store {
   /**
    * `rmi`: by reference, remove that tag (and the image with its unshared blobs when it was
    * the last one); by ID, remove the image, which needs `force` when it has several tags.
+   * `keep` names blobs to leave although no image reaches them (the build cache's layers,
+   * as `collectGarbage`'s `keep` does for prune); called under the lock, only when blobs would go.
    */
-  async remove(nameOrId: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
+  async remove(nameOrId: string, opts: { force?: boolean; keep?: () => Promise<Iterable<Digest>> } = {}): Promise<RemoveResult> {
     const images = await this.listImages();
     const image = this.match(images, nameOrId);
     if (!image) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${nameOrId}`);
@@ -313,7 +315,7 @@ export class Store {
       if (stillThere) return { manifests, result: { untagged: untag, deletedImages: [], deletedBlobs: [], reclaimedBytes: 0 } };
       manifests = manifests.filter((d) => d.digest !== image.manifestDigest);
       const { deleteUnreferenced } = await import("./gc.js");
-      const gone = await deleteUnreferenced(this.paths, manifests, [image.manifestDigest, image.id, ...image.layers.map((l) => l.digest)]);
+      const gone = await deleteUnreferenced(this.paths, manifests, [image.manifestDigest, image.id, ...image.layers.map((l) => l.digest)], opts.keep ? await opts.keep() : []);
       return { manifests, result: { untagged: untag, deletedImages: [image.id], deletedBlobs: gone.deleted, reclaimedBytes: gone.bytes } };
     });
   }

@@ -137,6 +137,26 @@ describe("the build cache", () => {
     expect(third.stderr).toMatch(/^#\d+ \[tools .*\] RUN echo "tools"/m);
   });
 
+  // rmi deleted the image's layers although build-cache records pointed at them (prune
+  // already kept them), so the rebuild after rmi missed on the final stage's COPY steps.
+  it("rmi keeps the layers the build cache points at: the rebuild is entirely CACHED with the same image ID", async () => {
+    const root = await freshStore("rmi");
+    const dir = project("rmi");
+    const build = () => ok(["build", "--root", root, "--progress", "plain", "-t", "app", dir]);
+    const first = await build();
+    const id1 = /writing image (sha256:[0-9a-f]{64})/.exec(first.stderr)![1]!;
+    const layers = findImage(root, "docker.io/library/app:latest")!.layers.map((l) => l.digest);
+    const r = await ok(["rmi", "--root", root, "app"]);
+    expect(r.stdout).toContain(`Deleted: ${id1}`);
+    for (const l of layers) expect(r.stdout).not.toContain(l);
+    expect(findImage(root, "docker.io/library/app:latest")).toBeUndefined();
+    const second = await build();
+    expect(/writing image (sha256:[0-9a-f]{64})/.exec(second.stderr)![1]).toBe(id1);
+    const layerSteps = second.stderr.split("\n").filter((l) => /^#\d+ \[.*\] (RUN|COPY|ADD|WORKDIR)/.test(l)).length;
+    expect(layerSteps).toBeGreaterThan(3);
+    expect(second.stderr.split("\n").filter((l) => /^#\d+ CACHED$/.test(l)).length).toBe(layerSteps);
+  });
+
   it("SOURCE_DATE_EPOCH=0 builds of the same project in two folders give the same image digest", async () => {
     const digests: string[] = [];
     for (const n of ["repro-a", "repro-b"]) {
