@@ -7,20 +7,16 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { PassThrough, type Writable } from "node:stream";
 import { TbuildError, type Digest } from "../util/index.js";
-import type { TarEntryType } from "../exec/index.js";
+import type { RootStat } from "./root-view.js";
 import type { Store } from "../store/index.js";
 
-/** One tar entry. `path` is relative, slash-separated, with no leading or trailing slash. */
-export interface LayerEntry {
+/**
+ * One tar entry: a path's metadata as a root view reports it (type, mode, owner, whole-second
+ * mtime, size) plus where its bytes come from. `path` is relative, slash-separated, with no
+ * leading or trailing slash.
+ */
+export interface LayerEntry extends RootStat {
   readonly path: string;
-  readonly type: TarEntryType;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  /** Seconds since the epoch. */
-  readonly mtime: number;
-  /** Bytes of a regular file. */
-  readonly size: number;
   /** Where a regular file's bytes are read (absolute host path), or its inline content. */
   readonly source?: string;
   readonly content?: Uint8Array;
