@@ -69,7 +69,9 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
   const parent = input.parent;
   const owner: Owner | undefined = step.chown ? await resolveUser(step.chown, parent, `${kw} --chown`) : undefined;
   const chmod = step.chmod ? parseChmod(step.chmod) : undefined;
-  const destRel = strip(step.dest);
+  // Docker and BuildKit resolve the destination through the image's own symlinks, scoped to
+  // its root: the file lands where the link points, and the link stays as it is.
+  const destRel = parent !== undefined ? await resolveDest(parent, strip(step.dest), step.dest.endsWith("/"), kw, step.dest) : strip(step.dest);
   const destIsDir = step.dest.endsWith("/") || destRel === "" || (parent !== undefined && (await parent.lstat(destRel))?.type === "dir");
   const out: LayerEntry[] = [];
   const meta = (e: { mode: number; uid: number; gid: number; type: TarEntryType }): { mode: number; uid: number; gid: number } => ({
@@ -287,6 +289,50 @@ async function resolveInside(rootfs: RootView, rel: string, hops = 0): Promise<s
       return resolveInside(rootfs, [...base, ...target.split("/"), ...parts.slice(i + 1)].filter(Boolean).join("/"), hops + 1);
     }
     done.push(p);
+  }
+  return done.join("/");
+}
+
+/**
+ * The destination `rel` with its symlinks followed inside `rootfs` (absolute targets re-rooted
+ * at the root, `..` never above it). Components that do not exist are kept as written (the
+ * layer creates them). The last component is followed only when it is a symlink to a
+ * directory, or when the destination ends with a slash; otherwise the entry replaces it.
+ */
+async function resolveDest(rootfs: RootView, rel: string, trailingSlash: boolean, kw: string, dest: string): Promise<string> {
+  const queue = rel.split("/").filter((p) => p !== "" && p !== ".");
+  const done: string[] = [];
+  let hops = 0;
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    if (p === "..") {
+      done.pop();
+      continue;
+    }
+    const here = [...done, p].join("/");
+    const st = await rootfs.lstat(here);
+    if (st?.type !== "symlink") {
+      done.push(p);
+      if (st === undefined) {
+        // Missing: the rest is created as written (no link can be below it).
+        for (const q of queue) if (q === "..") done.pop(); else done.push(q);
+        break;
+      }
+      continue;
+    }
+    const last = queue.length === 0;
+    if (++hops > 40) throw new TbuildError("E_COPY_DEST", `${kw} failed: ${dest}: too many levels of symbolic links`, { hint: "fix the symlinks in the parent image" });
+    const target = await rootfs.readlink(here);
+    const resolved = [...(target.startsWith("/") ? [] : done), ...target.split("/").filter((q) => q !== "" && q !== ".")];
+    if (last && !trailingSlash) {
+      // Follow a final link only when it leads to a directory (COPY goes into it).
+      const into = await resolveDest(rootfs, resolved.join("/"), true, kw, dest).catch(() => undefined);
+      if (into !== undefined && (into === "" || (await rootfs.lstat(into))?.type === "dir")) return into;
+      done.push(p);
+      break;
+    }
+    done.length = 0;
+    queue.unshift(...resolved);
   }
   return done.join("/");
 }
