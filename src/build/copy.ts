@@ -298,8 +298,9 @@ async function resolveInside(rootfs: RootView, rel: string, hops = 0): Promise<s
  * at the root, `..` never above it). Components that do not exist are kept as written (the
  * layer creates them). The last component is followed only when it is a symlink to a
  * directory, or when the destination ends with a slash; otherwise the entry replaces it.
+ * Shared with WORKDIR (solve.ts), which always follows the last component.
  */
-async function resolveDest(rootfs: RootView, rel: string, trailingSlash: boolean, kw: string, dest: string): Promise<string> {
+export async function resolveDest(rootfs: RootView, rel: string, trailingSlash: boolean, kw: string, dest: string): Promise<string> {
   const queue = rel.split("/").filter((p) => p !== "" && p !== ".");
   const done: string[] = [];
   let hops = 0;

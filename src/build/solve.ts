@@ -335,7 +335,12 @@ export class Solver {
     const rootfs = layers.length === 0 ? undefined : await this.view(layers);
     const owner = await resolveUser(step.user, rootfs, "WORKDIR owner");
     const now = this.nowSeconds();
-    const parts = step.path.split("/").filter(Boolean);
+    // Like Docker / BuildKit, follow the image's own symlinks inside its root (a final link
+    // to a directory included), so `WORKDIR /link` with /link -> /real uses /real and writes
+    // nothing over the link; the config's WorkingDir stays as written.
+    const { resolveDest } = await import("./copy.js");
+    const resolved = rootfs === undefined ? step.path : await resolveDest(rootfs, step.path, true, "WORKDIR", step.path);
+    const parts = resolved.split("/").filter(Boolean);
     const out: LayerEntry[] = [];
     for (let i = 1; i <= parts.length; i++) {
       const path = parts.slice(0, i).join("/");

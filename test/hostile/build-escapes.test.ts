@@ -9,6 +9,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSy
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeStore, tb } from "../integration/crash-helpers.js";
+import { findImage } from "../helpers/oci-reader.js";
 import { imageLayers, ref } from "../integration/run-helpers.js";
 
 let work: string;
@@ -133,6 +134,27 @@ describe("paths with ..", () => {
     expect(names).toContain(`tmp/${MARK}`);
     // The link is left alone: no layer writes a directory `evil/` over it.
     expect(names.filter((n) => n === "evil/" || n.startsWith("evil/"))).toEqual([]);
+  });
+});
+
+// Docker and BuildKit resolve WORKDIR through the image's own symlinks inside its root: the
+// directory the link leads to is used, nothing is written over the link, and the config keeps
+// the path as written. An escaping link (/../../..) is re-rooted, so the host is untouched.
+describe("WORKDIR through an image symlink", () => {
+  it("WORKDIR /link with /link -> /real (absolute, re-rooted) builds, and COPY a.txt ./ lands in /real", async () => {
+    const ctx = context("workdir-link", `FROM busybox:test\nRUN mkdir /real && ln -s /real /link && ln -s /../../../../tmp /evilwd\nWORKDIR /evilwd/${MARK}\nWORKDIR /link\nCOPY a.txt ./\n`);
+    const r = build(ctx, "workdir-link");
+    expect(r.code, r.stderr).toBe(0);
+    const layers = await imageLayers(root, ref("workdir-link"));
+    const names = layers.flat().map((e) => e.name);
+    expect(names).toContain("real/a.txt");
+    expect(names).toContain(`tmp/${MARK}/`);
+    // The links are left alone: no later layer writes a directory over them, nor anything below them.
+    expect(names.filter((n) => /^(link|evilwd)\//.test(n))).toEqual([]);
+    // The WORKDIR /link layer only restates the existing /real; COPY writes into it.
+    expect(layers.at(-2)!.map((e) => e.name)).toEqual(["real/"]);
+    expect(layers.at(-1)!.map((e) => e.name)).toEqual(["real/", "real/a.txt"]);
+    expect(findImage(root, ref("workdir-link"))!.config.config?.WorkingDir).toBe("/link");
   });
 });
 
