@@ -1,14 +1,7 @@
-// Compiles grammar/tokens.ts into moo lexers (one per escape character, cached) and tokenises
-// one logical instruction line. Total: bad input becomes an `invalid` token, never a throw.
+// Compiles grammar/tokens.ts into moo lexers (one per escape character, cached) for the parser
+// to tokenise instruction lines with. Total: bad input becomes an `invalid` token, never a throw.
 import moo from "moo";
 import { KEYWORDS, directiveRules, rules, type EscapeChar, type TokenRule } from "../../grammar/tokens.js";
-
-/** One token of a logical line; `offset` is relative to the line's start. */
-export interface LexToken {
-  readonly type: string;
-  readonly text: string;
-  readonly offset: number;
-}
 
 const KEYWORD_SET = new Set(KEYWORDS.map((k) => k.toLowerCase()));
 
@@ -49,24 +42,4 @@ export function directiveLexer(): moo.Lexer {
     cache.set("directive", lx);
   }
   return lx;
-}
-
-/**
- * Tokenise `line`. With `untilArgs`, stop after the keyword, its flags and the first token
- * of the arguments (enough for shell-form RUN, the bulk of most Dockerfiles).
- */
-export function lexLine(line: string, escapeChar: EscapeChar, untilArgs = false): LexToken[] {
-  const lx = instructionLexer(escapeChar);
-  lx.reset(line);
-  const out: LexToken[] = [];
-  let seenKeyword = false;
-  for (let t = lx.next(); t !== undefined; t = lx.next()) {
-    const type = t.type ?? "invalid";
-    out.push({ type, text: t.text, offset: t.offset });
-    if (untilArgs && type !== "ws") {
-      if (!seenKeyword) seenKeyword = true;
-      else if (type !== "flag") break;
-    }
-  }
-  return out;
 }

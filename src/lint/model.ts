@@ -100,11 +100,6 @@ export function findStage(m: Pick<LintModel, "stages" | "stagesByName">, ref: st
   return undefined;
 }
 
-/** The instruction a possibly-ONBUILD-wrapped instruction runs as in this stage (ONBUILD ones do not run here). */
-export function runsHere(ins: Instruction): boolean {
-  return ins.kind !== "onbuild" && ins.kind !== "unknown";
-}
-
 /**
  * The stages whose layers end up in the image a plain build produces: the last stage and
  * the stages it is built FROM. Layers of other stages (COPY --from sources) are thrown away,

@@ -14,11 +14,6 @@ export function isDigest(s: string): s is Digest {
   return DIGEST_RE.test(s);
 }
 
-export function parseDigest(s: string): Digest {
-  if (!isDigest(s)) throw new TbuildError("E_REF_INVALID", `invalid digest: ${JSON.stringify(s)}`, { hint: "expected sha256: followed by 64 lowercase hex digits" });
-  return s;
-}
-
 /** The hex part of a digest. */
 export function digestHex(d: Digest): string {
   return d.slice(7);

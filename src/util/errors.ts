@@ -105,11 +105,3 @@ export interface Diagnostic {
   readonly hint?: string;
   readonly url?: string;
 }
-
-/** Turn a diagnostic into a throwable error (for --strict and `# check=error=true`). */
-export function diagnosticToError(d: Diagnostic, code: ErrorCode = "E_LINT"): TbuildError {
-  const opts: TbuildErrorOptions = {};
-  if (d.location) opts.location = d.location;
-  if (d.hint) opts.hint = d.hint;
-  return new TbuildError(code, `${d.code}: ${d.message}`, opts);
-}

@@ -63,20 +63,3 @@ export class SourceText {
     return this.lineStarts.length;
   }
 }
-
-/** A range covering whole lines `startLine..endLine` (1-based, inclusive) without offsets. */
-export function lineRange(startLine: number, endLine = startLine): Range {
-  return {
-    start: { line: startLine, column: 1, offset: -1 },
-    end: { line: endLine, column: 1, offset: -1 },
-  };
-}
-
-/** The smallest range covering both. */
-export function spanRanges(a: Range, b: Range): Range {
-  return { start: a.start.offset <= b.start.offset ? a.start : b.start, end: a.end.offset >= b.end.offset ? a.end : b.end };
-}
-
-export function formatPosition(p: Position): string {
-  return `${p.line}:${p.column}`;
-}
