@@ -57,7 +57,7 @@ const strip = (p: string): string => p.replace(/^\/+|\/+$/g, "");
 const joinRel = (...parts: string[]): string => parts.filter((p) => p !== "").join("/");
 
 /** Parse `--chmod` (octal only, as the classic builder; BuildKit's symbolic form is refused clearly). */
-export function parseChmod(s: string): number {
+function parseChmod(s: string): number {
   if (!/^[0-7]{3,4}$/.test(s)) throw new TbuildError("E_PARSE_BAD_FLAG", `invalid --chmod value ${JSON.stringify(s)}`, { hint: "give octal permission bits, e.g. --chmod=0755" });
   return parseInt(s, 8);
 }

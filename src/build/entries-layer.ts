@@ -36,7 +36,7 @@ const CHUNK = 1 << 20;
 const SMALL = 256 << 10;
 
 /** Sort by path components (parents before children, siblings by code unit). */
-export function compareEntryPaths(a: string, b: string): number {
+function compareEntryPaths(a: string, b: string): number {
   const as = a.split("/");
   const bs = b.split("/");
   for (let i = 0; i < Math.min(as.length, bs.length); i++) {

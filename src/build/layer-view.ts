@@ -38,7 +38,7 @@ interface Node {
 
 const MAX_HOPS = 40;
 /** Most file bytes one view hands out as in-memory content over a build (beyond: the caller unpacks). */
-export const MAX_CONTENT_BYTES = 64 << 20;
+const MAX_CONTENT_BYTES = 64 << 20;
 
 interface Header {
   name: string;

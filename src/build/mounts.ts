@@ -37,7 +37,7 @@ export interface PreparedMounts {
 }
 
 /** Where a cache mount `id` lives: `<dataDir>/cache-mounts/<sha256(id)[:32]>/{data,lock,id}`. */
-export function cacheMountDir(dataDir: string, id: string): string {
+function cacheMountDir(dataDir: string, id: string): string {
   return join(dataDir, "cache-mounts", createHash("sha256").update(id).digest("hex").slice(0, 32));
 }
 
@@ -224,7 +224,7 @@ async function contextSource(input: MountInput, src: string): Promise<string> {
  * is followed relative to `root` and can never leave it (runc's securejoin). Throws
  * E_RUN_MOUNT when the path does not exist.
  */
-export async function resolveInRoot(root: string, path: string, what: string): Promise<string> {
+async function resolveInRoot(root: string, path: string, what: string): Promise<string> {
   const parts = path.split("/").filter((p) => p !== "" && p !== ".");
   const done: string[] = [];
   let hops = 0;

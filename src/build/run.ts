@@ -34,7 +34,7 @@ export interface RunInput {
 }
 
 /** The BuildKit wording of a failed RUN. */
-export function runExitMessage(argv: readonly string[], code: number): string {
+function runExitMessage(argv: readonly string[], code: number): string {
   return `process "${argv.join(" ")}" did not complete successfully: exit code: ${code}`;
 }
 
@@ -105,7 +105,7 @@ export async function executeRun(input: RunInput): Promise<{ diffId: `sha256:${s
  * never belongs in the layer (the runtime's empty stubs are already gone; this also covers
  * a target the image had).
  */
-export function withoutMountTargets(changes: readonly Change[], targets: readonly string[]): Change[] {
+function withoutMountTargets(changes: readonly Change[], targets: readonly string[]): Change[] {
   const rel = targets.map((t) => t.replace(/^\/+|\/+$/g, "")).filter((t) => t !== "");
   if (rel.length === 0) return [...changes];
   return changes.filter((c) => !rel.some((t) => c.path === t || c.path.startsWith(`${t}/`)));

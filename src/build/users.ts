@@ -37,7 +37,7 @@ async function groups(rootfs: RootfsLike): Promise<GroupEntry[]> {
 const isId = (s: string): boolean => /^\d+$/.test(s);
 
 /** Whether `spec` (`user[:group]`) can be resolved without reading a rootfs. */
-export function isNumericUser(spec: string): boolean {
+function isNumericUser(spec: string): boolean {
   const [u, g] = spec.split(":", 2) as [string, string | undefined];
   return (u === "" || isId(u)) && (g === undefined || isId(g));
 }

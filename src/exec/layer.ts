@@ -165,7 +165,7 @@ function entryType(st: BigIntStats): TarEntryType | undefined {
 }
 
 /** Linux's dev_t split (glibc major()/minor()). */
-export function devNumbers(rdev: bigint): { devmajor: number; devminor: number } {
+function devNumbers(rdev: bigint): { devmajor: number; devminor: number } {
   const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
   const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
   return { devmajor: Number(major), devminor: Number(minor) };

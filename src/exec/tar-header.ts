@@ -27,7 +27,7 @@ export interface TarHeader {
   readonly xattrs?: ReadonlyMap<string, Buffer>;
 }
 
-export const BLOCK = 512;
+const BLOCK = 512;
 const MAX_OCTAL_8 = 0o7777777; // uid, gid, mode, dev fields: 7 digits + NUL
 const MAX_OCTAL_12 = 0o77777777777; // size and mtime: 11 digits + NUL
 

@@ -14,7 +14,7 @@ export function humanSize(bytes: number): string {
 }
 
 /** Docker's units.HumanDuration. */
-export function humanDuration(ms: number): string {
+function humanDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s < 1) return "Less than a second";
   if (s === 1) return "1 second";

@@ -86,7 +86,7 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
 ];
 
 /** Docker's masked and read-only /proc and /sys paths (moby oci/defaults.go). */
-export const MASKED_PATHS: readonly string[] = [
+const MASKED_PATHS: readonly string[] = [
   "/proc/asound",
   "/proc/acpi",
   "/proc/kcore",
@@ -99,7 +99,7 @@ export const MASKED_PATHS: readonly string[] = [
   "/sys/firmware",
   "/sys/devices/virtual/powercap",
 ];
-export const READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+const READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /**
  * Paths inside the root that the runtime mounts over. Where the image lacks them the runtime
