@@ -1,12 +1,13 @@
 // Where an exported build cache lives (cache.ts defines what it is): a tag in a registry
 // repository, or an OCI image layout folder on disk (CI caches kept as folders). Both hold
 // the same manifest, config blob and layer blobs; reads are verified against their digests.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { TbuildError, digestHex, isDigest, type Digest } from "../util/index.js";
+import { TbuildError, digestHex, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { Annotation, MediaType, parseReference } from "../image/index.js";
+import { tempName, writeFileAtomic } from "../store/index.js";
 import { RegistryClient, type RegistryClientOptions } from "./client.js";
 
 /** A descriptor as the cache needs it. */
@@ -77,7 +78,7 @@ export function localBackend(dir: string, tag = "latest"): CacheBackend {
       const st = await stat(dest).catch(() => undefined);
       if (st?.size === b.size) return "exists";
       await mkdir(tmpDir, { recursive: true });
-      const tmp = join(tmpDir, `${process.pid}-${randomBytes(6).toString("hex")}`);
+      const tmp = join(tmpDir, tempName());
       const fh = await open(tmp, "wx");
       try {
         for await (const c of verifyStream(body(), b, `blob ${b.digest}`)) await fh.write(c);
@@ -93,16 +94,17 @@ export function localBackend(dir: string, tag = "latest"): CacheBackend {
       return "uploaded";
     },
     putManifest: async (bytes) => {
-      const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
+      const digest = sha256Digest(bytes);
       await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
-      await writeAtomic(tmpDir, blobPath(digest), bytes);
-      await writeAtomic(tmpDir, join(dir, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+      await mkdir(tmpDir, { recursive: true });
+      await writeFileAtomic(tmpDir, blobPath(digest), bytes);
+      await writeFileAtomic(tmpDir, join(dir, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
       const old = (await readLayoutIndex(dir))?.manifests ?? [];
       const manifests = [
         ...old.filter((m) => m.annotations?.[Annotation.REF_NAME] !== tag),
         { mediaType: MediaType.OCI_MANIFEST, digest, size: bytes.byteLength, annotations: { [Annotation.REF_NAME]: tag } },
       ];
-      await writeAtomic(tmpDir, join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests }));
+      await writeFileAtomic(tmpDir, join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests }));
       await removeUnused(dir, manifests.map((m) => m.digest));
       return digest;
     },
@@ -142,18 +144,6 @@ async function removeUnused(dir: string, manifests: readonly Digest[]): Promise<
   }
   for (const name of await readdir(join(dir, "blobs", "sha256")).catch(() => [] as string[])) {
     if (/^[a-f0-9]{64}$/.test(name) && !keep.has(name)) await rm(join(dir, "blobs", "sha256", name), { force: true });
-  }
-}
-
-async function writeAtomic(tmpDir: string, dest: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(tmpDir, { recursive: true });
-  const tmp = join(tmpDir, `${process.pid}-${randomBytes(6).toString("hex")}`);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, dest);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
   }
 }
 

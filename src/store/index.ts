@@ -10,6 +10,6 @@ export { compressLayer, gzipParallel } from "./compress.js";
 export { StoreDestination } from "./staging.js";
 export { StoreSource, copyImages, type SourceImage } from "./store-source.js";
 export { diskUsage, type DiskUsage, type ImageUsage } from "./usage.js";
-export { writeFileAtomic } from "./blobs.js";
+export { writeFileAtomic, tempName } from "./blobs.js";
 export { nodeArchiveDeps } from "./node-deps.js";
 export { checkStore, type CheckReport, type CheckProblem, type CheckProblemKind, type CheckOptions } from "./check.js";
