@@ -2,6 +2,7 @@
 // EXPOSE, WORKDIR, HEALTHCHECK durations, default PATH) and the history `created_by` forms.
 // Pure helpers used by dispatch.ts.
 import { TbuildError } from "../util/index.js";
+import { goQuote } from "../dockerfile/index.js";
 import type { ContainerConfig } from "../image/index.js";
 
 /** BuildKit's default PATH for Linux images whose config has none. */
@@ -83,14 +84,9 @@ export function formatDuration(ns: number): string {
   return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${sec}`;
 }
 
-/** Go's %q of a string (the subset Dockerfile text needs). */
-export function goQ(s: string): string {
-  return JSON.stringify(s).replace(/\\u00([0-9a-f]{2})/g, "\\x$1");
-}
-
 /** Go's %q of a []string: `["a" "b"]`. */
 export function goQList(list: readonly string[]): string {
-  return `[${list.map(goQ).join(" ")}]`;
+  return `[${list.map(goQuote).join(" ")}]`;
 }
 
 /** Go's %v of a []string: `[a b]`. */

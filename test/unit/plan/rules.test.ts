@@ -149,6 +149,11 @@ describe("executor-facing fields", () => {
       ["LABEL a=b", true],
     ]);
   });
+
+  it("exec-form created_by quotes like Go's %q (strconv.Quote), control and non-printable runes included", async () => {
+    const p = await plan('FROM alpine:3.20\nCMD ["a\\u0007b", "\\u007f", "\\u00ad", "é"]\n');
+    expect(p.stages[0]!.history.map((h) => h.created_by)).toEqual(['CMD ["a\\ab" "\\x7f" "\\u00ad" "é"]']);
+  });
 });
 
 describe("ONBUILD triggers of a base image", () => {
