@@ -1,4 +1,4 @@
-// Builders for configs, manifests and indexes with canonical bytes: the same value always
+// Builders for configs and manifests with canonical bytes: the same value always
 // serialises to the same bytes, so the same build gives the same digests. Pure.
 import { TbuildError, canonicalJson, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { MediaType, isIndexType, isManifestType } from "./media-types.js";
@@ -75,17 +75,6 @@ export function buildManifest(config: { digest: Digest; size: number; mediaType?
     ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
   };
   return encodeBlob(value, MediaType.OCI_MANIFEST);
-}
-
-/** Build an OCI index over `manifests`. */
-export function buildIndex(manifests: readonly Descriptor[], annotations?: Record<string, string>): EncodedBlob<ImageIndex> {
-  const value: ImageIndex = {
-    schemaVersion: 2,
-    mediaType: MediaType.OCI_INDEX,
-    manifests: [...manifests],
-    ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
-  };
-  return encodeBlob(value, MediaType.OCI_INDEX);
 }
 
 /** Parse JSON bytes, throwing `code` with `what` named on failure. */

@@ -109,16 +109,6 @@ export function parseReference(input: string, opts: ParseReferenceOptions = {}):
   return ref;
 }
 
-/** True when `input` parses as a reference. */
-export function isValidReference(input: string): boolean {
-  try {
-    parseReference(input);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Is `tag` a valid tag on its own? */
 export function isValidTag(tag: string): boolean {
   return TAG_RE.test(tag);
