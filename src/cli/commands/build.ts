@@ -74,7 +74,7 @@ const RUNTIMES = new Set(["auto", "crun", "runc", "unshare"]);
 const PROGRESS = new Set(["auto", "plain", "tty", "json"]);
 
 /** Parse `--secret id=…,src=…|env=…` (type=file|env accepted, as buildx). */
-export function parseSecret(spec: string, env: Readonly<Record<string, string | undefined>>, cwd: string): SecretSource {
+function parseSecret(spec: string, env: Readonly<Record<string, string | undefined>>, cwd: string): SecretSource {
   const fields = new Map<string, string>();
   for (const part of spec.split(",")) {
     const i = part.indexOf("=");
@@ -83,7 +83,7 @@ export function parseSecret(spec: string, env: Readonly<Record<string, string | 
   }
   const id = fields.get("id");
   if (!id) throw new TbuildError("E_USAGE", `invalid --secret ${JSON.stringify(spec)}: id is required`, { hint: "write --secret id=NAME,src=FILE" });
-  const src = fields.get("src") ?? fields.get("source") ?? (fields.get("type") === "file" ? undefined : undefined);
+  const src = fields.get("src") ?? fields.get("source");
   const envName = fields.get("env") ?? (fields.get("type") === "env" ? id : undefined);
   if (src !== undefined) {
     try {
