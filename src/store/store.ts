@@ -4,7 +4,7 @@
 // replaced atomically under the one lock. A kill at any moment loses no tagged image.
 import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { TbuildError, digestHex, isDigest, shortDigest, type Digest } from "../util/index.js";
+import { TbuildError, digestHex, shortDigest, type Digest } from "../util/index.js";
 import {
   Annotation,
   MediaType,
@@ -323,10 +323,5 @@ export class Store {
   /** The file-system path of the compression map entry for a layer. */
   gzipMapPath(diffId: Digest): string {
     return join(this.paths.gzipMap, digestHex(diffId));
-  }
-
-  /** Validate `s` as a digest (for CLI input). */
-  static isDigest(s: string): s is Digest {
-    return isDigest(s);
   }
 }
