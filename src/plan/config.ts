@@ -1,7 +1,7 @@
 // plan/config.ts: how instructions change an image config (BuildKit's dispatch* rules for
 // EXPOSE, WORKDIR, HEALTHCHECK durations, default PATH) and the history `created_by` forms.
 // Pure helpers used by dispatch.ts.
-import { TbuildError } from "../util/index.js";
+import { TbuildError, cleanPath } from "../util/index.js";
 import { goQuote } from "../dockerfile/index.js";
 import type { ContainerConfig } from "../image/index.js";
 
@@ -19,23 +19,6 @@ export function withDefaultPath(config: ContainerConfig): ContainerConfig {
   const env = config.Env ?? [];
   if (env.some((e) => e.startsWith("PATH="))) return config;
   return { ...config, Env: [...env, `PATH=${DEFAULT_PATH}`] };
-}
-
-/** Clean an absolute POSIX path (Go's path.Clean), keeping nothing of a trailing slash. */
-export function cleanPath(p: string): string {
-  const abs = p.startsWith("/");
-  const out: string[] = [];
-  for (const part of p.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length && out[out.length - 1] !== "..") out.pop();
-      else if (!abs) out.push("..");
-      continue;
-    }
-    out.push(part);
-  }
-  const s = out.join("/");
-  return abs ? `/${s}` : s || ".";
 }
 
 /** Resolve a WORKDIR against the previous one: relative paths join it, the result is clean. */

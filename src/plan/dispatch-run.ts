@@ -1,11 +1,11 @@
 // plan/dispatch-run.ts: RUN → RunStep. The argv is the shell + command text as written
 // (heredocs folded in the way BuildKit does), never expanded here; the key covers the whole
 // execution definition: argv, env (ENV + ARGs, proxies out), cwd, user, mounts, network.
-import { withLocation } from "../util/index.js";
+import { cleanPath, withLocation } from "../util/index.js";
 import { chompHeredoc, type Mount, type RunCommand } from "../dockerfile/index.js";
 import { formatEnvList, parseEnvList, processWord } from "../shell/index.js";
 import { PROXY_ARGS, runEnv } from "./args.js";
-import { DEFAULT_PATH, DEFAULT_SHELL, cleanPath, resolveWorkdir } from "./config.js";
+import { DEFAULT_PATH, DEFAULT_SHELL, resolveWorkdir } from "./config.js";
 import { history, type DispatchOrigin, wordEnv } from "./dispatch.js";
 import { computeStepKey, type MountPreimage, type RunPreimage } from "./keys.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";

@@ -1,4 +1,4 @@
-// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames.
+// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames, paths.
 // Pure: no file system, no process, no clock.
 export * from "./range.js";
 export * from "./errors.js";
@@ -6,3 +6,4 @@ export * from "./digest.js";
 export * from "./canonical-json.js";
 export * from "./suggest.js";
 export * from "./code-frame.js";
+export * from "./path.js";

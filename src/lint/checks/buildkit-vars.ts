@@ -4,7 +4,7 @@
 // CopyIgnoredFile. Expansion is src/shell's (BuildKit's ProcessWordWithMatches).
 import type { Instruction } from "../../dockerfile/index.js";
 import { expandWord, type ExpandResult } from "../../shell/index.js";
-import { editDistance } from "../../util/index.js";
+import { cleanPath, editDistance } from "../../util/index.js";
 import { findStage, type Check, type LintModel, type Report, type Stage } from "../model.js";
 import { parseImageRef } from "../image-ref.js";
 
@@ -246,23 +246,6 @@ export const checkUndefinedVar: Check = (m, report) => {
     finals.set(st, { env, declared });
   }
 };
-
-/** Go's path.Clean for context paths. */
-export function cleanPath(p: string): string {
-  const rooted = p.startsWith("/");
-  const out: string[] = [];
-  for (const part of p.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length && out[out.length - 1] !== "..") out.pop();
-      else if (!rooted) out.push("..");
-      continue;
-    }
-    out.push(part);
-  }
-  const body = out.join("/");
-  return rooted ? `/${body}` : body || ".";
-}
 
 /** CopyIgnoredFile: a COPY/ADD source from the context that `.dockerignore` excludes. */
 export const checkCopyIgnored: Check = (m, report: Report) => {

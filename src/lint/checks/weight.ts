@@ -4,7 +4,7 @@
 import type { Instruction } from "../../dockerfile/index.js";
 import { shippedStages, type Check } from "../model.js";
 import { baseName, hasOption } from "../shell-script.js";
-import { cleanPath } from "./buildkit-vars.js";
+import { cleanPath } from "../../util/index.js";
 import { hasCacheMount, runArgvs } from "./run-script.js";
 
 /** A path a step put into the stage's file system. */

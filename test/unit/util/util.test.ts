@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SourceText, TbuildError, canonicalJson, didYouMean, hashPreimage, renderCodeFrame, sha256Digest, withLocation } from "../../../src/util/index.js";
+import { SourceText, TbuildError, canonicalJson, cleanPath, didYouMean, hashPreimage, renderCodeFrame, sha256Digest, withLocation } from "../../../src/util/index.js";
 
 describe("canonicalJson", () => {
   it("sorts keys and drops undefined", () => {
@@ -51,5 +51,12 @@ describe("suggestions and errors", () => {
     expect(renderCodeFrame("Dockerfile", text, src.rangeOf(21, 31))).toBe(
       ["Dockerfile:3", "-".repeat(20), "   1 |     FROM alpine", "   2 |     RUN true", "   3 | >>> RUN exit 1", "   4 |     CMD x", "-".repeat(20)].join("\n"),
     );
+  });
+});
+
+describe("cleanPath (Go's path.Clean)", () => {
+  it("collapses //, . and .., keeps a leading / and drops a trailing one", () => {
+    const cases: [string, string][] = [["", "."], [".", "."], ["/", "/"], ["a/b/", "a/b"], ["//a//./b/", "/a/b"], ["/../a/..", "/"], ["../a/../..", "../.."], ["a/../..", ".."], ["a/./b/../c", "a/c"]];
+    for (const [input, want] of cases) expect(cleanPath(input), input).toBe(want);
   });
 });
