@@ -4,10 +4,6 @@
 export { buildImage, hostPlatform, normaliseTags, type BuildOptions, type BuildResult, type DryRunStep } from "./build.js";
 export type { BuildEvent, ProgressSink, StepInfo } from "./progress.js";
 export { CacheIndex, type CacheRecord, type PlanRecord, type PlanRecordStep } from "./cache-index.js";
-export { Solver, describeSteps, type SolveOptions, type StageResult, type SolvedLayer } from "./solve.js";
 export type { SecretSource } from "./run.js";
-export { writeEntriesLayer, streamLayerToStore, type LayerEntry } from "./entries-layer.js";
-export { resolveUser, type ResolvedUser } from "./users.js";
-export { cleanStaleBuildState, pruneSnapshots, type CleanupResult } from "./cleanup.js";
-export { RemoteCacheIndex, exportBuildCache, openBuildCache, pushBuiltImage, stepsToExport, type RemoteOptions } from "./remote-cache.js";
-export { findOrPullBase, type PullBaseOptions } from "./pull-base.js";
+export { pruneSnapshots, type CleanupResult } from "./cleanup.js";
+export { exportBuildCache, pushBuiltImage, type RemoteOptions } from "./remote-cache.js";

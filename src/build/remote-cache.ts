@@ -37,7 +37,7 @@ function clientOptions(reg: Registry, o: RemoteOptions) {
 }
 
 /** The store's cache index with imported caches behind it. */
-export class RemoteCacheIndex extends CacheIndex {
+class RemoteCacheIndex extends CacheIndex {
   /** Steps whose record came from an imported cache. */
   remoteHits = 0;
 
@@ -100,7 +100,7 @@ export async function openBuildCache(store: Store, from: readonly CacheSpec[], o
  * The layer steps a cache export covers: mode=min the final image's (the target stage and
  * the stages it is FROM), mode=max every stage the build solved.
  */
-export function stepsToExport(plan: Plan, mode: "min" | "max"): Step[] {
+function stepsToExport(plan: Plan, mode: "min" | "max"): Step[] {
   const stages = new Map(plan.stages.map((s) => [s.index, s]));
   const chosen: number[] = [];
   if (mode === "max") chosen.push(...plan.stages.map((s) => s.index));
