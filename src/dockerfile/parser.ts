@@ -1,13 +1,13 @@
 // The tolerant parser: Dockerfile text → syntax tree + diagnostics, for any input. It follows
 // BuildKit's parser (frontend/dockerfile/parser) node for node, so `dumpAst` matches BuildKit's
 // dump, and records a range for the keyword, each flag, argument, pair and heredoc.
-import { SourceText, type Diagnostic, type ErrorCode, type Position, type Range } from "../util/index.js";
+import { SourceText, isSpace, type Diagnostic, type ErrorCode, type Position, type Range } from "../util/index.js";
 import { INSTRUCTION_KINDS, type Arg, type Comment, type DockerfileAst, type Flag, type Heredoc, type Instruction, type InstructionKind, type KeyValue, type ParseOptions, type ParseResult } from "./ast.js";
 import { scanDirectives } from "./directives.js";
 import { heredocsFromLine, HeredocSyntaxError, type HeredocOpener } from "./heredoc.js";
 import { instructionLexer } from "./lexer.js";
 import { LineReader, logicalPosition, MAX_LINE_BYTES, type CommentLine, type LogicalLine } from "./lines.js";
-import { isSeparator, isSpace, parseJsonArray, parseWords, splitWhitespace, trimBounds, unquoteFlag } from "./words.js";
+import { isSeparator, parseJsonArray, parseWords, splitWhitespace, trimBounds, unquoteFlag } from "./words.js";
 
 /** Inputs larger than this are refused outright (E_PARSE_LIMIT). */
 export const MAX_DOCKERFILE_CHARS = 16 * 1024 * 1024;

@@ -2,17 +2,13 @@
 // splitting for ARG/ENV/LABEL (parseWords), flag-word unquoting (extractBuilderFlags),
 // whitespace splitting, and exec-form (JSON array) detection. Every word keeps its offsets.
 // Not the shell-word processor: nothing here expands variables (that is src/shell).
+import { isSpace } from "../util/index.js";
 
 /** A word and its [start, end) offsets in the scanned string. */
 export interface Word {
   readonly text: string;
   readonly start: number;
   readonly end: number;
-}
-
-/** Go's unicode.IsSpace, for one UTF-16 unit. */
-export function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
 }
 
 /** BuildKit's separator class `[\t\v\f\r ]`. */

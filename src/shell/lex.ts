@@ -3,7 +3,7 @@
 // one word (ProcessWord), a word split into words after expansion (ProcessWords), and the
 // names a word referenced, set or not (ProcessWordWithMatches, for UndefinedVar and for
 // deciding which ARGs a step depends on). RUN's shell form never comes here. Pure.
-import { type SourceText, TbuildError, type ErrorCode } from "../util/index.js";
+import { type SourceText, TbuildError, isSpace, type ErrorCode } from "../util/index.js";
 import { type EnvSource, lookupEnv } from "./env.js";
 import { type GlobToken, parseGlob, replaceGlob, trimPrefix, trimSuffix } from "./glob.js";
 
@@ -72,7 +72,7 @@ interface WordSplitter {
 }
 
 function splitChar(w: WordSplitter, ch: string): void {
-  if (isSpace(ch)) {
+  if (isSpace(ch.charCodeAt(0))) {
     if (w.inWord && w.word.length > 0) {
       w.words.push(w.word);
       w.word = "";
@@ -90,11 +90,6 @@ function splitRaw(w: WordSplitter, s: string): void {
 
 function splitString(w: WordSplitter, s: string): void {
   for (const ch of s) splitChar(w, ch);
-}
-
-/** Go's unicode.IsSpace. */
-function isSpace(ch: string): boolean {
-  return /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u.test(ch);
 }
 
 const SPECIAL_PARAMS = new Set(["@", "*", "#", "?", "-", "$", "!", "0"]);

@@ -1,4 +1,4 @@
-// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames, paths.
+// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames, paths, character classes.
 // Pure: no file system, no process, no clock.
 export * from "./range.js";
 export * from "./errors.js";
@@ -7,3 +7,4 @@ export * from "./canonical-json.js";
 export * from "./suggest.js";
 export * from "./code-frame.js";
 export * from "./path.js";
+export * from "./text.js";

@@ -170,6 +170,7 @@ describe("word splitting (processWords)", () => {
     ["'' x", {}, ["x"]],
     ["", {}, []],
     ["${U:-a b}", {}, ["a", "b"]],
+    ["a\u3000b\u00a0c\u200bd \u{1F600}e", {}, ["a", "b", "c\u200bd", "\u{1F600}e"]], // Go unicode.IsSpace: U+3000 and NBSP split, ZWSP does not
   ] as const)("%s", (word, env, want) => {
     expect(processWords(word, env)).toEqual(want);
   });
