@@ -24,6 +24,17 @@ export interface StoredImage {
   readonly size: number;
 }
 
+/** The tag `nameOrId` names on `image` (normalised), or undefined when it is an ID or a digest reference. */
+export function namedTag(image: StoredImage, nameOrId: string): string | undefined {
+  try {
+    const r = parseReference(nameOrId);
+    const n = formatReference(r);
+    return r.digest === undefined && image.tags.includes(n) ? n : undefined;
+  } catch {
+    return undefined; // an ID
+  }
+}
+
 /** The tag a descriptor carries, normalised when it parses (skopeo writes what it is given). */
 export function descriptorTag(d: Descriptor): string | undefined {
   const name = d.annotations?.[Annotation.REF_NAME];

@@ -22,7 +22,7 @@ import {
   type LayerInfo,
 } from "../image/index.js";
 import { blobPath, commitTemp, exists, writeTemp } from "./blobs.js";
-import { groupByManifest, loadImage, readVerifiedBlob, type StoredImage } from "./images.js";
+import { groupByManifest, loadImage, namedTag, readVerifiedBlob, type StoredImage } from "./images.js";
 import { initLayout, readIndex, storePaths, updateIndex, type StorePaths } from "./layout.js";
 import { withLock } from "./lock.js";
 
@@ -297,14 +297,7 @@ export class Store {
     const images = await this.listImages();
     const image = this.match(images, nameOrId);
     if (!image) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${nameOrId}`);
-    let byName: string | undefined;
-    try {
-      const r = parseReference(nameOrId);
-      const n = formatReference(r);
-      if (r.digest === undefined && image.tags.includes(n)) byName = n;
-    } catch {
-      // an ID
-    }
+    const byName = namedTag(image, nameOrId);
     if (!byName && image.tags.length > 1 && !opts.force) {
       throw new TbuildError("E_STORE_CONFLICT", `unable to delete ${shortDigest(image.id)} (must be forced): image is referenced by ${image.tags.length} tags (${image.tags.map((t) => familiarName(parseReference(t))).join(", ")})`, { hint: "remove the tags one by one, or pass -f" });
     }

@@ -6,9 +6,8 @@ import { createWriteStream, promises as fsp } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { TbuildError } from "../../util/index.js";
-import { formatReference, parseReference } from "../../image/index.js";
 import { ArchiveDestination } from "../../image/archive/index.js";
-import { Store, StoreSource, copyImages, nodeArchiveDeps, type SourceImage } from "../../store/index.js";
+import { Store, StoreSource, copyImages, namedTag, nodeArchiveDeps, type SourceImage } from "../../store/index.js";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
 
@@ -31,13 +30,7 @@ export async function selectImages(store: Store, names: readonly string[]): Prom
   for (const n of names) {
     const image = store.match(all, n);
     if (!image) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${n}`);
-    let tag: string | undefined;
-    try {
-      const r = parseReference(n);
-      if (r.digest === undefined && image.tags.includes(formatReference(r))) tag = formatReference(r);
-    } catch {
-      // an ID
-    }
+    const tag = namedTag(image, n);
     const prev = out.find((s) => s.image.id === image.id);
     if (prev) {
       if (tag && !prev.tags.includes(tag)) (prev.tags as string[]).push(tag);
