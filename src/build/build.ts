@@ -162,6 +162,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     const secrets = new Map((o.secrets ?? []).map((s) => [s.id, s]));
     const solver = new Solver({
       plan,
+      infos,
       store,
       cache,
       context,
@@ -209,16 +210,12 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         ...(s.kind === "copy" || s.kind === "add" ? (s.files ? { files: s.files } : {}) : {}),
       })),
     }));
-    const cachedSteps = countCached(solver, result);
+    const cachedSteps = solver.counts();
     o.progress({ type: "done", time: Date.now(), imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, durationMs: Date.now() - t0, cached: cachedSteps.cached, total: cachedSteps.total });
     return { plan, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, cachedSteps: cachedSteps.cached, totalSteps: cachedSteps.total };
   } finally {
     await context.close().catch(() => undefined);
   }
-}
-
-function countCached(solver: Solver, _target: unknown): { cached: number; total: number } {
-  return solver.counts();
 }
 
 function oneLine(text: string): string {

@@ -39,6 +39,8 @@ export interface StageResult {
 
 export interface SolveOptions {
   readonly plan: Plan;
+  /** The plan's visible steps, as `describeSteps` numbers them (the caller has announced them). */
+  readonly infos: ReadonlyMap<string, StepInfo>;
   readonly store: Store;
   readonly cache: CacheIndex;
   readonly context: BuildContext;
@@ -93,7 +95,7 @@ export class Solver {
   private readonly rootfs = new Map<string, Promise<PreparedRootfs>>();
   private readonly views = new Map<string, LayerView | undefined>();
   private snapshots: Promise<Snapshotter> | undefined;
-  private readonly infos: Map<string, StepInfo>;
+  private readonly infos: ReadonlyMap<string, StepInfo>;
   private readonly now: () => number;
   private readonly abort = new AbortController();
   private runtimeCache: Runtime | undefined;
@@ -102,7 +104,7 @@ export class Solver {
   readonly scratch: string;
 
   constructor(private readonly o: SolveOptions) {
-    this.infos = describeSteps(o.plan);
+    this.infos = o.infos;
     this.now = o.now ?? Date.now;
     this.scratch = join(o.store.dataDir, "scratch");
     if (o.signal.aborted) this.abort.abort(o.signal.reason);
@@ -112,10 +114,6 @@ export class Solver {
   /** Layer steps of every stage solved so far, and how many came from the cache. */
   counts(): { cached: number; total: number } {
     return { cached: this.cachedCount, total: this.totalCount };
-  }
-
-  get steps(): readonly StepInfo[] {
-    return [...this.infos.values()];
   }
 
   private emit(e: BuildEvent): void {
