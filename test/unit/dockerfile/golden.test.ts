@@ -12,7 +12,8 @@ const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
 function golden(rel: string, actual: string): void {
   const url = new URL(rel, TESTDATA);
-  if (UPDATE || !existsSync(url)) writeFileSync(url, actual);
+  if (UPDATE) writeFileSync(url, actual);
+  else if (!existsSync(url)) throw new Error(`missing golden ${url.pathname}: run with UPDATE_GOLDEN=1 and review it`);
   expect(actual).toBe(readFileSync(url, "utf8"));
 }
 

@@ -32,7 +32,8 @@ describe("explain goldens", () => {
       const b = await planWith(after, JSON.parse(read(join(dir, "after.json"))) as Options);
       const got = explainPlan(a, b).map((e) => `#${e.stage}.${e.index} ${e.message}`).join("\n") + "\n";
       const golden = join(dir, "explain.txt");
-      if (process.env.UPDATE_GOLDEN === "1" || !existsSync(golden)) writeFileSync(golden, got);
+      if (process.env.UPDATE_GOLDEN === "1") writeFileSync(golden, got);
+      else if (!existsSync(golden)) throw new Error(`missing golden ${golden}: run with UPDATE_GOLDEN=1 and review it`);
       expect(got).toBe(read(golden));
     });
   }

@@ -48,10 +48,8 @@ describe("plan goldens", () => {
       const dir = join(ROOT, name);
       const got = await runCase(dir);
       const goldenPath = join(dir, "plan.txt");
-      if (process.env.UPDATE_GOLDEN === "1" || !existsSync(goldenPath)) {
-        if (process.env.CI && !existsSync(goldenPath)) throw new Error(`missing golden ${goldenPath}`);
-        writeFileSync(goldenPath, got);
-      }
+      if (process.env.UPDATE_GOLDEN === "1") writeFileSync(goldenPath, got);
+      else if (!existsSync(goldenPath)) throw new Error(`missing golden ${goldenPath}: run with UPDATE_GOLDEN=1 and review it`);
       expect(got).toBe(readFileSync(goldenPath, "utf8"));
     });
   }
