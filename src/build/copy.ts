@@ -93,6 +93,13 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
     }
   };
 
+  /** ADD's unpacking: extract a local archive into scratch and add its entries at the destination. */
+  const addArchive = async (file: string): Promise<void> => {
+    const dir = await mkdtemp(join(input.scratch, "add-"));
+    await (await import("../exec/index.js")).extractTar(createReadStream(file), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
+    await addFound(await walkView(new HostRootView(dir), ""), destRel);
+  };
+
   const contextPaths = step.sources.filter((s): s is Extract<CopySource, { kind: "context" }> => s.kind === "context").map((s) => s.path);
   if (contextPaths.length > 0) {
     const ctx = input.context;
@@ -100,9 +107,7 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
     const sel = input.selection ?? ctx.select(contextPaths, { followSymlinks: true, parents: step.parents, excludes: step.exclude });
     for (const root of sel.roots) {
       if (step.kind === "add" && step.unpack !== false && root.type === "file" && (await isArchive(join(ctx.root, root.path)))) {
-        const dir = await mkdtemp(join(input.scratch, "add-"));
-        await (await import("../exec/index.js")).extractTar(createReadStream(join(ctx.root, root.path)), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
-        await addFound(await walkView(new HostRootView(dir), ""), destRel);
+        await addArchive(join(ctx.root, root.path));
         continue;
       }
       const cut = root.path === "" ? 0 : root.path.length + 1;
@@ -145,9 +150,7 @@ export async function copyEntries(input: CopyInput): Promise<LayerEntry[]> {
       case "url": {
         const got = await download(src.url, input, step.checksum);
         if (step.unpack === true && (await isArchive(got.file))) {
-          const dir = await mkdtemp(join(input.scratch, "add-"));
-          await (await import("../exec/index.js")).extractTar(createReadStream(got.file), dir, { whiteouts: "keep", preserveOwners: true, ...(input.signal ? { signal: input.signal } : {}) });
-          await addFound(await walkView(new HostRootView(dir), ""), destRel);
+          await addArchive(got.file);
           break;
         }
         const path = destIsDir ? joinRel(destRel, got.name) : destRel;
