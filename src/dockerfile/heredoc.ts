@@ -24,7 +24,7 @@ function isBlank(c: number): boolean {
 }
 
 /** Raw shell words of `line` (RawQuotes + RawEscapes): quotes and backslashes stay in. */
-export function rawShellWords(line: string, start = 0, end = line.length): Word[] {
+function rawShellWords(line: string, start = 0, end = line.length): Word[] {
   const out: Word[] = [];
   let i = start;
   while (i < end) {

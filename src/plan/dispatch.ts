@@ -116,7 +116,7 @@ function dispatchArg(svc: PlannerServices, st: StageState, cmd: ArgCommand, orig
 }
 
 /** Shell form → the image's SHELL (default /bin/sh -c) + the command text; exec form as is. */
-export function commandArgv(st: StageState, form: "shell" | "exec", args: readonly { value: string }[]): string[] {
+function commandArgv(st: StageState, form: "shell" | "exec", args: readonly { value: string }[]): string[] {
   if (form === "exec") return args.map((a) => a.value);
   const text = args.map((a) => a.value).join(" ");
   return [...(st.config.Shell ?? DEFAULT_SHELL), text];
