@@ -52,11 +52,11 @@ export function plainRenderer(out: OutStream): ProgressRenderer {
       }
       case "step-done":
         for (const [k, v] of partial) {
-          if (k.startsWith(`${e.id}/`) && v !== "") flushLine(e.id, v);
-          if (k.startsWith(`${e.id}/`)) partial.delete(k);
+          if (!k.startsWith(`${e.id}/`)) continue;
+          if (v !== "") flushLine(e.id, v);
+          partial.delete(k);
         }
-        if (!e.cached) w(`#${e.id} DONE ${secs(e.durationMs)}s\n\n`);
-        else if (steps.get(e.id)?.name.includes(" FROM ")) w(`#${e.id} DONE ${secs(e.durationMs)}s\n\n`);
+        if (!e.cached || steps.get(e.id)?.name.includes(" FROM ")) w(`#${e.id} DONE ${secs(e.durationMs)}s\n\n`);
         break;
       case "step-error":
         for (const [k, v] of partial) if (k.startsWith(`${e.id}/`) && v !== "") flushLine(e.id, v);
