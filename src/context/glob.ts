@@ -3,24 +3,10 @@
 // Both .dockerignore (ignore.ts) and COPY source globs (select.ts) are built on these.
 // See grammar/dockerignore.md for why we port these instead of using gitignore semantics.
 
-/** Go's `path.Clean` (Unix): collapse `//`, `.`, `..`; "" → "."; keeps a leading `/`. */
-export function cleanPath(p: string): string {
-  if (p === "") return ".";
-  const rooted = p.startsWith("/");
-  const out: string[] = [];
-  for (const part of p.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
-      else if (!rooted) out.push("..");
-      continue;
-    }
-    out.push(part);
-  }
-  const body = out.join("/");
-  if (rooted) return "/" + body;
-  return body === "" ? "." : body;
-}
+import { cleanPath } from "../util/index.js";
+
+// Go's `path.Clean` lives in util (shared with the planner and the linter).
+export { cleanPath };
 
 /** Go's `filepath.Dir` (Unix): everything before the last `/`, cleaned. */
 export function dirOf(p: string): string {
