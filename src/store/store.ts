@@ -2,9 +2,10 @@
 // read, plus tbuild's own folder beside it. The Store class is the API the build engine
 // and the CLI write images through. Blobs: temp → verify → fsync → rename; index.json:
 // replaced atomically under the one lock. A kill at any moment loses no tagged image.
+import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { TbuildError, digestHex, shortDigest, type Digest } from "../util/index.js";
+import { TbuildError, canonicalJson, digestHex, shortDigest, type Digest } from "../util/index.js";
 import {
   Annotation,
   MediaType,
@@ -96,6 +97,14 @@ function retag(manifests: readonly Descriptor[], target: Descriptor & { digest: 
   for (const t of tags) out.push(indexEntry(target.digest, target.size, config, t));
   if (!out.some((d) => d.digest === target.digest)) out.push(indexEntry(target.digest, target.size, config));
   return out;
+}
+
+/** Whether two index.json descriptor lists hold the same entries, in any order. */
+function sameDescriptors(a: readonly Descriptor[], b: readonly Descriptor[]): boolean {
+  if (a.length !== b.length) return false;
+  const left = a.map(canonicalJson).sort();
+  const right = b.map(canonicalJson).sort();
+  return left.every((k, i) => k === right[i]);
 }
 
 function safeNormalise(name: string): string {
@@ -266,14 +275,27 @@ export class Store {
             throw new TbuildError("E_STORE_CONFLICT", `layer ${l.diffId} is not in the store`, { hint: "it was never written, or a concurrent prune removed it; retry" });
           }
         }
-        const cfg = await this.putBlob(img.configBytes);
+        const cfg = await this.putSmallBlob(img.configBytes);
         const manifest = buildManifest({ digest: cfg.digest, size: cfg.size }, img.layers);
-        await this.putBlob(manifest.bytes, { digest: manifest.descriptor.digest });
+        await this.putSmallBlob(manifest.bytes);
         manifests = retag(manifests, { ...manifest.descriptor }, tags, config);
         results.push({ imageId: cfg.digest, manifestDigest: manifest.descriptor.digest, manifestSize: manifest.descriptor.size, tags });
       }
-      return { manifests, result: results };
+      // A rebuild that changes nothing leaves index.json alone: no rewrite, no fsync.
+      return { ...(sameDescriptors(current, manifests) ? {} : { manifests }), result: results };
     });
+  }
+
+  /**
+   * Store a small blob (a config, a manifest) unless the store already holds exactly these
+   * bytes: rereading a few hundred bytes costs less than a temp file, an fsync and a rename.
+   * A missing or damaged copy is (re)written as by putBlob.
+   */
+  private async putSmallBlob(bytes: Uint8Array): Promise<BlobInfo> {
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
+    const held = await fsp.readFile(this.blobPath(digest)).catch(() => undefined);
+    if (held !== undefined && Buffer.compare(held, bytes) === 0) return { digest, size: bytes.length };
+    return this.putBlob(bytes, { digest });
   }
 
   /** Add tag `target` to the image `source` names (moving it from any other image). */

@@ -1,5 +1,5 @@
 // The Store API the build engine writes through, in-process against a temp root.
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -44,6 +44,30 @@ describe("Store", () => {
     expect((await s.resolve("app:1")).id).toBe(two.res.imageId);
     await expect(s.resolve("nope")).rejects.toMatchObject({ code: "E_STORE_NOT_FOUND" });
     await expect(s.putImage({ config: buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [sha256Digest("missing")] }), layers: [{ diffId: sha256Digest("missing"), size: 7 }] })).rejects.toMatchObject({ code: "E_STORE_CONFLICT" });
+  });
+
+  it("leaves index.json and the blobs untouched when a put changes nothing, and still repairs and moves", async () => {
+    const s = await Store.open(root());
+    const one = await image(s, "same", ["app:1"]);
+    const before = statSync(s.paths.index, { bigint: true });
+    const configPath = s.blobPath(one.res.imageId);
+    const configIno = statSync(configPath).ino;
+    const again = await image(s, "same", ["app:1"]);
+    expect(again.res).toEqual(one.res);
+    const after = statSync(s.paths.index, { bigint: true });
+    expect([after.ino, after.mtimeNs]).toEqual([before.ino, before.mtimeNs]);
+    expect(statSync(configPath).ino).toBe(configIno);
+    // A damaged config is rewritten; a new tag rewrites the index.
+    writeFileSync(configPath, "damaged");
+    await image(s, "same", ["app:1", "app:2"]);
+    expect(Buffer.from(await s.readBlob(one.res.imageId)).length).toBeGreaterThan(7);
+    expect(statSync(s.paths.index).ino).not.toBe(Number(before.ino));
+    expect((await s.resolve("app:2")).id).toBe(one.res.imageId);
+    // Moving the tag away and back are both real changes.
+    const other = await image(s, "other", ["app:1"]);
+    expect((await s.resolve("app:1")).id).toBe(other.res.imageId);
+    await image(s, "same", ["app:1"]);
+    expect((await s.resolve("app:1")).id).toBe(one.res.imageId);
   });
 
   it("remove keeps shared blobs and gc drops dangling images and orphans", async () => {
