@@ -8,16 +8,15 @@ import { TbuildError, type Digest } from "../util/index.js";
 import { buildConfig, formatPlatform, formatReference, ociArchitecture, parsePlatform, parseReference, type ContainerConfig, type HistoryEntry, type Platform } from "../image/index.js";
 import { openContext } from "../context/index.js";
 import type { RuntimeName } from "../exec/index.js";
-import { explainPlan, planBuild, type Plan, type StepRecord } from "../plan/index.js";
+import type { Plan, StepRecord } from "../plan/index.js";
 import { Store } from "../store/index.js";
 import type { CacheSpec, Env } from "../registry/index.js";
 import { planDigest, type PlanRecord } from "./cache-index.js";
 import { openBuildCache } from "./remote-cache.js";
-import { ContextHasher, StoreImageResolver } from "./ports.js";
 import type { ProgressSink, StepInfo } from "./progress.js";
 import type { SecretSource } from "./run.js";
-import { Solver, describeSteps } from "./solve.js";
 import { cleanStaleBuildState } from "./cleanup.js";
+import { RecordingCache, fingerprint, planWarnings, recordBuild, replayUnchanged, type FastPathInputs } from "./fast-path.js";
 
 export interface BuildOptions {
   /** The store folder. */
@@ -26,8 +25,10 @@ export interface BuildOptions {
   readonly contextDir: string;
   /** The Dockerfile's absolute path (default `<context>/Dockerfile`); ignored for `dockerfileText`. */
   readonly dockerfile?: string;
-  /** The Dockerfile's text when it came from stdin (`-f -`). */
+  /** The Dockerfile's text, when the caller has read it (from the file, or stdin: see `dockerfileFromStdin`). */
   readonly dockerfileText?: string;
+  /** The text came from stdin (`-f -`): the plan record is then keyed by the context, not a path. */
+  readonly dockerfileFromStdin?: boolean;
   /** How locations name the Dockerfile in errors and progress (`Dockerfile`, `app/Dockerfile`). */
   readonly displayName: string;
   readonly tags: readonly string[];
@@ -55,6 +56,12 @@ export interface BuildOptions {
   readonly cacheFrom?: readonly CacheSpec[];
   /** One line per remote-cache action or problem. */
   readonly onRemote?: (line: string) => void;
+  /**
+   * Allow the no-change fast path (fast-path.ts): `version` is the tool's, part of the
+   * fingerprint. Callers leave it out when they need the plan afterwards (cache export,
+   * push). Never used with noCache, pull, dryRun, secrets or cacheFrom.
+   */
+  readonly fastPath?: { readonly version: string; /** Tests only: RACY_WINDOW_MS otherwise. */ readonly racyWindowMs?: number };
 }
 
 /** A dry run's verdict for one visible step. */
@@ -67,7 +74,10 @@ export interface DryRunStep {
 }
 
 export interface BuildResult {
-  readonly plan: Plan;
+  /** Undefined when the build was replayed by the no-change fast path. */
+  readonly plan?: Plan;
+  /** The no-change fast path replayed a recorded build (nothing was planned or solved). */
+  readonly replayed?: boolean;
   readonly imageId?: Digest;
   readonly manifestDigest?: Digest;
   readonly tags: readonly string[];
@@ -104,6 +114,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   if (!st) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context ${o.contextDir} does not exist`, { hint: "pass the project folder, e.g. tbuild -t app ." });
   if (!st.isDirectory()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context ${o.contextDir} is not a directory`, { hint: "the context is a folder; name the Dockerfile with -f" });
   const dockerfilePath = o.dockerfile ?? join(o.contextDir, "Dockerfile");
+  const fromStdin = o.dockerfileFromStdin === true || (o.dockerfileText !== undefined && o.dockerfile === undefined);
   if (o.dockerfileText === undefined) {
     const df = await stat(dockerfilePath).catch(() => undefined);
     if (!df?.isFile()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `cannot read Dockerfile: ${o.displayName}: ${df ? "not a file" : "no such file"}`, { hint: "pass -f with the Dockerfile's path" });
@@ -114,10 +125,20 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   if (!o.dryRun) await cleanStaleBuildState(store.dataDir).catch(() => undefined);
   const remote = { env: o.environ, signal: o.signal, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), ...(o.onRemote ? { log: o.onRemote } : {}) };
   const cache = await openBuildCache(store, o.cacheFrom ?? [], { ...remote, fetch: !o.dryRun });
+  const walkStart = Date.now();
   const context = await openContext(o.contextDir, { dockerfile: dockerfilePath, cacheDir: join(store.dataDir, "file-hashes"), signal: o.signal });
   try {
     const text = o.dockerfileText ?? (await context.readDockerfile());
     o.registerSource?.(o.displayName, text);
+    const planId = { file: fromStdin ? `${o.contextDir}\0stdin` : dockerfilePath, target: o.target ?? "" };
+    const fast = fastPathEligible(o) ? fastPathInputs(o, tags, platform, planId.file, text) : undefined;
+    const fp = fast && fingerprint(fast, context, walkStart, o.fastPath?.racyWindowMs);
+    if (fast && fp) {
+      const r = await replayUnchanged(store, cache, fast, fp.digest, o.progress, t0);
+      if (r) return { replayed: true, imageId: r.imageId, manifestDigest: r.manifestDigest, tags: r.tags, cachedSteps: r.cached, totalSteps: r.total };
+    }
+    // Loaded only now: a replayed build never plans or solves (the planner alone is ~30 modules).
+    const [{ explainPlan, planBuild }, { ContextHasher, StoreImageResolver }, { Solver, describeSteps }] = await Promise.all([import("../plan/index.js"), import("./ports.js"), import("./solve.js")]);
     const hasher = new ContextHasher(context);
     const resolver = new StoreImageResolver(store, { pull: !o.dryRun, always: o.pull === true, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
     const plan = await planBuild({
@@ -132,10 +153,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     });
     const infos = describeSteps(plan);
     o.progress({ type: "plan", time: Date.now(), steps: [...infos.values()], target: plan.target, stages: plan.stages.length });
-    for (const d of plan.diagnostics) {
-      o.progress({ type: "warning", time: Date.now(), message: `${d.code}: ${d.message}`, ...(d.location ? { file: d.location.file, line: d.location.range.start.line } : {}) });
-    }
-    const planId = { file: o.dockerfileText === undefined ? dockerfilePath : `${o.contextDir}\0stdin`, target: o.target ?? "" };
+    for (const w of planWarnings(plan)) o.progress({ ...w, time: Date.now() });
     // The previous plan is read and compared only when a step misses: explanations are
     // only ever shown for a miss, and a cached rebuild skips parsing megabytes of tokens.
     let explanations: Promise<Map<string, string>> | undefined;
@@ -160,11 +178,12 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     }
 
     const secrets = new Map((o.secrets ?? []).map((s) => [s.id, s]));
+    const used = new RecordingCache(cache);
     const solver = new Solver({
       plan,
       infos,
       store,
-      cache,
+      cache: used,
       context,
       hasher,
       resolver,
@@ -210,12 +229,41 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         ...(s.kind === "copy" || s.kind === "add" ? (s.files ? { files: s.files } : {}) : {}),
       })),
     }));
+    if (fast && fp) {
+      await recordBuild(store, cache, fast, fp, {
+        plan, infos, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, layers: diffIds,
+        bases: resolver.images, used: used.used, planRecord: { ...planId, digest },
+      });
+    }
     const cachedSteps = solver.counts();
     o.progress({ type: "done", time: Date.now(), imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, durationMs: Date.now() - t0, cached: cachedSteps.cached, total: cachedSteps.total });
     return { plan, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, cachedSteps: cachedSteps.cached, totalSteps: cachedSteps.total };
   } finally {
     await context.close().catch(() => undefined);
   }
+}
+
+/** The fast path is for plain local builds: nothing it cannot see in the fingerprint may matter. */
+function fastPathEligible(o: BuildOptions): boolean {
+  return o.fastPath !== undefined && !o.noCache && !o.pull && !o.dryRun && (o.secrets ?? []).length === 0 && (o.cacheFrom ?? []).length === 0;
+}
+
+function fastPathInputs(o: BuildOptions, tags: readonly string[], platform: Platform, dockerfileId: string, text: string): FastPathInputs {
+  return {
+    version: o.fastPath!.version,
+    contextDir: o.contextDir,
+    dockerfileId,
+    dockerfileText: text,
+    displayName: o.displayName,
+    target: o.target ?? "",
+    tags,
+    // A bare `--build-arg K` takes its value from the environment: that value counts.
+    buildArgs: o.buildArgs.map((a) => (a.includes("=") ? a : ([a, o.environ[a] ?? null] as const))),
+    labels: o.labels ?? {},
+    platform: formatPlatform(platform),
+    runtime: o.runtime ?? "auto",
+    sourceDateEpoch: o.sourceDateEpoch ?? null,
+  };
 }
 
 function oneLine(text: string): string {

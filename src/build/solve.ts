@@ -42,7 +42,8 @@ export interface SolveOptions {
   /** The plan's visible steps, as `describeSteps` numbers them (the caller has announced them). */
   readonly infos: ReadonlyMap<string, StepInfo>;
   readonly store: Store;
-  readonly cache: CacheIndex;
+  /** Only lookups and puts: the build passes the store's index, noting what was used (fast-path.ts). */
+  readonly cache: Pick<CacheIndex, "lookup" | "put">;
   readonly context: BuildContext;
   readonly hasher: ContextHasher;
   readonly resolver: StoreImageResolver;

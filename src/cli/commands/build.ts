@@ -11,6 +11,7 @@ import type { RuntimeName } from "../../exec/index.js";
 import { stringList, type CommandSpec } from "../args.js";
 import type { CommandContext, OutStream } from "../io.js";
 import type { ProgressRenderer } from "../render/progress-plain.js";
+import { version } from "../main.js";
 import { checkFailure, checksAreErrors, printWarnings, runBuildChecks, type BuildCheckResult } from "./build-checks.js";
 
 export const spec: CommandSpec = {
@@ -232,7 +233,9 @@ export async function run(ctx: CommandContext): Promise<number> {
       root: ctx.root,
       contextDir,
       dockerfile,
-      ...(dockerfileText !== undefined ? { dockerfileText } : {}),
+      // Read once: the checks above and the build share the text.
+      ...(checkText !== undefined ? { dockerfileText: checkText } : {}),
+      dockerfileFromStdin: fromStdin,
       displayName,
       tags: stringList(v.tag),
       buildArgs,
@@ -252,6 +255,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       ...(remote.tlsVerify === false ? { tlsVerify: false } : {}),
       cacheFrom: remote.cacheFrom,
       onRemote: remoteLog,
+      // Cache export and push need the plan, which a replayed build does not have.
+      ...(remote.cacheTo.length === 0 && remote.pushTags.length === 0 ? { fastPath: { version: version() } } : {}),
     });
     ok = true;
     r.finish(true);
@@ -266,6 +271,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       const ro = { env: io.env, signal: io.signal, log: remoteLog, ...(remote.tlsVerify === false ? { tlsVerify: false } : {}) };
       for (const spec of remote.cacheTo) {
         try {
+          if (!result.plan) throw new TbuildError("E_INTERNAL", "a build that exports its cache must not be replayed");
           await exportBuildCache(ctx.root, result.plan, spec, ro);
         } catch (e) {
           if (!spec.ignoreError) throw e;
