@@ -3,7 +3,7 @@
 // every input change (a byte, a mode bit, a new or removed file, .dockerignore, a build
 // arg, the Dockerfile, a deleted cache blob or record, a removed tag, a retagged base)
 // makes the build do the real work. Never used with --no-cache, --pull or --dry-run.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -210,6 +210,31 @@ describe("the no-change fast path", () => {
     expect(dry.replayed).toBeFalsy();
     expect(dry.dryRun).toBeDefined();
     await expectReplayed();
+  });
+});
+
+describe("the no-change fast path through the CLI", () => {
+  it("prints exactly what a cached build prints, in plain and JSON progress", async () => {
+    const ctx = join(work, "cli-ctx");
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, "Dockerfile"), "FROM scratch\nCOPY . /app/\nCMD [\"/app/run\"]\n");
+    writeFileSync(join(ctx, "run"), "#!/bin/sh\n");
+    const cliRoot = join(work, "cli-store");
+    // Older than the real racy window (2 s), so the first build is recorded.
+    await new Promise((r) => setTimeout(r, 2100));
+    const tb = async (progress: string) => {
+      const r = await runCli(["build", "--root", cliRoot, "--progress", progress, "-t", "app", ctx]);
+      expect(r.code, r.err).toBe(0);
+      return r.err.replace(/\d+\.\d+s/g, "Ns").replace(/"(time|durationMs)":\d+/g, '"$1":0');
+    };
+    await tb("plain");
+    const records = join(cliRoot, "tbuild", "fast-path");
+    expect(readdirSync(records)).toHaveLength(1);
+    const replayed = { plain: await tb("plain"), json: await tb("json") };
+    rmSync(records, { recursive: true });
+    const real = { plain: await tb("plain"), json: await tb("json") };
+    expect(replayed).toEqual(real);
+    expect(real.plain).toContain("CACHED");
   });
 });
 
