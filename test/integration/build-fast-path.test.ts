@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImage, type BuildEvent, type BuildOptions, type BuildResult } from "../../src/build/index.js";
 import { Store } from "../../src/store/index.js";
+import type { Digest } from "../../src/util/index.js";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { runCli } from "../helpers/cli.js";
 
@@ -182,7 +183,7 @@ describe("the no-change fast path", () => {
   it("does the real work when a layer blob, a cache record or a tag is gone, or the base image moved", async () => {
     const store = await Store.open(root);
     const last = await expectReplayed();
-    const topLayer = readLayers(store, last.manifestDigest).at(-1)!;
+    const topLayer = readLayers(store, last.manifestDigest!).at(-1)!;
     rmSync(store.blobPath(topLayer));
     const rebuilt = await expectRealWork();
     expect(rebuilt.cachedSteps).toBe(2);
@@ -238,7 +239,7 @@ describe("the no-change fast path through the CLI", () => {
   });
 });
 
-function readLayers(store: Store, manifest: string): string[] {
-  const m = JSON.parse(readFileSync(store.blobPath(manifest as `sha256:${string}`), "utf8")) as { layers: { digest: string }[] };
+function readLayers(store: Store, manifest: Digest): Digest[] {
+  const m = JSON.parse(readFileSync(store.blobPath(manifest), "utf8")) as { layers: { digest: Digest }[] };
   return m.layers.map((l) => l.digest);
 }
