@@ -1,7 +1,9 @@
 // build/build.ts: one `tbuild build`, start to finish: check the inputs, open the store and
-// the context, plan, (dry run: look keys up and stop), solve, write the image config,
-// manifest and tags into the store, and remember the plan so the next build can explain
-// its first cache miss. Progress goes to the sink; nothing is printed here.
+// the context, replay the build when nothing changed since it was recorded (fast-path.ts),
+// else plan, (dry run: look keys up and stop), solve, write the image config, manifest and
+// tags into the store, remember the plan so the next build can explain its first cache
+// miss, and record the build for the fast path. Progress goes to the sink; nothing is
+// printed here.
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
@@ -230,10 +232,11 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       })),
     }));
     if (fast && fp) {
+      // Best effort: a record that cannot be written only means the next build does the work.
       await recordBuild(store, cache, fast, fp, {
         plan, infos, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, layers: diffIds,
         bases: resolver.images, used: used.used, planRecord: { ...planId, digest },
-      });
+      }).catch(() => undefined);
     }
     const cachedSteps = solver.counts();
     o.progress({ type: "done", time: Date.now(), imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, durationMs: Date.now() - t0, cached: cachedSteps.cached, total: cachedSteps.total });

@@ -141,7 +141,8 @@ export async function replayUnchanged(store: Store, cache: CacheIndex, inputs: F
     return undefined;
   }
   if (rec.format !== FORMAT || rec.fingerprint !== digest) return undefined;
-  if (!(await storeStillHolds(store, cache, rec))) return undefined;
+  // Any doubt (a damaged image elsewhere in the store, a malformed record): the real build decides.
+  if (!(await storeStillHolds(store, cache, rec).catch(() => false))) return undefined;
   for (const { type, ...rest } of rec.events) {
     const now = Date.now();
     // Keys in the solver's order (type, time, …): the JSON renderer prints them as they are.
