@@ -4,6 +4,8 @@
 // arg, the Dockerfile, a deleted cache blob or record, a removed tag, a retagged base)
 // makes the build do the real work. Never used with --no-cache, --pull or --dry-run.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -211,6 +213,29 @@ describe("the no-change fast path", () => {
     expect(dry.replayed).toBeFalsy();
     expect(dry.dryRun).toBeDefined();
     await expectReplayed();
+  });
+});
+
+describe("the no-change fast path and inputs it cannot see", () => {
+  it("never records a build that ADDs a URL, and is never used with secrets", async () => {
+    const server = createServer((_req, res) => res.end("remote\n"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const ctx = join(work, "url-ctx");
+      mkdirSync(ctx, { recursive: true });
+      writeFileSync(join(ctx, "Dockerfile"), `FROM scratch\nADD http://127.0.0.1:${port}/file /file\n`);
+      await settle();
+      const urlBuild = (o: Partial<BuildOptions> = {}) => build({ contextDir: ctx, dockerfile: join(ctx, "Dockerfile"), tags: ["url:1"], ...o });
+      await urlBuild();
+      expect((await urlBuild()).replayed).toBeFalsy();
+      expect(readdirSync(join(root, "tbuild", "fast-path")).map((f) => readFileSync(join(root, "tbuild", "fast-path", f), "utf8")).join("")).not.toContain("url:1");
+    } finally {
+      server.close();
+    }
+    await build();
+    await expectReplayed();
+    expect((await build({ secrets: [{ id: "s", value: Buffer.from("x") }] })).replayed).toBeFalsy();
   });
 });
 
