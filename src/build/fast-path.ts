@@ -101,24 +101,30 @@ export function fingerprint(inputs: FastPathInputs, context: BuildContext, walkS
   const h = createHash("sha256").update(`${FORMAT}\0${canonicalJson(inputs)}\0${context.ignoreFile ?? ""}\0${JSON.stringify(context.ignorePatterns)}\0`);
   const racyNs = BigInt(walkStartMs - racyWindowMs) * 1_000_000n;
   let recordable = true;
-  // One line per entry, hashed in batches: 20,000 updates of a few bytes cost more than
-  // the hashing. (Fixed-width binary fields measured slower on a first, cold call.)
-  let batch = "";
-  for (const e of context.entries) {
+  // Paths and types as one string, stat fields in typed arrays, each hashed at once:
+  // 100,000 bigint-to-string conversions cost more than the hashing (about half the time).
+  const entries = context.entries;
+  const stamps = new BigUint64Array(entries.length * 5);
+  const modes = new Uint32Array(entries.length);
+  let names = "";
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
     const s = e.stamp;
+    names += e.linkTarget === undefined && e.devMajor === undefined ? `${e.path}\0${e.type}\n` : `${e.path}\0${e.type}\0${e.linkTarget ?? ""}\0${e.devMajor ?? ""}:${e.devMinor ?? ""}\n`;
+    modes[i] = e.mode;
     if (!s) {
-      recordable = false;
-      batch += `${e.path}\0-\n`;
-    } else {
-      if (s.mtimeNs >= racyNs || s.ctimeNs >= racyNs) recordable = false;
-      batch += `${e.path}\0${e.type}\0${e.mode}\0${s.dev}\0${s.ino}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${e.linkTarget ?? ""}\0${e.devMajor ?? ""}:${e.devMinor ?? ""}\n`;
+      recordable = false; // no stamp: zeros, and never recorded
+      continue;
     }
-    if (batch.length > 65536) {
-      h.update(batch);
-      batch = "";
-    }
+    if (s.mtimeNs >= racyNs || s.ctimeNs >= racyNs) recordable = false;
+    const k = i * 5;
+    stamps[k] = s.dev;
+    stamps[k + 1] = s.ino;
+    stamps[k + 2] = s.size;
+    stamps[k + 3] = s.mtimeNs; // wraps modulo 2^64 if before 1970: still one value per time
+    stamps[k + 4] = s.ctimeNs;
   }
-  h.update(batch);
+  h.update(names).update(modes).update(stamps);
   return { digest: `sha256:${h.digest("hex")}` as Digest, recordable };
 }
 
