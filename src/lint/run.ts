@@ -74,9 +74,13 @@ export function lintDockerfileReport(text: string, options: LintOptions = {}): L
   }
 
   // Unknown instructions: BuildKit stops with a parse error there; warnings before it stand.
+  // Hints by keyword: a mangled file repeats a few unknown keywords many times.
+  const hints = new Map<string, string | undefined>();
   for (const ins of ast.instructions) {
     if (ins.kind !== "unknown") continue;
-    const hint = didYouMean(ins.keyword.text, UPPER_KINDS);
+    const kw = ins.keyword.text;
+    if (!hints.has(kw)) hints.set(kw, didYouMean(kw, UPPER_KINDS));
+    const hint = hints.get(kw);
     out.push({
       severity: "error",
       code: "E_PARSE_UNKNOWN_INSTRUCTION",
