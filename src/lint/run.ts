@@ -44,6 +44,7 @@ export interface LintReport {
   readonly failure?: string;
 }
 
+const NO_SUPPRESSIONS: ReadonlySet<string> = new Set();
 const UPPER_KINDS = new Set<string>(INSTRUCTION_KINDS.map((k) => k.toUpperCase()));
 
 /** Lint one Dockerfile text. Never throws on any input. */
@@ -100,6 +101,7 @@ export function lintDockerfileReport(text: string, options: LintOptions = {}): L
   };
   const suppressedAt = new Map<Instruction, ReadonlySet<string>>();
   const suppressions = (ins: Instruction): ReadonlySet<string> => {
+    if (ins.comments.length === 0) return NO_SUPPRESSIONS;
     let s = suppressedAt.get(ins);
     if (s) return s;
     const names = new Set<string>();
