@@ -253,7 +253,12 @@ function buildInstruction(ctx: Ctx, lp: LinePositions, from: number, depth: numb
   // Flags: leading `--` words after the keyword (BuildKit's extractBuilderFlags).
   const flags: Flag[] = [];
   let restStart = e;
-  if (kwEnd < e) {
+  // Most instructions have no flags: when the first word after the keyword does not start
+  // with `--`, the rest starts there and the lexer is not needed (it would stop there too).
+  let first = kwEnd;
+  while (first < e && isSeparator(line.charCodeAt(first))) first++;
+  if (first < e && !line.startsWith("--", first)) restStart = first;
+  else if (first < e) {
     const lx = instructionLexer(ctx.escape);
     const sub = line.slice(kwEnd, e);
     lx.reset(sub);
