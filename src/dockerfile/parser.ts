@@ -38,30 +38,33 @@ function diag(ctx: Ctx, severity: "error" | "warning", code: ErrorCode | string,
 /** Shared by instructions without flags, args, pairs, heredocs or comments (most of them). */
 const NONE: readonly never[] = Object.freeze([]);
 
+/** How many recent positions and ranges LinePositions remembers (equal ends are near each other). */
+const RECENT = 8;
+
 /**
- * The Position and Range objects of one logical line, one object per distinct source offset
- * (and offset pair): the tree keeps every one of them, and an instruction's keyword, rest,
- * arguments and own range mostly share their ends. A big file is mostly these objects, so
- * sharing them is what keeps parsing (and the collector) fast.
+ * Positions and ranges on the current logical line, one object for equal source offsets (and
+ * offset pairs) among the last few asked for: the tree keeps every one of them, and an
+ * instruction's keyword, rest, arguments and own range mostly share their ends. A big file is
+ * mostly these objects, so sharing them is what keeps parsing (and the collector) fast. One
+ * per parse, with fixed-size memory: a Map per line cost more than it saved.
  */
 class LinePositions {
-  private readonly byOffset = new Map<number, Position>();
-  private readonly ranges = new Map<number, Range>();
+  ll!: LogicalLine;
+  private readonly positions: (Position | undefined)[] = new Array(RECENT).fill(undefined);
+  private readonly ranges: (Range | undefined)[] = new Array(RECENT).fill(undefined);
+  private nextPosition = 0;
+  private nextRange = 0;
 
-  constructor(
-    readonly ll: LogicalLine,
-    private readonly src: SourceText,
-  ) {}
+  constructor(private readonly src: SourceText) {}
 
   /** The position of logical offset `at` (an end offset maps to just past the char before). */
   at(at: number, isEnd = false): Position {
     const seg = segmentAt(this.ll, at, isEnd);
     const offset = sourceOffset(seg, at);
-    let p = this.byOffset.get(offset);
-    if (!p) {
-      p = { line: seg.line, column: offset - seg.lineStart + 1, offset };
-      this.byOffset.set(offset, p);
-    }
+    for (const p of this.positions) if (p !== undefined && p.offset === offset) return p;
+    const p: Position = { line: seg.line, column: offset - seg.lineStart + 1, offset };
+    this.positions[this.nextPosition] = p;
+    this.nextPosition = (this.nextPosition + 1) % RECENT;
     return p;
   }
 
@@ -79,13 +82,10 @@ class LinePositions {
   }
 
   between(start: Position, end: Position): Range {
-    // Offsets stay below 2^25 (the size limit), so the pair packs into one safe integer.
-    const key = start.offset * 0x2000000 + end.offset;
-    let r = this.ranges.get(key);
-    if (!r) {
-      r = { start, end };
-      this.ranges.set(key, r);
-    }
+    for (const r of this.ranges) if (r !== undefined && r.start === start && r.end === end) return r;
+    const r: Range = { start, end };
+    this.ranges[this.nextRange] = r;
+    this.nextRange = (this.nextRange + 1) % RECENT;
     return r;
   }
 }
@@ -120,8 +120,9 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
   }, start);
 
   const instructions: Instruction[] = [];
+  const lp = new LinePositions(src);
   for (let ll = reader.nextLogical(); ll; ll = reader.nextLogical()) {
-    const lp = new LinePositions(ll, src);
+    lp.ll = ll;
     const node = buildInstruction(ctx, lp, 0, 0);
     let endOffset = ll.end;
     let endLine = ll.endLine;
