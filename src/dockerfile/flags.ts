@@ -26,6 +26,8 @@ export interface FlagValues {
 /** Where decoding errors point: the file of the instruction. */
 export interface DecodeContext {
   readonly file: string;
+  /** Did-you-mean hints already computed for unknown keywords (shared across one file). */
+  readonly hints?: Map<string, string | undefined> | undefined;
 }
 
 export function fail(ctx: DecodeContext, code: ConstructorParameters<typeof TbuildError>[0], message: string, range: Range, hint?: string): never {

@@ -190,15 +190,32 @@ export class LineReader {
   }
 }
 
+/**
+ * The segment holding offset `at` of a logical line (an end offset at a segment boundary
+ * belongs to the segment before it). Binary search: a line continued over thousands of
+ * physical lines has as many segments, and every token of it asks.
+ */
+export function segmentAt(l: LogicalLine, at: number, isEnd = false): Segment {
+  const segs = l.segments;
+  let lo = 0;
+  let hi = segs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    const sg = segs[mid]!;
+    if (sg.at < at || (sg.at === at && !isEnd)) lo = mid;
+    else hi = mid - 1;
+  }
+  return segs[lo]!;
+}
+
+/** The source offset of offset `at` of a logical line. */
+export function sourceOffset(seg: Segment, at: number): number {
+  return seg.source + Math.min(at - seg.at, seg.length);
+}
+
 /** The source position of offset `at` of a logical line (end positions map to just past the char before). */
 export function logicalPosition(l: LogicalLine, at: number, isEnd = false): Position {
-  const segs = l.segments;
-  let seg = segs[0]!;
-  for (let i = 1; i < segs.length; i++) {
-    const sg = segs[i]!;
-    if (sg.at < at || (sg.at === at && !isEnd)) seg = sg;
-    else break;
-  }
-  const offset = seg.source + Math.min(at - seg.at, seg.length);
+  const seg = segmentAt(l, at, isEnd);
+  const offset = sourceOffset(seg, at);
   return { line: seg.line, column: offset - seg.lineStart + 1, offset };
 }

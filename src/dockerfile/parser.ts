@@ -6,7 +6,7 @@ import { INSTRUCTION_KINDS, type Arg, type Comment, type DockerfileAst, type Fla
 import { scanDirectives } from "./directives.js";
 import { heredocsFromLine, HeredocSyntaxError, type HeredocOpener } from "./heredoc.js";
 import { instructionLexer } from "./lexer.js";
-import { LineReader, logicalPosition, MAX_LINE_BYTES, type CommentLine, type LogicalLine } from "./lines.js";
+import { LineReader, MAX_LINE_BYTES, segmentAt, sourceOffset, type CommentLine, type LogicalLine } from "./lines.js";
 import { isSeparator, parseJsonArray, parseWords, splitWhitespace, trimBounds, unquoteFlag } from "./words.js";
 
 /** Inputs larger than this are refused outright (E_PARSE_LIMIT). */
@@ -23,6 +23,8 @@ interface Ctx {
   readonly src: SourceText;
   readonly escape: "\\" | "`";
   readonly diagnostics: Diagnostic[];
+  /** One string per distinct keyword spelling (`RUN`, `run`, …): every instruction keeps one. */
+  readonly keywords: Map<string, string>;
 }
 
 function diag(ctx: Ctx, severity: "error" | "warning", code: ErrorCode | string, message: string, range: Range, hint?: string): void {
@@ -31,6 +33,61 @@ function diag(ctx: Ctx, severity: "error" | "warning", code: ErrorCode | string,
   };
   if (hint) d.hint = hint;
   ctx.diagnostics.push(d);
+}
+
+/** Shared by instructions without flags, args, pairs, heredocs or comments (most of them). */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** How many recent positions and ranges LinePositions remembers (equal ends are near each other). */
+const RECENT = 8;
+
+/**
+ * Positions and ranges on the current logical line, one object for equal source offsets (and
+ * offset pairs) among the last few asked for: the tree keeps every one of them, and an
+ * instruction's keyword, rest, arguments and own range mostly share their ends. A big file is
+ * mostly these objects, so sharing them is what keeps parsing (and the collector) fast. One
+ * per parse, with fixed-size memory: a Map per line cost more than it saved.
+ */
+class LinePositions {
+  ll!: LogicalLine;
+  private readonly positions: (Position | undefined)[] = new Array(RECENT).fill(undefined);
+  private readonly ranges: (Range | undefined)[] = new Array(RECENT).fill(undefined);
+  private nextPosition = 0;
+  private nextRange = 0;
+
+  constructor(private readonly src: SourceText) {}
+
+  /** The position of logical offset `at` (an end offset maps to just past the char before). */
+  at(at: number, isEnd = false): Position {
+    const seg = segmentAt(this.ll, at, isEnd);
+    const offset = sourceOffset(seg, at);
+    for (const p of this.positions) if (p !== undefined && p.offset === offset) return p;
+    const p: Position = { line: seg.line, column: offset - seg.lineStart + 1, offset };
+    this.positions[this.nextPosition] = p;
+    this.nextPosition = (this.nextPosition + 1) % RECENT;
+    return p;
+  }
+
+  /**
+   * The position of source offset `offset` (past the logical line: heredoc ends). Not shared
+   * with `at`: after a BOM the first line's columns count from the BOM here, not there.
+   */
+  source(offset: number): Position {
+    return this.src.positionAt(offset);
+  }
+
+  /** The range of logical offsets [s, e). */
+  range(s: number, e: number): Range {
+    return this.between(this.at(s), this.at(e, true));
+  }
+
+  between(start: Position, end: Position): Range {
+    for (const r of this.ranges) if (r !== undefined && r.start === start && r.end === end) return r;
+    const r: Range = { start, end };
+    this.ranges[this.nextRange] = r;
+    this.nextRange = (this.nextRange + 1) % RECENT;
+    return r;
+  }
 }
 
 /** Parse `text` into a tree and diagnostics. Never throws on any input. */
@@ -45,7 +102,7 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
   const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const scan = scanDirectives(text, src, file, start);
   for (const e of scan.errors) diagnostics.push({ severity: "error", code: e.code, message: e.message, location: e.location!, ...(e.hint ? { hint: e.hint } : {}) });
-  const ctx: Ctx = { text, file, src, escape: scan.escapeChar, diagnostics };
+  const ctx: Ctx = { text, file, src, escape: scan.escapeChar, diagnostics, keywords: new Map() };
   const lastDirectiveLine = scan.directives.reduce((n, d) => Math.max(n, d.range.start.line), 0);
 
   const comments: Comment[] = [];
@@ -63,8 +120,10 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
   }, start);
 
   const instructions: Instruction[] = [];
+  const lp = new LinePositions(src);
   for (let ll = reader.nextLogical(); ll; ll = reader.nextLogical()) {
-    const node = buildInstruction(ctx, ll, 0, 0);
+    lp.ll = ll;
+    const node = buildInstruction(ctx, lp, 0, 0);
     let endOffset = ll.end;
     let endLine = ll.endLine;
     const openers = node.heredocOpeners;
@@ -90,9 +149,9 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
         content += text.slice(p.start, p.next);
         termStart = p.next;
       }
-      const markerRange: Range = { start: logicalPosition(ll, h.start), end: logicalPosition(ll, h.end, true) };
+      const markerRange: Range = lp.range(h.start, h.end);
       if (!terminated) {
-        diag(ctx, "error", "E_PARSE_HEREDOC", `unterminated heredoc ${h.name}`, { start: logicalPosition(ll, 0), end: src.positionAt(endOffset) }, `end the heredoc with a line holding only ${h.name}`);
+        diag(ctx, "error", "E_PARSE_HEREDOC", `unterminated heredoc ${h.name}`, lp.between(lp.at(0), lp.source(endOffset)), `end the heredoc with a line holding only ${h.name}`);
         termStart = termEnd = endOffset;
       }
       heredocs.push({
@@ -103,17 +162,16 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
       });
       if (!terminated) break;
     }
-    const startPos = logicalPosition(ll, 0);
-    const endPos = src.positionAt(endOffset);
+    const startPos = lp.at(0);
     const inst = finish(node, {
-      range: { start: startPos, end: endPos },
+      range: lp.between(startPos, lp.source(endOffset)),
       raw: text.slice(startPos.offset, endOffset),
-      heredocs,
-      comments: pending,
+      heredocs: kept(heredocs),
+      comments: kept(pending),
       startLine: ll.startLine,
       endLine,
     });
-    pending = [];
+    if (pending.length) pending = [];
     if (ll.emptyContinuation) {
       diag(ctx, "warning", "NoEmptyContinuation", `Empty continuation line found in: ${ll.text}`, inst.range, "Empty continuation lines will become errors in a future release");
     }
@@ -150,43 +208,58 @@ interface Partial {
 interface Span {
   range: Range;
   raw: string;
-  heredocs: Heredoc[];
-  comments: Comment[];
+  heredocs: readonly Heredoc[];
+  comments: readonly Comment[];
   startLine: number;
   endLine: number;
 }
 
+/** A list as the tree keeps it: NONE when empty, else an exact-size copy (push leaves spare capacity). */
+function kept<T>(list: T[]): readonly T[] {
+  return list.length === 0 ? NONE : list.slice();
+}
+
 function finish(p: Partial, span: Span): Instruction {
   const out: Instruction = {
-    kind: p.kind, keyword: p.keyword, range: span.range, raw: span.raw, line: p.line, flags: p.flags,
-    rest: p.rest, args: p.args, json: p.json, heredocs: p.kind === "onbuild" ? [] : span.heredocs, pairs: p.pairs,
+    kind: p.kind, keyword: p.keyword, range: span.range, raw: span.raw, line: p.line, flags: kept(p.flags),
+    rest: p.rest, args: kept(p.args), json: p.json, heredocs: p.kind === "onbuild" ? NONE : span.heredocs, pairs: kept(p.pairs),
     comments: span.comments, startLine: span.startLine, endLine: span.endLine,
   };
   if (p.subKeyword) (out as { subKeyword?: unknown }).subKeyword = p.subKeyword;
   if (p.onbuild) {
-    (out as { onbuild?: Instruction }).onbuild = finish(p.onbuild, { ...span, comments: [] });
+    (out as { onbuild?: Instruction }).onbuild = finish(p.onbuild, { ...span, comments: NONE });
     (out as { heredocs: readonly Heredoc[] }).heredocs = span.heredocs;
   }
   return out;
 }
 
+function keywordText(ctx: Ctx, text: string): string {
+  const known = ctx.keywords.get(text);
+  if (known !== undefined) return known;
+  ctx.keywords.set(text, text);
+  return text;
+}
+
 /** Parse the instruction on logical line `ll` starting at offset `from` (ONBUILD recurses). */
-function buildInstruction(ctx: Ctx, ll: LogicalLine, from: number, depth: number): Partial {
-  const line = ll.text;
-  const pos = (o: number): Position => logicalPosition(ll, o);
-  const endPos = (o: number): Position => logicalPosition(ll, o, true);
-  const rng = (s: number, e: number): Range => ({ start: pos(s), end: endPos(e) });
+function buildInstruction(ctx: Ctx, lp: LinePositions, from: number, depth: number): Partial {
+  const line = lp.ll.text;
+  const rng = (s: number, e: number): Range => lp.range(s, e);
   const [s, e] = trimBounds(line, from);
   let kwEnd = s;
   while (kwEnd < e && !isSeparator(line.charCodeAt(kwEnd))) kwEnd++;
-  const kwText = line.slice(s, kwEnd);
+  const kwText = keywordText(ctx, line.slice(s, kwEnd));
   const lower = kwText.toLowerCase();
   const kind = (KINDS.has(lower) ? lower : "unknown") as InstructionKind | "unknown";
 
   // Flags: leading `--` words after the keyword (BuildKit's extractBuilderFlags).
   const flags: Flag[] = [];
   let restStart = e;
-  if (kwEnd < e) {
+  // Most instructions have no flags: when the first word after the keyword does not start
+  // with `--`, the rest starts there and the lexer is not needed (it would stop there too).
+  let first = kwEnd;
+  while (first < e && isSeparator(line.charCodeAt(first))) first++;
+  if (first < e && !line.startsWith("--", first)) restStart = first;
+  else if (first < e) {
     const lx = instructionLexer(ctx.escape);
     const sub = line.slice(kwEnd, e);
     lx.reset(sub);
@@ -227,7 +300,8 @@ function buildInstruction(ctx: Ctx, ll: LogicalLine, from: number, depth: number
     rest: { text: line.slice(rs, re), range: rng(rs, re) }, args: [], json: false, pairs: [], heredocOpeners: [],
   };
   const args = node.args;
-  const arg = (a: number, b: number, value = line.slice(a, b)): void => {
+  const restText = node.rest.text;
+  const arg = (a: number, b: number, value = a === rs && b === re ? restText : line.slice(a, b)): void => {
     args.push({ value, range: rng(a, b) });
   };
 
@@ -330,7 +404,7 @@ function buildInstruction(ctx: Ctx, ll: LogicalLine, from: number, depth: number
         diag(ctx, "error", "E_PARSE_LIMIT", "ONBUILD nested too deeply", rng(rs, re));
         break;
       }
-      node.onbuild = buildInstruction(ctx, ll, rs, depth + 1);
+      node.onbuild = buildInstruction(ctx, lp, rs, depth + 1);
       break;
     case "unknown":
       args.push({ value: "", range: rng(rs, re) });

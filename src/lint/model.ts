@@ -3,6 +3,7 @@
 // per file from the parser's AST.
 import type { Arg, DockerfileAst, Flag, Instruction } from "../dockerfile/index.js";
 import type { Range, SourceText } from "../util/index.js";
+import type { SimpleCommand } from "./shell-script.js";
 import type { LintOptions, TextEdit } from "./types.js";
 
 /** One build stage. */
@@ -33,6 +34,17 @@ export interface LintModel {
   readonly stages: readonly Stage[];
   /** Stage name → the indexes of the stages with that name, ascending (lint sees duplicates too). */
   readonly stagesByName: ReadonlyMap<string, readonly number[]>;
+  /**
+   * What several checks read of each RUN, computed on first use (checks/run-script.ts). Per
+   * lint run, in a plain Map: a module-wide WeakMap of 100k instructions cost more than the
+   * work it saved.
+   */
+  readonly runs: Map<Instruction, RunFacts>;
+}
+
+export interface RunFacts {
+  commands?: readonly SimpleCommand[];
+  argvs?: readonly (readonly string[])[];
 }
 
 /** A finding as a check reports it: the run loop adds file, severity, URL and suppression. */
@@ -73,7 +85,7 @@ export function buildModel(ast: DockerfileAst, source: SourceText, file: string,
     if (list) list.push(s.index);
     else stagesByName.set(s.name, [s.index]);
   }
-  return { ast, source, file, options, metaArgs, stages, stagesByName };
+  return { ast, source, file, options, metaArgs, stages, stagesByName, runs: new Map() };
 }
 
 /**

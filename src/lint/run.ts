@@ -44,6 +44,7 @@ export interface LintReport {
   readonly failure?: string;
 }
 
+const NO_SUPPRESSIONS: ReadonlySet<string> = new Set();
 const UPPER_KINDS = new Set<string>(INSTRUCTION_KINDS.map((k) => k.toUpperCase()));
 
 /** Lint one Dockerfile text. Never throws on any input. */
@@ -74,9 +75,13 @@ export function lintDockerfileReport(text: string, options: LintOptions = {}): L
   }
 
   // Unknown instructions: BuildKit stops with a parse error there; warnings before it stand.
+  // Hints by keyword: a mangled file repeats a few unknown keywords many times.
+  const hints = new Map<string, string | undefined>();
   for (const ins of ast.instructions) {
     if (ins.kind !== "unknown") continue;
-    const hint = didYouMean(ins.keyword.text, UPPER_KINDS);
+    const kw = ins.keyword.text;
+    if (!hints.has(kw)) hints.set(kw, didYouMean(kw, UPPER_KINDS));
+    const hint = hints.get(kw);
     out.push({
       severity: "error",
       code: "E_PARSE_UNKNOWN_INSTRUCTION",
@@ -96,6 +101,7 @@ export function lintDockerfileReport(text: string, options: LintOptions = {}): L
   };
   const suppressedAt = new Map<Instruction, ReadonlySet<string>>();
   const suppressions = (ins: Instruction): ReadonlySet<string> => {
+    if (ins.comments.length === 0) return NO_SUPPRESSIONS;
     let s = suppressedAt.get(ins);
     if (s) return s;
     const names = new Set<string>();

@@ -88,8 +88,16 @@ function splitRaw(w: WordSplitter, s: string): void {
   w.inWord = true;
 }
 
+/** splitChar over every character of `s`, appending runs of non-space characters whole. */
 function splitString(w: WordSplitter, s: string): void {
-  for (const ch of s) splitChar(w, ch);
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (!isSpace(s.charCodeAt(i))) continue;
+    if (i > run) splitRaw(w, s.slice(run, i));
+    splitChar(w, s[i]!);
+    run = i + 1;
+  }
+  if (run < s.length) splitRaw(w, run === 0 ? s : s.slice(run));
 }
 
 const SPECIAL_PARAMS = new Set(["@", "*", "#", "?", "-", "$", "!", "0"]);
@@ -151,24 +159,44 @@ function readWord(sc: Scanner, stop: string | null, raw: boolean, split?: WordSp
       const v = readDoubleQuoted(sc, raw);
       value += v;
       if (split) splitRaw(split, v);
+    } else if (ch !== sc.esc) {
+      // A run of ordinary characters is copied whole (expanded values can be long).
+      const end = plainRun(sc, stop, quotes);
+      const v = sc.src.slice(sc.pos, end);
+      sc.pos = end;
+      value += v;
+      if (split) splitString(split, v);
     } else {
       next(sc);
-      if (ch === sc.esc) {
-        if (raw) {
-          value += ch;
-          if (split) splitRaw(split, ch);
-        }
-        if (sc.pos >= sc.src.length) break; // a trailing escape is dropped
-        const c = next(sc);
-        value += c;
-        if (split) splitRaw(split, c);
-      } else {
+      if (raw) {
         value += ch;
-        if (split) splitChar(split, ch);
+        if (split) splitRaw(split, ch);
       }
+      if (sc.pos >= sc.src.length) break; // a trailing escape is dropped
+      const c = next(sc);
+      value += c;
+      if (split) splitRaw(split, c);
     }
   }
   return { value, closed: stop === null };
+}
+
+/**
+ * The end of the run of characters at the scanner's position that is copied as it is (long
+ * expanded values make per-character work costly): up to `$`, the escape, `stop` or (when
+ * `quotes`) a quote. The special
+ * characters are all ASCII, so the run never splits a surrogate pair.
+ */
+function plainRun(sc: Scanner, stop: string | null, quotes: boolean): number {
+  const src = sc.src;
+  const esc = sc.esc.charCodeAt(0);
+  const stopCode = stop === null ? -1 : stop.charCodeAt(0);
+  let i = sc.pos;
+  for (; i < src.length; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 36 /* $ */ || c === esc || c === stopCode || (quotes && (c === 39 || c === 34))) break;
+  }
+  return i;
 }
 
 /** `'...'`: everything literal up to the next `'`. */
@@ -204,11 +232,13 @@ function readDoubleQuoted(sc: Scanner, raw: boolean): string {
       value += readDollar(sc);
       continue;
     }
-    next(sc);
     if (ch !== sc.esc) {
-      value += ch;
+      const end = plainRun(sc, '"', false);
+      value += sc.src.slice(sc.pos, end);
+      sc.pos = end;
       continue;
     }
+    next(sc);
     // Raw mode keeps the escape, and then (as BuildKit does) the escape or the escaped
     // character follows, so a pattern reads `"\t"` as a literal backslash and `t`.
     if (raw) value += ch;

@@ -4,7 +4,7 @@
 import { ERROR_CODES, TbuildError, didYouMean, withLocation } from "../../util/index.js";
 import { KEYWORDS } from "../../../grammar/tokens.js";
 import type { Instruction, ParseResult } from "../ast.js";
-import { fail, type DecodeContext } from "../flags.js";
+import type { DecodeContext } from "../flags.js";
 import { decodeCmd, decodeShell } from "./cmd-entrypoint-shell.js";
 import { decodeCopyAdd } from "./copy-add.js";
 import { decodeArg, decodeEnvLabel } from "./env-label-arg.js";
@@ -21,8 +21,8 @@ export { decodeMount, splitCsv } from "./run-mount.js";
 export { parseDuration } from "./healthcheck.js";
 
 /** Decode one instruction. Throws TbuildError (with a location) when it is malformed. */
-export function decodeInstruction(node: Instruction, file = "Dockerfile"): Command {
-  const ctx: DecodeContext = { file };
+export function decodeInstruction(node: Instruction, file = "Dockerfile", hints?: HintCache): Command {
+  const ctx: DecodeContext = { file, hints };
   try {
     return decode(ctx, node);
   } catch (e) {
@@ -40,14 +40,31 @@ function decode(ctx: DecodeContext, node: Instruction): Command {
     case "cmd": case "entrypoint": return decodeCmd(ctx, node, node.kind);
     case "shell": return decodeShell(ctx, node);
     case "healthcheck": return decodeHealthcheck(ctx, node);
-    case "onbuild": return decodeOnbuild(ctx, node, (t) => decodeInstruction(t, ctx.file));
+    case "onbuild": return decodeOnbuild(ctx, node, (t) => decodeInstruction(t, ctx.file, ctx.hints));
     case "workdir": case "user": case "stopsignal": case "maintainer": return decodeSimple(ctx, node, node.kind);
     case "expose": case "volume": return decodeList(ctx, node, node.kind);
-    case "unknown": {
-      const hint = didYouMean(node.keyword.text, KEYWORDS);
-      return fail(ctx, "E_PARSE_UNKNOWN_INSTRUCTION", `unknown instruction: ${node.keyword.text}`, node.keyword.range, hint);
-    }
+    case "unknown":
+      throw unknownInstruction(ctx, node);
   }
+}
+
+function unknownInstruction(ctx: DecodeContext, node: Instruction): TbuildError {
+  const hint = keywordHint(node.keyword.text, ctx.hints);
+  return new TbuildError("E_PARSE_UNKNOWN_INSTRUCTION", `unknown instruction: ${node.keyword.text}`, { location: { file: ctx.file, range: node.keyword.range }, ...(hint ? { hint } : {}) });
+}
+
+type HintCache = NonNullable<DecodeContext["hints"]>;
+
+/**
+ * A file of many unknown instructions (binary garbage, a mangled repeat) usually repeats the
+ * same few keywords: the edit-distance scan over every keyword runs once per distinct one.
+ */
+function keywordHint(keyword: string, hints: HintCache | undefined): string | undefined {
+  if (!hints) return didYouMean(keyword, KEYWORDS);
+  if (hints.has(keyword)) return hints.get(keyword);
+  const hint = didYouMean(keyword, KEYWORDS);
+  hints.set(keyword, hint);
+  return hint;
 }
 
 export interface DecodeResult {
@@ -57,18 +74,55 @@ export interface DecodeResult {
   readonly errors: readonly TbuildError[];
 }
 
-/**
- * Decode every instruction of a parse result, collecting errors instead of stopping at the
- * first (the linter wants them all; the planner uses `decodeDockerfileStrict`).
- */
-export function decodeDockerfile(result: ParseResult): DecodeResult {
-  const file = result.ast.file;
+/** The parser's error diagnostics as TbuildErrors (an unknown code becomes E_PARSE_BAD_ARGS). */
+function parseErrors(result: ParseResult): TbuildError[] {
   const errors: TbuildError[] = [];
   for (const d of result.diagnostics) {
     if (d.severity !== "error") continue;
     const code = (d.code in ERROR_CODES_SET ? d.code : "E_PARSE_BAD_ARGS") as ConstructorParameters<typeof TbuildError>[0];
     errors.push(new TbuildError(code, d.message, { ...(d.location ? { location: d.location } : {}), ...(d.hint ? { hint: d.hint } : {}) }));
   }
+  return errors;
+}
+
+/** Stable sort by start offset (an error without a location counts as offset 0). */
+function inSourceOrder(errors: TbuildError[]): TbuildError[] {
+  return errors.sort((a, b) => (a.location?.range.start.offset ?? 0) - (b.location?.range.start.offset ?? 0));
+}
+
+/**
+ * Decode every instruction of a parse result, collecting errors instead of stopping at the
+ * first (the linter wants them all; the planner uses `decodeDockerfileStrict`).
+ */
+export function decodeDockerfile(result: ParseResult): DecodeResult {
+  const file = result.ast.file;
+  const errors = parseErrors(result);
+  const hints: HintCache = new Map();
+  const commands: Command[] = [];
+  for (const node of result.ast.instructions) {
+    // Built, not thrown and caught twice: garbage input can hold 100k unknown instructions.
+    if (node.kind === "unknown") {
+      errors.push(unknownInstruction({ file, hints }, node));
+      continue;
+    }
+    try {
+      commands.push(decodeInstruction(node, file, hints));
+    } catch (e) {
+      if (!(e instanceof TbuildError)) throw e;
+      errors.push(e);
+    }
+  }
+  return { commands, errors: inSourceOrder(errors) };
+}
+
+/**
+ * Decode every instruction; throws the first error (in source order), if any. Decoding stops
+ * at the first failing instruction: an instruction's errors lie inside its own range, so no
+ * later instruction can hold an earlier error, and a file of 100k broken lines costs one.
+ */
+export function decodeDockerfileStrict(result: ParseResult): readonly Command[] {
+  const file = result.ast.file;
+  const errors = parseErrors(result);
   const commands: Command[] = [];
   for (const node of result.ast.instructions) {
     try {
@@ -76,17 +130,11 @@ export function decodeDockerfile(result: ParseResult): DecodeResult {
     } catch (e) {
       if (!(e instanceof TbuildError)) throw e;
       errors.push(e);
+      break;
     }
   }
-  errors.sort((a, b) => (a.location?.range.start.offset ?? 0) - (b.location?.range.start.offset ?? 0));
-  return { commands, errors };
-}
-
-/** Decode every instruction; throws the first error (in source order), if any. */
-export function decodeDockerfileStrict(result: ParseResult): readonly Command[] {
-  const r = decodeDockerfile(result);
-  if (r.errors.length > 0) throw r.errors[0]!;
-  return r.commands;
+  if (errors.length > 0) throw inSourceOrder(errors)[0]!;
+  return commands;
 }
 
 const ERROR_CODES_SET: Record<string, unknown> = ERROR_CODES;

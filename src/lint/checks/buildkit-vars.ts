@@ -189,6 +189,7 @@ interface StageEnv {
 /** UndefinedVar: names used in expanded instructions that no ENV, ARG or build arg defines. */
 export const checkUndefinedVar: Check = (m, report) => {
   const meta = metaArgs(m, true);
+  const metaKeys = new Set(m.metaArgs.flatMap((a) => a.pairs.map((q) => q.key)));
   const given = m.options.buildArgs ?? {};
   const finals = new Map<Stage, StageEnv>();
   // A stage's final env goes to its children: the last child takes it over, the others copy
@@ -232,7 +233,7 @@ export const checkUndefinedVar: Check = (m, report) => {
           else if (p.value !== undefined) {
             const r = expand(m, p.value, env);
             if (r) env.set(p.key, r.value);
-          } else if (meta.values.has(p.key) && m.metaArgs.some((a) => a.pairs.some((q) => q.key === p.key))) {
+          } else if (meta.values.has(p.key) && metaKeys.has(p.key)) {
             env.set(p.key, meta.values.get(p.key)!);
           } else if (BUILTIN_ARGS.has(p.key)) env.set(p.key, BUILTIN_ARGS.get(p.key)!);
         }

@@ -74,7 +74,7 @@ const checkApt: Check = (m, report) => {
   for (const st of m.stages) {
     for (const ins of st.instructions) {
       if (ins.kind !== "run") continue;
-      const argvs = runArgvs(ins);
+      const argvs = runArgvs(m, ins);
       let installs = 0;
       let updates = false;
       let upgrades = false;
@@ -132,7 +132,7 @@ const checkPackages: Check = (m, report) => {
   for (const st of m.stages) {
     for (const ins of st.instructions) {
       if (ins.kind !== "run") continue;
-      const argvs = runArgvs(ins);
+      const argvs = runArgvs(m, ins);
       for (const w of argvs) {
         const pip = pipInstall(w);
         if (pip) {
@@ -163,7 +163,7 @@ const checkCdSudo: Check = (m, report) => {
   for (const st of m.stages) {
     for (const ins of st.instructions) {
       if (ins.kind !== "run") continue;
-      const cmds = runCommands(ins);
+      const cmds = runCommands(m, ins);
       const first = cmds[0];
       if (first && first.words[0] === "cd" && first.words[1]?.startsWith("/") && cmds.length > 1) {
         report("CdInsteadOfWorkdir", ins, `Use WORKDIR ${first.words[1]} instead of starting the RUN with \`cd ${first.words[1]}\``);
@@ -188,25 +188,30 @@ const checkAdd: Check = (m, report) => {
   }
 };
 
-function shellOf(st: Stage, upTo: Instruction): Instruction | undefined {
-  let found: Instruction | undefined;
-  for (const ins of st.instructions) {
-    if (ins === upTo) break;
-    if (ins.kind === "shell") found = ins;
-  }
-  if (found || !st.parent) return found;
-  const inherited = st.parent.instructions.filter((i) => i.kind === "shell");
-  return inherited[inherited.length - 1];
+/** The last SHELL of each stage's instructions, looked up once per stage. */
+function lastShells(): (st: Stage) => Instruction | undefined {
+  const memo = new Map<Stage, Instruction | undefined>();
+  return (st) => {
+    if (memo.has(st)) return memo.get(st);
+    let found: Instruction | undefined;
+    for (const ins of st.instructions) if (ins.kind === "shell") found = ins;
+    memo.set(st, found);
+    return found;
+  };
 }
 
 /** PipeWithoutPipefail. */
 const checkPipefail: Check = (m, report) => {
+  const lastShell = lastShells();
   for (const st of m.stages) {
+    // The SHELL in effect: the last one so far in this stage, else the parent stage's last.
+    let shellHere: Instruction | undefined;
     for (const ins of st.instructions) {
+      if (ins.kind === "shell") shellHere = ins;
       if (ins.kind !== "run" || ins.json) continue;
-      const cmds = runCommands(ins);
+      const cmds = runCommands(m, ins);
       if (!cmds.some((c) => c.piped)) continue;
-      const shell = shellOf(st, ins);
+      const shell = shellHere ?? (st.parent ? lastShell(st.parent) : undefined);
       if (shell) {
         const words = shell.args.map((a) => a.value).join(" ");
         if (/pipefail/.test(words) || !/(?:^|\/)(?:ba|z|k|a)?sh\b/.test(shell.args[0]?.value ?? "")) continue;
@@ -254,7 +259,7 @@ const checkUseradd: Check = (m, report) => {
   for (const st of m.stages) {
     for (const ins of st.instructions) {
       if (ins.kind !== "run") continue;
-      for (const w of runArgvs(ins)) {
+      for (const w of runArgvs(m, ins)) {
         if (baseName(w[0]) !== "useradd") continue;
         let uid: string | undefined;
         for (let i = 1; i < w.length; i++) {

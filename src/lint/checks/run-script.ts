@@ -1,6 +1,7 @@
 // What a RUN instruction runs, as simple commands (shell form, heredoc bodies, or the exec
 // form's argv), for the best-practice and image-weight checks.
 import type { Instruction } from "../../dockerfile/index.js";
+import type { LintModel, RunFacts } from "../model.js";
 import { argv, splitCommands, withoutSudo, type SimpleCommand } from "../shell-script.js";
 
 /** The script a RUN gives its shell: the shell-form text and heredoc bodies. */
@@ -11,21 +12,24 @@ export function runScript(ins: Instruction): string {
   return text;
 }
 
-const cache = new WeakMap<Instruction, readonly SimpleCommand[]>();
-
-/** The simple commands of a RUN (exec form: one command, its argv). Memoised per instruction. */
-export function runCommands(ins: Instruction): readonly SimpleCommand[] {
-  let cmds = cache.get(ins);
-  if (!cmds) {
-    cmds = ins.json ? [{ words: ins.args.map((a) => a.value), sep: "", piped: false }] : splitCommands(runScript(ins));
-    cache.set(ins, cmds);
-  }
-  return cmds;
+/** The simple commands of a RUN (exec form: one command, its argv), once per lint run. */
+export function runCommands(m: LintModel, ins: Instruction): readonly SimpleCommand[] {
+  const facts = runFacts(m, ins);
+  facts.commands ??= ins.json ? [{ words: ins.args.map((a) => a.value), sep: "", piped: false }] : splitCommands(runScript(ins));
+  return facts.commands;
 }
 
-/** Each command's argv with assignments, wrappers and `sudo` removed. */
-export function runArgvs(ins: Instruction): (readonly string[])[] {
-  return runCommands(ins).map((c) => withoutSudo(argv(c))).filter((a) => a.length > 0);
+/** Each command's argv with assignments, wrappers and `sudo` removed, once per lint run. */
+export function runArgvs(m: LintModel, ins: Instruction): readonly (readonly string[])[] {
+  const facts = runFacts(m, ins);
+  facts.argvs ??= runCommands(m, ins).map((c) => withoutSudo(argv(c))).filter((a) => a.length > 0);
+  return facts.argvs;
+}
+
+function runFacts(m: LintModel, ins: Instruction): RunFacts {
+  let facts = m.runs.get(ins);
+  if (!facts) m.runs.set(ins, (facts = {}));
+  return facts;
 }
 
 /** Does the RUN mount a cache (`--mount=type=cache`) over one of `paths` (or anywhere, when omitted)? */

@@ -72,7 +72,7 @@ const checkRemovedLater: Check = (m, report) => {
         continue;
       }
       if (ins.kind !== "run") continue;
-      const argvs = runArgvs(ins);
+      const argvs = runArgvs(m, ins);
       const here: Added[] = [];
       for (const w of argvs) {
         if (workdir !== "") for (const d of downloads(w)) here.push({ path: resolve(workdir, d), by: ins });
@@ -100,10 +100,12 @@ const checkRemovedLater: Check = (m, report) => {
 /** Package managers whose cache stays in the layer unless cleaned in the same RUN. */
 const checkPackageCache: Check = (m, report) => {
   for (const st of shippedStages(m)) {
-    const noPipCache = () => st.instructions.some((i) => i.kind === "env" && i.pairs.some((p) => p.key === "PIP_NO_CACHE_DIR"));
+    // Looked up once per stage, when first needed (not per pip install).
+    let pipCacheOff: boolean | undefined;
+    const noPipCache = () => (pipCacheOff ??= st.instructions.some((i) => i.kind === "env" && i.pairs.some((p) => p.key === "PIP_NO_CACHE_DIR")));
     for (const ins of st.instructions) {
       if (ins.kind !== "run" || hasCacheMount(ins)) continue;
-      const argvs = runArgvs(ins);
+      const argvs = runArgvs(m, ins);
       const text = argvs.map((w) => w.join(" ")).join("\n");
       for (const w of argvs) {
         const n = baseName(w[0]);

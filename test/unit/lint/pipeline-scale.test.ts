@@ -1,0 +1,106 @@
+// The whole pure front end (parse, decode, lint, plan) in linear time on big Dockerfiles:
+// bench/fuzz.bench.mjs found 1–3 MB mutated files of 60k–190k instructions taking 2–11 s
+// (quadratic lint checks, per-character shell work, an error thrown twice per unknown line,
+// a tree of ~1.3 KB per instruction). Each case runs at n and 8n instructions and asserts
+// on the ratio of the times, not on a time: a linear front end takes about 8× as long, a
+// quadratic one 64×. The bound (20×) leaves room for a loaded machine and the collector.
+import { describe, expect, it } from "vitest";
+import { decodeDockerfile, parseDockerfile } from "../../../src/dockerfile/index.js";
+import { lintDockerfile } from "../../../src/lint/index.js";
+import { planBuild, type SourceHasher } from "../../../src/plan/index.js";
+import { TbuildError, sha256Digest } from "../../../src/util/index.js";
+import { FakeResolver, HOST } from "../plan/fakes.js";
+
+const SMALL = 12_500;
+const LARGE = 8 * SMALL;
+const MAX_RATIO = 20;
+
+interface Outcome {
+  instructions: number;
+  lintFindings: number;
+  planned: string;
+}
+
+/** A context that has every file the Dockerfile names (the fuzz bench's hasher). */
+const anyContext: SourceHasher = {
+  async hash(req) {
+    const files: Record<string, ReturnType<typeof sha256Digest>> = {};
+    for (const s of req.sources) files[s] = sha256Digest(`file:${s}`);
+    return { digest: sha256Digest(`sel:${JSON.stringify(req.sources)}`), files };
+  },
+};
+
+async function frontEnd(text: string): Promise<Outcome> {
+  const parsed = parseDockerfile(text);
+  decodeDockerfile(parsed);
+  const findings = lintDockerfile(text);
+  let planned = "ok";
+  try {
+    await planBuild({ dockerfile: text, platform: HOST, resolver: new FakeResolver({}), hasher: anyContext });
+  } catch (e) {
+    if (!(e instanceof TbuildError)) throw e;
+    planned = e.code;
+  }
+  return { instructions: parsed.ast.instructions.length, lintFindings: findings.length, planned };
+}
+
+/** The fastest of `runs` runs (the others lost time to the machine, not to the code). */
+async function fastest(text: string, runs: number): Promise<{ ms: number; outcome: Outcome }> {
+  let best = Infinity;
+  let outcome: Outcome | undefined;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    outcome = await frontEnd(text);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return { ms: best, outcome: outcome! };
+}
+
+async function ratio(make: (n: number) => string): Promise<{ ratio: number; small: Outcome; large: Outcome }> {
+  const smallText = make(SMALL);
+  await frontEnd(smallText); // warm up the JIT on the same shapes
+  const small = await fastest(smallText, 3);
+  const large = await fastest(make(LARGE), 2);
+  return { ratio: large.ms / small.ms, small: small.outcome, large: large.outcome };
+}
+
+const lines = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => `${f(i)}\n`).join("");
+
+describe("parse + decode + lint + plan stay linear up to 100k instructions", () => {
+  // Stages are not chained FROM one another: each stage's history holds its base stage's
+  // whole history (a copy), so a chain of k stages is quadratic in the plan's own output.
+  it("stages of ordinary instructions, each copying from the one before (n/25 stages)", async () => {
+    const make = (n: number) =>
+      `ARG BASE=alpine:3.20\n${lines(n / 25, (s) =>
+        `FROM ${s % 2 ? "$BASE" : "scratch"} AS s${s}\n${s ? `COPY --from=s${s - 1} /a /b\n` : ""}${lines(4, (i) => [
+          `RUN apk add --no-cache curl | tee /log && echo ${i} > /f${i}`,
+          `COPY --chown=1:1 src${i} /app/`,
+          `WORKDIR /app/${i}`,
+          `ENV K${i}=v${i} P=$K${i}`,
+          `LABEL l${i}="x y"`,
+          `ARG A${i}=\${K${i}:-d}`,
+        ][(s + i) % 6]!)}${lines(20, (i) => (i % 2 ? `RUN make -C /app t${i}` : `EXPOSE ${1000 + i}/tcp`))}`).trimEnd()}\n`;
+    const r = await ratio(make);
+    expect(r.large.instructions).toBeGreaterThanOrEqual(LARGE);
+    expect(r.large.planned).toBe("ok");
+    expect(r.ratio).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  it("one stage of unknown instructions and piped RUNs (mangled repeats in the fuzz corpus)", async () => {
+    const shapes = ["LTHCHEC?K", "RUoot/.zshrc", "RUN echo x | cat", "RUN pip install p"];
+    const make = (n: number) => `FROM scratch\n${lines(n, (i) => `${shapes[i % 4]}${i % 7}`)}`;
+    const r = await ratio(make);
+    expect(r.large.instructions).toBe(LARGE + 1);
+    // Every unknown line, and every piped RUN without pipefail, is a finding.
+    expect(r.large.lintFindings).toBeGreaterThanOrEqual((3 * LARGE) / 4);
+    expect(r.large.planned).toBe("E_PARSE_UNKNOWN_INSTRUCTION");
+    expect(r.ratio).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  it("one instruction continued over n physical lines", async () => {
+    const make = (n: number) => `FROM scratch\nCOPY \\\n${lines(n, (i) => `  f${i} \\`)}  /dst/\nRUN ls \\\n${lines(n, (i) => `  && echo ${i} | cat \\`)}  && true\n`;
+    const r = await ratio(make);
+    expect(r.large.instructions).toBe(3);
+    expect(r.ratio).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+});
