@@ -6,6 +6,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { once as onceEvent } from "node:events";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
@@ -256,19 +257,66 @@ export async function* coalesce(src: AsyncIterable<Uint8Array>, min: number): As
   if (n) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
 }
 
+/** Inflated pieces (1 MiB each) held before zlib is paused. */
+const INFLATED_AHEAD = 8;
+
+/**
+ * Inflate a gzip stream; zlib works on libuv's pool while this thread hashes and writes.
+ * Pieces are taken with 'data' events, not an async iterator over the zlib stream (its
+ * read() concatenates whatever is buffered: a copy of most bytes on the main thread).
+ */
 export async function* gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
   // 1 MiB output pieces: the default 16 KiB meant 32 pool round trips and buffers per MiB.
   const z = createGunzip({ chunkSize: 1 << 20 });
-  const input = Readable.from(src);
-  input.on("error", (e) => z.destroy(e));
-  input.pipe(z);
+  const ready: Buffer[] = [];
+  let ended = false;
+  let failure: { e: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const fail = (e: unknown) => {
+    failure ??= { e };
+    poke();
+  };
+  z.on("data", (c: Buffer) => {
+    ready.push(c);
+    if (ready.length >= INFLATED_AHEAD) z.pause();
+    poke();
+  });
+  z.on("end", () => {
+    ended = true;
+    poke();
+  });
+  z.on("error", fail);
+  const stop = new AbortController();
+  const feed = async () => {
+    for await (const c of src) {
+      if (!z.write(c)) await onceEvent(z, "drain", { signal: stop.signal });
+    }
+    z.end();
+  };
+  feed().catch(fail);
   try {
-    for await (const c of z as AsyncIterable<Uint8Array>) yield c;
+    for (;;) {
+      if (failure) throw failure.e;
+      const c = ready.shift();
+      if (c) {
+        yield c;
+        continue;
+      }
+      if (ended) return;
+      z.resume();
+      await new Promise<void>((r) => (wake = r));
+    }
   } catch (e) {
     if (e instanceof TbuildError) throw e;
     throw new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${(e as Error).message}): it does not match its digest`, { cause: e, hint: "the registry sent corrupted data; nothing was stored" });
   } finally {
-    input.destroy();
+    // Stops the feeder (which closes the download) if the consumer gave up early.
+    stop.abort();
+    z.destroy();
   }
 }
 
