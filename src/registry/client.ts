@@ -179,12 +179,12 @@ export class RegistryClient {
   }
 
   /**
-   * Make `digest` exist in `repo`: HEAD first (unless told not to), then try a mount from
-   * each of `mountFrom`, else upload `body`. A failed upload is retried from the start.
+   * Make `digest` exist in `repo` without sending it: HEAD first (unless told not to), then
+   * a mount from each of `mountFrom`. Otherwise the bytes must be uploaded, through
+   * `location` when a refused mount opened an upload session.
    */
-  async uploadBlob(repo: string, digest: Digest, size: number, body: BlobBody, opts: UploadOptions = {}): Promise<UploadResult> {
+  async findBlob(repo: string, digest: Digest, opts: Pick<UploadOptions, "mountFrom" | "skipExistsCheck"> = {}): Promise<"exists" | "mounted" | { readonly location?: string }> {
     if (!opts.skipExistsCheck && (await this.hasBlob(repo, digest))) return "exists";
-    let location: string | undefined;
     for (const from of opts.mountFrom ?? []) {
       if (from === repo) continue;
       const res = await this.send("POST", `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, {
@@ -197,9 +197,20 @@ export class RegistryClient {
       }
       await this.expect(res, [202], `mount ${digest} from ${from}`);
       await drain(res);
-      location = res.headers.get("location") ?? undefined; // an upload session to use instead
-      break;
+      const location = res.headers.get("location");
+      return location ? { location } : {}; // an upload session to use instead
     }
+    return {};
+  }
+
+  /**
+   * Make `digest` exist in `repo`: findBlob (HEAD, mounts), else upload `body`. A failed
+   * upload is retried from the start.
+   */
+  async uploadBlob(repo: string, digest: Digest, size: number, body: BlobBody, opts: UploadOptions = {}): Promise<UploadResult> {
+    const found = await this.findBlob(repo, digest, opts);
+    if (typeof found === "string") return found;
+    let location = found.location;
     const retries = this.opts.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
       try {

@@ -130,7 +130,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
       const stored = await withRetries(opts, () => downloadLayer(client, store, session, ref, layer, diffId, opts));
       downloaded = true;
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
-      return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size };
+      return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size, gzip: stored.gzip };
     });
 
     // Only now, with every layer verified and stored, write the config and the image.
@@ -143,6 +143,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
       await store.putBlob(once(configBytes), manifest.config.digest);
       image = await store.putImage(pending);
     }
+    await rememberPulledGzip(store, ref, manifest.layers, layers);
     return {
       ref: full,
       remoteDigest: top.digest,
@@ -162,7 +163,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
  * are gathered into 1 MiB pieces for gunzip (fewer pool round trips), and the store hashes
  * the uncompressed stream once, as it writes it, against the diff ID.
  */
-async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<{ digest: Digest; size: number }> {
+async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<{ digest: Digest; size: number; gzip: boolean }> {
   const compression = layerCompression(layer.mediaType);
   if (compression === undefined) throw new TbuildError("E_REGISTRY", `layer ${layer.digest} has an unknown media type ${layer.mediaType}`);
   if (compression === "zstd") throw new TbuildError("E_REGISTRY", `layer ${layer.digest} is zstd-compressed, which tbuild cannot read yet`, { hint: "pull an image with gzip layers" });
@@ -174,12 +175,28 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
       yield c;
     }
   };
-  const raw = compression === "gzip" ? gunzip(coalesce(source(), 1 << 20), `layer ${layer.digest} from ${ref.domain}/${ref.path}`) : source();
+  const gzip = compression === "gzip";
+  const raw = gzip ? gunzip(coalesce(source(), 1 << 20), `layer ${layer.digest} from ${ref.domain}/${ref.path}`) : source();
   const what = `layer ${layer.digest}: its uncompressed content`;
   if (session) {
-    return session.putBlob(raw, diffId, (got) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the config says ${diffId}`, { hint: "the image in the registry is inconsistent; nothing was stored" }));
+    const stored = await session.putBlob(raw, diffId, (got) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the config says ${diffId}`, { hint: "the image in the registry is inconsistent; nothing was stored" }));
+    return { ...stored, gzip };
   }
-  return store.putBlob(checkDigest(raw, diffId, what), diffId);
+  return { ...(await store.putBlob(checkDigest(raw, diffId, what), diffId)), gzip };
+}
+
+/**
+ * Remember where the gzip form of each layer this pull downloaded (and so verified both
+ * ways) lives, so a later push to that registry finds it instead of gzipping the layer.
+ * Best effort: the image is already stored, and a lost hint only costs a gzip later.
+ */
+async function rememberPulledGzip(store: TransferStore, ref: Reference, remote: readonly Descriptor[], layers: readonly { diffId: Digest; status: "exists" | "pulled"; gzip?: boolean }[]): Promise<void> {
+  if (!store.rememberGzip) return;
+  for (const [i, l] of layers.entries()) {
+    if (l.status !== "pulled" || !l.gzip) continue;
+    const { digest, size } = remote[i]!;
+    await store.rememberGzip(l.diffId, { digest, size, registry: ref.domain, repository: ref.path }).catch(() => undefined);
+  }
 }
 
 /** Push `ref` from `store` to its registry: layers gzipped (once), config, then the manifest. */
@@ -193,6 +210,11 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
   const workDir = await mkdtemp(join(tmpdir(), "tbuild-push-"));
   try {
     const layers = await mapLimit(image.layers, opts.concurrency ?? 3, async (layer) => {
+      const known = await findKnownGzip(client, store, ref, layer, mountFrom);
+      if (known) {
+        opts.onEvent?.({ kind: "layer", digest: known.desc.digest, status: known.status });
+        return known;
+      }
       const blob = await compressedFor(store, layer, workDir);
       opts.onEvent?.({ kind: "layer", digest: blob.digest, status: "pushing" });
       const r = await client.uploadBlob(ref.path, blob.digest, blob.size, () => blob.open(), { mountFrom, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) });
@@ -214,6 +236,21 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A gzip form of a plain layer that a pull saw (blob-info) and the target repository has
+ * or can mount (from the repository it was pulled from, on the same registry, or from
+ * `mountFrom`): then the layer is neither gzipped nor sent.
+ */
+async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: Reference, layer: LocalImage["layers"][number], mountFrom: readonly string[]): Promise<{ desc: Descriptor; status: "exists" | "mounted" } | undefined> {
+  if (layer.mediaType !== undefined && layerCompression(layer.mediaType) !== "none") return undefined;
+  for (const k of (await store.knownGzip?.(layer.digest)) ?? []) {
+    const from = k.registry === ref.domain ? [k.repository, ...mountFrom] : mountFrom;
+    const found = await client.findBlob(ref.path, k.digest, { mountFrom: from });
+    if (typeof found === "string") return { desc: { mediaType: MEDIA.ociLayerGzip, digest: k.digest, size: k.size }, status: found };
+  }
+  return undefined;
 }
 
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */
