@@ -48,8 +48,8 @@ export function storeTransfer(store: Store): TransferStore {
     },
     rememberGzip: (diffId, blob) => blobInfo.remember(diffId, blob),
     knownGzip: (diffId) => blobInfo.known(diffId),
-    compressedLayer: async (diffId) => {
-      const info = await compressLayer(store, diffId);
+    compressedLayer: async (diffId, sink) => {
+      const info = await compressLayer(store, diffId, sink);
       return { ...info, mediaType: MediaType.OCI_LAYER_GZIP, open: () => store.openBlob(info.digest) };
     },
   };

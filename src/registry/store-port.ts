@@ -70,6 +70,10 @@ export interface TransferStore {
   rememberGzip?(diffId: Digest, blob: KnownBlob): Promise<void>;
   /** The gzip forms of the layer `diffId` remembered from registries, newest first (optional). */
   knownGzip?(diffId: Digest): Promise<readonly KnownBlob[]>;
-  /** The remembered compressed form of an uncompressed layer, computing it once (optional). */
-  compressedLayer?(diffId: Digest): Promise<CompressedLayer>;
+  /**
+   * The remembered compressed form of an uncompressed layer, computing it once (optional).
+   * When it is computed now, `sink` gets the compressed bytes as they are made, and the
+   * stored blob's identity once written; a failing sink does not fail this call.
+   */
+  compressedLayer?(diffId: Digest, sink?: (bytes: AsyncIterable<Uint8Array>, stored: Promise<StoredBlob>) => Promise<void>): Promise<CompressedLayer>;
 }

@@ -215,9 +215,19 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
         opts.onEvent?.({ kind: "layer", digest: known.desc.digest, status: known.status });
         return known;
       }
-      const blob = await compressedFor(store, layer, workDir);
+      // A layer gzipped now is sent while it is compressed (as skopeo does); its digest is
+      // known only at the end, so the registry cannot be asked first. If that upload fails,
+      // the stored gzip is sent the usual way below, with HEAD, mounts and retries.
+      let streamed = false;
+      const stream = opts.chunkSize || mountFrom.length
+        ? undefined
+        : async (bytes: AsyncIterable<Uint8Array>, stored: Promise<{ digest: Digest }>) => {
+            await client.uploadStream(ref.path, bytes, async () => (await stored).digest);
+            streamed = true;
+          };
+      const blob = await compressedFor(store, layer, workDir, stream);
       opts.onEvent?.({ kind: "layer", digest: blob.digest, status: "pushing" });
-      const r = await client.uploadBlob(ref.path, blob.digest, blob.size, () => blob.open(), { mountFrom, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) });
+      const r = streamed ? "uploaded" : await client.uploadBlob(ref.path, blob.digest, blob.size, () => blob.open(), { mountFrom, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) });
       const status = r === "uploaded" ? ("pushed" as const) : r;
       opts.onEvent?.({ kind: "layer", digest: blob.digest, status });
       return { desc: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }, status };
@@ -254,10 +264,10 @@ async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: 
 }
 
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */
-async function compressedFor(store: TransferStore, layer: LocalImage["layers"][number], workDir: string): Promise<CompressedLayer> {
+async function compressedFor(store: TransferStore, layer: LocalImage["layers"][number], workDir: string, sink?: Parameters<NonNullable<TransferStore["compressedLayer"]>>[1]): Promise<CompressedLayer> {
   const c = layer.mediaType === undefined ? "none" : layerCompression(layer.mediaType);
   if (c === "gzip" || c === "zstd") return { digest: layer.digest, size: layer.size, mediaType: layer.mediaType!, open: () => store.openBlob(layer.digest) };
-  if (store.compressedLayer) return await store.compressedLayer(layer.digest);
+  if (store.compressedLayer) return await store.compressedLayer(layer.digest, sink);
   const file = join(workDir, layer.digest.slice(7) + ".gz");
   const hash = createHash("sha256");
   let size = 0;
