@@ -6,7 +6,7 @@ export { storePaths, type StorePaths } from "./layout.js";
 export { withLock, type LockOptions } from "./lock.js";
 export { mountPoints, mountsUnder, pidAlive } from "./liveness.js";
 export { collectGarbage, liveBlobs, cleanTemp, type GcOptions, type GcResult } from "./gc.js";
-export { compressLayer, gzipParallel, tee, type GzipSink } from "./compress.js";
+export { compressLayer, gzipParallel } from "./compress.js";
 export { StoreDestination } from "./staging.js";
 export { StoreSource, copyImages, type SourceImage } from "./store-source.js";
 export { diskUsage, type DiskUsage, type ImageUsage } from "./usage.js";

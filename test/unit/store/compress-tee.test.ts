@@ -1,6 +1,6 @@
 // compress.ts tee: push's gzip bytes go to the store's writer and, at the same time, to the upload.
 import { describe, expect, it } from "vitest";
-import { tee } from "../../../src/store/index.js";
+import { tee } from "../../../src/store/compress.js";
 
 async function* pieces(n: number, size: number, failAt?: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < n; i++) {
