@@ -3,18 +3,22 @@
 // do) against Debian's docker-registry on 127.0.0.1, side by side with `skopeo copy` of
 // the same image from the same OCI layout, alternating, median of RUNS. Every push goes to
 // a fresh repository so every byte is sent. Writes bench/results/registry.json.
+// The layer data: half random bytes (incompressible: gzip stores them, so that half's gzip
+// is as big as its tar) and half one repeated text line (compresses ~300×), so each
+// 128 MiB layer gzips to ~64 MiB: 512 MiB of tar, ~270 MB on the wire.
 //  - push (cold): tbuild must gzip the layers (its remembered gzip is deleted first), as
-//    skopeo must; push (warm): the store's remembered gzip is reused (what a second push,
-//    or a push after --cache-to, costs).
+//    skopeo must, and sends each layer while gzipping it; push (warm): the store's
+//    remembered gzip is reused (what a second push, or a push after --cache-to, costs).
 //  - pull: tbuild gunzips, verifies compressed digest and diff ID and stores plain tar with
-//    fsync; skopeo (oci: destination) stores the gzip blobs as they came.
+//    fsync (twice skopeo's bytes written, plus inflate and a second hash); skopeo (oci:
+//    destination) stores the gzip blobs as they came.
 // Each run starts a registry with empty storage, so skopeo's blob-info cache cannot turn a
 // push into cross-repository mounts of an earlier run's blobs. Goal: no slower than skopeo.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -116,6 +120,7 @@ function forgetGzip() {
 }
 
 let reg;
+const loadStart = loadavg();
 const env = { HOME: WORK, XDG_CONFIG_HOME: join(WORK, "cfg"), DOCKER_CONFIG: join(WORK, "docker"), TBUILD_ROOT: SRC };
 const res = { tbuildPushCold: [], skopeoPush: [], tbuildPushWarm: [], tbuildPull: [], skopeoPull: [] };
 try {
@@ -141,13 +146,16 @@ try {
 } finally {
   reg?.stop();
 }
+const loadEnd = loadavg();
 const m = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, Math.round(median(v))]));
 const result = {
   bench: "registry",
   layers: LAYERS,
   bytes: total,
   runs: RUNS,
-  cores: (await import("node:os")).availableParallelism(),
+  cores: availableParallelism(),
+  // The machine is shared: its load average (1, 5, 15 min) when the runs began and ended.
+  loadAvg: { start: loadStart.map((x) => +x.toFixed(2)), end: loadEnd.map((x) => +x.toFixed(2)) },
   medianMs: m,
   allMs: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, v.map(Math.round)])),
   ratio: {
@@ -158,7 +166,7 @@ const result = {
   throughputMBs: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(total / 1e6 / (v / 1000))])),
   goal: "push and pull no slower than skopeo copy",
   met: m.tbuildPushCold <= m.skopeoPush && m.tbuildPull <= m.skopeoPull,
-  note: "push cold: tbuild gzips (its remembered gzip deleted first); warm: reuses it. pull: tbuild gunzips, checks both digests and stores plain tar with fsync; skopeo's oci: destination keeps the gzip blobs",
+  note: "layers: half random (stored by gzip), half repeated text; gzip ~50% of tar. push cold: tbuild gzips (its remembered gzip deleted first) while uploading; warm: reuses it. pull: tbuild gunzips, checks both digests and stores plain tar with fsync; skopeo's oci: destination keeps the gzip blobs",
 };
 fs.mkdirSync(join(here, "results"), { recursive: true });
 fs.writeFileSync(join(here, "results", "registry.json"), JSON.stringify(result, null, 2) + "\n");

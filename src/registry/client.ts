@@ -179,12 +179,12 @@ export class RegistryClient {
   }
 
   /**
-   * Make `digest` exist in `repo`: HEAD first (unless told not to), then try a mount from
-   * each of `mountFrom`, else upload `body`. A failed upload is retried from the start.
+   * Make `digest` exist in `repo` without sending it: HEAD first (unless told not to), then
+   * a mount from each of `mountFrom`. Otherwise the bytes must be uploaded, through
+   * `location` when a refused mount opened an upload session.
    */
-  async uploadBlob(repo: string, digest: Digest, size: number, body: BlobBody, opts: UploadOptions = {}): Promise<UploadResult> {
+  async findBlob(repo: string, digest: Digest, opts: Pick<UploadOptions, "mountFrom" | "skipExistsCheck"> = {}): Promise<"exists" | "mounted" | { readonly location?: string }> {
     if (!opts.skipExistsCheck && (await this.hasBlob(repo, digest))) return "exists";
-    let location: string | undefined;
     for (const from of opts.mountFrom ?? []) {
       if (from === repo) continue;
       const res = await this.send("POST", `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, {
@@ -197,9 +197,20 @@ export class RegistryClient {
       }
       await this.expect(res, [202], `mount ${digest} from ${from}`);
       await drain(res);
-      location = res.headers.get("location") ?? undefined; // an upload session to use instead
-      break;
+      const location = res.headers.get("location");
+      return location ? { location } : {}; // an upload session to use instead
     }
+    return {};
+  }
+
+  /**
+   * Make `digest` exist in `repo`: findBlob (HEAD, mounts), else upload `body`. A failed
+   * upload is retried from the start.
+   */
+  async uploadBlob(repo: string, digest: Digest, size: number, body: BlobBody, opts: UploadOptions = {}): Promise<UploadResult> {
+    const found = await this.findBlob(repo, digest, opts);
+    if (typeof found === "string") return found;
+    let location = found.location;
     const retries = this.opts.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -213,15 +224,35 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Upload bytes whose digest is known only after the last one (push gzips a layer while
+   * sending it): one streamed PATCH, then the closing PUT with `digest()`. Not retried,
+   * since the bytes cannot be replayed: on failure the caller uploads again with uploadBlob.
+   */
+  async uploadStream(repo: string, body: AsyncIterable<Uint8Array>, digest: () => Promise<Digest>): Promise<void> {
+    const scopes = [pushScope(repo)];
+    const location = await this.startUpload(repo, scopes, "a streamed blob");
+    const res = await this.send("PATCH", location, { headers: { "content-type": "application/octet-stream" }, body, scopes });
+    await this.expect(res, [202], "streamed upload");
+    await drain(res);
+    const d = await digest();
+    const fin = await this.send("PUT", withDigest(res.headers.get("location") ?? location, d), { headers: { "content-length": "0" }, scopes });
+    await this.expect(fin, [201], `finish upload of ${d}`);
+    await drain(fin);
+  }
+
+  private async startUpload(repo: string, scopes: string[], what: string): Promise<string> {
+    const res = await this.send("POST", `/v2/${repo}/blobs/uploads/`, { headers: { "content-length": "0" }, scopes });
+    await this.expect(res, [202], `start upload of ${what}`);
+    await drain(res);
+    const location = res.headers.get("location");
+    if (!location) throw new TbuildError("E_REGISTRY", `${this.registry} started an upload without a Location`);
+    return location;
+  }
+
   private async uploadOnce(repo: string, digest: Digest, size: number, body: BlobBody, location: string | undefined, opts: UploadOptions): Promise<void> {
     const scopes = [pushScope(repo)];
-    if (!location) {
-      const res = await this.send("POST", `/v2/${repo}/blobs/uploads/`, { headers: { "content-length": "0" }, scopes });
-      await this.expect(res, [202], `start upload of ${digest}`);
-      await drain(res);
-      location = res.headers.get("location") ?? undefined;
-      if (!location) throw new TbuildError("E_REGISTRY", `${this.registry} started an upload without a Location`);
-    }
+    location ??= await this.startUpload(repo, scopes, digest);
     let sent = 0;
     const counted = async function* (it: AsyncIterable<Uint8Array>) {
       for await (const c of it) {

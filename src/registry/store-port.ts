@@ -15,6 +15,17 @@ export interface CompressedLayer extends StoredBlob {
   open(): AsyncIterable<Uint8Array>;
 }
 
+/**
+ * A gzip form of a layer seen in a registry: pull verified that these bytes hash to
+ * `digest` and inflate to the layer (containers/image's blob-info cache). A hint only: push
+ * asks the registry (HEAD, mount) before it relies on one.
+ */
+export interface KnownBlob extends StoredBlob {
+  /** Registry host as in references (`docker.io`, `localhost:5000`). */
+  readonly registry: string;
+  readonly repository: string;
+}
+
 /** An image as the store keeps it: config plus uncompressed layers (digest = diff ID). */
 export interface LocalImage {
   readonly manifestDigest: Digest;
@@ -55,6 +66,14 @@ export interface TransferStore {
   resolveImage(ref: string): Promise<LocalImage | undefined>;
   /** A staging session (optional): blobs fsynced in one parallel batch at commit. */
   begin?(): TransferSession;
-  /** The remembered compressed form of an uncompressed layer, computing it once (optional). */
-  compressedLayer?(diffId: Digest): Promise<CompressedLayer>;
+  /** Remember a verified gzip form of the layer `diffId` (optional). */
+  rememberGzip?(diffId: Digest, blob: KnownBlob): Promise<void>;
+  /** The gzip forms of the layer `diffId` remembered from registries, newest first (optional). */
+  knownGzip?(diffId: Digest): Promise<readonly KnownBlob[]>;
+  /**
+   * The remembered compressed form of an uncompressed layer, computing it once (optional).
+   * When it is computed now, `sink` gets the compressed bytes as they are made, and the
+   * stored blob's identity once written; a failing sink does not fail this call.
+   */
+  compressedLayer?(diffId: Digest, sink?: (bytes: AsyncIterable<Uint8Array>, stored: Promise<StoredBlob>) => Promise<void>): Promise<CompressedLayer>;
 }

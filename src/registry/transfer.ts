@@ -6,6 +6,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { once as onceEvent } from "node:events";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
@@ -129,7 +130,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
       const stored = await withRetries(opts, () => downloadLayer(client, store, session, ref, layer, diffId, opts));
       downloaded = true;
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
-      return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size };
+      return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size, gzip: stored.gzip };
     });
 
     // Only now, with every layer verified and stored, write the config and the image.
@@ -142,6 +143,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
       await store.putBlob(once(configBytes), manifest.config.digest);
       image = await store.putImage(pending);
     }
+    await rememberPulledGzip(store, ref, manifest.layers, layers);
     return {
       ref: full,
       remoteDigest: top.digest,
@@ -161,7 +163,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
  * are gathered into 1 MiB pieces for gunzip (fewer pool round trips), and the store hashes
  * the uncompressed stream once, as it writes it, against the diff ID.
  */
-async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<{ digest: Digest; size: number }> {
+async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<{ digest: Digest; size: number; gzip: boolean }> {
   const compression = layerCompression(layer.mediaType);
   if (compression === undefined) throw new TbuildError("E_REGISTRY", `layer ${layer.digest} has an unknown media type ${layer.mediaType}`);
   if (compression === "zstd") throw new TbuildError("E_REGISTRY", `layer ${layer.digest} is zstd-compressed, which tbuild cannot read yet`, { hint: "pull an image with gzip layers" });
@@ -173,12 +175,28 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
       yield c;
     }
   };
-  const raw = compression === "gzip" ? gunzip(coalesce(source(), 1 << 20), `layer ${layer.digest} from ${ref.domain}/${ref.path}`) : source();
+  const gzip = compression === "gzip";
+  const raw = gzip ? gunzip(coalesce(source(), 1 << 20), `layer ${layer.digest} from ${ref.domain}/${ref.path}`) : source();
   const what = `layer ${layer.digest}: its uncompressed content`;
   if (session) {
-    return session.putBlob(raw, diffId, (got) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the config says ${diffId}`, { hint: "the image in the registry is inconsistent; nothing was stored" }));
+    const stored = await session.putBlob(raw, diffId, (got) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the config says ${diffId}`, { hint: "the image in the registry is inconsistent; nothing was stored" }));
+    return { ...stored, gzip };
   }
-  return store.putBlob(checkDigest(raw, diffId, what), diffId);
+  return { ...(await store.putBlob(checkDigest(raw, diffId, what), diffId)), gzip };
+}
+
+/**
+ * Remember where the gzip form of each layer this pull downloaded (and so verified both
+ * ways) lives, so a later push to that registry finds it instead of gzipping the layer.
+ * Best effort: the image is already stored, and a lost hint only costs a gzip later.
+ */
+async function rememberPulledGzip(store: TransferStore, ref: Reference, remote: readonly Descriptor[], layers: readonly { diffId: Digest; status: "exists" | "pulled"; gzip?: boolean }[]): Promise<void> {
+  if (!store.rememberGzip) return;
+  for (const [i, l] of layers.entries()) {
+    if (l.status !== "pulled" || !l.gzip) continue;
+    const { digest, size } = remote[i]!;
+    await store.rememberGzip(l.diffId, { digest, size, registry: ref.domain, repository: ref.path }).catch(() => undefined);
+  }
 }
 
 /** Push `ref` from `store` to its registry: layers gzipped (once), config, then the manifest. */
@@ -192,9 +210,24 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
   const workDir = await mkdtemp(join(tmpdir(), "tbuild-push-"));
   try {
     const layers = await mapLimit(image.layers, opts.concurrency ?? 3, async (layer) => {
-      const blob = await compressedFor(store, layer, workDir);
+      const known = await findKnownGzip(client, store, ref, layer, mountFrom);
+      if (known) {
+        opts.onEvent?.({ kind: "layer", digest: known.desc.digest, status: known.status });
+        return known;
+      }
+      // A layer gzipped now is sent while it is compressed (as skopeo does); its digest is
+      // known only at the end, so the registry cannot be asked first. If that upload fails,
+      // the stored gzip is sent the usual way below, with HEAD, mounts and retries.
+      let streamed = false;
+      const stream = opts.chunkSize || mountFrom.length
+        ? undefined
+        : async (bytes: AsyncIterable<Uint8Array>, stored: Promise<{ digest: Digest }>) => {
+            await client.uploadStream(ref.path, bytes, async () => (await stored).digest);
+            streamed = true;
+          };
+      const blob = await compressedFor(store, layer, workDir, stream);
       opts.onEvent?.({ kind: "layer", digest: blob.digest, status: "pushing" });
-      const r = await client.uploadBlob(ref.path, blob.digest, blob.size, () => blob.open(), { mountFrom, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) });
+      const r = streamed ? "uploaded" : await client.uploadBlob(ref.path, blob.digest, blob.size, () => blob.open(), { mountFrom, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) });
       const status = r === "uploaded" ? ("pushed" as const) : r;
       opts.onEvent?.({ kind: "layer", digest: blob.digest, status });
       return { desc: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }, status };
@@ -215,11 +248,26 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
   }
 }
 
+/**
+ * A gzip form of a plain layer that a pull saw (blob-info) and the target repository has
+ * or can mount (from the repository it was pulled from, on the same registry, or from
+ * `mountFrom`): then the layer is neither gzipped nor sent.
+ */
+async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: Reference, layer: LocalImage["layers"][number], mountFrom: readonly string[]): Promise<{ desc: Descriptor; status: "exists" | "mounted" } | undefined> {
+  if (layer.mediaType !== undefined && layerCompression(layer.mediaType) !== "none") return undefined;
+  for (const k of (await store.knownGzip?.(layer.digest)) ?? []) {
+    const from = k.registry === ref.domain ? [k.repository, ...mountFrom] : mountFrom;
+    const found = await client.findBlob(ref.path, k.digest, { mountFrom: from });
+    if (typeof found === "string") return { desc: { mediaType: MEDIA.ociLayerGzip, digest: k.digest, size: k.size }, status: found };
+  }
+  return undefined;
+}
+
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */
-async function compressedFor(store: TransferStore, layer: LocalImage["layers"][number], workDir: string): Promise<CompressedLayer> {
+async function compressedFor(store: TransferStore, layer: LocalImage["layers"][number], workDir: string, sink?: Parameters<NonNullable<TransferStore["compressedLayer"]>>[1]): Promise<CompressedLayer> {
   const c = layer.mediaType === undefined ? "none" : layerCompression(layer.mediaType);
   if (c === "gzip" || c === "zstd") return { digest: layer.digest, size: layer.size, mediaType: layer.mediaType!, open: () => store.openBlob(layer.digest) };
-  if (store.compressedLayer) return await store.compressedLayer(layer.digest);
+  if (store.compressedLayer) return await store.compressedLayer(layer.digest, sink);
   const file = join(workDir, layer.digest.slice(7) + ".gz");
   const hash = createHash("sha256");
   let size = 0;
@@ -256,19 +304,66 @@ export async function* coalesce(src: AsyncIterable<Uint8Array>, min: number): As
   if (n) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
 }
 
+/** Inflated pieces (1 MiB each) held before zlib is paused. */
+const INFLATED_AHEAD = 8;
+
+/**
+ * Inflate a gzip stream; zlib works on libuv's pool while this thread hashes and writes.
+ * Pieces are taken with 'data' events, not an async iterator over the zlib stream (its
+ * read() concatenates whatever is buffered: a copy of most bytes on the main thread).
+ */
 export async function* gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
   // 1 MiB output pieces: the default 16 KiB meant 32 pool round trips and buffers per MiB.
   const z = createGunzip({ chunkSize: 1 << 20 });
-  const input = Readable.from(src);
-  input.on("error", (e) => z.destroy(e));
-  input.pipe(z);
+  const ready: Buffer[] = [];
+  let ended = false;
+  let failure: { e: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const fail = (e: unknown) => {
+    failure ??= { e };
+    poke();
+  };
+  z.on("data", (c: Buffer) => {
+    ready.push(c);
+    if (ready.length >= INFLATED_AHEAD) z.pause();
+    poke();
+  });
+  z.on("end", () => {
+    ended = true;
+    poke();
+  });
+  z.on("error", fail);
+  const stop = new AbortController();
+  const feed = async () => {
+    for await (const c of src) {
+      if (!z.write(c)) await onceEvent(z, "drain", { signal: stop.signal });
+    }
+    z.end();
+  };
+  feed().catch(fail);
   try {
-    for await (const c of z as AsyncIterable<Uint8Array>) yield c;
+    for (;;) {
+      if (failure) throw failure.e;
+      const c = ready.shift();
+      if (c) {
+        yield c;
+        continue;
+      }
+      if (ended) return;
+      z.resume();
+      await new Promise<void>((r) => (wake = r));
+    }
   } catch (e) {
     if (e instanceof TbuildError) throw e;
     throw new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${(e as Error).message}): it does not match its digest`, { cause: e, hint: "the registry sent corrupted data; nothing was stored" });
   } finally {
-    input.destroy();
+    // Stops the feeder (which closes the download) if the consumer gave up early.
+    stop.abort();
+    z.destroy();
   }
 }
 

@@ -31,8 +31,16 @@ async function incompressible(slice: Buffer): Promise<boolean> {
   return sizes.every((b) => b.length >= PROBE * 0.97);
 }
 
+/**
+ * One output buffer big enough for any slice's member (stored blocks add 5 bytes per
+ * 64 KiB): zlib's default 16 KiB meant 256 pool round trips and a concat per random 4 MiB
+ * slice. The size is fixed, so the bytes stay deterministic (level 0's block layout
+ * depends on it).
+ */
+const MEMBER_BUFFER = SLICE + (64 << 10);
+
 async function gzipSlice(slice: Buffer, level: number): Promise<Uint8Array> {
-  return gzip(slice, { level: level !== 0 && (await incompressible(slice)) ? 0 : level });
+  return gzip(slice, { level: level !== 0 && (await incompressible(slice)) ? 0 : level, chunkSize: MEMBER_BUFFER });
 }
 
 /** Gzip a byte stream as concurrent fixed-size members, in order. */
@@ -63,11 +71,100 @@ export async function* gzipParallel(src: AsyncIterable<Uint8Array>, opts: { leve
   while (pending.length) yield await pending.shift()!;
 }
 
-/** The gzip form of a stored layer, compressing it (once) if needed. */
-export async function compressLayer(store: Store, diffId: Digest): Promise<BlobInfo> {
+/** Receives a layer's gzip bytes while they are made, and the stored blob once it is written. */
+export type GzipSink = (bytes: AsyncIterable<Uint8Array>, stored: Promise<BlobInfo>) => Promise<void>;
+
+/** Compressed bytes the sink may fall behind the store's writer before the writer waits. */
+const SINK_AHEAD = 32 << 20;
+
+/**
+ * The gzip form of a stored layer, compressing it (once) if needed. When it must be
+ * compressed now and `sink` is given, the sink gets the compressed bytes as they are made
+ * (push uploads them while they are written, instead of after): a sink that fails or stops
+ * reading never stops the store's copy. The sink is not called for a remembered gzip.
+ */
+export async function compressLayer(store: Store, diffId: Digest, sink?: GzipSink): Promise<BlobInfo> {
   const known = await readGzipEntry(store.paths, diffId);
   if (known && (await store.hasBlob(known.digest))) return known;
-  const info = await store.putBlob(gzipParallel(store.openBlob(diffId)));
+  const gz = gzipParallel(store.openBlob(diffId));
+  let info: BlobInfo;
+  if (sink) {
+    const { primary, secondary, stop } = tee(gz, SINK_AHEAD);
+    const stored = store.putBlob(primary);
+    stored.catch(() => undefined); // observed below; the sink may never await it
+    const sent = sink(secondary, stored).finally(stop);
+    sent.catch(() => undefined);
+    info = await stored;
+    await sent.catch(() => undefined);
+  } else info = await store.putBlob(gz);
   await writeFileAtomic(store.paths.tmp, store.gzipMapPath(diffId), JSON.stringify({ digest: info.digest, size: info.size, diffId: `sha256:${digestHex(diffId)}` }));
   return info;
+}
+
+/**
+ * Two readers of one stream. `primary` drives it; `secondary` gets each piece as well,
+ * through a queue of at most `limit` bytes (then `primary` waits for it). After `stop()`
+ * (or once `secondary` is returned from) `primary` goes on alone; when the source fails,
+ * both fail.
+ */
+export function tee(src: AsyncIterable<Uint8Array>, limit: number): { primary: AsyncGenerator<Uint8Array>; secondary: AsyncGenerator<Uint8Array>; stop: () => void } {
+  let queue: Uint8Array[] = [];
+  let queued = 0;
+  let end: { error?: unknown } | undefined;
+  let closed = false;
+  let wakeSecondary: (() => void) | undefined;
+  let wakePrimary: (() => void) | undefined;
+  const poke = (which: "primary" | "secondary") => {
+    const w = which === "primary" ? wakePrimary : wakeSecondary;
+    if (which === "primary") wakePrimary = undefined;
+    else wakeSecondary = undefined;
+    w?.();
+  };
+  const primary = async function* () {
+    try {
+      for await (const c of src) {
+        if (!closed) {
+          queue.push(c);
+          queued += c.byteLength;
+          poke("secondary");
+          while (queued >= limit && !closed) await new Promise<void>((r) => (wakePrimary = r));
+        }
+        yield c;
+      }
+      end = {};
+    } catch (e) {
+      end = { error: e };
+      throw e;
+    } finally {
+      end ??= { error: new Error("the primary reader stopped before the end") };
+      poke("secondary");
+    }
+  };
+  const stop = () => {
+    closed = true;
+    queue = [];
+    queued = 0;
+    poke("primary");
+  };
+  const secondary = async function* () {
+    try {
+      for (;;) {
+        const c = queue.shift();
+        if (c) {
+          queued -= c.byteLength;
+          poke("primary");
+          yield c;
+          continue;
+        }
+        if (end) {
+          if ("error" in end) throw end.error;
+          return;
+        }
+        await new Promise<void>((r) => (wakeSecondary = r));
+      }
+    } finally {
+      stop();
+    }
+  };
+  return { primary: primary(), secondary: secondary(), stop };
 }

@@ -3,7 +3,7 @@
 // corrupted blob and a registry killed mid-pull.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-stream";
@@ -112,6 +112,73 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
     expect(m.layers.map((l) => l.status)).toEqual(["mounted"]);
     const b = await newStore();
     expect((await pullImage(b, `${reg.host}/app/dst:v1`, fast)).remoteDigest).toBe(m.digest);
+  });
+
+  it("sends a layer while gzipping it (one streamed PATCH), and falls back to a plain upload when that stream breaks", async () => {
+    const s = await newStore();
+    const ref = `${reg.host}/app/stream:v1`;
+    const id = await makeImage(s, ref, [{ text: Buffer.alloc(3_000_000, "layer ") }, { bin: randomBytes(500_000) }]);
+    reg.clearRequests();
+    const pushed = await pushImage(s, ref, fast);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pushed.layers.map((l) => l.status)).toEqual(["pushed", "pushed"]);
+    const layerRequests = reg.requests().filter((q) => pushed.layers.some((l) => q.path.includes(l.digest)));
+    expect(layerRequests.filter((q) => q.method === "HEAD")).toEqual([]); // its digest was not known before it was sent
+    expect(reg.requests().filter((q) => q.method === "PATCH")).toHaveLength(2);
+    const b = await newStore();
+    expect((await pullImage(b, ref, fast)).imageId).toBe(id);
+    expect(await s.check()).toMatchObject({ temps: [], bad: [] });
+
+    // The first streamed PATCH breaks off: that layer is gzipped all the same, then sent from the store.
+    const t = await newStore();
+    const ref2 = `${reg.host}/app/stream2:v1`;
+    const id2 = await makeImage(t, ref2, [{ text: Buffer.alloc(3_000_000, "other ") }]);
+    let broken = 0;
+    const flaky: typeof fetch = (url, init) => (init?.method === "PATCH" && broken++ === 0 ? Promise.reject(new TypeError("fetch failed")) : fetch(url, init));
+    const again = await pushImage(t, ref2, { ...fast, fetch: flaky });
+    expect(broken).toBe(1);
+    expect(again.layers.map((l) => l.status)).toEqual(["pushed"]);
+    const c = await newStore();
+    expect((await pullImage(c, ref2, fast)).imageId).toBe(id2);
+    expect(await t.check()).toMatchObject({ temps: [], bad: [] });
+  });
+
+  it("pushes a pulled image without gzipping: layers the registry has are found or mounted from where they were pulled", async () => {
+    const a = await newStore();
+    const origin = `${reg.host}/app/origin:v1`;
+    const id = await makeImage(a, origin, [{ text: Buffer.alloc(400_000, "tbuild ") }, { bin: randomBytes(300_000) }]);
+    const pushed = await pushImage(a, origin, fast);
+    const b = await newStore();
+    const pulled = await pullImage(b, origin, fast);
+    await b.tagManifest((await b.resolveManifest(origin))!, [`${reg.host}/app/copy:v1`, `${reg.host}/app/origin:v2`]);
+
+    reg.clearRequests();
+    const copy = await pushImage(b, `${reg.host}/app/copy:v1`, fast);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(copy.layers.map((l) => l.status)).toEqual(["mounted", "mounted"]);
+    expect(copy.layers.map((l) => l.digest)).toEqual(pushed.layers.map((l) => l.digest));
+    expect(copy.digest).toBe(pushed.digest); // the same manifest: same blobs, same sizes
+    expect(uploads(reg).filter((q) => q.method === "PUT")).toHaveLength(1); // the config only
+    const again = await pushImage(b, `${reg.host}/app/origin:v2`, fast);
+    expect(again.layers.map((l) => l.status)).toEqual(["exists", "exists"]);
+    // Nothing was gzipped: the store remembers no gzip copy of either layer.
+    for (const l of pulled.layers) expect(existsSync(b.store.gzipMapPath(l.diffId))).toBe(false);
+
+    // Another registry lacks those blobs: the layers are gzipped and sent, and read back.
+    const other = await startRegistry();
+    try {
+      const elsewhere = `${other.host}/app/copy:v1`;
+      await b.tagManifest((await b.resolveManifest(origin))!, [elsewhere]);
+      const sent = await pushImage(b, elsewhere, fast);
+      expect(sent.layers.map((l) => l.status)).toEqual(["pushed", "pushed"]);
+      const c = await newStore();
+      expect((await pullImage(c, elsewhere, fast)).imageId).toBe(id);
+    } finally {
+      await other.stop();
+    }
+    const d = await newStore();
+    expect((await pullImage(d, `${reg.host}/app/copy:v1`, fast)).imageId).toBe(id);
+    expect(await b.check()).toMatchObject({ temps: [], bad: [] });
   });
 
   it("pulling a manifest list picks the host platform (linux/amd64), --platform picks another", async () => {
