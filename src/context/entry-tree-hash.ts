@@ -5,7 +5,7 @@
 // covers entries in walk order, which a selection root always is; for anything else it
 // answers undefined and the caller takes hashTree over records (the specification; the
 // tests hold both to the same digests).
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import type { Digest } from "../util/index.js";
 import { compareNames, jsonString, type ContextEntry } from "./tree-hash.js";
 
@@ -28,6 +28,18 @@ const D_PART = ascii(" dsha256:");
 const OWNER_ZERO = ascii(",0,0,"); // uid, gid (context files are 0:0)
 const NO_LINK = ascii(',"",');
 const NO_DEVICE = ascii("0,0");
+/** ` f["file",` and `,"",0,0,[],"sha256:`: what surrounds a plain file's mode and size. */
+const FILE_OPEN = ascii(' f["file",');
+const FILE_TAIL = ascii(',"",0,0,[],"sha256:');
+/** Decimal text of every permission value (st_mode & 0o7777). */
+const MODES = Array.from({ length: 0o10000 }, (_, m) => ascii(`${m}`));
+/** Two hex digits per byte value. */
+const HEX2 = ascii(Array.from({ length: 256 }, (_, v) => v.toString(16).padStart(2, "0")).join(""));
+/** One-shot SHA-256 (crypto.hash, Node ≥ 20.12), else through a Hash object. */
+const sha256: (data: Uint8Array) => Buffer =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (data) => (crypto as unknown as { hash(alg: string, data: Uint8Array, enc: "buffer"): Buffer }).hash("sha256", data, "buffer")
+    : (data) => crypto.createHash("sha256").update(data).digest();
 const NO_XATTRS = ascii(",[],");
 const DIGEST_OPEN = ascii('"sha256:');
 const NO_DIGEST_CLOSE = ascii('""]');
@@ -66,6 +78,10 @@ class Bytes {
       return;
     }
     const b = this.buf;
+    if (n < 10) {
+      b[this.len++] = 48 + n;
+      return;
+    }
     let digits = 1;
     for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
     let o = this.len + digits;
@@ -114,7 +130,54 @@ class Bytes {
   }
 
   sha256(): Buffer {
-    return createHash("sha256").update(this.buf.subarray(0, this.len)).digest();
+    return sha256(this.buf.subarray(0, this.len));
+  }
+
+  /**
+   * The part of a regular file with a content digest and no link or device fields, the
+   * common case, in one pass: `\n"<name>" f["file",<mode>,0,0,<size>,"",0,0,[],"sha256:<hex>"]`.
+   */
+  filePart(p: string, from: number, mode: number, size: number, digests: Uint8Array, at: number): void {
+    this.reserve(p.length - from + 160);
+    const b = this.buf;
+    let o = this.len;
+    b[o++] = 10;
+    b[o++] = 34;
+    for (let i = from; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
+        this.byte(10);
+        this.jsonString(p, from);
+        this.raw(F_PART);
+        this.reserve(160);
+        this.raw(TYPE_OPEN.file!);
+        this.number(mode);
+        this.raw(OWNER_ZERO);
+        this.number(size);
+        this.raw(FILE_TAIL);
+        this.hex(digests, at);
+        this.raw(CLOSE);
+        return;
+      }
+      b[o++] = c;
+    }
+    b[o++] = 34;
+    for (let k = 0; k < FILE_OPEN.length; k++) b[o++] = FILE_OPEN[k]!;
+    const m = MODES[mode]!;
+    for (let k = 0; k < m.length; k++) b[o++] = m[k]!;
+    for (let k = 0; k < OWNER_ZERO.length; k++) b[o++] = OWNER_ZERO[k]!;
+    this.len = o;
+    this.number(size);
+    o = this.len;
+    for (let k = 0; k < FILE_TAIL.length; k++) b[o++] = FILE_TAIL[k]!;
+    for (let k = at; k < at + 32; k++) {
+      const v = digests[k]! << 1;
+      b[o++] = HEX2[v]!;
+      b[o++] = HEX2[v + 1]!;
+    }
+    b[o++] = 34;
+    b[o++] = 93;
+    this.len = o;
   }
 }
 
@@ -227,6 +290,10 @@ export function hashEntryTree(entries: readonly ContextEntry[], rootPath: string
       continue;
     }
     const out = bufs[stack.length - 1]!;
+    if (e.type === "file" && digests.has[i] && e.linkTarget === undefined && e.devMajor === undefined && e.devMinor === undefined && MODES[e.mode] !== undefined) {
+      out.filePart(p, from, e.mode, e.size, digests.bytes, 32 * i);
+      continue;
+    }
     out.reserve(8);
     out.byte(10);
     out.jsonString(p, from);
