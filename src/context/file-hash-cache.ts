@@ -1,8 +1,9 @@
 // The persistent file-hash cache (edge): content digests of context files keyed by
 // (dev, ino) and validated by size, mtime and ctime in nanoseconds, so an unchanged file
-// is never read twice. One compact binary file, replaced atomically (temp + rename).
+// is never read twice. One compact binary file with a SHA-256 of its records, replaced
+// atomically (temp + rename); a damaged file is ignored, never trusted.
 // Racy-git rule: a file modified within RACY_WINDOW_NS of being hashed is not trusted.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Digest } from "../util/index.js";
@@ -12,9 +13,14 @@ import type { FileStamp } from "./tree-hash.js";
 /** Timestamps are only trusted for files last modified this long before they were read. */
 export const RACY_WINDOW_NS = 2_000_000_000n;
 
-const FILE_NAME = "file-hashes.v1.bin";
-const MAGIC = Buffer.from("TBFHC\x001\n", "latin1"); // 8 bytes
-const RECORD = 72; // dev, ino, size, mtime, ctime (8 bytes each) + 32-byte SHA-256
+const FILE_NAME = "file-hashes.v2.bin";
+/** The previous format's file (no checksum): removed when the cache is saved. */
+const OLD_FILE_NAME = "file-hashes.v1.bin";
+const MAGIC = Buffer.from("TBFHC\x002\n", "latin1"); // 8 bytes
+/** Magic, record count (u32 LE), SHA-256 of the records that follow. */
+const HEADER = 44;
+const HEADER_WORDS = HEADER / 4;
+const RECORD = 72; // dev, ino, size, mtime, ctime (8 bytes each, LE) + 32-byte SHA-256
 const MAX_ENTRIES = 2_000_000;
 
 export interface FileHashCacheStats {
@@ -41,10 +47,10 @@ export interface FileHashCacheStats {
 export class FileHashCache {
   readonly file: string | undefined;
   readonly stats: FileHashCacheStats = { hits: 0, misses: 0, stored: 0, racy: 0 };
-  /** Slot i is bytes [12 + 72 i, 12 + 72 (i + 1)) of `data` (the header's 12 bytes come first). */
-  private data: Buffer = Buffer.alloc(12);
-  /** `data` as 32-bit words: slot i's stamp is words [3 + 18 i, 13 + 18 i). */
-  private words: Int32Array = new Int32Array(this.data.buffer, this.data.byteOffset, 3);
+  /** Slot i is bytes [44 + 72 i, 44 + 72 (i + 1)) of `data` (the header comes first). */
+  private data: Buffer = Buffer.alloc(HEADER);
+  /** `data` as 32-bit words: slot i's stamp is words [11 + 18 i, 21 + 18 i). */
+  private words: Int32Array = new Int32Array(this.data.buffer, this.data.byteOffset, HEADER_WORDS);
   private slots = 0;
   private live = 0;
   /** Per slot: the next older slot in the same chain (-1: none); -2 marks a dropped slot. */
@@ -73,9 +79,11 @@ export class FileHashCache {
     } catch {
       return c;
     }
-    if (buf.length < 12 || !buf.subarray(0, 8).equals(MAGIC)) return c;
+    if (buf.length < HEADER || !buf.subarray(0, 8).equals(MAGIC)) return c;
     const n = buf.readUInt32LE(8);
-    if (buf.length !== 12 + n * RECORD) return c;
+    if (buf.length !== HEADER + n * RECORD) return c;
+    // A torn or flipped byte anywhere in the records must not become a trusted digest.
+    if (!createHash("sha256").update(buf.subarray(HEADER)).digest().equals(buf.subarray(12, HEADER))) return c;
     // The word view needs a 4-byte aligned start (a pooled Buffer may not have one).
     if (buf.byteOffset % 4 !== 0) buf = Buffer.from(buf);
     c.data = buf;
@@ -100,7 +108,7 @@ export class FileHashCache {
     const mask = cap - 1;
     for (let slot = 0; slot < this.slots; slot++) {
       if (this.next[slot] === -2) continue;
-      const b = bucket(w, 3 + 18 * slot) & mask;
+      const b = bucket(w, HEADER_WORDS + 18 * slot) & mask;
       this.next[slot] = this.heads[b]!;
       this.heads[b] = slot;
     }
@@ -110,7 +118,7 @@ export class FileHashCache {
   private find(t: Int32Array, at: number): number {
     const w = this.words;
     for (let slot = this.heads[bucket(t, at) & (this.heads.length - 1)]!; slot >= 0; slot = this.next[slot]!) {
-      const o = 3 + 18 * slot;
+      const o = HEADER_WORDS + 18 * slot;
       if (w[o] === t[at] && w[o + 1] === t[at + 1] && w[o + 2] === t[at + 2] && w[o + 3] === t[at + 3]) return slot;
     }
     return -1;
@@ -126,7 +134,7 @@ export class FileHashCache {
     const slot = this.find(t, at);
     if (slot >= 0) {
       const w = this.words;
-      const o = 3 + 18 * slot;
+      const o = HEADER_WORDS + 18 * slot;
       if (w[o + 4] === t[at + 4] && w[o + 5] === t[at + 5] && w[o + 6] === t[at + 6] && w[o + 7] === t[at + 7] && w[o + 8] === t[at + 8] && w[o + 9] === t[at + 9]) {
         this.stats.hits++;
         return slot;
@@ -138,14 +146,14 @@ export class FileHashCache {
 
   /** The digest in `slot` (from `lookup`). */
   digestAt(slot: number): Digest {
-    const o = 12 + slot * RECORD + 40;
+    const o = HEADER + slot * RECORD + 40;
     return `sha256:${this.data.toString("hex", o, o + 32)}`;
   }
 
   /** Copy the 32 digest bytes of `slot` to `target` at `offset`. */
   copyDigest(slot: number, target: Uint8Array, offset: number): void {
     const d = this.data;
-    const o = 12 + slot * RECORD + 40;
+    const o = HEADER + slot * RECORD + 40;
     for (let k = 0; k < 32; k++) target[offset + k] = d[o + k]!;
   }
 
@@ -180,11 +188,11 @@ export class FileHashCache {
       return;
     }
     let o: number;
-    if (slot >= 0) o = 12 + slot * RECORD;
+    if (slot >= 0) o = HEADER + slot * RECORD;
     else {
       this.reserve(this.slots + 1);
       const fresh = this.slots++;
-      o = 12 + fresh * RECORD;
+      o = HEADER + fresh * RECORD;
       const b = bucket(scratch.i32, 0) & (this.heads.length - 1);
       this.next[fresh] = this.heads[b]!;
       this.heads[b] = fresh;
@@ -197,7 +205,7 @@ export class FileHashCache {
   }
 
   private drop(slot: number): void {
-    const b = bucket(this.words, 3 + 18 * slot) & (this.heads.length - 1);
+    const b = bucket(this.words, HEADER_WORDS + 18 * slot) & (this.heads.length - 1);
     // Unlink it from its chain.
     let prev = -1;
     for (let s = this.heads[b]!; s >= 0; prev = s, s = this.next[s]!) {
@@ -213,10 +221,10 @@ export class FileHashCache {
   /** Room for `n` slots (grows by doubling; the loaded file's buffer is copied once). */
   private reserve(n: number): void {
     const have = this.next.length;
-    if (n <= have && this.data.length >= 12 + n * RECORD) return;
+    if (n <= have && this.data.length >= HEADER + n * RECORD) return;
     const cap = Math.max(n, have * 2, 1024);
-    const data = Buffer.alloc(12 + cap * RECORD);
-    this.data.copy(data, 0, 0, 12 + this.slots * RECORD);
+    const data = Buffer.alloc(HEADER + cap * RECORD);
+    this.data.copy(data, 0, 0, HEADER + this.slots * RECORD);
     const next = new Int32Array(cap);
     next.set(this.next.subarray(0, this.slots));
     this.data = data;
@@ -234,17 +242,19 @@ export class FileHashCache {
       for (let skip = this.live - MAX_ENTRIES; skip > 0; first++) if (this.next[first] !== -2) skip--;
     }
     const count = Math.min(this.live, MAX_ENTRIES);
-    const buf = Buffer.allocUnsafe(12 + count * RECORD);
+    const buf = Buffer.allocUnsafe(HEADER + count * RECORD);
     MAGIC.copy(buf, 0);
     buf.writeUInt32LE(count, 8);
-    let o = 12;
+    let o = HEADER;
     for (let slot = first; slot < this.slots; slot++) {
       if (this.next[slot] === -2) continue;
-      this.data.copy(buf, o, 12 + slot * RECORD, 12 + (slot + 1) * RECORD);
+      this.data.copy(buf, o, HEADER + slot * RECORD, HEADER + (slot + 1) * RECORD);
       o += RECORD;
     }
+    createHash("sha256").update(buf.subarray(HEADER)).digest().copy(buf, 12);
     const dir = join(this.file, "..");
     await mkdir(dir, { recursive: true });
+    await rm(join(dir, OLD_FILE_NAME), { force: true });
     const tmp = `${this.file}.tmp-${randomBytes(6).toString("hex")}`;
     try {
       await writeFile(tmp, buf);
