@@ -148,6 +148,7 @@ export class BuildContext {
     selection.roots.forEach((r, k) => {
       const n = r.entries.length;
       const got: EntryDigests = { bytes: new Uint8Array(32 * n), has: new Uint8Array(n) };
+      const words = new Int32Array(got.bytes.buffer);
       for (let i = 0; i < n; i++) {
         const e = r.entries[i]!;
         if (e.type !== "file") continue;
@@ -157,7 +158,7 @@ export class BuildContext {
           misses.push(e);
           missAt.push(k, i);
         } else {
-          cache.copyDigest(slot, got.bytes, 32 * i);
+          cache.copyDigest(slot, words, 8 * i);
           got.has[i] = 1;
           if (!seen || !seen.has(e.path)) cacheHits++;
         }
@@ -193,7 +194,7 @@ export class BuildContext {
       digest,
       roots,
       get files(): HashedFile[] {
-        return (files ??= selection.roots.flatMap((r, k) => rootRecords(r, found[k]!).map((record, i) => ({ path: r.entries[i]!.path, record }))));
+        return (files ??= selection.roots.flatMap((r, k) => r.entries.map((e, i) => new SelectedFile(r.path, e, found[k]!, i))));
       },
       stats,
     };
@@ -244,12 +245,43 @@ export class BuildContext {
 
 /** The records of a selection root: paths relative to it, content digests from `found`. */
 function rootRecords(r: SelectedRoot, found: EntryDigests): FileRecord[] {
-  const cut = r.path === "" ? 0 : r.path.length + 1;
-  return r.entries.map((e, i) => {
-    const rel = e.path === r.path ? "" : e.path.slice(cut);
-    const digest = found.has[i] ? (`sha256:${Buffer.from(found.bytes.buffer, found.bytes.byteOffset + 32 * i, 32).toString("hex")}` as Digest) : undefined;
-    return toRecord(e, rel, digest);
-  });
+  return r.entries.map((e, i) => recordOf(r.path, e, found, i));
+}
+
+/** The record of entry `i` of the root at `rootPath`. */
+function recordOf(rootPath: string, e: ContextEntry, found: EntryDigests, i: number): FileRecord {
+  const rel = e.path === rootPath ? "" : e.path.slice(rootPath === "" ? 0 : rootPath.length + 1);
+  const digest = found.has[i] ? (`sha256:${Buffer.from(found.bytes.buffer, found.bytes.byteOffset + 32 * i, 32).toString("hex")}` as Digest) : undefined;
+  return toRecord(e, rel, digest);
+}
+
+/**
+ * One entry of a hashed selection. Its record (and the digest's hex string) is built when
+ * first read: a cached build only lists the paths.
+ */
+class SelectedFile implements HashedFile {
+  readonly path: string;
+  readonly #rootPath: string;
+  readonly #entry: ContextEntry;
+  readonly #found: EntryDigests;
+  readonly #index: number;
+  #record: FileRecord | undefined;
+
+  constructor(rootPath: string, entry: ContextEntry, found: EntryDigests, index: number) {
+    this.path = entry.path;
+    this.#rootPath = rootPath;
+    this.#entry = entry;
+    this.#found = found;
+    this.#index = index;
+  }
+
+  get record(): FileRecord {
+    return (this.#record ??= recordOf(this.#rootPath, this.#entry, this.#found, this.#index));
+  }
+
+  toJSON(): HashedFile {
+    return { path: this.path, record: this.record };
+  }
 }
 
 function toRecord(e: ContextEntry, path: string, contentDigest: Digest | undefined): FileRecord {

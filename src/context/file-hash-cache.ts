@@ -150,11 +150,11 @@ export class FileHashCache {
     return `sha256:${this.data.toString("hex", o, o + 32)}`;
   }
 
-  /** Copy the 32 digest bytes of `slot` to `target` at `offset`. */
-  copyDigest(slot: number, target: Uint8Array, offset: number): void {
-    const d = this.data;
-    const o = HEADER + slot * RECORD + 40;
-    for (let k = 0; k < 32; k++) target[offset + k] = d[o + k]!;
+  /** Copy the 32 digest bytes of `slot` to `target` (a 32-bit word view) at word `at`. */
+  copyDigest(slot: number, target: Int32Array, at: number): void {
+    const w = this.words;
+    const o = HEADER_WORDS + 18 * slot + 10;
+    for (let k = 0; k < 8; k++) target[at + k] = w[o + k]!;
   }
 
   /** `lookup` for a stamp given as an object. */
