@@ -136,8 +136,9 @@ class Bytes {
   /**
    * The part of a regular file with a content digest and no link or device fields, the
    * common case, in one pass: `\n"<name>" f["file",<mode>,0,0,<size>,"",0,0,[],"sha256:<hex>"]`.
+   * False (nothing written) when the name needs JSON escaping: the general path does it.
    */
-  filePart(p: string, from: number, mode: number, size: number, digests: Uint8Array, at: number): void {
+  filePart(p: string, from: number, mode: number, size: number, digests: Uint8Array, at: number): boolean {
     this.reserve(p.length - from + 160);
     const b = this.buf;
     let o = this.len;
@@ -145,20 +146,7 @@ class Bytes {
     b[o++] = 34;
     for (let i = from; i < p.length; i++) {
       const c = p.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
-        this.byte(10);
-        this.jsonString(p, from);
-        this.raw(F_PART);
-        this.reserve(160);
-        this.raw(TYPE_OPEN.file!);
-        this.number(mode);
-        this.raw(OWNER_ZERO);
-        this.number(size);
-        this.raw(FILE_TAIL);
-        this.hex(digests, at);
-        this.raw(CLOSE);
-        return;
-      }
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
       b[o++] = c;
     }
     b[o++] = 34;
@@ -178,6 +166,7 @@ class Bytes {
     b[o++] = 34;
     b[o++] = 93;
     this.len = o;
+    return true;
   }
 }
 
@@ -290,10 +279,8 @@ export function hashEntryTree(entries: readonly ContextEntry[], rootPath: string
       continue;
     }
     const out = bufs[stack.length - 1]!;
-    if (e.type === "file" && digests.has[i] && e.linkTarget === undefined && e.devMajor === undefined && e.devMinor === undefined && MODES[e.mode] !== undefined) {
-      out.filePart(p, from, e.mode, e.size, digests.bytes, 32 * i);
-      continue;
-    }
+    const plain = e.type === "file" && digests.has[i] && e.linkTarget === undefined && e.devMajor === undefined && e.devMinor === undefined && MODES[e.mode] !== undefined && Number.isSafeInteger(e.size) && e.size >= 0;
+    if (plain && out.filePart(p, from, e.mode, e.size, digests.bytes, 32 * i)) continue;
     out.reserve(8);
     out.byte(10);
     out.jsonString(p, from);
