@@ -10,9 +10,10 @@ import { TbuildError, type Digest } from "../util/index.js";
 import { FileHashCache } from "./file-hash-cache.js";
 import { hashFiles, type HashFilesStats } from "./hash-files.js";
 import { PatternMatcher, readIgnoreFile } from "./ignore.js";
-import { EntryIndex, normalizeSource, selectSources, type Selection, type SelectOptions } from "./select.js";
+import { hashEntryTree, type EntryDigests } from "./entry-tree-hash.js";
+import { EntryIndex, normalizeSource, selectSources, type SelectedRoot, type Selection, type SelectOptions } from "./select.js";
 import { hashTree, type ContextEntry, type FileRecord, type FileStamp, type StringHasher } from "./tree-hash.js";
-import { walkContext, type WalkFs } from "./walk.js";
+import { walkContext, WalkedEntry, type WalkFs } from "./walk.js";
 
 export interface OpenContextOptions {
   /** The Dockerfile: absolute, or relative to the context directory. Default `Dockerfile`. */
@@ -135,28 +136,36 @@ export class BuildContext {
 
   /** The content hash of a selection: only its files are read, unchanged ones never twice. */
   async hashSelection(selection: Selection): Promise<SelectionHash> {
-    // The file-hash cache answers first; only what it cannot answer goes to hashFiles.
-    // One pass per root, no per-file maps: an unchanged 20,000-file selection is 20,000
-    // lookups, records and one tree walk.
+    // The file-hash cache answers first, its digests copied as raw bytes per entry; only
+    // what it cannot answer goes to hashFiles. Each root is then hashed on bytes
+    // (hashEntryTree); records and digest strings are built only if `files` is read.
     const cache = this.cache;
-    const known: (Digest | undefined)[][] = [];
+    const found: EntryDigests[] = [];
     const misses: ContextEntry[] = [];
+    const missAt: number[] = [];
     const seen = selection.roots.length > 1 ? new Set<string>() : undefined;
     let cacheHits = 0;
-    for (const r of selection.roots) {
-      const got: (Digest | undefined)[] = new Array<Digest | undefined>(r.entries.length);
-      for (let i = 0; i < r.entries.length; i++) {
+    selection.roots.forEach((r, k) => {
+      const n = r.entries.length;
+      const got: EntryDigests = { bytes: new Uint8Array(32 * n), has: new Uint8Array(n) };
+      const words = new Int32Array(got.bytes.buffer);
+      for (let i = 0; i < n; i++) {
         const e = r.entries[i]!;
         if (e.type !== "file") continue;
-        const hit = e.stamp ? cache.get(e.stamp) : undefined;
-        if (hit === undefined) misses.push(e);
-        else if (!seen || !seen.has(e.path)) cacheHits++;
+        const table = WalkedEntry.stampTable(e);
+        const slot = table ? cache.lookup(table, WalkedEntry.stampRow(e)) : e.stamp ? cache.lookupStamp(e.stamp) : -1;
+        if (slot < 0) {
+          misses.push(e);
+          missAt.push(k, i);
+        } else {
+          cache.copyDigest(slot, words, 8 * i);
+          got.has[i] = 1;
+          if (!seen || !seen.has(e.path)) cacheHits++;
+        }
         seen?.add(e.path);
-        got[i] = hit;
       }
-      known.push(got);
-    }
-    let read: Map<string, Digest> | undefined;
+      found.push(got);
+    });
     let stats: HashFilesStats = { filesRead: 0, bytesRead: 0, cacheHits };
     if (misses.length > 0) {
       const done = await hashFiles(this.root, misses, {
@@ -165,26 +174,30 @@ export class BuildContext {
         ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
         ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       });
-      read = done.digests;
+      for (let m = 0; m < misses.length; m++) {
+        const d = done.digests.get(misses[m]!.path);
+        if (d === undefined) continue;
+        const got = found[missAt[2 * m]!]!;
+        const i = missAt[2 * m + 1]!;
+        Buffer.from(got.bytes.buffer, got.bytes.byteOffset, got.bytes.length).write(d.slice(7), 32 * i, 32, "hex");
+        got.has[i] = 1;
+      }
       stats = { ...done.stats, cacheHits };
     }
-    const files: HashedFile[] = [];
-    const roots: { source: string; path: string; destName: string; digest: Digest }[] = [];
-    selection.roots.forEach((r, k) => {
-      const got = known[k]!;
-      const cut = r.path === "" ? 0 : r.path.length + 1;
-      const records: FileRecord[] = new Array<FileRecord>(r.entries.length);
-      for (let i = 0; i < r.entries.length; i++) {
-        const e = r.entries[i]!;
-        const rel = e.path === r.path ? "" : e.path.slice(cut);
-        const record = toRecord(e, rel, e.type === "file" ? (got[i] ?? read?.get(e.path)) : undefined);
-        records[i] = record;
-        files.push({ path: e.path, record });
-      }
-      roots.push({ source: r.source, path: r.path, destName: r.destName, digest: hashTree(records, nodeStringHasher).digest });
+    const roots = selection.roots.map((r, k) => {
+      const digest = hashEntryTree(r.entries, r.path, found[k]!) ?? hashTree(rootRecords(r, found[k]!), nodeStringHasher).digest;
+      return { source: r.source, path: r.path, destName: r.destName, digest };
     });
     const digest = nodeStringHasher(`tbuild.context.selection.v1\0${JSON.stringify(roots.map((r) => [r.destName, r.digest]))}`);
-    return { digest, roots, files, stats };
+    let files: HashedFile[] | undefined;
+    return {
+      digest,
+      roots,
+      get files(): HashedFile[] {
+        return (files ??= selection.roots.flatMap((r, k) => r.entries.map((e, i) => new SelectedFile(r.path, e, found[k]!, i))));
+      },
+      stats,
+    };
   }
 
   /** The hash of everything the build would send (`COPY . .`). */
@@ -227,6 +240,47 @@ export class BuildContext {
   private displayPath(abs: string): string {
     const r = relative(this.root, abs);
     return r.startsWith("..") || isAbsolute(r) ? abs : r.split(sep).join("/");
+  }
+}
+
+/** The records of a selection root: paths relative to it, content digests from `found`. */
+function rootRecords(r: SelectedRoot, found: EntryDigests): FileRecord[] {
+  return r.entries.map((e, i) => recordOf(r.path, e, found, i));
+}
+
+/** The record of entry `i` of the root at `rootPath`. */
+function recordOf(rootPath: string, e: ContextEntry, found: EntryDigests, i: number): FileRecord {
+  const rel = e.path === rootPath ? "" : e.path.slice(rootPath === "" ? 0 : rootPath.length + 1);
+  const digest = found.has[i] ? (`sha256:${Buffer.from(found.bytes.buffer, found.bytes.byteOffset + 32 * i, 32).toString("hex")}` as Digest) : undefined;
+  return toRecord(e, rel, digest);
+}
+
+/**
+ * One entry of a hashed selection. Its record (and the digest's hex string) is built when
+ * first read: a cached build only lists the paths.
+ */
+class SelectedFile implements HashedFile {
+  readonly path: string;
+  readonly #rootPath: string;
+  readonly #entry: ContextEntry;
+  readonly #found: EntryDigests;
+  readonly #index: number;
+  #record: FileRecord | undefined;
+
+  constructor(rootPath: string, entry: ContextEntry, found: EntryDigests, index: number) {
+    this.path = entry.path;
+    this.#rootPath = rootPath;
+    this.#entry = entry;
+    this.#found = found;
+    this.#index = index;
+  }
+
+  get record(): FileRecord {
+    return (this.#record ??= recordOf(this.#rootPath, this.#entry, this.#found, this.#index));
+  }
+
+  toJSON(): HashedFile {
+    return { path: this.path, record: this.record };
   }
 }
 

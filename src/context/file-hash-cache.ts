@@ -1,20 +1,26 @@
 // The persistent file-hash cache (edge): content digests of context files keyed by
 // (dev, ino) and validated by size, mtime and ctime in nanoseconds, so an unchanged file
-// is never read twice. One compact binary file, replaced atomically (temp + rename).
+// is never read twice. One compact binary file with a SHA-256 of its records, replaced
+// atomically (temp + rename); a damaged file is ignored, never trusted.
 // Racy-git rule: a file modified within RACY_WINDOW_NS of being hashed is not trusted.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { endianness } from "node:os";
 import { join } from "node:path";
 import type { Digest } from "../util/index.js";
+import { StampTable } from "./stamps.js";
 import type { FileStamp } from "./tree-hash.js";
 
 /** Timestamps are only trusted for files last modified this long before they were read. */
 export const RACY_WINDOW_NS = 2_000_000_000n;
 
-const FILE_NAME = "file-hashes.v1.bin";
-const MAGIC = Buffer.from("TBFHC\x001\n", "latin1"); // 8 bytes
-const RECORD = 72; // dev, ino, size, mtime, ctime (8 bytes each) + 32-byte SHA-256
+const FILE_NAME = "file-hashes.v2.bin";
+/** The previous format's file (no checksum): removed when the cache is saved. */
+const OLD_FILE_NAME = "file-hashes.v1.bin";
+const MAGIC = Buffer.from("TBFHC\x002\n", "latin1"); // 8 bytes
+/** Magic, record count (u32 LE), SHA-256 of the records that follow. */
+const HEADER = 44;
+const HEADER_WORDS = HEADER / 4;
+const RECORD = 72; // dev, ino, size, mtime, ctime (8 bytes each, LE) + 32-byte SHA-256
 const MAX_ENTRIES = 2_000_000;
 
 export interface FileHashCacheStats {
@@ -33,25 +39,26 @@ export interface FileHashCacheStats {
  * across processes the last `save()` wins, which only loses cache entries, never
  * correctness. A missing, truncated or foreign cache file loads as an empty cache.
  *
- * Records stay in the file's own layout in one buffer (72-byte slots), found through a
- * Map from the low bits of the inode number to the newest slot with them, slots with
- * equal keys chained. A lookup compares the stamp's 40 bytes in place: no string keys, no
- * decoded records (20,000 lookups of an unchanged context cost a few milliseconds).
+ * Records stay in the file's own layout in one buffer (72-byte slots), found through an
+ * open hash table of chains (`heads` by a hash of dev and inode, `next` per slot, newest
+ * first). A lookup compares a stamp's ten 32-bit words with a slot's in place: no string
+ * keys, no decoded records, no bigints (a StampTable row is compared as it is).
  */
 export class FileHashCache {
   readonly file: string | undefined;
   readonly stats: FileHashCacheStats = { hits: 0, misses: 0, stored: 0, racy: 0 };
-  /** Slot i is bytes [12 + 72 i, 12 + 72 (i + 1)) of `data` (the header's 12 bytes come first). */
-  private data: Buffer = Buffer.alloc(12);
+  /** Slot i is bytes [44 + 72 i, 44 + 72 (i + 1)) of `data` (the header comes first). */
+  private data: Buffer = Buffer.alloc(HEADER);
+  /** `data` as 32-bit words: slot i's stamp is words [11 + 18 i, 21 + 18 i). */
+  private words: Int32Array = new Int32Array(this.data.buffer, this.data.byteOffset, HEADER_WORDS);
   private slots = 0;
   private live = 0;
-  /** Per slot: the next older slot with the same key (-1: none); -2 marks a dropped slot. */
+  /** Per slot: the next older slot in the same chain (-1: none); -2 marks a dropped slot. */
   private next: Int32Array = new Int32Array(0);
-  private readonly heads = new Map<number, number>();
-  private readonly scratch = Buffer.from(new ArrayBuffer(40));
-  /** The scratch as five 64-bit words: storing a bigint there is one native write, where
-   * writeBigUInt64LE does shifts and masks (allocations) in JS. Little-endian hosts only. */
-  private readonly words: BigInt64Array | undefined = endianness() === "LE" ? new BigInt64Array(this.scratch.buffer, 0, 5) : undefined;
+  /** Per hash bucket: the newest slot of its chain, or -1. Length is a power of two. */
+  private heads: Int32Array = new Int32Array(1024).fill(-1);
+  /** A stamp given as an object is written here (row 0) to be compared like a table row. */
+  private readonly scratch = new StampTable(1);
   private dirty = false;
 
   private constructor(file: string | undefined) {
@@ -72,13 +79,18 @@ export class FileHashCache {
     } catch {
       return c;
     }
-    if (buf.length < 12 || !buf.subarray(0, 8).equals(MAGIC)) return c;
+    if (buf.length < HEADER || !buf.subarray(0, 8).equals(MAGIC)) return c;
     const n = buf.readUInt32LE(8);
-    if (buf.length !== 12 + n * RECORD) return c;
+    if (buf.length !== HEADER + n * RECORD) return c;
+    // A torn or flipped byte anywhere in the records must not become a trusted digest.
+    if (!createHash("sha256").update(buf.subarray(HEADER)).digest().equals(buf.subarray(12, HEADER))) return c;
+    // The word view needs a 4-byte aligned start (a pooled Buffer may not have one).
+    if (buf.byteOffset % 4 !== 0) buf = Buffer.from(buf);
     c.data = buf;
+    c.words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
     c.next = new Int32Array(n);
-    for (let i = 0, o = 12; i < n; i++, o += RECORD) c.link(i, keyAt(buf, o));
     c.slots = c.live = n;
+    c.rehash(n);
     return c;
   }
 
@@ -86,72 +98,75 @@ export class FileHashCache {
     return this.live;
   }
 
-  private link(slot: number, key: number): void {
-    const head = this.heads.get(key);
-    this.next[slot] = head ?? -1;
-    this.heads.set(key, slot);
-  }
-
-  /** Write the stamp's dev, ino, size, mtime and ctime into `scratch` (the slot layout). */
-  private load(stamp: FileStamp): void {
+  /** Rebuild `heads` and the chains for room for `n` slots (load factor at most 1/2). */
+  private rehash(n: number): void {
+    let cap = this.heads.length;
+    while (cap < 2 * n) cap *= 2;
+    if (cap !== this.heads.length) this.heads = new Int32Array(cap);
+    this.heads.fill(-1);
     const w = this.words;
-    if (w) {
-      // Stored modulo 2^64: the same bytes as the writes below.
-      w[0] = stamp.dev;
-      w[1] = stamp.ino;
-      w[2] = stamp.size;
-      w[3] = stamp.mtimeNs;
-      w[4] = stamp.ctimeNs;
-      return;
+    const mask = cap - 1;
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.next[slot] === -2) continue;
+      const b = bucket(w, HEADER_WORDS + 18 * slot) & mask;
+      this.next[slot] = this.heads[b]!;
+      this.heads[b] = slot;
     }
-    const b = this.scratch;
-    b.writeBigUInt64LE(BigInt.asUintN(64, stamp.dev), 0);
-    b.writeBigUInt64LE(BigInt.asUintN(64, stamp.ino), 8);
-    b.writeBigUInt64LE(BigInt.asUintN(64, stamp.size), 16);
-    b.writeBigInt64LE(BigInt.asIntN(64, stamp.mtimeNs), 24);
-    b.writeBigInt64LE(BigInt.asIntN(64, stamp.ctimeNs), 32);
   }
 
-  /** The live slot for the (dev, ino) in `scratch`, or -1. */
-  private find(): number {
-    const d = this.data;
-    const b = this.scratch;
-    for (let slot = this.heads.get(keyAt(b, 0)) ?? -1; slot >= 0; slot = this.next[slot]!) {
-      const o = 12 + slot * RECORD;
-      let same = true;
-      for (let k = 0; k < 16; k++) {
-        if (d[o + k] !== b[k]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return slot;
+  /** The live slot with the dev and ino of row `row` of `t` (its words at 10 row), or -1. */
+  private find(t: Int32Array, at: number): number {
+    const w = this.words;
+    for (let slot = this.heads[bucket(t, at) & (this.heads.length - 1)]!; slot >= 0; slot = this.next[slot]!) {
+      const o = HEADER_WORDS + 18 * slot;
+      if (w[o] === t[at] && w[o + 1] === t[at + 1] && w[o + 2] === t[at + 2] && w[o + 3] === t[at + 3]) return slot;
     }
     return -1;
   }
 
-  /** The digest recorded for a file with exactly this stamp, if any. */
-  get(stamp: FileStamp): Digest | undefined {
-    this.load(stamp);
-    const slot = this.find();
+  /**
+   * The slot whose whole stamp equals row `row` of `table`, or -1: the lookup of a walked
+   * entry, without building its stamp. Read the digest with `digestAt` or `copyDigest`.
+   */
+  lookup(table: StampTable, row: number): number {
+    const t = table.i32;
+    const at = row * 10;
+    const slot = this.find(t, at);
     if (slot >= 0) {
-      const d = this.data;
-      const b = this.scratch;
-      const o = 12 + slot * RECORD;
-      let same = true;
-      for (let k = 16; k < 40; k++) {
-        if (d[o + k] !== b[k]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
+      const w = this.words;
+      const o = HEADER_WORDS + 18 * slot;
+      if (w[o + 4] === t[at + 4] && w[o + 5] === t[at + 5] && w[o + 6] === t[at + 6] && w[o + 7] === t[at + 7] && w[o + 8] === t[at + 8] && w[o + 9] === t[at + 9]) {
         this.stats.hits++;
-        return `sha256:${d.toString("hex", o + 40, o + 72)}`;
+        return slot;
       }
     }
     this.stats.misses++;
-    return undefined;
+    return -1;
+  }
+
+  /** The digest in `slot` (from `lookup`). */
+  digestAt(slot: number): Digest {
+    const o = HEADER + slot * RECORD + 40;
+    return `sha256:${this.data.toString("hex", o, o + 32)}`;
+  }
+
+  /** Copy the 32 digest bytes of `slot` to `target` (a 32-bit word view) at word `at`. */
+  copyDigest(slot: number, target: Int32Array, at: number): void {
+    const w = this.words;
+    const o = HEADER_WORDS + 18 * slot + 10;
+    for (let k = 0; k < 8; k++) target[at + k] = w[o + k]!;
+  }
+
+  /** `lookup` for a stamp given as an object. */
+  lookupStamp(stamp: FileStamp): number {
+    this.scratch.put(0, stamp);
+    return this.lookup(this.scratch, 0);
+  }
+
+  /** The digest recorded for a file with exactly this stamp, if any. */
+  get(stamp: FileStamp): Digest | undefined {
+    const slot = this.lookupStamp(stamp);
+    return slot < 0 ? undefined : this.digestAt(slot);
   }
 
   /**
@@ -160,8 +175,9 @@ export class FileHashCache {
    * could leave the stamp unchanged (coarse timestamps), so the entry is dropped instead.
    */
   set(stamp: FileStamp, digest: Digest, readStartNs: bigint): void {
-    this.load(stamp);
-    const slot = this.find();
+    const scratch = this.scratch;
+    scratch.put(0, stamp);
+    const slot = this.find(scratch.i32, 0);
     const latest = stamp.mtimeNs > stamp.ctimeNs ? stamp.mtimeNs : stamp.ctimeNs;
     if (latest >= readStartNs - RACY_WINDOW_NS) {
       this.stats.racy++;
@@ -172,29 +188,30 @@ export class FileHashCache {
       return;
     }
     let o: number;
-    if (slot >= 0) o = 12 + slot * RECORD;
+    if (slot >= 0) o = HEADER + slot * RECORD;
     else {
       this.reserve(this.slots + 1);
-      o = 12 + this.slots * RECORD;
-      this.link(this.slots++, keyAt(this.scratch, 0));
+      const fresh = this.slots++;
+      o = HEADER + fresh * RECORD;
+      const b = bucket(scratch.i32, 0) & (this.heads.length - 1);
+      this.next[fresh] = this.heads[b]!;
+      this.heads[b] = fresh;
       this.live++;
     }
-    this.scratch.copy(this.data, o, 0, 40);
+    this.data.set(scratch.rowBytes(0), o);
     this.data.write(digest.slice(7), o + 40, 32, "hex");
     this.stats.stored++;
     this.dirty = true;
   }
 
   private drop(slot: number): void {
-    const key = keyAt(this.data, 12 + slot * RECORD);
+    const b = bucket(this.words, HEADER_WORDS + 18 * slot) & (this.heads.length - 1);
     // Unlink it from its chain.
     let prev = -1;
-    for (let s = this.heads.get(key) ?? -1; s >= 0; prev = s, s = this.next[s]!) {
+    for (let s = this.heads[b]!; s >= 0; prev = s, s = this.next[s]!) {
       if (s !== slot) continue;
-      const after = this.next[s]!;
-      if (prev >= 0) this.next[prev] = after;
-      else if (after >= 0) this.heads.set(key, after);
-      else this.heads.delete(key);
+      if (prev >= 0) this.next[prev] = this.next[s]!;
+      else this.heads[b] = this.next[s]!;
       break;
     }
     this.next[slot] = -2;
@@ -204,14 +221,16 @@ export class FileHashCache {
   /** Room for `n` slots (grows by doubling; the loaded file's buffer is copied once). */
   private reserve(n: number): void {
     const have = this.next.length;
-    if (n <= have && this.data.length >= 12 + n * RECORD) return;
+    if (n <= have && this.data.length >= HEADER + n * RECORD) return;
     const cap = Math.max(n, have * 2, 1024);
-    const data = Buffer.allocUnsafe(12 + cap * RECORD);
-    this.data.copy(data, 0, 0, 12 + this.slots * RECORD);
+    const data = Buffer.alloc(HEADER + cap * RECORD);
+    this.data.copy(data, 0, 0, HEADER + this.slots * RECORD);
     const next = new Int32Array(cap);
     next.set(this.next.subarray(0, this.slots));
     this.data = data;
+    this.words = new Int32Array(data.buffer, data.byteOffset, data.length >> 2);
     this.next = next;
+    if (this.heads.length < 2 * cap) this.rehash(cap);
   }
 
   /** Write the cache if it changed: temp file in the same folder, then rename. */
@@ -223,17 +242,19 @@ export class FileHashCache {
       for (let skip = this.live - MAX_ENTRIES; skip > 0; first++) if (this.next[first] !== -2) skip--;
     }
     const count = Math.min(this.live, MAX_ENTRIES);
-    const buf = Buffer.allocUnsafe(12 + count * RECORD);
+    const buf = Buffer.allocUnsafe(HEADER + count * RECORD);
     MAGIC.copy(buf, 0);
     buf.writeUInt32LE(count, 8);
-    let o = 12;
+    let o = HEADER;
     for (let slot = first; slot < this.slots; slot++) {
       if (this.next[slot] === -2) continue;
-      this.data.copy(buf, o, 12 + slot * RECORD, 12 + (slot + 1) * RECORD);
+      this.data.copy(buf, o, HEADER + slot * RECORD, HEADER + (slot + 1) * RECORD);
       o += RECORD;
     }
+    createHash("sha256").update(buf.subarray(HEADER)).digest().copy(buf, 12);
     const dir = join(this.file, "..");
     await mkdir(dir, { recursive: true });
+    await rm(join(dir, OLD_FILE_NAME), { force: true });
     const tmp = `${this.file}.tmp-${randomBytes(6).toString("hex")}`;
     try {
       await writeFile(tmp, buf);
@@ -247,10 +268,10 @@ export class FileHashCache {
 }
 
 /**
- * The map key of the slot (or scratch) at `o`: the inode number's low 30 bits, a small
- * integer V8 hashes and stores without boxing (a 52-bit key made loading 3× slower).
- * Slots whose inodes differ only above bit 30 share a chain.
+ * The hash-table bucket of the stamp whose words start at `o` (dev words o, o+1; inode
+ * words o+2, o+3), before masking. Inode numbers are mostly sequential, so their low word
+ * spreads well; the other words are mixed in for inodes equal in their low bits.
  */
-function keyAt(b: Buffer, o: number): number {
-  return (b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) & 0x3fffffff;
+function bucket(w: Int32Array, o: number): number {
+  return (w[o + 2]! ^ Math.imul(w[o + 3]!, 0x9e3779b1) ^ Math.imul(w[o]! ^ w[o + 1]!, 0x85ebca6b)) >>> 0;
 }

@@ -5,7 +5,8 @@
 import * as nodeFs from "node:fs";
 import { TbuildError } from "../util/index.js";
 import type { MatchInfo, PatternMatcher } from "./ignore.js";
-import { compareNames, type ContextEntry, type EntryType } from "./tree-hash.js";
+import { StampTable } from "./stamps.js";
+import { compareNames, type ContextEntry, type EntryType, type FileStamp } from "./tree-hash.js";
 
 /** The file-system calls the walker makes (node:fs by default; tests may wrap them). */
 export interface WalkFs {
@@ -41,8 +42,10 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
   const out: ContextEntry[] = [];
   const pending: ContextEntry[] = [];
   const emit = (e: ContextEntry) => {
-    for (const p of pending) out.push(p);
-    pending.length = 0;
+    if (pending.length > 0) {
+      for (const p of pending) out.push(p);
+      pending.length = 0;
+    }
     out.push(e);
   };
   let st: nodeFs.BigIntStats;
@@ -54,6 +57,7 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
   if (!st.isDirectory()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context is not a directory: ${root}`);
   const noInfo: MatchInfo[] = [];
   const statOpts = { bigint: true } as const;
+  const stamps = new StampTable(1024);
 
   const walkDir = (abs: string, rel: string, exInfo: MatchInfo[], incInfo: MatchInfo, emitted: boolean) => {
     opts.signal?.throwIfAborted();
@@ -97,11 +101,11 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
       }
       const self = included && !excluded;
       if (type !== "dir") {
-        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, s));
+        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, s, stamps));
         continue;
       }
       if (excluded && !blocking!.every((m) => m.mayReincludeBelow(childRel))) continue;
-      const entry = makeEntry(fs, childAbs, childRel, type, mode, s);
+      const entry = makeEntry(fs, childAbs, childRel, type, mode, s, stamps);
       if (self) emit(entry);
       else pending.push(entry);
       walkDir(childAbs, childRel, childEx, childInc, self);
@@ -139,23 +143,68 @@ function typeOf(mode: number): EntryType {
   }
 }
 
-function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, s: nodeFs.BigIntStats): ContextEntry {
+function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, s: nodeFs.BigIntStats, stamps: StampTable): ContextEntry {
   const mode = st & 0o7777;
-  const stamp = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+  const row = stamps.push(s);
   switch (type) {
     case "file":
-      return { path, type, mode, size: Number(s.size), stamp };
+      return new WalkedEntry(path, type, mode, Number(s.size), stamps, row);
     case "symlink":
-      return { path, type, mode, size: 0, linkTarget: fs.readlinkSync(abs), stamp };
+      return new WalkedEntry(path, type, mode, 0, stamps, row, fs.readlinkSync(abs));
     case "char-device":
     case "block-device": {
       // Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor).
       const r = s.rdev;
       const devMajor = Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn));
       const devMinor = Number((r & 0xffn) | ((r >> 12n) & ~0xffn));
-      return { path, type, mode, size: 0, devMajor, devMinor, stamp };
+      return new WalkedEntry(path, type, mode, 0, stamps, row, undefined, devMajor, devMinor);
     }
     default:
-      return { path, type, mode, size: 0, stamp };
+      return new WalkedEntry(path, type, mode, 0, stamps, row);
+  }
+}
+
+/**
+ * A walked entry: plain data fields, and its stamp kept as a row of the walk's StampTable
+ * (built as an object only when `stamp` is read). The file-hash cache looks rows up in
+ * place through `stampRow`.
+ */
+export class WalkedEntry implements ContextEntry {
+  readonly path: string;
+  readonly type: EntryType;
+  readonly mode: number;
+  readonly size: number;
+  readonly linkTarget?: string;
+  readonly devMajor?: number;
+  readonly devMinor?: number;
+  readonly #stamps: StampTable;
+  readonly #row: number;
+
+  constructor(path: string, type: EntryType, mode: number, size: number, stamps: StampTable, row: number, linkTarget?: string, devMajor?: number, devMinor?: number) {
+    this.path = path;
+    this.type = type;
+    this.mode = mode;
+    this.size = size;
+    if (linkTarget !== undefined) this.linkTarget = linkTarget;
+    if (devMajor !== undefined) {
+      this.devMajor = devMajor;
+      this.devMinor = devMinor;
+    }
+    this.#stamps = stamps;
+    this.#row = row;
+  }
+
+  get stamp(): FileStamp {
+    return this.#stamps.get(this.#row);
+  }
+
+  /** The table holding `e`'s stamp, if `e` came from walkContext. */
+  static stampTable(e: ContextEntry): StampTable | undefined {
+    return #row in e ? e.#stamps : undefined;
+  }
+
+  /** The row of `e`'s stamp in its table (-1 if `e` did not come from walkContext). */
+  static stampRow(e: ContextEntry): number {
+    return #row in e ? e.#row : -1;
   }
 }

@@ -209,9 +209,9 @@ describe("file-hash cache", () => {
     const stamp: FileStamp = { dev: 9n, ino: 8n, size: 7n, mtimeNs: 6n, ctimeNs: 5n };
     c.set(stamp, `sha256:${"c".repeat(64)}`, 10n ** 18n);
     await c.save();
-    expect(fs.readdirSync(cacheDir)).toEqual(["file-hashes.v1.bin"]);
+    expect(fs.readdirSync(cacheDir)).toEqual(["file-hashes.v2.bin"]);
     expect((await FileHashCache.open(cacheDir)).get(stamp)).toBe(`sha256:${"c".repeat(64)}`);
-    fs.writeFileSync(join(cacheDir, "file-hashes.v1.bin"), "garbage");
+    fs.writeFileSync(join(cacheDir, "file-hashes.v2.bin"), "garbage");
     expect((await FileHashCache.open(cacheDir)).size).toBe(0);
   });
 

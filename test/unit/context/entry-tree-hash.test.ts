@@ -1,0 +1,147 @@
+// hashEntryTree (bytes, the no-change rebuild's path) gives exactly the digest hashTree
+// (records, the specification) gives, for synthetic entries of every type and awkward
+// names, and for real directories through BuildContext.hashSelection; anything not in
+// walk order is refused (undefined), so the caller falls back to hashTree.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { hashEntryTree, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
+import { compareNames, hashTree, openContext, type ContextEntry, type FileRecord } from "../../../src/context/index.js";
+import type { Digest } from "../../../src/util/index.js";
+
+const tmp = fs.mkdtempSync(join(tmpdir(), "tbuild-eth-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const NAMES = ["a", "b", "B", "a b", 'q"', "back\\slash", "tab\there", "é", "😀", "\uffff", "z.ts", "0", "a-b", "a.b", "\u007f"];
+const TARGETS = ["../x", 'q"uote', "é/😀", "\u0001ctl", "/abs/path"];
+
+/** The record hashSelection makes for an entry (toRecord; only files carry a content digest): the oracle the bytes must match. */
+function record(e: ContextEntry, path: string, digest: Digest | undefined): FileRecord {
+  const r: { -readonly [K in keyof FileRecord]: FileRecord[K] } = { path, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === "file" ? e.size : 0 };
+  if (e.type !== "dir") {
+    if (e.linkTarget !== undefined) r.linkTarget = e.linkTarget;
+    if (e.devMajor !== undefined) r.devMajor = e.devMajor;
+    if (e.devMinor !== undefined) r.devMinor = e.devMinor;
+    if (e.type === "file" && digest !== undefined) r.contentDigest = digest;
+  }
+  return r;
+}
+
+function spec(entries: readonly ContextEntry[], rootPath: string, d: EntryDigests): string {
+  const cut = rootPath === "" ? 0 : rootPath.length + 1;
+  const hex = (i: number) => (d.has[i] ? (`sha256:${Buffer.from(d.bytes.subarray(32 * i, 32 * i + 32)).toString("hex")}` as Digest) : undefined);
+  return hashTree(entries.map((e, i) => record(e, e.path === rootPath ? "" : e.path.slice(cut), hex(i)))).digest;
+}
+
+describe("hashEntryTree on synthetic entries", () => {
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+
+  /** A random tree in walk order (each directory before its contents, names by code point). */
+  function tree(depth: number, prefix: string, out: ContextEntry[]): void {
+    const picked = [...new Set(Array.from({ length: 1 + rnd(6) }, () => NAMES[rnd(NAMES.length)]!))].sort(compareNames);
+    for (const n of picked) {
+      const path = prefix ? `${prefix}/${n}` : n;
+      const kind = rnd(12);
+      if (depth > 0 && kind < 4) {
+        out.push({ path, type: "dir", mode: [0o755, 0o1777, 0o700][rnd(3)]!, size: 0 });
+        tree(depth - 1, path, out);
+      } else if (kind === 4) out.push({ path, type: "symlink", mode: 0o777, size: 0, linkTarget: TARGETS[rnd(TARGETS.length)]! });
+      else if (kind === 5) out.push({ path, type: rnd(2) ? "char-device" : "block-device", mode: 0o660, size: 0, devMajor: rnd(5000), devMinor: rnd(2 ** 20) });
+      else if (kind === 6) out.push({ path, type: rnd(2) ? "fifo" : "socket", mode: 0o644, size: 0 });
+      else out.push({ path, type: "file", mode: [0o644, 0o4755, 0o2644, 0o600][rnd(4)]!, size: rnd(3) === 0 ? rnd(2 ** 40) : rnd(5000) });
+    }
+  }
+
+  function digestsFor(entries: readonly ContextEntry[], withMissing: boolean): EntryDigests {
+    const d: EntryDigests = { bytes: new Uint8Array(32 * entries.length), has: new Uint8Array(entries.length) };
+    entries.forEach((e, i) => {
+      if (e.type !== "file" || (withMissing && rnd(7) === 0)) return;
+      for (let k = 0; k < 32; k++) d.bytes[32 * i + k] = rnd(256);
+      d.has[i] = 1;
+    });
+    return d;
+  }
+
+  for (let c = 0; c < 60; c++) {
+    it(`random tree ${c}`, () => {
+      const all: ContextEntry[] = [];
+      tree(3, "", all);
+      const d = digestsFor(all, c % 3 === 0);
+      const got = hashEntryTree(all, "", d);
+      expect(got).toBeDefined();
+      expect(got).toBe(spec(all, "", d));
+      // Every directory as a selection root (its entry first, then everything below it).
+      for (let i = 0; i < all.length; i++) {
+        const root = all[i]!;
+        let j = i + 1;
+        while (j < all.length && all[j]!.path.startsWith(`${root.path}/`)) j++;
+        if (root.type !== "dir" && j > i + 1) continue;
+        const sub = all.slice(i, j);
+        const sd: EntryDigests = { bytes: d.bytes.subarray(32 * i, 32 * j), has: d.has.subarray(i, j) };
+        expect(hashEntryTree(sub, root.path, sd), root.path).toBe(spec(sub, root.path, sd));
+      }
+    });
+  }
+
+  it("a lone file or symlink root is its record digest", () => {
+    const d = digestsFor([{ path: "x", type: "file", mode: 0o644, size: 3 }], false);
+    const f: ContextEntry = { path: "dir/x", type: "file", mode: 0o644, size: 3 };
+    expect(hashEntryTree([f], "dir/x", d)).toBe(spec([f], "dir/x", d));
+    const l: ContextEntry = { path: "l", type: "symlink", mode: 0o777, size: 0, linkTarget: 'a"b' };
+    expect(hashEntryTree([l], "l", d)).toBe(spec([l], "l", d));
+  });
+
+  it("refuses entries out of walk order, duplicates, gaps and a file root with children", () => {
+    const none: EntryDigests = { bytes: new Uint8Array(32 * 4), has: new Uint8Array(4) };
+    const f = (path: string): ContextEntry => ({ path, type: "file", mode: 0o644, size: 1 });
+    const dir = (path: string): ContextEntry => ({ path, type: "dir", mode: 0o755, size: 0 });
+    expect(hashEntryTree([f("b"), f("a")], "", none)).toBeUndefined();
+    expect(hashEntryTree([f("a"), f("a")], "", none)).toBeUndefined();
+    expect(hashEntryTree([f("a/b")], "", none)).toBeUndefined(); // parent directory missing
+    expect(hashEntryTree([dir("a"), f("a/x"), f("b"), f("a/y")], "", none)).toBeUndefined();
+    expect(hashEntryTree([f("x"), f("x/y")], "x", none)).toBeUndefined();
+    expect(hashEntryTree([dir("y"), f("y/a")], "x", none)).toBeUndefined(); // root entry is not the root path
+    expect(hashEntryTree([], "", none)).toBeUndefined();
+    // 😀 (U+1F600) sorts after U+FFFF by code point though its UTF-16 code unit is smaller.
+    expect(hashEntryTree([f("\uffff"), f("😀")], "", none)).toBeDefined();
+    expect(hashEntryTree([f("😀"), f("\uffff")], "", none)).toBeUndefined();
+  });
+});
+
+describe("hashSelection on real directories agrees with hashTree over its records", () => {
+  it("every root of several selections", async () => {
+    const root = join(tmp, "real");
+    const files: Record<string, string> = { "a.txt": "a", 'q"uote/é.ts': "e", "src/😀/x": "x", "src/lib/y.js": "y", "src/lib/z.js": "z", "tab\tname": "t", "empty/.keep": "" };
+    for (const [p, text] of Object.entries(files)) {
+      fs.mkdirSync(join(root, p, ".."), { recursive: true });
+      fs.writeFileSync(join(root, p), text);
+    }
+    fs.mkdirSync(join(root, "void"));
+    fs.chmodSync(join(root, "src/lib/y.js"), 0o4755);
+    fs.chmodSync(join(root, "src"), 0o1777);
+    fs.symlinkSync('../a "target"', join(root, "src/link"));
+    execFileSync("mkfifo", [join(root, "src/pipe")]);
+    const ctx = await openContext(root);
+    const selections: [string[], { followSymlinks?: boolean; excludes?: string[] }][] = [
+      [["."], {}],
+      [["src"], {}],
+      [["src/", "a.txt", "void"], {}],
+      [["src/link"], { followSymlinks: false }],
+      [["."], { excludes: ["src/lib"] }],
+      [["*.txt", "q*"], {}],
+    ];
+    for (const [sources, opts] of selections) {
+      const h = await ctx.hashSelection(ctx.select(sources, opts));
+      let at = 0;
+      for (const [k, r] of ctx.select(sources, opts).roots.entries()) {
+        const records = h.files.slice(at, at + r.entries.length).map((f) => f.record);
+        at += r.entries.length;
+        expect(h.roots[k]!.digest, `${sources.join(",")} root ${r.path}`).toBe(hashTree(records).digest);
+      }
+      expect(at).toBe(h.files.length);
+    }
+  });
+});
