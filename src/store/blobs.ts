@@ -21,6 +21,12 @@ export function tempOwnerPid(name: string): number | undefined {
 
 export interface WrittenTemp extends BlobInfo {
   readonly path: string;
+  /**
+   * With `sync: "background"`: settles when the file's fsync (started once the bytes were
+   * verified) has finished and its descriptor is closed. The caller MUST await it before
+   * renaming the file into place, and before removing it.
+   */
+  readonly synced?: Promise<void>;
 }
 
 function mismatch(expect: BlobExpectation, what: string, want: string | number, got: string | number): TbuildError {
@@ -40,9 +46,12 @@ export interface WriteTempOptions {
   /**
    * fsync before returning (default true). With false the caller MUST fsync the file
    * (syncFiles) before renaming it into place; writeback is still started while writing,
-   * so that later fsync has little left to do.
+   * so that later fsync has little left to do. With "background" the fsync starts as soon
+   * as the bytes are verified and runs while the caller reads its next blob; the caller
+   * MUST await `synced` before renaming (this is what a load of many blobs wants: the last
+   * dirty megabytes of one blob reach the disk while the next one streams in).
    */
-  readonly sync?: boolean;
+  readonly sync?: boolean | "background";
   /** Build the error for a size or digest mismatch (default: E_ARCHIVE_INVALID). */
   readonly mismatch?: (what: "size" | "digest", want: string | number, got: string | number) => Error;
 }
@@ -111,6 +120,19 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
     const digest = `sha256:${hash.digest("hex")}` as Digest;
     if (expect.size !== undefined && size !== expect.size) throw fail("size", expect.size, size);
     if (expect.digest !== undefined && digest !== expect.digest) throw fail("digest", expect.digest, digest);
+    if (opts.sync === "background") {
+      const synced = (async () => {
+        try {
+          if (kick) await kick;
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      })();
+      synced.catch(() => undefined); // observed by the caller's await
+      ok = true;
+      return { path, digest, size, synced };
+    }
     if (opts.sync !== false) {
       if (kick) await kick;
       await fh.sync();
@@ -119,8 +141,10 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
     return { path, digest, size };
   } finally {
     if (writing) await writing.catch(() => undefined);
-    if (kick) await kick;
-    await fh.close();
+    if (!(ok && opts.sync === "background")) {
+      if (kick) await kick;
+      await fh.close();
+    }
     if (!ok) await fsp.rm(path, { force: true });
   }
 }
