@@ -1,12 +1,13 @@
 // Content-addressed blob files (STYLE.md example 6): stream to a temporary file, digest
 // while writing (node:crypto), verify size and digest, fsync, rename into place. Every
 // failure path removes the temporary file.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { TbuildError, digestHex, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo } from "../image/index.js";
+import { createBlobHasher, hashFile } from "./sha256-stream.js";
 
 /** A unique temporary name for this process (`<pid>-<random>`, so stale ones can be found). */
 export function tempName(prefix = ""): string {
@@ -68,9 +69,15 @@ export interface WriteTempOptions {
 export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: WriteTempOptions = {}): Promise<WrittenTemp> {
   const path = join(tmpDir, tempName("blob-"));
   const fail = (what: "size" | "digest", want: string | number, got: string | number) => (opts.mismatch ? opts.mismatch(what, want, got) : mismatch(expect, what, want, got));
-  const hash = createHash("sha256");
+  const hash = createBlobHasher(data instanceof Uint8Array ? data.length : expect.size);
   let size = 0;
-  const fh = await fsp.open(path, "wx", 0o644);
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(path, "wx", 0o644);
+  } catch (e) {
+    hash.dispose();
+    throw e;
+  }
   let ok = false;
   // The write in flight (its rejection is observed when awaited, never left unhandled).
   let writing: Promise<void> | undefined;
@@ -95,14 +102,16 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
   };
   try {
     if (data instanceof Uint8Array) {
-      hash.update(data);
+      const hashing = hash.update(data);
       size = data.length;
       await fh.write(data);
+      if (hashing) await hashing;
     } else {
       let batch: Uint8Array[] = [];
       let batched = 0;
       for await (const chunk of data) {
-        hash.update(chunk);
+        const hashing = hash.update(chunk);
+        if (hashing) await hashing;
         size += chunk.length;
         if (expect.size !== undefined && size > expect.size) throw fail("size", expect.size, `more than ${expect.size}`);
         batch.push(chunk);
@@ -117,7 +126,8 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
       if (writing) await writing;
       if (batched) await writeAll(fh, batch, batched);
     }
-    const digest = `sha256:${hash.digest("hex")}` as Digest;
+    // Every byte is in the file by now: if the hasher failed, hash the file instead.
+    const digest = await hash.digest().catch(() => hashFile(path));
     if (expect.size !== undefined && size !== expect.size) throw fail("size", expect.size, size);
     if (expect.digest !== undefined && digest !== expect.digest) throw fail("digest", expect.digest, digest);
     if (opts.sync === "background") {
@@ -140,6 +150,7 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
     ok = true;
     return { path, digest, size };
   } finally {
+    if (!ok) hash.dispose();
     if (writing) await writing.catch(() => undefined);
     if (!(ok && opts.sync === "background")) {
       if (kick) await kick;
