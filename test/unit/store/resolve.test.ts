@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildConfig } from "../../../src/image/index.js";
-import { Store, resolveImage } from "../../../src/store/index.js";
+import { Store, resolveImage, type PutImageResult } from "../../../src/store/index.js";
 import { digestHex } from "../../../src/util/index.js";
 
 const enc = new TextEncoder();
@@ -20,7 +20,7 @@ async function image(store: Store, text: string, tags: string[]) {
 describe("resolveImage", () => {
   it("answers as Store.match does for tags, IDs, prefixes, digests and misses", async () => {
     const s = await Store.open(mkdtempSync(join(tmpdir(), "tbuild-resolve-")));
-    const made = [];
+    const made: PutImageResult[] = [];
     for (let i = 0; i < 18; i++) made.push(await image(s, `image ${i}`, i % 3 ? [`app:${i}`] : []));
     const all = await s.listImages();
     // 18 IDs over 16 hex digits: some first digit is shared (an ambiguous prefix).
