@@ -1,11 +1,12 @@
 // Reading images out of the layout: index.json descriptors grouped by manifest, with the
-// manifest and config blobs read and verified. Tags are normalised references.
+// manifest and config blobs read and verified. Tags are normalised references. Resolving
+// one name reads index.json first and only the blobs of the image it names.
 import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
-import { TbuildError, type Digest } from "../util/index.js";
+import { TbuildError, digestHex, shortDigest, type Digest } from "../util/index.js";
 import { Annotation, isIndexType, isManifestType, parseConfig, parseIndex, parseManifest, parseReference, formatReference, type Descriptor, type ImageConfig, type ImageManifest } from "../image/index.js";
 import { blobPath } from "./blobs.js";
-import type { StorePaths } from "./layout.js";
+import { readIndex, type StorePaths } from "./layout.js";
 
 /** An image in the store. Its ID is the config digest; its RepoDigest the manifest digest. */
 export interface StoredImage {
@@ -59,25 +60,34 @@ export async function readVerifiedBlob(p: StorePaths, digest: Digest, what: stri
   return bytes;
 }
 
-/** Load one image by manifest descriptor. Follows a nested index to its first manifest. */
-export async function loadImage(p: StorePaths, desc: Descriptor, tags: readonly string[]): Promise<StoredImage | undefined> {
-  let d = desc;
-  if (isIndexType(d.mediaType)) {
-    const idx = parseIndex(await readVerifiedBlob(p, d.digest, "index"), `index ${d.digest}`, "E_STORE_CORRUPT");
-    const first = idx.manifests.find((m) => isManifestType(m.mediaType));
-    if (!first) return undefined;
-    d = first;
-  } else if (!isManifestType(d.mediaType)) {
-    return undefined;
+/** The manifest an index entry leads to (a nested index's first manifest), or undefined for other media types. */
+async function manifestDescriptor(p: StorePaths, desc: Descriptor): Promise<Descriptor | undefined> {
+  if (isIndexType(desc.mediaType)) {
+    const idx = parseIndex(await readVerifiedBlob(p, desc.digest, "index"), `index ${desc.digest}`, "E_STORE_CORRUPT");
+    return idx.manifests.find((m) => isManifestType(m.mediaType));
   }
-  const mbytes = await readVerifiedBlob(p, d.digest, "manifest");
-  const manifest = parseManifest(mbytes, `manifest ${d.digest}`, "E_STORE_CORRUPT");
+  return isManifestType(desc.mediaType) ? desc : undefined;
+}
+
+interface ReadManifest {
+  readonly digest: Digest;
+  readonly bytes: Uint8Array;
+  readonly manifest: ImageManifest;
+}
+
+async function readManifest(p: StorePaths, d: Descriptor): Promise<ReadManifest> {
+  const bytes = await readVerifiedBlob(p, d.digest, "manifest");
+  return { digest: d.digest, bytes, manifest: parseManifest(bytes, `manifest ${d.digest}`, "E_STORE_CORRUPT") };
+}
+
+async function imageFrom(p: StorePaths, m: ReadManifest, tags: readonly string[]): Promise<StoredImage> {
+  const { manifest } = m;
   const cbytes = await readVerifiedBlob(p, manifest.config.digest, "config");
   const config = parseConfig(cbytes, `config ${manifest.config.digest}`, "E_STORE_CORRUPT");
   return {
     id: manifest.config.digest,
-    manifestDigest: d.digest,
-    manifestSize: mbytes.length,
+    manifestDigest: m.digest,
+    manifestSize: m.bytes.length,
     manifest,
     config,
     configSize: cbytes.length,
@@ -85,6 +95,76 @@ export async function loadImage(p: StorePaths, desc: Descriptor, tags: readonly 
     layers: manifest.layers,
     size: manifest.layers.reduce((n, l) => n + l.size, 0),
   };
+}
+
+/** Load one image by manifest descriptor. Follows a nested index to its first manifest. */
+export async function loadImage(p: StorePaths, desc: Descriptor, tags: readonly string[]): Promise<StoredImage | undefined> {
+  const d = await manifestDescriptor(p, desc);
+  return d && imageFrom(p, await readManifest(p, d), tags);
+}
+
+const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
+const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+
+/**
+ * Find the image `nameOrId` names among index.json's `manifests` (read when not given),
+ * reading only the blobs the answer needs: a tag is matched on the index's annotations and
+ * loads one image; a manifest digest reads nested indexes only; an ID or ID prefix reads
+ * the manifests (for their config digests) and loads the one that matches. Matches as
+ * Store.match does: a full ID, then a manifest digest; a reference; a unique ID prefix.
+ * Undefined when nothing matches; E_STORE_NOT_FOUND for an ambiguous prefix.
+ */
+export async function resolveImage(p: StorePaths, nameOrId: string, manifests?: readonly Descriptor[]): Promise<StoredImage | undefined> {
+  const groups = [...groupByManifest(manifests ?? (await readIndex(p)).manifests).values()];
+  const full = FULL_ID.exec(nameOrId);
+  if (full) {
+    const id = `sha256:${full[1]}` as Digest;
+    return (await byConfig(p, groups, (c) => c === id))[0] ?? (await byManifestDigest(p, groups, id));
+  }
+  let ref;
+  try {
+    ref = parseReference(nameOrId);
+  } catch (e) {
+    if (!ID_PREFIX.test(nameOrId)) throw e;
+  }
+  if (ref?.digest !== undefined) {
+    const hit = await byManifestDigest(p, groups, ref.digest);
+    if (hit) return hit;
+  } else if (ref) {
+    const name = formatReference(ref);
+    const g = groups.find((x) => x.tags.includes(name));
+    const hit = g && (await loadImage(p, g.desc, g.tags));
+    if (hit) return hit;
+  }
+  const m = ID_PREFIX.exec(nameOrId);
+  if (!m) return undefined;
+  const hits = await byConfig(p, groups, (c) => digestHex(c).startsWith(m[1]!));
+  if (hits.length > 1) throw new TbuildError("E_STORE_NOT_FOUND", `image ID prefix ${nameOrId} is ambiguous: ${hits.map((h) => shortDigest(h.id)).join(", ")}`, { hint: "give more digits" });
+  return hits[0];
+}
+
+type Group = { desc: Descriptor; tags: string[] };
+
+/** Images whose config digest passes `test`, reading every manifest but only the matching configs. */
+async function byConfig(p: StorePaths, groups: readonly Group[], test: (config: Digest) => boolean): Promise<StoredImage[]> {
+  const out: StoredImage[] = [];
+  for (const g of groups) {
+    const d = await manifestDescriptor(p, g.desc);
+    if (!d) continue;
+    const m = await readManifest(p, d);
+    if (test(m.manifest.config.digest)) out.push(await imageFrom(p, m, g.tags));
+  }
+  return out;
+}
+
+async function byManifestDigest(p: StorePaths, groups: readonly Group[], digest: Digest): Promise<StoredImage | undefined> {
+  for (const g of groups) {
+    // A plain manifest entry's digest is in the index; only a nested index must be read.
+    if (isManifestType(g.desc.mediaType) && g.desc.digest !== digest) continue;
+    const d = await manifestDescriptor(p, g.desc);
+    if (d?.digest === digest) return imageFrom(p, await readManifest(p, d), g.tags);
+  }
+  return undefined;
 }
 
 /** Group index descriptors by manifest digest, in index order. */

@@ -1,7 +1,7 @@
 // store: the OCI image layout at a root folder, with tbuild's data beside it. The edge
 // between images as values (src/image) and bytes on disk.
 export { Store, type PutImageInput, type PutImageResult, type RemoveResult, type PendingImage } from "./store.js";
-export { type StoredImage, descriptorTag, namedTag } from "./images.js";
+export { type StoredImage, descriptorTag, namedTag, resolveImage } from "./images.js";
 export { storePaths, type StorePaths } from "./layout.js";
 export { withLock, type LockOptions } from "./lock.js";
 export { mountPoints, mountsUnder, pidAlive } from "./liveness.js";

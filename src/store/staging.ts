@@ -7,17 +7,21 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, TransferImage } from "../image/index.js";
-import { syncFiles, tempName, writeTemp, type WriteTempOptions } from "./blobs.js";
+import { tempName, writeTemp, type WriteTempOptions } from "./blobs.js";
 import type { PendingImage, PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {
   readonly wantsCompressedLayers = false;
   private readonly dir: string;
   private readonly staged = new Map<Digest, string>();
+  /** Background fsyncs of staged files (and of duplicates being dropped), awaited at commit and abort. */
+  private readonly syncing: Promise<void>[] = [];
   private readonly images: TransferImage[] = [];
   private made = false;
   /** Set by commit. */
   results: PutImageResult[] = [];
+  /** Set by commit: how long it waited for the staged blobs' fsyncs, then for the index update. */
+  timings: { syncWaitMs: number; commitMs: number } = { syncWaitMs: 0, commitMs: 0 };
 
   constructor(private readonly store: Store) {
     this.dir = join(store.paths.tmp, tempName("stage-"));
@@ -48,11 +52,16 @@ export class StoreDestination implements ImageDestination {
       await fsp.mkdir(this.dir, { recursive: true });
       this.made = true;
     }
-    // fsync is deferred to commit, where all staged blobs are synced in parallel.
-    const t = await writeTemp(this.dir, data, expect, { sync: false, ...(opts.mismatch ? { mismatch: opts.mismatch } : {}) });
+    // Each blob's fsync runs in the background while the next blob streams in; commit waits for all.
+    const t = await writeTemp(this.dir, data, expect, { sync: "background", ...(opts.mismatch ? { mismatch: opts.mismatch } : {}) });
     const prev = this.staged.get(t.digest);
-    if (prev !== undefined) await fsp.rm(t.path, { force: true });
-    else this.staged.set(t.digest, t.path);
+    if (prev !== undefined) {
+      await t.synced?.catch(() => undefined);
+      await fsp.rm(t.path, { force: true });
+    } else {
+      this.staged.set(t.digest, t.path);
+      if (t.synced) this.syncing.push(t.synced);
+    }
     return { digest: t.digest, size: t.size };
   }
 
@@ -68,19 +77,25 @@ export class StoreDestination implements ImageDestination {
   }
 
   /**
-   * fsync every staged blob (in parallel), then write `images` and move the blobs into
+   * Wait until every staged blob is fsynced, then write `images` and move the blobs into
    * place under the lock (Store.commitImages). The staging folder is removed either way.
    */
   async commitPending(images: readonly PendingImage[]): Promise<PutImageResult[]> {
     try {
-      await syncFiles([...this.staged.values()]);
-      return await this.store.commitImages(images, this.staged);
+      const t0 = performance.now();
+      await Promise.all(this.syncing);
+      const t1 = performance.now();
+      const results = await this.store.commitImages(images, this.staged);
+      this.timings = { syncWaitMs: t1 - t0, commitMs: performance.now() - t1 };
+      return results;
     } finally {
       await this.abort();
     }
   }
 
   async abort(): Promise<void> {
+    // A staged file's descriptor stays open until its fsync ends: wait, then remove.
+    await Promise.allSettled(this.syncing.splice(0));
     if (this.made) await fsp.rm(this.dir, { recursive: true, force: true });
     this.staged.clear();
   }

@@ -1,8 +1,9 @@
 // Crash and race safety of the store, through the compiled CLI: SIGKILL of `tbuild load` at
-// random moments never breaks the store or loses an earlier image; concurrent tag and load
-// processes lose nothing; a lock left by a killed process is broken.
+// random moments never breaks the store or loses an earlier image; a load stopped mid-blob
+// leaves no blob (nor, after SIGTERM, a temp file); concurrent tag and load processes lose
+// nothing; a lock left by a killed process is broken.
 import { randomBytes } from "node:crypto";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -78,6 +79,53 @@ describe("kill -9 during load", () => {
     verifyLayout(root);
     expect(completed).toBeLessThan(24);
   }, 60_000);
+});
+
+/** Every file under `dir`, recursively (relative paths). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
+}
+
+/** Start `load -i bigArchive` and resolve once a staged temp file has some (not all) of the layer. */
+async function loadUntilMidBlob(root: string): Promise<ReturnType<typeof tbSpawn>> {
+  const p = tbSpawn(root, ["load", "-i", bigArchive]);
+  const tmp = join(root, "tbuild", "tmp");
+  for (let i = 0; i < 4000; i++) {
+    const staged = filesUnder(tmp).map((f) => statSync(f, { throwIfNoEntry: false })?.size ?? 0);
+    if (staged.some((n) => n > 0 && n < 64 << 20)) return p;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  p.kill("SIGKILL");
+  throw new Error("load never staged part of the layer");
+}
+
+describe("a load interrupted mid-blob", () => {
+  it("by SIGTERM exits 130 and leaves no blob and no temporary file", async () => {
+    const root = tempDir("term");
+    tbOk(root, ["import", rootfs, "busybox:test"]);
+    const before = readdirSync(join(root, "blobs", "sha256")).sort();
+    const p = await loadUntilMidBlob(root);
+    p.kill("SIGTERM");
+    expect(await wait(p)).toBe(130);
+    expect(readdirSync(join(root, "blobs", "sha256")).sort()).toEqual(before);
+    expect(readdirSync(join(root, "tbuild", "tmp"))).toEqual([]);
+    verifyLayout(root);
+  }, 30_000);
+
+  it("by SIGKILL leaves no blob; the next prune removes its temporary file", async () => {
+    const root = tempDir("kill-mid");
+    tbOk(root, ["import", rootfs, "busybox:test"]);
+    const before = readdirSync(join(root, "blobs", "sha256")).sort();
+    const p = await loadUntilMidBlob(root);
+    p.kill("SIGKILL");
+    await wait(p);
+    expect(readdirSync(join(root, "blobs", "sha256")).sort()).toEqual(before);
+    expect(filesUnder(join(root, "tbuild", "tmp")).length).toBeGreaterThan(0);
+    tbOk(root, ["prune"]);
+    expect(readdirSync(join(root, "tbuild", "tmp"))).toEqual([]);
+    expect(readdirSync(join(root, "blobs", "sha256")).sort()).toEqual(before);
+    verifyLayout(root);
+  }, 30_000);
 });
 
 describe("concurrent processes", () => {

@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { TbuildError } from "../../util/index.js";
 import { ArchiveDestination } from "../../image/archive/index.js";
-import { Store, StoreSource, copyImages, namedTag, nodeArchiveDeps, type SourceImage } from "../../store/index.js";
+import { Store, StoreSource, copyImages, namedTag, nodeArchiveDeps, resolveImage, type SourceImage } from "../../store/index.js";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
 
@@ -24,11 +24,11 @@ export const spec: CommandSpec = {
   details: "Naming an image by reference saves that tag; naming it by ID saves it untagged.",
 };
 
+/** The images `names` select, reading index.json and only the blobs of the images named. */
 export async function selectImages(store: Store, names: readonly string[]): Promise<SourceImage[]> {
-  const all = await store.listImages();
   const out: SourceImage[] = [];
   for (const n of names) {
-    const image = store.match(all, n);
+    const image = await resolveImage(store.paths, n);
     if (!image) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${n}`);
     const tag = namedTag(image, n);
     const prev = out.find((s) => s.image.id === image.id);
@@ -61,7 +61,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const target = resolve(ctx.io.cwd, v.output);
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
   try {
-    const file = createWriteStream(tmp, { flags: "wx", highWaterMark: 1 << 20 });
+    const file = createWriteStream(tmp, { flags: "wx", highWaterMark: 4 << 20 });
     await Promise.all([copyImages(new StoreSource(store, images), dest, ctx.io.signal), pipeline(dest.stream, file)]);
     await fsp.rename(tmp, target);
   } catch (e) {

@@ -81,6 +81,8 @@ export class ArchiveSource implements ImageSource {
     const feed = (async () => {
       try {
         for await (const chunk of stream) {
+          // Checked per chunk, not per entry: an interrupt stops a large layer mid-way.
+          signal?.throwIfAborted();
           if (!extract.write(chunk)) await new Promise<void>((r) => extract.once("drain", () => r()));
         }
         extract.end(undefined);

@@ -1,0 +1,121 @@
+// The load pipeline's blob writer and staging destination, in-process against a temp root:
+// large blobs hashed by the external program give node:crypto's digest, a background
+// fsync is awaited before anything is renamed, and an interrupted or failed load leaves
+// neither a blob nor a temporary file behind.
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildConfig } from "../../../src/image/index.js";
+import { ArchiveSource } from "../../../src/image/archive/index.js";
+import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
+import { writeTemp } from "../../../src/store/blobs.js";
+import { OFFLOAD_MIN, createBlobHasher, hashFile } from "../../../src/store/sha256-stream.js";
+import { buildTar } from "../../helpers/tar-builder.js";
+
+const root = () => mkdtempSync(join(tmpdir(), "tbuild-unit-load-"));
+const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let o = 0; o < bytes.length; o += size) yield bytes.subarray(o, o + size);
+}
+
+/** A docker-archive of one image whose single layer is `layer`. */
+function dockerArchive(layer: Buffer): { archive: Buffer; layerDigest: string } {
+  const layerDigest = sha(layer);
+  const config = Buffer.from(buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [layerDigest as `sha256:${string}`] }).bytes);
+  const configName = `blobs/sha256/${sha(config).slice(7)}`;
+  const layerName = `blobs/sha256/${layerDigest.slice(7)}`;
+  const manifest = JSON.stringify([{ Config: configName, RepoTags: ["docker.io/library/big:1"], Layers: [layerName] }]);
+  return { archive: buildTar([{ name: layerName, content: layer }, { name: configName, content: config }, { name: "manifest.json", content: manifest }]), layerDigest };
+}
+
+describe("blob hashing", () => {
+  it("the program hasher and node:crypto agree, however the bytes are split", async () => {
+    const data = randomBytes(OFFLOAD_MIN + 12345);
+    for (const split of [1 << 20, 4 << 20, 777_777]) {
+      const h = createBlobHasher(data.length);
+      for await (const c of chunks(data, split)) await h.update(c);
+      expect(await h.digest()).toBe(sha(data));
+    }
+    const small = createBlobHasher(10);
+    small.update(data.subarray(0, 10));
+    expect(await small.digest()).toBe(sha(data.subarray(0, 10)));
+  });
+
+  it("writeTemp verifies a large stream and, on a digest mismatch, removes its temp file", async () => {
+    const dir = root();
+    const data = randomBytes(OFFLOAD_MIN * 2);
+    const ok = await writeTemp(dir, chunks(data, 1 << 20), { size: data.length, digest: sha(data) as `sha256:${string}` });
+    expect(ok.digest).toBe(sha(data));
+    expect(readFileSync(ok.path).equals(data)).toBe(true);
+    const wrong = sha(Buffer.from("other")) as `sha256:${string}`;
+    await expect(writeTemp(dir, chunks(data, 1 << 20), { size: data.length, digest: wrong, label: "layer 1" })).rejects.toThrow(/layer 1: digest mismatch/);
+    expect(readdirSync(dir)).toEqual([ok.path.split("/").pop()]);
+  });
+
+  it('sync: "background" returns before the fsync and settles `synced` once the file is durable and closed', async () => {
+    const dir = root();
+    const data = randomBytes(3 << 20);
+    const t = await writeTemp(dir, chunks(data, 1 << 20), { size: data.length }, { sync: "background" });
+    expect(t.synced).toBeInstanceOf(Promise);
+    await t.synced;
+    expect(statSync(t.path).size).toBe(data.length);
+    expect(await hashFile(t.path)).toBe(sha(data));
+    const plain = await writeTemp(dir, data);
+    expect(plain.synced).toBeUndefined();
+  });
+});
+
+describe("an interrupted load", () => {
+  it("stopped mid-blob by its abort signal leaves no blob and no temporary file", async () => {
+    const s = await Store.open(root());
+    const { archive, layerDigest } = dockerArchive(randomBytes(24 << 20));
+    const ac = new AbortController();
+    let fed = 0;
+    async function* input(): AsyncGenerator<Uint8Array> {
+      for await (const c of chunks(archive, 1 << 20)) {
+        fed += c.length;
+        if (fed > 10 << 20) ac.abort(new Error("stop"));
+        yield c;
+      }
+    }
+    const dest = new StoreDestination(s);
+    await expect(copyImages(new ArchiveSource(input(), nodeArchiveDeps), dest, ac.signal)).rejects.toThrow("stop");
+    expect(fed).toBeLessThan(archive.length); // it stopped inside the layer, not at its end
+    expect(existsSync(s.blobPath(layerDigest as `sha256:${string}`))).toBe(false);
+    expect(readdirSync(s.paths.sha256)).toEqual([]);
+    expect(readdirSync(s.paths.tmp)).toEqual([]);
+  });
+
+  it("cut short by a truncated archive leaves no blob and no temporary file, then a full load commits", async () => {
+    const s = await Store.open(root());
+    const { archive, layerDigest } = dockerArchive(randomBytes(12 << 20));
+    await expect(copyImages(new ArchiveSource(chunks(archive.subarray(0, 9 << 20), 1 << 20), nodeArchiveDeps), new StoreDestination(s))).rejects.toMatchObject({ code: "E_ARCHIVE_INVALID" });
+    expect(readdirSync(s.paths.sha256)).toEqual([]);
+    expect(readdirSync(s.paths.tmp)).toEqual([]);
+    const dest = new StoreDestination(s);
+    await copyImages(new ArchiveSource(chunks(archive, 1 << 20), nodeArchiveDeps), dest);
+    expect(existsSync(s.blobPath(layerDigest as `sha256:${string}`))).toBe(true);
+    expect((await s.resolve("big:1")).layers[0]!.digest).toBe(layerDigest);
+    expect(readdirSync(s.paths.tmp)).toEqual([]);
+    expect(dest.timings.syncWaitMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+// Last in this file: after a failed spawn the module sends later blobs to node:crypto.
+describe("without the openssl program", () => {
+  it("a large blob is still hashed correctly (from the written file)", async () => {
+    const dir = root();
+    const data = randomBytes(OFFLOAD_MIN + 1);
+    const path = process.env.PATH;
+    process.env.PATH = join(dir, "no-such-bin");
+    try {
+      const t = await writeTemp(dir, chunks(data, 1 << 20), { size: data.length, digest: sha(data) as `sha256:${string}` });
+      expect(t.digest).toBe(sha(data));
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
