@@ -170,15 +170,16 @@ async function storeStillHolds(store: Store, cache: CacheIndex, rec: FastRecord)
   }
   for (const d of [rec.imageId, rec.manifestDigest, ...rec.layers]) if (!(await store.hasBlob(d))) return false;
   if ((await cache.readPlanDigest(rec.plan.file, rec.plan.target)) !== rec.plan.digest) return false;
-  const images = await store.listImages();
-  const image = images.find((i) => i.manifestDigest === rec.manifestDigest);
+  const image = await findQuietly(store, rec.manifestDigest);
   if (!image || image.id !== rec.imageId || !rec.tags.every((t) => image.tags.includes(t))) return false;
-  return rec.bases.every(([ref, manifest]) => baseDigest(store, images, ref) === manifest);
+  for (const [ref, manifest] of rec.bases) if ((await findQuietly(store, ref))?.manifestDigest !== manifest) return false;
+  return true;
 }
 
-function baseDigest(store: Store, images: readonly StoredImage[], ref: string): Digest | undefined {
+/** The store's image for a name or digest; undefined when it is missing or unreadable (the real build then finds out why). */
+async function findQuietly(store: Store, nameOrId: string): Promise<StoredImage | undefined> {
   try {
-    return store.match(images, ref)?.manifestDigest;
+    return await store.find(nameOrId);
   } catch {
     return undefined;
   }

@@ -25,7 +25,7 @@ export interface PullBaseOptions {
  * throws E_REGISTRY naming the image, with the registry's reason.
  */
 export async function findOrPullBase(store: Store, norm: string, platform: Platform, o: PullBaseOptions): Promise<StoredImage | undefined> {
-  const local = store.match(await store.listImages(), norm);
+  const local = await store.find(norm);
   if (!o.pull || (local && !o.always)) return local;
   o.log?.(local ? `checking ${norm} for a newer image` : `pulling ${norm}`);
   // registry/ is loaded only when a pull happens: a build from the store never loads it.
@@ -47,5 +47,5 @@ export async function findOrPullBase(store: Store, norm: string, platform: Platf
   }
   if (local && pulled.manifestDigest !== local.manifestDigest) o.log?.(`${norm}: pulled a newer image ${pulled.imageId}`);
   // A digest reference names the registry's manifest; the store knows the image by its own.
-  return store.match(await store.listImages(), pulled.manifestDigest);
+  return store.find(pulled.manifestDigest);
 }

@@ -110,8 +110,8 @@ const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
  * Find the image `nameOrId` names among index.json's `manifests` (read when not given),
  * reading only the blobs the answer needs: a tag is matched on the index's annotations and
  * loads one image; a manifest digest reads nested indexes only; an ID or ID prefix reads
- * the manifests (for their config digests) and loads the one that matches. Matches as
- * Store.match does: a full ID, then a manifest digest; a reference; a unique ID prefix.
+ * the manifests (for their config digests) and loads the one that matches. Matches
+ * in this order: a full ID, then a manifest digest; a reference; a unique ID prefix.
  * Undefined when nothing matches; E_STORE_NOT_FOUND for an ambiguous prefix.
  */
 export async function resolveImage(p: StorePaths, nameOrId: string, manifests?: readonly Descriptor[]): Promise<StoredImage | undefined> {

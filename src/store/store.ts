@@ -23,7 +23,7 @@ import {
   type LayerInfo,
 } from "../image/index.js";
 import { blobPath, commitTemp, exists, writeTemp } from "./blobs.js";
-import { groupByManifest, loadImage, namedTag, readVerifiedBlob, type StoredImage } from "./images.js";
+import { groupByManifest, loadImage, namedTag, readVerifiedBlob, resolveImage, type StoredImage } from "./images.js";
 import { initLayout, readIndex, storePaths, updateIndex, type StorePaths } from "./layout.js";
 import { withLock } from "./lock.js";
 
@@ -115,7 +115,6 @@ function safeNormalise(name: string): string {
   }
 }
 
-const HEX_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 
 /** An open store. Construct with `Store.open(root)`. */
 export class Store {
@@ -172,7 +171,7 @@ export class Store {
 
   /** A stream of a blob's bytes. The caller consumes or destroys it. */
   openBlob(digest: Digest, opts: { start?: number; end?: number } = {}): NodeJS.ReadableStream & AsyncIterable<Uint8Array> {
-    return createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20, ...opts });
+    return createReadStream(this.blobPath(digest), { highWaterMark: 4 << 20, ...opts });
   }
 
   /** A whole blob, digest-verified. Meant for JSON blobs (configs, manifests). */
@@ -201,43 +200,17 @@ export class Store {
    * (`sha256:<id>`) or by a unique ID prefix (`3f5a`). Throws E_STORE_NOT_FOUND.
    */
   async resolve(nameOrId: string): Promise<StoredImage> {
-    const images = await this.listImages();
-    const found = this.match(images, nameOrId);
+    const found = await this.find(nameOrId);
     if (!found) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${nameOrId}`, { hint: 'see "tbuild images" for what the store holds' });
     return found;
   }
 
-  /** Like resolve, over a list already read. Undefined when nothing matches. */
-  match(images: readonly StoredImage[], nameOrId: string): StoredImage | undefined {
-    const full = /^(?:sha256:)?([a-f0-9]{64})$/.exec(nameOrId);
-    if (full) {
-      const id = `sha256:${full[1]}`;
-      return images.find((i) => i.id === id) ?? images.find((i) => i.manifestDigest === id);
-    }
-    let ref;
-    try {
-      ref = parseReference(nameOrId);
-    } catch (e) {
-      if (!HEX_PREFIX.test(nameOrId)) throw e;
-    }
-    if (ref) {
-      if (ref.digest !== undefined) {
-        const d = ref.digest;
-        const hit = images.find((i) => i.manifestDigest === d);
-        if (hit) return hit;
-      } else {
-        const name = formatReference(ref);
-        const hit = images.find((i) => i.tags.includes(name));
-        if (hit) return hit;
-      }
-    }
-    const m = HEX_PREFIX.exec(nameOrId);
-    if (m) {
-      const hits = images.filter((i) => digestHex(i.id).startsWith(m[1]!));
-      if (hits.length > 1) throw new TbuildError("E_STORE_NOT_FOUND", `image ID prefix ${nameOrId} is ambiguous: ${hits.map((h) => shortDigest(h.id)).join(", ")}`, { hint: "give more digits" });
-      return hits[0];
-    }
-    return undefined;
+  /**
+   * Like resolve, but undefined when nothing matches. Goes through index.json and reads only
+   * the blobs of the image it names, so one damaged image never hides the others.
+   */
+  find(nameOrId: string): Promise<StoredImage | undefined> {
+    return resolveImage(this.paths, nameOrId);
   }
 
   /**
@@ -316,8 +289,7 @@ export class Store {
    * as `collectGarbage`'s `keep` does for prune); called under the lock, only when blobs would go.
    */
   async remove(nameOrId: string, opts: { force?: boolean; keep?: () => Promise<Iterable<Digest>> } = {}): Promise<RemoveResult> {
-    const images = await this.listImages();
-    const image = this.match(images, nameOrId);
+    const image = await this.find(nameOrId);
     if (!image) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${nameOrId}`);
     const byName = namedTag(image, nameOrId);
     if (!byName && image.tags.length > 1 && !opts.force) {

@@ -30,7 +30,7 @@ export async function openRealStore(dir = mkdtempSync(join(tmpdir(), "tbuild-reg
       for (const r of refs) await store.tag(m.digest, r);
     },
     resolveManifest: async (ref) => {
-      const img = store.match(await store.listImages(), ref);
+      const img = await store.find(ref);
       return img ? { digest: img.manifestDigest } : undefined;
     },
     index: async () => store.listImages(),

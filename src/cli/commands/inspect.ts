@@ -50,12 +50,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const fmt = ctx.values.format as string | undefined;
   if (fmt !== undefined && fmt !== "json") throw new TbuildError("E_USAGE", `unknown --format ${fmt}`, { hint: "only json is supported" });
   const store = await Store.open(ctx.root);
-  const all = await store.listImages();
   const out: Record<string, unknown>[] = [];
   let missing: TbuildError | undefined;
   for (const n of ctx.positionals) {
     try {
-      const img = store.match(all, n);
+      const img = await store.find(n);
       if (!img) throw new TbuildError("E_STORE_NOT_FOUND", `no such image: ${n}`);
       out.push(inspectObject(img));
     } catch (e) {

@@ -8,7 +8,7 @@ import { isAbsolute, join, relative } from "node:path";
 import { openContext, recordDigest, type BuildContext } from "../../context/index.js";
 import { ociArchitecture, type Platform } from "../../image/index.js";
 import { formatPlan, planBuild, type BaseImageResolver, type ResolvedImage, type SourceHasher } from "../../plan/index.js";
-import { Store, type StoredImage } from "../../store/index.js";
+import { Store } from "../../store/index.js";
 import { TbuildError, type Digest } from "../../util/index.js";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
@@ -41,12 +41,12 @@ export function contextHasher(c: BuildContext): SourceHasher {
   };
 }
 
-/** A resolver over the images in the store (read once); undefined for anything else. */
-export function storeResolver(images: readonly StoredImage[], store: Store | undefined): BaseImageResolver {
+/** A resolver over the images in the store; undefined for anything else. */
+export function storeResolver(store: Store | undefined): BaseImageResolver {
   return {
     async resolve(ref): Promise<ResolvedImage | undefined> {
       if (!store) return undefined;
-      const img = store.match(images, ref);
+      const img = await store.find(ref);
       if (!img) return undefined;
       const c = img.config;
       return {
@@ -78,7 +78,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     const shown = relative(io.cwd, c.dockerfile) || c.dockerfile;
     ctx.registerSource(shown, text);
     const store = hasStore ? await Store.open(ctx.root) : undefined;
-    const images = store ? await store.listImages() : [];
     const buildArgs = (ctx.values["build-arg"] as string[] | undefined) ?? [];
     const environ: Record<string, string | undefined> = { ...io.env };
     const plan = await planBuild({
@@ -88,7 +87,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       environ,
       ...(typeof ctx.values.target === "string" ? { target: ctx.values.target } : {}),
       platform: hostPlatform(),
-      resolver: storeResolver(images, store),
+      resolver: storeResolver(store),
       hasher: contextHasher(c),
     });
     if (format === "json") io.stdout.write(JSON.stringify(plan, null, 2) + "\n");
