@@ -1,8 +1,9 @@
-// Streaming SHA-256 for large blob writes (load, pull). Node's bundled OpenSSL hashes at
-// about 0.5 GB/s on this class of machine, while the system's `openssl` (SHA-NI) does about
-// 1.6 GB/s, and hashing is the longest step of a load. So a large blob's bytes are piped
-// through `openssl dgst -sha256` when that program exists, in parallel with the write and
-// on another core, as containerd pipes layers through `unpigz` when it is installed.
+// Streaming SHA-256 for large blob writes (load, pull). node:crypto hashes at about
+// 1.6 GB/s here, as fast as the system's `openssl`, but on the same thread that reads,
+// verifies and writes the blob. Piping a large blob's bytes through `openssl dgst -sha256`
+// moves the hashing to another core, in parallel with the write, as containerd pipes layers
+// through `unpigz` when it is installed: loading 512 MiB took 1.48 s against 1.63 s with
+// node:crypto (medians of 6, alternated, load average 3, 2 cores).
 // node:crypto is used for small blobs and whenever the program is missing or fails.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
