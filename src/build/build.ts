@@ -140,7 +140,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       if (r) return { replayed: true, imageId: r.imageId, manifestDigest: r.manifestDigest, tags: r.tags, cachedSteps: r.cached, totalSteps: r.total };
     }
     // Loaded only now: a replayed build never plans or solves (the planner alone is ~30 modules).
-    const [{ explainPlan, planBuild }, { ContextHasher, StoreImageResolver }, { Solver, describeSteps }] = await Promise.all([import("../plan/index.js"), import("./ports.js"), import("./solve.js")]);
+    const [{ explainPlan, planBuild }, { ContextHasher, StoreImageResolver }, { Solver, describeSteps, oneLine }] = await Promise.all([import("../plan/index.js"), import("./ports.js"), import("./solve.js")]);
     const hasher = new ContextHasher(context);
     const resolver = new StoreImageResolver(store, { pull: !o.dryRun, always: o.pull === true, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
     const plan = await planBuild({
@@ -269,6 +269,3 @@ function fastPathInputs(o: BuildOptions, tags: readonly string[], platform: Plat
   };
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\\\r?\n/g, " ").replace(/\s+/g, " ").trim();
-}

@@ -86,7 +86,8 @@ function isVisible(s: Step): boolean {
   return s.layer || (s.kind === "from" && s.base.kind !== "scratch");
 }
 
-function oneLine(text: string): string {
+/** An instruction's text on one line (continuations and runs of space folded), at most 200 characters. */
+export function oneLine(text: string): string {
   const t = text.replace(/\\\r?\n/g, " ").replace(/\s+/g, " ").trim();
   return t.length > 200 ? `${t.slice(0, 197)}...` : t;
 }

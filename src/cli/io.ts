@@ -28,3 +28,10 @@ export interface CommandContext<V = Record<string, unknown>> {
   /** Register a source text so error frames can show its lines. */
   registerSource(file: string, text: string): void;
 }
+
+/** All of a stream (stdin: a Dockerfile, a password) as UTF-8 text. */
+export async function readText(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer | string>) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
+  return Buffer.concat(chunks).toString("utf8");
+}

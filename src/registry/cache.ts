@@ -28,8 +28,7 @@
 // A reader ignores a manifest whose config media type is not this one, and records whose
 // layer index is out of range. Registries that accept ORAS artifacts accept this (checked
 // against distribution 2.8).
-import { createHash } from "node:crypto";
-import { TbuildError, canonicalJson, isDigest, type Digest } from "../util/index.js";
+import { TbuildError, canonicalJson, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { MediaType } from "../image/index.js";
 import { localBackend, registryBackend, type CacheBackend } from "./cache-backends.js";
 import type { RegistryClientOptions } from "./client.js";
@@ -147,7 +146,7 @@ export async function exportCache(backend: CacheBackend, store: TransferStore, e
     records: sorted.map((e) => ({ key: e.key, kind: e.kind, text: e.text, layer: index.get(e.layer.diffId)!, created: e.created, preimage: e.preimage })),
   };
   const config = Buffer.from(canonicalJson(manifest));
-  const configRef = { digest: sha256(config), size: config.byteLength };
+  const configRef = { digest: sha256Digest(config), size: config.byteLength };
   await backend.putBlob(configRef, () => once(config));
   const oci = {
     schemaVersion: 2,
@@ -236,9 +235,6 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
-function sha256(bytes: Uint8Array): Digest {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
 
 function parseJson<T>(bytes: Uint8Array, what: string): T {
   try {

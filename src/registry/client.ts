@@ -2,7 +2,7 @@
 // verified while streaming, monolithic and chunked uploads, cross-repository mounts),
 // Basic and Bearer auth, and bounded retries with backoff on 5xx and network faults.
 import { createHash } from "node:crypto";
-import { TbuildError, isDigest, type Digest } from "../util/index.js";
+import { TbuildError, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { basicHeader, parseChallenges, type Challenge, type CredentialSource, type Credentials } from "./auth.js";
 import { MANIFEST_ACCEPT } from "./types.js";
 
@@ -87,7 +87,7 @@ export class RegistryClient {
     }
     await this.expect(res, [200], `GET manifest ${repo}:${ref}`);
     const bytes = await readLimited(res, MAX_MANIFEST, `manifest ${repo}:${ref}`);
-    const digest = sha256(bytes);
+    const digest = sha256Digest(bytes);
     const claimed = isDigest(ref) ? ref : res.headers.get("docker-content-digest");
     if (claimed && claimed !== digest) {
       throw new TbuildError("E_REGISTRY_DIGEST", `manifest ${this.registry}/${repo}@${claimed} does not match its digest: got ${digest}`, { hint: "the registry or a proxy altered the manifest" });
@@ -111,7 +111,7 @@ export class RegistryClient {
     const res = await this.send("PUT", `/v2/${repo}/manifests/${ref}`, { headers: { "content-type": mediaType }, body: bytes, scopes: [pushScope(repo)] });
     await this.expect(res, [201, 200], `PUT manifest ${repo}:${ref}`);
     await drain(res);
-    return sha256(bytes);
+    return sha256Digest(bytes);
   }
 
   /** All tags of a repository (GET /v2/<repo>/tags/list, following Link pagination). */
@@ -456,9 +456,6 @@ export function pushScope(repo: string): string {
   return `repository:${repo}:pull,push`;
 }
 
-function sha256(bytes: Uint8Array): Digest {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
 
 function mediaTypeOf(bytes: Uint8Array): string {
   try {

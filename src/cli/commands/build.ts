@@ -9,7 +9,7 @@ import { buildImage, exportBuildCache, normaliseTags, pushBuiltImage, type Build
 import type { CacheSpec } from "../../registry/index.js";
 import type { RuntimeName } from "../../exec/index.js";
 import { stringList, type CommandSpec } from "../args.js";
-import type { CommandContext, OutStream } from "../io.js";
+import { readText, type CommandContext, type OutStream } from "../io.js";
 import type { ProgressRenderer } from "../render/progress-plain.js";
 import { version } from "../main.js";
 import { checkFailure, checksAreErrors, printWarnings, runBuildChecks, type BuildCheckResult } from "./build-checks.js";
@@ -136,12 +136,6 @@ function parseLabels(list: readonly string[]): Record<string, string> {
   return out;
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer | string>) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 /** The progress renderer for `mode`, loaded on use (`-q` needs none; a build uses one of three). */
 async function renderer(mode: string, err: OutStream, env: Readonly<Record<string, string | undefined>>): Promise<ProgressRenderer> {
   const m = mode === "auto" ? (err.isTTY && env.TERM !== "dumb" ? "tty" : "plain") : mode;
@@ -177,7 +171,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const fromStdin = v.file === "-";
   const dockerfile = v.file === undefined || fromStdin ? resolve(contextDir, "Dockerfile") : resolve(io.cwd, v.file);
   const displayName = fromStdin ? "Dockerfile" : display(io.cwd, dockerfile);
-  const dockerfileText = fromStdin ? await readAll(io.stdin) : undefined;
+  const dockerfileText = fromStdin ? await readText(io.stdin) : undefined;
 
   if (v.check) {
     let text = dockerfileText;

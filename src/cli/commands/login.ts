@@ -3,7 +3,7 @@
 import { RegistryClient, normalizeHost, saveCredentials } from "../../registry/index.js";
 import { TbuildError } from "../../util/index.js";
 import type { CommandSpec } from "../args.js";
-import type { CommandContext } from "../io.js";
+import { readText, type CommandContext } from "../io.js";
 
 export const spec: CommandSpec = {
   name: "login",
@@ -19,19 +19,13 @@ export const spec: CommandSpec = {
   details: "Saves to $TBUILD_AUTH_FILE, else $XDG_CONFIG_HOME/tbuild/auth.json (~/.config/tbuild/auth.json), Docker's format.",
 };
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  let s = "";
-  for await (const c of stream) s += String(c);
-  return s;
-}
-
 export async function run(ctx: CommandContext): Promise<number> {
   const registry = normalizeHost(ctx.positionals[0] ?? "docker.io");
   const username = ctx.values.username as string | undefined;
   let password = ctx.values.password as string | undefined;
   if (ctx.values["password-stdin"]) {
     if (password !== undefined) throw new TbuildError("E_USAGE", "--password and --password-stdin are mutually exclusive");
-    password = (await readAll(ctx.io.stdin)).replace(/\r?\n$/, "");
+    password = (await readText(ctx.io.stdin)).replace(/\r?\n$/, "");
   }
   if (!username || password === undefined) throw new TbuildError("E_USAGE", "login needs -u USER and -p PASS or --password-stdin");
   const client = new RegistryClient({

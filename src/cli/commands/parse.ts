@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { decodeDockerfile, dumpAst, parseDockerfile } from "../../dockerfile/index.js";
 import { TbuildError } from "../../util/index.js";
 import type { CommandSpec } from "../args.js";
-import type { CommandContext } from "../io.js";
+import { readText, type CommandContext } from "../io.js";
 
 export const spec: CommandSpec = {
   name: "parse",
@@ -20,12 +20,6 @@ export const spec: CommandSpec = {
   maxPositionals: 1,
 };
 
-async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 export async function run(ctx: CommandContext): Promise<number> {
   const format = String(ctx.values.format ?? "json");
   if (format !== "json" && format !== "dump") throw new TbuildError("E_USAGE", `unknown format: ${format}`, { hint: "use --format json or --format dump" });
@@ -33,7 +27,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (flagFile !== undefined && ctx.positionals.length > 0) throw new TbuildError("E_USAGE", "give the Dockerfile either with -f or as an argument, not both");
   const arg = flagFile ?? ctx.positionals[0] ?? "Dockerfile";
   let text: string;
-  if (arg === "-") text = await readStdin(ctx.io.stdin);
+  if (arg === "-") text = await readText(ctx.io.stdin);
   else {
     try {
       text = await readFile(resolve(ctx.io.cwd, arg), "utf8");
