@@ -2,7 +2,7 @@
 // LLB): text → decoded commands → stage graph → steps with expanded words and cache keys.
 // Pure: base images and context hashes come through the ports; nothing is read or run.
 import { TbuildError, withLocation, type Diagnostic, type Digest, type SourceLocation } from "../util/index.js";
-import { decodeDockerfileStrict, parseDockerfile, type Command } from "../dockerfile/index.js";
+import { decodeDockerfileStrict, parseDockerfile, type Command, type ParseResult } from "../dockerfile/index.js";
 import { processWord, type ShellOptions } from "../shell/index.js";
 import { formatPlatform, normalizeReference, parsePlatform, type ContainerConfig, type HistoryEntry, type Platform } from "../image/index.js";
 import { ArgScope, BuildArgs, parseBuildArgs, platformArgs } from "./args.js";
@@ -17,11 +17,8 @@ import { findStage, resolveTarget, splitStages, type StageDecl, type StageSplit 
 import { snapshotConfig, type PlannerServices, type ResolvedSource, type StageState } from "./state.js";
 import type { FromStep, Plan, PlanStage, StageSource } from "./steps.js";
 
-export interface PlanInput {
-  /** The Dockerfile's text. */
-  readonly dockerfile: string;
-  /** Its name in locations (default `Dockerfile`). */
-  readonly file?: string;
+/** Everything a plan needs besides the Dockerfile itself. */
+export interface PlanOptions {
   /** `--build-arg` values: `K=V` or bare `K` (taken from `environ`), or a map. */
   readonly buildArgs?: readonly string[] | Readonly<Record<string, string>>;
   /** Where a bare `--build-arg K` takes its value (the CLI passes the process environment). */
@@ -34,9 +31,24 @@ export interface PlanInput {
   readonly hasher: SourceHasher;
 }
 
+export interface PlanInput extends PlanOptions {
+  /** The Dockerfile's text. */
+  readonly dockerfile: string;
+  /** Its name in locations (default `Dockerfile`). */
+  readonly file?: string;
+}
+
 /** Plan a build: every step of the target and the stages it needs, keyed. Throws TbuildError. */
 export async function planBuild(input: PlanInput): Promise<Plan> {
-  return new Planner(input).run();
+  return planParsed(parseDockerfile(input.dockerfile, { file: input.file ?? "Dockerfile" }), input);
+}
+
+/**
+ * planBuild for an already parsed Dockerfile (a build parses once for its checks and its
+ * plan); locations name the parsed file. Throws TbuildError.
+ */
+export async function planParsed(parsed: ParseResult, options: PlanOptions): Promise<Plan> {
+  return new Planner(parsed, options).run();
 }
 
 /**
@@ -85,8 +97,8 @@ class Planner implements PlannerServices {
   private readonly inProgress = new Set<number>();
   private readonly images = new Map<string, Promise<ResolvedImage | undefined>>();
 
-  constructor(private readonly input: PlanInput) {
-    this.file = input.file ?? "Dockerfile";
+  constructor(private readonly parsed: ParseResult, private readonly input: PlanOptions) {
+    this.file = parsed.ast.file;
     this.hasher = input.hasher;
     this.buildArgs = new BuildArgs(parseBuildArgs(input.buildArgs ?? [], input.environ ?? {}));
   }
@@ -96,7 +108,7 @@ class Planner implements PlannerServices {
   }
 
   async run(): Promise<Plan> {
-    const parsed = parseDockerfile(this.input.dockerfile, { file: this.file });
+    const parsed = this.parsed;
     for (const d of parsed.diagnostics) if (d.severity !== "error") this.diagnostics.push(d);
     this.escapeChar = parsed.ast.escapeChar;
     this.shell = { escapeToken: parsed.ast.escapeChar };
