@@ -75,8 +75,11 @@ export function splitCommands(script: string): SimpleCommand[] {
           i += 2;
           continue;
         }
-        word += script[i];
-        i++;
+        // A run up to the next quote or backslash, copied whole (see plainRunEnd).
+        let j = i + 1;
+        while (j < n && script.charCodeAt(j) !== 34 && script.charCodeAt(j) !== 92) j++;
+        word += script.slice(i, j);
+        i = j;
       }
       inWord = true;
       continue;
@@ -158,11 +161,26 @@ export function splitCommands(script: string): SimpleCommand[] {
       endCommand(c === "(" ? ";" : ";");
       continue;
     }
-    word += c;
+    const end = plainRunEnd(script, i + 1);
+    word += script.slice(i, end);
     inWord = true;
+    i = end - 1;
   }
   endCommand("");
   return out;
+}
+
+/** Characters that may end a word or start a quote, escape, expansion or operator. */
+const SPECIAL = new Set([..."\\'\"$` \t\r\n;&|<>()"].map((c) => c.charCodeAt(0)));
+
+/**
+ * Where the run of ordinary word characters from `i` ends. Words are copied a run at a time:
+ * a word built a character at a time is a rope of one node per character, and a RUN line of
+ * a few long words made linting megabytes of them (and of the collector's work).
+ */
+function plainRunEnd(script: string, i: number): number {
+  while (i < script.length && !SPECIAL.has(script.charCodeAt(i))) i++;
+  return i;
 }
 
 /** Drop leading `VAR=value` assignments and wrappers (`env`, `nice`, `command`): the real argv. */
