@@ -98,6 +98,24 @@ describe("parse + decode + lint + plan stay linear up to 9,600 instructions", ()
     expect(r.ratio).toBeLessThan(MAX_RATIO);
   }, 300_000);
 
+  // The fuzz bench's #40748: 1,700 of these took 1.1 s, splitting every ever-longer value
+  // into words that no caller of the value wanted.
+  it("ENV PATH=/n/bin:$PATH repeated, each value longer than the one before", async () => {
+    const make = (n: number) => `FROM scratch\n${lines(n - 1, (i) => `ENV PATH=/opt/p${i}/bin:$PATH`)}`;
+    const r = await ratio(make);
+    expect(r.large.instructions).toBe(LARGE);
+    expect(r.large.planned).toBe("ok");
+    expect(r.ratio).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  it("a RUN heredoc of n commands", async () => {
+    const make = (n: number) => `FROM scratch\nRUN <<EOF\n${lines(n, (i) => `echo "${i} $(date)" | tee -a /log && apt-get install -y p${i}`)}EOF\n`;
+    const r = await ratio(make);
+    expect(r.large.instructions).toBe(2);
+    expect(r.large.planned).toBe("ok");
+    expect(r.ratio).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
   it("one instruction continued over n physical lines", async () => {
     const make = (n: number) => `FROM scratch\nCOPY \\\n${lines(n, (i) => `  f${i} \\`)}  /dst/\nRUN ls \\\n${lines(n, (i) => `  && echo ${i} | cat \\`)}  && true\n`;
     const r = await ratio(make);
