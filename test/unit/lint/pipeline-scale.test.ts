@@ -68,8 +68,7 @@ async function ratio(make: (n: number) => string): Promise<{ ratio: number; smal
 const lines = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => `${f(i)}\n`).join("");
 
 describe("parse + decode + lint + plan stay linear up to 9,600 instructions", () => {
-  // Stages are not chained FROM one another: each stage's history holds its base stage's
-  // whole history (a copy), so a chain of k stages is quadratic in the plan's own output.
+  // Stages are not chained FROM one another (a chain: test/unit/plan/history.test.ts).
   it("stages of ordinary instructions, each copying from the one before (n/25 stages)", async () => {
     const make = (n: number) =>
       `ARG BASE=alpine:3.20\n${lines(n / 25, (s) =>
