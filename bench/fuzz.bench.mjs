@@ -1,7 +1,8 @@
 // Mutation fuzzing of the pure front end: corpus Dockerfiles (../shared/corpus/dockerfiles)
 // mutated deterministically (byte flips, line duplication/deletion, splices across files,
 // inserted `\`, `<<EOF`, `${`, quotes, JSON brackets, huge repeats, binary garbage) through
-// parseDockerfile + decodeDockerfile + lintDockerfile + planBuild with in-memory ports.
+// parseDockerfile + decodeDockerfile + lintParsed + planParsed with in-memory ports: parsed
+// once, as a build does.
 // Expected: no exception other than TbuildError, parse and lint never throw, and no input
 // takes 1 s. Inputs run in worker threads. "Over 1 s" is the wall time the worker itself
 // measures around that one input (parse to plan, not queueing or generating the input); the
@@ -148,8 +149,8 @@ function loadCorpus() {
 
 async function loadFrontEnd(dist) {
   const { parseDockerfile, decodeDockerfile } = await import(`${dist}/src/dockerfile/index.js`);
-  const { lintDockerfile } = await import(`${dist}/src/lint/index.js`);
-  const { planBuild } = await import(`${dist}/src/plan/index.js`);
+  const { lintParsed } = await import(`${dist}/src/lint/index.js`);
+  const { planParsed } = await import(`${dist}/src/plan/index.js`);
   const { TbuildError } = await import(`${dist}/src/util/index.js`);
   const digest = (s) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
   const platform = { os: "linux", architecture: "amd64" };
@@ -161,7 +162,7 @@ async function loadFrontEnd(dist) {
       return { digest: digest(`sel:${JSON.stringify(req.sources)}`), files };
     },
   };
-  return { parseDockerfile, decodeDockerfile, lintDockerfile, planBuild, TbuildError, platform, resolver, hasher };
+  return { parseDockerfile, decodeDockerfile, lintParsed, planParsed, TbuildError, platform, resolver, hasher };
 }
 
 // Wall time of the whole input and of each stage it reached, in ms.
@@ -183,10 +184,10 @@ async function runInput(fe, text) {
     next("decode");
     fe.decodeDockerfile(parsed);
     next("lint");
-    fe.lintDockerfile(text);
+    fe.lintParsed(parsed);
     next("plan");
     try {
-      await fe.planBuild({ dockerfile: text, platform: fe.platform, resolver: fe.resolver, hasher: fe.hasher });
+      await fe.planParsed(parsed, { platform: fe.platform, resolver: fe.resolver, hasher: fe.hasher });
     } catch (e) {
       if (!(e instanceof fe.TbuildError)) throw e;
       outcome = e.code;

@@ -10,6 +10,7 @@ import { TbuildError, type Digest } from "../util/index.js";
 import { buildConfig, formatPlatform, formatReference, ociArchitecture, parsePlatform, parseReference, type ContainerConfig, type HistoryEntry, type Platform } from "../image/index.js";
 import { openContext } from "../context/index.js";
 import type { RuntimeName } from "../exec/index.js";
+import type { ParseResult } from "../dockerfile/index.js";
 import type { Plan, StepRecord } from "../plan/index.js";
 import { Store } from "../store/index.js";
 import type { CacheSpec, Env } from "../registry/index.js";
@@ -29,6 +30,11 @@ export interface BuildOptions {
   readonly dockerfile?: string;
   /** The Dockerfile's text, when the caller has read it (from the file, or stdin: see `dockerfileFromStdin`). */
   readonly dockerfileText?: string;
+  /**
+   * The parse of `dockerfileText` (file `displayName`) when the caller already has it (the
+   * build's lint checks): the planner uses it instead of parsing the text again.
+   */
+  readonly dockerfileParsed?: ParseResult;
   /** The text came from stdin (`-f -`): the plan record is then keyed by the context, not a path. */
   readonly dockerfileFromStdin?: boolean;
   /** How locations name the Dockerfile in errors and progress (`Dockerfile`, `app/Dockerfile`). */
@@ -78,6 +84,8 @@ export interface DryRunStep {
 export interface BuildResult {
   /** Undefined when the build was replayed by the no-change fast path. */
   readonly plan?: Plan;
+  /** The parsed Dockerfile the plan came from (undefined when replayed), for the lint checks after. */
+  readonly parsed?: ParseResult;
   /** The no-change fast path replayed a recorded build (nothing was planned or solved). */
   readonly replayed?: boolean;
   readonly imageId?: Digest;
@@ -140,12 +148,12 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       if (r) return { replayed: true, imageId: r.imageId, manifestDigest: r.manifestDigest, tags: r.tags, cachedSteps: r.cached, totalSteps: r.total };
     }
     // Loaded only now: a replayed build never plans or solves (the planner alone is ~30 modules).
-    const [{ explainPlan, planBuild }, { ContextHasher, StoreImageResolver }, { Solver, describeSteps, oneLine }] = await Promise.all([import("../plan/index.js"), import("./ports.js"), import("./solve.js")]);
+    const [{ parseDockerfile }, { explainPlan, planParsed }, { ContextHasher, StoreImageResolver }, { Solver, describeSteps, oneLine }] = await Promise.all([import("../dockerfile/index.js"), import("../plan/index.js"), import("./ports.js"), import("./solve.js")]);
     const hasher = new ContextHasher(context);
     const resolver = new StoreImageResolver(store, { pull: !o.dryRun, always: o.pull === true, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
-    const plan = await planBuild({
-      dockerfile: text,
-      file: o.displayName,
+    // Parsed once: the lint checks before and after the build share this tree.
+    const parsed = o.dockerfileText !== undefined && o.dockerfileParsed ? o.dockerfileParsed : parseDockerfile(text, { file: o.displayName });
+    const plan = await planParsed(parsed, {
       buildArgs: o.buildArgs,
       environ: o.environ,
       ...(o.target !== undefined ? { target: o.target } : {}),
@@ -176,7 +184,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         const why = status === "miss" ? await explain(s.stage, s.index) : undefined;
         out.push({ info, key: s.key, status, summary: s.summary, ...(why ? { explanation: why } : {}) });
       }
-      return { plan, tags, dryRun: out, cachedSteps: out.filter((x) => x.status === "cached").length, totalSteps: out.filter((x) => x.status !== "base").length };
+      return { plan, parsed, tags, dryRun: out, cachedSteps: out.filter((x) => x.status === "cached").length, totalSteps: out.filter((x) => x.status !== "base").length };
     }
 
     const secrets = new Map((o.secrets ?? []).map((s) => [s.id, s]));
@@ -240,7 +248,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     }
     const cachedSteps = solver.counts();
     o.progress({ type: "done", time: Date.now(), imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, durationMs: Date.now() - t0, cached: cachedSteps.cached, total: cachedSteps.total });
-    return { plan, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, cachedSteps: cachedSteps.cached, totalSteps: cachedSteps.total };
+    return { plan, parsed, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, cachedSteps: cachedSteps.cached, totalSteps: cachedSteps.total };
   } finally {
     await context.close().catch(() => undefined);
   }

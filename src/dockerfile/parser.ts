@@ -1,7 +1,7 @@
 // The tolerant parser: Dockerfile text → syntax tree + diagnostics, for any input. It follows
 // BuildKit's parser (frontend/dockerfile/parser) node for node, so `dumpAst` matches BuildKit's
 // dump, and records a range for the keyword, each flag, argument, pair and heredoc.
-import { SourceText, isSpace, type Diagnostic, type ErrorCode, type Position, type Range } from "../util/index.js";
+import { SourceText, groupThousands, isSpace, type Diagnostic, type ErrorCode, type Position, type Range } from "../util/index.js";
 import { INSTRUCTION_KINDS, type Arg, type Comment, type DockerfileAst, type Flag, type Heredoc, type Instruction, type InstructionKind, type KeyValue, type ParseOptions, type ParseResult } from "./ast.js";
 import { scanDirectives } from "./directives.js";
 import { heredocsFromLine, HeredocSyntaxError, type HeredocOpener } from "./heredoc.js";
@@ -11,6 +11,15 @@ import { isSeparator, parseJsonArray, parseWords, splitWhitespace, trimBounds, u
 
 /** Inputs larger than this are refused outright (E_PARSE_LIMIT). */
 export const MAX_DOCKERFILE_CHARS = 16 * 1024 * 1024;
+/**
+ * The most top-level instructions one Dockerfile may have, counting every instruction line
+ * (unknown ones too); past it the parser stops with one E_PARSE_LIMIT at the next one.
+ * Docker's overlay2 caps an image at 127 layers and real Dockerfiles have at most a few
+ * hundred instructions, so 10,000 is far beyond any real file while it bounds the work of
+ * every later stage (decode, lint, plan) on a hostile one: without it a 3 MB file of short
+ * lines is 300k instructions, each parsed, decoded, linted and planned.
+ */
+export const MAX_INSTRUCTIONS = 10_000;
 /** ONBUILD may nest this deep in the tree (the decoder rejects ONBUILD ONBUILD anyway). */
 const MAX_ONBUILD_DEPTH = 2;
 
@@ -123,6 +132,11 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
   const lp = new LinePositions(src);
   for (let ll = reader.nextLogical(); ll; ll = reader.nextLogical()) {
     lp.ll = ll;
+    if (instructions.length === MAX_INSTRUCTIONS) {
+      diag(ctx, "error", "E_PARSE_LIMIT", `the Dockerfile has more than ${groupThousands(MAX_INSTRUCTIONS)} instructions`, lp.range(0, ll.text.length),
+        "merge RUN steps (one RUN can run many commands) or split the build into several Dockerfiles");
+      break;
+    }
     const node = buildInstruction(ctx, lp, 0, 0);
     let endOffset = ll.end;
     let endLine = ll.endLine;

@@ -1,6 +1,6 @@
 // lint/: Dockerfile checks over the parsed tree (BuildKit's checks, best practice, image
 // weight), their configuration, fixes and output formats. Pure: text and values in, values out.
-export { lintDockerfile, lintDockerfileReport, compareDiagnostics, CHECKS, type LintReport } from "./run.js";
+export { lintDockerfile, lintDockerfileReport, lintParsed, lintParsedReport, compareDiagnostics, CHECKS, type LintReport } from "./run.js";
 export { RULES, RULES_BY_NAME, RULES_DOC_URL, atOrAbove, rule, type RuleSpec, type RuleCategory } from "./rules.js";
 export { parseCheckConfig, instructionCheckSkips, inlineIgnores, CheckConfigError, EMPTY_CHECK_CONFIG, type CheckConfig } from "./config.js";
 export { applyFixes, type FixResult } from "./fix.js";

@@ -1,7 +1,7 @@
 // lintDockerfile: parse, build the stage model, run every check, then apply the
 // configuration (`# check=` directive and per-instruction comments, `# tbuild-lint ignore=`,
 // --ignore, experimental rules, `error=true`) and sort. Pure.
-import { INSTRUCTION_KINDS, parseDockerfile, type Instruction } from "../dockerfile/index.js";
+import { INSTRUCTION_KINDS, parseDockerfile, type Instruction, type ParseResult } from "../dockerfile/index.js";
 import { SourceText, didYouMean, type Diagnostic, type Range } from "../util/index.js";
 import { CheckConfigError, EMPTY_CHECK_CONFIG, inlineIgnores, instructionCheckSkips, parseCheckConfig, type CheckConfig } from "./config.js";
 import { buildModel, type Check, type Report } from "./model.js";
@@ -49,8 +49,17 @@ const UPPER_KINDS = new Set<string>(INSTRUCTION_KINDS.map((k) => k.toUpperCase()
 
 /** Lint one Dockerfile text. Never throws on any input. */
 export function lintDockerfileReport(text: string, options: LintOptions = {}): LintReport {
-  const file = options.file ?? "Dockerfile";
-  const { ast, diagnostics: parseDiags } = parseDockerfile(text, { file });
+  return lintParsedReport(parseDockerfile(text, { file: options.file ?? "Dockerfile" }), options);
+}
+
+/**
+ * Lint an already parsed Dockerfile (a build parses once for its checks and its plan).
+ * Locations name the parsed file (`options.file` is only for the text entry points).
+ * Never throws on any input.
+ */
+export function lintParsedReport(parsed: ParseResult, options: LintOptions = {}): LintReport {
+  const { ast, diagnostics: parseDiags } = parsed;
+  const file = ast.file;
   const source = new SourceText(ast.text);
   const out: LintDiagnostic[] = [];
 
@@ -160,6 +169,11 @@ export function lintDockerfileReport(text: string, options: LintOptions = {}): L
  */
 export function lintDockerfile(text: string, options: LintOptions = {}): LintDiagnostic[] {
   return [...lintDockerfileReport(text, options).diagnostics];
+}
+
+/** lintDockerfile for an already parsed Dockerfile. */
+export function lintParsed(parsed: ParseResult, options: LintOptions = {}): LintDiagnostic[] {
+  return [...lintParsedReport(parsed, options).diagnostics];
 }
 
 /** Order: file, line, column, rule, message. */

@@ -75,8 +75,11 @@ export function splitCommands(script: string): SimpleCommand[] {
           i += 2;
           continue;
         }
-        word += script[i];
-        i++;
+        // A run up to the next quote or backslash, copied whole (see plainRunEnd).
+        let j = i + 1;
+        while (j < n && script.charCodeAt(j) !== 34 && script.charCodeAt(j) !== 92) j++;
+        word += script.slice(i, j);
+        i = j;
       }
       inWord = true;
       continue;
@@ -158,11 +161,30 @@ export function splitCommands(script: string): SimpleCommand[] {
       endCommand(c === "(" ? ";" : ";");
       continue;
     }
-    word += c;
+    const end = plainRunEnd(script, i + 1);
+    word += script.slice(i, end);
     inWord = true;
+    i = end - 1;
   }
   endCommand("");
   return out;
+}
+
+/** The ASCII characters that may end a word or start a quote, escape, expansion or operator. */
+const SPECIAL = new Uint8Array(128);
+for (const c of "\\'\"$` \t\r\n;&|<>()") SPECIAL[c.charCodeAt(0)] = 1;
+
+/**
+ * Where the run of ordinary word characters from `i` ends. Words are copied a run at a time:
+ * a word built a character at a time is a rope of one node per character, and a RUN line of
+ * a few long words made linting megabytes of them (and of the collector's work).
+ */
+function plainRunEnd(script: string, i: number): number {
+  for (; i < script.length; i++) {
+    const c = script.charCodeAt(i);
+    if (c < 128 && SPECIAL[c] === 1) break;
+  }
+  return i;
 }
 
 /** Drop leading `VAR=value` assignments and wrappers (`env`, `nice`, `command`): the real argv. */
@@ -171,7 +193,8 @@ export function argv(cmd: SimpleCommand): readonly string[] {
   const w = cmd.words;
   while (i < w.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(w[i]!)) i++;
   while (i < w.length && (w[i] === "env" || w[i] === "command" || w[i] === "nice" || w[i] === "nohup")) i++;
-  return w.slice(i);
+  // Most commands have neither: no copy (a script can have 100k commands).
+  return i === 0 ? w : w.slice(i);
 }
 
 /** The argv with `sudo [-flags]` stripped, so `sudo apt-get install` reads as `apt-get install`. */

@@ -1,6 +1,6 @@
 // plan/: the build planner. Dockerfile text + build options + facts from ports → a Plan:
 // stages (a graph), steps with expanded words, cache keys and their preimages. Pure.
-export { planBuild, type PlanInput } from "./plan.js";
+export { planBuild, planParsed, type PlanInput, type PlanOptions } from "./plan.js";
 export type { Plan, PlanStage, Step, StepBase, FromStep, RunStep, RunMount, CopyStep, CopySource, WorkdirStep, ConfigStep, ConfigInstruction, StageSource } from "./steps.js";
 export type { BaseImageResolver, ResolvedImage, SourceHasher, SourceRequest, SourceHash } from "./ports.js";
 export { computeStepKey, type KeyPreimage, type FromPreimage, type RunPreimage, type CopyPreimage, type WorkdirPreimage, type MountPreimage, type MergePreimage } from "./keys.js";

@@ -2,7 +2,7 @@
 // LLB): text → decoded commands → stage graph → steps with expanded words and cache keys.
 // Pure: base images and context hashes come through the ports; nothing is read or run.
 import { TbuildError, withLocation, type Diagnostic, type Digest, type SourceLocation } from "../util/index.js";
-import { decodeDockerfileStrict, parseDockerfile, type Command } from "../dockerfile/index.js";
+import { decodeDockerfileStrict, parseDockerfile, type Command, type ParseResult } from "../dockerfile/index.js";
 import { processWord, type ShellOptions } from "../shell/index.js";
 import { formatPlatform, normalizeReference, parsePlatform, type ContainerConfig, type HistoryEntry, type Platform } from "../image/index.js";
 import { ArgScope, BuildArgs, parseBuildArgs, platformArgs } from "./args.js";
@@ -17,11 +17,8 @@ import { findStage, resolveTarget, splitStages, type StageDecl, type StageSplit 
 import { snapshotConfig, type PlannerServices, type ResolvedSource, type StageState } from "./state.js";
 import type { FromStep, Plan, PlanStage, StageSource } from "./steps.js";
 
-export interface PlanInput {
-  /** The Dockerfile's text. */
-  readonly dockerfile: string;
-  /** Its name in locations (default `Dockerfile`). */
-  readonly file?: string;
+/** Everything a plan needs besides the Dockerfile itself. */
+export interface PlanOptions {
   /** `--build-arg` values: `K=V` or bare `K` (taken from `environ`), or a map. */
   readonly buildArgs?: readonly string[] | Readonly<Record<string, string>>;
   /** Where a bare `--build-arg K` takes its value (the CLI passes the process environment). */
@@ -34,9 +31,24 @@ export interface PlanInput {
   readonly hasher: SourceHasher;
 }
 
+export interface PlanInput extends PlanOptions {
+  /** The Dockerfile's text. */
+  readonly dockerfile: string;
+  /** Its name in locations (default `Dockerfile`). */
+  readonly file?: string;
+}
+
 /** Plan a build: every step of the target and the stages it needs, keyed. Throws TbuildError. */
 export async function planBuild(input: PlanInput): Promise<Plan> {
-  return new Planner(input).run();
+  return planParsed(parseDockerfile(input.dockerfile, { file: input.file ?? "Dockerfile" }), input);
+}
+
+/**
+ * planBuild for an already parsed Dockerfile (a build parses once for its checks and its
+ * plan); locations name the parsed file. Throws TbuildError.
+ */
+export async function planParsed(parsed: ParseResult, options: PlanOptions): Promise<Plan> {
+  return new Planner(parsed, options).run();
 }
 
 /**
@@ -67,6 +79,32 @@ function topoOrder(stages: readonly PlanStage[]): PlanStage[] {
   return out;
 }
 
+/**
+ * A stage's history: its base's entries, then its own. The base's are shared, not copied:
+ * a chain of k stages each FROM the one before copied 1 + 2 + … + k entries. The full list
+ * is made when first read (a plan's reader usually wants the target's only), walking up
+ * the chain with a loop (thousands of stages) to the nearest list already made.
+ */
+class StageHistory {
+  private full: readonly HistoryEntry[] | undefined;
+
+  constructor(private readonly base: StageHistory | readonly HistoryEntry[], private readonly own: readonly HistoryEntry[]) {}
+
+  entries(): readonly HistoryEntry[] {
+    if (this.full) return this.full;
+    const chain: StageHistory[] = [];
+    let at: StageHistory | readonly HistoryEntry[] = this;
+    while (at instanceof StageHistory && at.full === undefined) {
+      chain.push(at);
+      at = at.base;
+    }
+    const out = (at instanceof StageHistory ? at.full! : at).slice();
+    for (let i = chain.length - 1; i >= 0; i--) for (const h of chain[i]!.own) out.push(h);
+    this.full = out;
+    return out;
+  }
+}
+
 /** The platforms are the same when os, architecture and variant (missing = "") agree. */
 function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (a.variant ?? "") === (b.variant ?? "");
@@ -84,9 +122,11 @@ class Planner implements PlannerServices {
   private readonly done = new Map<number, Promise<PlanStage>>();
   private readonly inProgress = new Set<number>();
   private readonly images = new Map<string, Promise<ResolvedImage | undefined>>();
+  /** Each planned stage's history, by index. */
+  private readonly histories = new Map<number, StageHistory>();
 
-  constructor(private readonly input: PlanInput) {
-    this.file = input.file ?? "Dockerfile";
+  constructor(private readonly parsed: ParseResult, private readonly input: PlanOptions) {
+    this.file = parsed.ast.file;
     this.hasher = input.hasher;
     this.buildArgs = new BuildArgs(parseBuildArgs(input.buildArgs ?? [], input.environ ?? {}));
   }
@@ -96,7 +136,7 @@ class Planner implements PlannerServices {
   }
 
   async run(): Promise<Plan> {
-    const parsed = parseDockerfile(this.input.dockerfile, { file: this.file });
+    const parsed = this.parsed;
     for (const d of parsed.diagnostics) if (d.severity !== "error") this.diagnostics.push(d);
     this.escapeChar = parsed.ast.escapeChar;
     this.shell = { escapeToken: parsed.ast.escapeChar };
@@ -209,7 +249,7 @@ class Planner implements PlannerServices {
 
     let base: StageSource;
     let config: ContainerConfig = {};
-    let baseHistory: readonly HistoryEntry[] = [];
+    let baseHistory: StageHistory | readonly HistoryEntry[] = [];
     let preimage: FromPreimage;
     let summary: string;
     const lower = imageName.toLowerCase();
@@ -223,7 +263,7 @@ class Planner implements PlannerServices {
       const s = await this.planStage(stageIdx);
       base = { kind: "stage", stage: stageIdx };
       config = s.config;
-      baseHistory = s.history;
+      baseHistory = this.histories.get(stageIdx)!;
       preimage = { kind: "from", stage: stageIdx, stageKey: s.key };
       summary = `stage ${this.split.stages[stageIdx]!.name} (#${stageIdx})`;
     } else {
@@ -250,7 +290,7 @@ class Planner implements PlannerServices {
     const args = new ArgScope(this.global);
     const st: StageState = {
       index: decl.index, name: decl.name, file: this.file, config: startConfig, maps: new ConfigMaps(startConfig), args, vars: new StageEnv(startConfig.Env ?? [], args), key,
-      cmdSet: false, author: undefined, steps: [], history: [...baseHistory], deps: new Set(base.kind === "stage" ? [base.stage] : []),
+      cmdSet: false, author: undefined, steps: [], history: [], deps: new Set(base.kind === "stage" ? [base.stage] : []),
     };
     const fromStep: FromStep = {
       kind: "from", base, stage: decl.index, index: 0, location: fromLoc, text: from.node.line,
@@ -271,6 +311,8 @@ class Planner implements PlannerServices {
     }
     for (const cmd of decl.commands) await run(cmd, { location: { file: this.file, range: cmd.range }, trigger: false });
 
+    const history = new StageHistory(baseHistory, st.history);
+    this.histories.set(decl.index, history);
     return {
       index: decl.index,
       ...(decl.name !== undefined ? { name: decl.name } : {}),
@@ -280,7 +322,9 @@ class Planner implements PlannerServices {
       steps: st.steps,
       key: st.key,
       config: snapshotConfig(st),
-      history: st.history,
+      get history() {
+        return history.entries();
+      },
       ...(st.author !== undefined ? { author: st.author } : {}),
     };
   }

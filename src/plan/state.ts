@@ -27,6 +27,7 @@ export interface StageState {
   cmdSet: boolean;
   author: string | undefined;
   readonly steps: Step[];
+  /** The history entries this stage adds (its base's come first: see StageHistory in plan.ts). */
   readonly history: HistoryEntry[];
   readonly deps: Set<number>;
 }

@@ -2,10 +2,13 @@
 // environment it reads. Used by dockerfile/ (heredoc words), plan/ and lint/. Pure.
 export {
   expandWord,
+  expandWordMatches,
+  tryExpandWordMatches,
   processWord,
   processWords,
   DEFAULT_MAX_DEPTH,
   type ExpandResult,
+  type WordMatches,
   type ShellOptions,
   type WordOrigin,
 } from "./lex.js";

@@ -37,31 +37,37 @@ export interface ShellOptions {
   readonly origin?: WordOrigin;
 }
 
-/** What expanding one word produced. */
-export interface ExpandResult {
+/** A word's value and the names it referenced (expandWordMatches). */
+export interface WordMatches {
   /** The word after quote removal and expansion (ProcessWord). */
   readonly value: string;
-  /** The same, split on unquoted whitespace after expansion (ProcessWords). */
-  readonly words: readonly string[];
   /** Names referenced that are set (possibly empty). */
   readonly matched: ReadonlySet<string>;
   /** Names referenced that are unset. Positional and special parameters (`$1`, `$@`) are always unset. */
   readonly unmatched: ReadonlySet<string>;
 }
 
+/** What expanding one word produced. */
+export interface ExpandResult extends WordMatches {
+  /** The value split on unquoted whitespace after expansion (ProcessWords). */
+  readonly words: readonly string[];
+}
+
 /** The default limit on `${...}` nesting. */
 export const DEFAULT_MAX_DEPTH = 64;
 
-/** An error inside the scanner, with the span of the input it concerns; turned into a TbuildError at the top. */
-class ShellFault extends Error {
+/**
+ * An error inside the scanner, with the span of the input it concerns; turned into a
+ * TbuildError at the top. Not an Error: it never leaves this module, and capturing a stack
+ * per malformed word was most of the time linting a file of them.
+ */
+class ShellFault {
   constructor(
     readonly code: ErrorCode,
-    message: string,
+    readonly message: string,
     readonly start: number,
     readonly end: number,
-  ) {
-    super(message);
-  }
+  ) {}
 }
 
 /** Accumulates words the way BuildKit's wordsStruct does: unquoted whitespace from literals and `$` results splits. */
@@ -370,6 +376,35 @@ function compile(sc: Scanner, pattern: string): GlobToken[] {
  * (`${VAR:?msg}`) or E_SHELL_LIMIT (nesting deeper than `maxDepth`).
  */
 export function expandWord(word: string, env: EnvSource, opts: ShellOptions = {}): ExpandResult {
+  const split: WordSplitter = { word: "", inWord: false, words: [] };
+  const r = scanWord(word, env, opts, split);
+  if (split.word.length > 0) split.words.push(split.word);
+  return { value: r.value, words: split.words, matched: r.matched, unmatched: r.unmatched };
+}
+
+/**
+ * expandWord without the split into words, for callers that only want the value and the
+ * names: splitting walks every character of every expanded value, and a value that grows
+ * by a step per instruction (`ENV PATH=/x:$PATH` repeated) made that quadratic.
+ */
+export function expandWordMatches(word: string, env: EnvSource, opts: ShellOptions = {}): WordMatches {
+  return scanWord(word, env, opts, undefined);
+}
+
+/**
+ * expandWordMatches, or undefined when the word is malformed or nests too deeply (no error
+ * is made: the linter leaves those to the planner, and a file can hold thousands of them).
+ */
+export function tryExpandWordMatches(word: string, env: EnvSource, opts: ShellOptions = {}): WordMatches | undefined {
+  try {
+    return scanWord(word, env, opts, undefined, false);
+  } catch (e) {
+    if (e instanceof ShellFault || e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
+function scanWord(word: string, env: EnvSource, opts: ShellOptions, split: WordSplitter | undefined, located = true): WordMatches {
   const sc: Scanner = {
     src: word,
     pos: 0,
@@ -381,12 +416,11 @@ export function expandWord(word: string, env: EnvSource, opts: ShellOptions = {}
     matched: new Set(),
     unmatched: new Set(),
   };
-  const split: WordSplitter = { word: "", inWord: false, words: [] };
   try {
     const { value } = readWord(sc, null, opts.rawEscapes ?? false, split);
-    if (split.word.length > 0) split.words.push(split.word);
-    return { value, words: split.words, matched: sc.matched, unmatched: sc.unmatched };
+    return { value, matched: sc.matched, unmatched: sc.unmatched };
   } catch (e) {
+    if (!located) throw e;
     if (e instanceof ShellFault) throw toError(word, e.code, e.message, e.start, e.end, opts.origin);
     if (e instanceof RangeError) {
       // A safety net for a maxDepth set beyond what the stack holds.
@@ -411,7 +445,7 @@ function toError(word: string, code: ErrorCode, message: string, start: number, 
 
 /** The word after quote removal and expansion (BuildKit's ProcessWord). */
 export function processWord(word: string, env: EnvSource, opts: ShellOptions = {}): string {
-  return expandWord(word, env, opts).value;
+  return scanWord(word, env, opts, undefined).value;
 }
 
 /** The word expanded and then split on unquoted whitespace (BuildKit's ProcessWords). */

@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   E_PARSE_HEREDOC: "a heredoc is malformed or unterminated",
   E_PARSE_DIRECTIVE: "a parser directive is invalid",
   E_PARSE_ONBUILD: "ONBUILD wraps an instruction it may not",
-  E_PARSE_LIMIT: "the Dockerfile exceeds a size limit (16 MiB, 65,535-byte lines, ONBUILD depth, 5,000 stages)",
+  E_PARSE_LIMIT: "the Dockerfile exceeds a size limit (16 MiB, 65,535-byte lines, 10,000 instructions, ONBUILD depth, 5,000 stages)",
   E_SHELL_SYNTAX: "a variable expansion is malformed",
   E_SHELL_UNSET: "a ${VAR:?message} expansion found VAR unset or empty",
   E_SHELL_LIMIT: "a word nests ${...} expansions deeper than the limit",
@@ -74,6 +74,21 @@ export class TbuildError extends Error {
     this.code = code;
     if (opts.location) this.location = opts.location;
     if (opts.hint) this.hint = opts.hint;
+  }
+
+  /**
+   * A TbuildError collected into a list (every error of a decode) rather than thrown where
+   * it is made: no stack trace is captured, since it would only show the collector and a
+   * file of 100k broken lines made one per line. Code, message, location and hint as `new`.
+   */
+  static collected(code: ErrorCode, message: string, opts: TbuildErrorOptions = {}): TbuildError {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new TbuildError(code, message, opts);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // the build ("2 warnings found …"), and with `# check=error=true` (or BUILDKIT_DOCKERFILE_CHECK)
 // a finding fails the build before it starts. The linter loads lazily: a build whose
 // Dockerfile has no `error=true` pays for it only after its image is written.
+import type { ParseResult } from "../../dockerfile/index.js";
 import { TbuildError } from "../../util/index.js";
 import type { OutStream } from "../io.js";
 
@@ -18,10 +19,15 @@ export function checksAreErrors(text: string, buildArgs: Readonly<Record<string,
   return /(^|[,;\s])error\s*=\s*true\b/i.test(spec);
 }
 
-/** Lint `text` as a build would. Never throws on any input. */
-export async function runBuildChecks(text: string, file: string, buildArgs: Readonly<Record<string, string>>): Promise<BuildCheckResult> {
-  const { lintDockerfileReport } = await import("../../lint/index.js");
-  const report = lintDockerfileReport(text, { file, buildArgs });
+/** Parse the Dockerfile once for the checks and the plan (loaded only when needed). */
+export async function parseForBuild(text: string, file: string): Promise<ParseResult> {
+  return (await import("../../dockerfile/index.js")).parseDockerfile(text, { file });
+}
+
+/** Lint a parsed Dockerfile as a build would. Never throws on any input. */
+export async function runBuildChecks(parsed: ParseResult, buildArgs: Readonly<Record<string, string>>): Promise<BuildCheckResult> {
+  const { lintParsedReport } = await import("../../lint/index.js");
+  const report = lintParsedReport(parsed, { buildArgs });
   const warnings = report.diagnostics
     .filter((d) => !d.code.startsWith("E_"))
     .map((d) => ({ rule: d.code, message: d.message, line: d.location.range.start.line, ...(d.url ? { url: d.url } : {}) }));

@@ -12,7 +12,8 @@ import { stringList, type CommandSpec } from "../args.js";
 import { readText, type CommandContext, type OutStream } from "../io.js";
 import type { ProgressRenderer } from "../render/progress-plain.js";
 import { version } from "../main.js";
-import { checkFailure, checksAreErrors, printWarnings, runBuildChecks, type BuildCheckResult } from "./build-checks.js";
+import type { ParseResult } from "../../dockerfile/index.js";
+import { checkFailure, checksAreErrors, parseForBuild, printWarnings, runBuildChecks, type BuildCheckResult } from "./build-checks.js";
 
 export const spec: CommandSpec = {
   name: "build",
@@ -213,8 +214,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const checkArgs = Object.fromEntries(buildArgs.map((a) => (a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, io.env[a] ?? ""])));
   const checkText = dockerfileText ?? readTextIfPresent(dockerfile);
   let checks: BuildCheckResult | undefined;
+  // Parsed once, when first needed: by the checks, else by the planner (which returns it).
+  let parsed: ParseResult | undefined;
   if (checkText !== undefined && checksAreErrors(checkText, checkArgs)) {
-    checks = await runBuildChecks(checkText, displayName, checkArgs);
+    parsed = await parseForBuild(checkText, displayName);
+    checks = await runBuildChecks(parsed, checkArgs);
     if (checks.failure !== undefined) {
       ctx.registerSource(displayName, checkText);
       throw checkFailure(checks, displayName);
@@ -228,7 +232,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       contextDir,
       dockerfile,
       // Read once: the checks above and the build share the text.
-      ...(checkText !== undefined ? { dockerfileText: checkText } : {}),
+      ...(checkText !== undefined ? { dockerfileText: checkText, ...(parsed ? { dockerfileParsed: parsed } : {}) } : {}),
       dockerfileFromStdin: fromStdin,
       displayName,
       tags: stringList(v.tag),
@@ -254,7 +258,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     });
     ok = true;
     r.finish(true);
-    if (!quiet && checkText !== undefined) printWarnings(checks ?? (await runBuildChecks(checkText, displayName, checkArgs)), io.stderr, progressMode === "json");
+    if (!quiet && checkText !== undefined) printWarnings(checks ?? (await runBuildChecks(parsed ?? result.parsed ?? (await parseForBuild(checkText, displayName)), checkArgs)), io.stderr, progressMode === "json");
     const showRemote = () => {
       // JSON progress gets one {"type":"remote","message"} object per line.
       if (!quiet) for (const line of remoteLines) io.stderr.write(progressMode === "json" ? `${JSON.stringify({ type: "remote", time: Date.now(), message: line })}\n` : `${line}\n`);

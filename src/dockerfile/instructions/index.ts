@@ -1,7 +1,7 @@
 // Strict decoding: syntax tree → typed commands. Each instruction is decoded inside one
 // try/catch that attaches the instruction's location to any error that has none yet
 // (innermost wins, as BuildKit's ParseInstruction does in its deferred step).
-import { ERROR_CODES, TbuildError, didYouMean, withLocation } from "../../util/index.js";
+import { ERROR_CODES, TbuildError, didYouMean, withLocation, type Diagnostic, type ErrorCode } from "../../util/index.js";
 import { KEYWORDS } from "../../../grammar/tokens.js";
 import type { Instruction, ParseResult } from "../ast.js";
 import type { DecodeContext } from "../flags.js";
@@ -48,9 +48,10 @@ function decode(ctx: DecodeContext, node: Instruction): Command {
   }
 }
 
+/** The error of an unknown instruction, collected (no stack trace: see TbuildError.collected). */
 function unknownInstruction(ctx: DecodeContext, node: Instruction): TbuildError {
   const hint = keywordHint(node.keyword.text, ctx.hints);
-  return new TbuildError("E_PARSE_UNKNOWN_INSTRUCTION", `unknown instruction: ${node.keyword.text}`, { location: { file: ctx.file, range: node.keyword.range }, ...(hint ? { hint } : {}) });
+  return TbuildError.collected("E_PARSE_UNKNOWN_INSTRUCTION", `unknown instruction: ${node.keyword.text}`, { location: { file: ctx.file, range: node.keyword.range }, ...(hint ? { hint } : {}) });
 }
 
 type HintCache = NonNullable<DecodeContext["hints"]>;
@@ -74,15 +75,31 @@ export interface DecodeResult {
   readonly errors: readonly TbuildError[];
 }
 
-/** The parser's error diagnostics as TbuildErrors (an unknown code becomes E_PARSE_BAD_ARGS). */
+/**
+ * A parser error diagnostic as a TbuildError (an unknown code becomes E_PARSE_BAD_ARGS):
+ * collected (no stack trace) unless it is about to be thrown.
+ */
+function parseError(d: Diagnostic, thrown = false): TbuildError {
+  const code = (d.code in ERROR_CODES_SET ? d.code : "E_PARSE_BAD_ARGS") as ErrorCode;
+  const opts = { ...(d.location ? { location: d.location } : {}), ...(d.hint ? { hint: d.hint } : {}) };
+  return thrown ? new TbuildError(code, d.message, opts) : TbuildError.collected(code, d.message, opts);
+}
+
+/** The parser's error diagnostics as TbuildErrors. */
 function parseErrors(result: ParseResult): TbuildError[] {
   const errors: TbuildError[] = [];
+  for (const d of result.diagnostics) if (d.severity === "error") errors.push(parseError(d));
+  return errors;
+}
+
+/** The parser's first error diagnostic in source order (the first of equals), if any. */
+function firstParseError(result: ParseResult): Diagnostic | undefined {
+  let first: Diagnostic | undefined;
   for (const d of result.diagnostics) {
     if (d.severity !== "error") continue;
-    const code = (d.code in ERROR_CODES_SET ? d.code : "E_PARSE_BAD_ARGS") as ConstructorParameters<typeof TbuildError>[0];
-    errors.push(new TbuildError(code, d.message, { ...(d.location ? { location: d.location } : {}), ...(d.hint ? { hint: d.hint } : {}) }));
+    if (!first || (d.location?.range.start.offset ?? 0) < (first.location?.range.start.offset ?? 0)) first = d;
   }
-  return errors;
+  return first;
 }
 
 /** Stable sort by start offset (an error without a location counts as offset 0). */
@@ -122,18 +139,20 @@ export function decodeDockerfile(result: ParseResult): DecodeResult {
  */
 export function decodeDockerfileStrict(result: ParseResult): readonly Command[] {
   const file = result.ast.file;
-  const errors = parseErrors(result);
+  // Only the error thrown becomes a TbuildError: a parse of garbage has one diagnostic per line.
+  const parseFirst = firstParseError(result);
   const commands: Command[] = [];
   for (const node of result.ast.instructions) {
     try {
       commands.push(decodeInstruction(node, file));
     } catch (e) {
       if (!(e instanceof TbuildError)) throw e;
-      errors.push(e);
-      break;
+      // A parse error at the same offset came first in the collected order, and wins.
+      if (parseFirst && (parseFirst.location?.range.start.offset ?? 0) <= (e.location?.range.start.offset ?? 0)) throw parseError(parseFirst, true);
+      throw e;
     }
   }
-  if (errors.length > 0) throw inSourceOrder(errors)[0]!;
+  if (parseFirst) throw parseError(parseFirst, true);
   return commands;
 }
 

@@ -3,7 +3,7 @@
 // platform values), UndefinedVar in the instructions the builder expands, and
 // CopyIgnoredFile. Expansion is src/shell's (BuildKit's ProcessWordWithMatches).
 import type { Instruction } from "../../dockerfile/index.js";
-import { expandWord, type ExpandResult } from "../../shell/index.js";
+import { tryExpandWordMatches, type WordMatches } from "../../shell/index.js";
 import { cleanPath, editDistance } from "../../util/index.js";
 import { findStage, type Check, type LintModel, type Report, type Stage } from "../model.js";
 import { parseImageRef } from "../image-ref.js";
@@ -46,12 +46,9 @@ export function closest(value: string, options: Iterable<string>): string | unde
   return best;
 }
 
-function expand(m: LintModel, word: string, env: ReadonlyMap<string, string>): ExpandResult | undefined {
-  try {
-    return expandWord(word, env, { escapeToken: m.ast.escapeChar });
-  } catch {
-    return undefined; // malformed words are the planner's error to report
-  }
+/** The word's value and names, or undefined when malformed (the planner's error to report). */
+function expand(m: LintModel, word: string, env: ReadonlyMap<string, string>): WordMatches | undefined {
+  return tryExpandWordMatches(word, env, { escapeToken: m.ast.escapeChar });
 }
 
 /** The global ARGs as the build sees them: declared names and the values in scope for FROM. */
@@ -116,7 +113,7 @@ export const checkFrom: Check = (m, report) => {
   for (const st of m.stages) {
     const from = st.from;
     const suggestions: string[] = [];
-    const undeclared = (r: ExpandResult, range = from.range) => {
+    const undeclared = (r: WordMatches, range = from.range) => {
       for (const name of r.unmatched) {
         if (meta.declared.has(name)) continue;
         const s = closest(name, meta.declared);

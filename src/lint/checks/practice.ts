@@ -2,7 +2,7 @@
 // apt-get/apk/pip hygiene, cd/sudo in RUN, ADD vs COPY, pipefail, COPY --from targets and
 // useradd's lastlog trap. See RULES.md for each rule's exact conditions.
 import type { Instruction } from "../../dockerfile/index.js";
-import { expandWord } from "../../shell/index.js";
+import { tryExpandWordMatches } from "../../shell/index.js";
 import { parseImageRef } from "../image-ref.js";
 import { findStage, shippedStages, type Check, type LintModel, type Stage } from "../model.js";
 import { baseName, hasOption } from "../shell-script.js";
@@ -16,11 +16,9 @@ function metaValues(m: LintModel): Map<string, string> {
     for (const p of ins.pairs) {
       if (Object.hasOwn(given, p.key)) values.set(p.key, given[p.key]!);
       else if (p.value !== undefined) {
-        try {
-          values.set(p.key, expandWord(p.value, values, { escapeToken: m.ast.escapeChar }).value);
-        } catch {
-          // left unset
-        }
+        // A malformed value leaves the ARG unset.
+        const r = tryExpandWordMatches(p.value, values, { escapeToken: m.ast.escapeChar });
+        if (r) values.set(p.key, r.value);
       }
     }
   }
@@ -32,14 +30,9 @@ const checkBaseImages: Check = (m, report) => {
   const values = metaValues(m);
   for (const st of m.stages) {
     if (!st.base) continue;
-    let image: string;
-    try {
-      const r = expandWord(st.base.value, values, { escapeToken: m.ast.escapeChar });
-      if (r.unmatched.size > 0) continue;
-      image = r.value;
-    } catch {
-      continue;
-    }
+    const r = tryExpandWordMatches(st.base.value, values, { escapeToken: m.ast.escapeChar });
+    if (!r || r.unmatched.size > 0) continue;
+    const image = r.value;
     if (image === "scratch" || st.parent || findStage(m, image, st.index)) continue;
     const ref = parseImageRef(image);
     if (!ref || ref.digest) continue;

@@ -106,25 +106,27 @@ const checkPackageCache: Check = (m, report) => {
     for (const ins of st.instructions) {
       if (ins.kind !== "run" || hasCacheMount(ins)) continue;
       const argvs = runArgvs(m, ins);
-      const text = argvs.map((w) => w.join(" ")).join("\n");
+      // The whole script as one string, made only for a package manager's command (rare).
+      let joined: string | undefined;
+      const script = () => (joined ??= argvs.map((w) => w.join(" ")).join("\n"));
       for (const w of argvs) {
         const n = baseName(w[0]);
         const sub = w.slice(1).find((x) => !x.startsWith("-"));
         if ((n === "yum" || n === "dnf" || n === "microdnf" || n === "tdnf") && (sub === "install" || sub === "update" || sub === "upgrade" || sub === "groupinstall")) {
-          const cleaned = new RegExp(`\\b${n} (?:-\\S+ )*clean all\\b|rm -r?f?[a-zA-Z ]*/var/cache/(?:yum|dnf)`).test(text) || /\brm -\S+ \/var\/cache\/(?:yum|dnf)/.test(text);
+          const cleaned = new RegExp(`\\b${n} (?:-\\S+ )*clean all\\b|rm -r?f?[a-zA-Z ]*/var/cache/(?:yum|dnf)`).test(script()) || /\brm -\S+ \/var\/cache\/(?:yum|dnf)/.test(script());
           if (!cleaned) {
             report("PackageCacheInLayer", ins, `"${n} ${sub}" leaves its cache in this layer; add \`&& ${n} clean all\` to the same RUN`);
             break;
           }
         }
         if (n === "zypper" && (sub === "install" || sub === "in" || sub === "update" || sub === "up")) {
-          if (!/\bzypper (?:-\S+ )*(?:clean|cc)\b/.test(text)) {
+          if (!/\bzypper (?:-\S+ )*(?:clean|cc)\b/.test(script())) {
             report("PackageCacheInLayer", ins, `"zypper ${sub}" leaves its cache in this layer; add \`&& zypper clean -a\` to the same RUN`);
             break;
           }
         }
         const isPip = /^pip[0-9.]*$/.test(n) || (/^python[0-9.]*$/.test(n) && w.includes("-m") && w[w.indexOf("-m") + 1] === "pip");
-        if (isPip && w.includes("install") && !w.includes("--no-cache-dir") && !/\.cache\/pip|\/root\/\.cache/.test(text) && !noPipCache()) {
+        if (isPip && w.includes("install") && !w.includes("--no-cache-dir") && !/\.cache\/pip|\/root\/\.cache/.test(script()) && !noPipCache()) {
           report("PackageCacheInLayer", ins, "pip keeps its download cache in this layer; add --no-cache-dir to `pip install`");
           break;
         }

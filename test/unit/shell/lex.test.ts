@@ -1,7 +1,7 @@
 // tbuild's own expander tests: limits, error codes and offsets, matched/unmatched
 // reporting, and the BuildKit lexer options (escape token, raw quotes/escapes, skip unset).
 import { describe, expect, it } from "vitest";
-import { expandWord, processWord, processWords, type ShellOptions } from "../../../src/shell/index.js";
+import { expandWord, expandWordMatches, processWord, processWords, tryExpandWordMatches, type ShellOptions } from "../../../src/shell/index.js";
 import { SourceText, TbuildError } from "../../../src/util/index.js";
 
 function errorOf(word: string, env: Record<string, string> = {}, opts: ShellOptions = {}): TbuildError {
@@ -216,5 +216,36 @@ describe("pattern operators", () => {
     expect(processWord("${V%%*a*a*a*a*b}", { V: v })).toBe(v);
     expect(processWord("${V##*a*a*a*a*a}", { V: v })).toBe("");
     expect(performance.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe("value and names without the split (expandWordMatches, tryExpandWordMatches)", () => {
+  const words = ["$A ${B:-b c} 'd $e'", '"$A"x\\ y ${C#a*}', "${A/1/2}$1", "plain", ""];
+  const env = { A: "1 2", C: "abc" };
+
+  it.each(words)("gives expandWord's value and names for %j", (word) => {
+    const { words: _split, ...full } = expandWord(word, env);
+    expect(expandWordMatches(word, env)).toEqual(full);
+    expect(tryExpandWordMatches(word, env)).toEqual(full);
+  });
+
+  it("expandWordMatches throws expandWord's located error; tryExpandWordMatches gives undefined", () => {
+    const source = new SourceText("ENV X=${A");
+    const origin = { file: "Dockerfile", source, offset: 6 };
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const e = thrown(() => expandWordMatches("${A", {}, { origin }));
+    expect(e).toBeInstanceOf(TbuildError);
+    expect(e).toEqual(thrown(() => expandWord("${A", {}, { origin })));
+    expect((e as TbuildError).location?.range.start.column).toBe(7);
+    expect(tryExpandWordMatches("${A", {})).toBeUndefined();
+    expect(tryExpandWordMatches("${A:?unset}", {})).toBeUndefined();
+    expect(tryExpandWordMatches("${A:-".repeat(100) + "}".repeat(100), {})).toBeUndefined();
   });
 });

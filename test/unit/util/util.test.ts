@@ -39,6 +39,17 @@ describe("suggestions and errors", () => {
     expect(didYouMean("chmood", ["chmod", "chown"])).toBe("did you mean chmod?");
     expect(didYouMean("zzzzzz", ["COPY"])).toBeUndefined();
   });
+  it("collects a TbuildError without a stack trace, equal in all else to a thrown one", () => {
+    const location = { file: "Dockerfile", range: new SourceText("NOPE x").rangeOf(0, 4) };
+    const e = TbuildError.collected("E_PARSE_UNKNOWN_INSTRUCTION", "unknown instruction: NOPE", { location, hint: "did you mean COPY?" });
+    const thrown = new TbuildError("E_PARSE_UNKNOWN_INSTRUCTION", "unknown instruction: NOPE", { location, hint: "did you mean COPY?" });
+    expect(e).toBeInstanceOf(TbuildError);
+    expect([e.name, e.code, e.message, e.location, e.hint]).toEqual([thrown.name, thrown.code, thrown.message, thrown.location, thrown.hint]);
+    expect(thrown.stack).toMatch(/\n\s+at /);
+    expect(e.stack ?? "").not.toMatch(/\n\s+at /);
+    // The limit is restored for every later error.
+    expect(new Error("x").stack).toMatch(/\n\s+at /);
+  });
   it("keeps the innermost location", () => {
     const inner = { file: "Dockerfile", range: new SourceText("a\nb").rangeOf(2, 3) };
     const outer = { file: "Dockerfile", range: new SourceText("a\nb").rangeOf(0, 1) };
