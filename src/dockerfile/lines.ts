@@ -3,7 +3,6 @@
 // warning, a continuation at end of file is accepted. An offset map takes every character of
 // a logical line back to its place in the original text. Heredoc bodies are read raw by the
 // parser through `nextPhysical`, because their terminators are only known after parsing.
-import type { Position } from "../util/index.js";
 
 /** BuildKit reads lines through a 64 KiB buffer; a longer physical line is an error. */
 export const MAX_LINE_BYTES = 65535;
@@ -211,11 +210,4 @@ export function segmentAt(l: LogicalLine, at: number, isEnd = false): Segment {
 /** The source offset of offset `at` of a logical line. */
 export function sourceOffset(seg: Segment, at: number): number {
   return seg.source + Math.min(at - seg.at, seg.length);
-}
-
-/** The source position of offset `at` of a logical line (end positions map to just past the char before). */
-export function logicalPosition(l: LogicalLine, at: number, isEnd = false): Position {
-  const seg = segmentAt(l, at, isEnd);
-  const offset = sourceOffset(seg, at);
-  return { line: seg.line, column: offset - seg.lineStart + 1, offset };
 }

@@ -45,14 +45,12 @@ const MAX_KICKING = 1;
 
 export interface WriteTempOptions {
   /**
-   * fsync before returning (default true). With false the caller MUST fsync the file
-   * (syncFiles) before renaming it into place; writeback is still started while writing,
-   * so that later fsync has little left to do. With "background" the fsync starts as soon
+   * When to fsync. By default before returning. With "background" the fsync starts as soon
    * as the bytes are verified and runs while the caller reads its next blob; the caller
    * MUST await `synced` before renaming (this is what a load of many blobs wants: the last
    * dirty megabytes of one blob reach the disk while the next one streams in).
    */
-  readonly sync?: boolean | "background";
+  readonly sync?: "background";
   /** Build the error for a size or digest mismatch (default: E_ARCHIVE_INVALID). */
   readonly mismatch?: (what: "size" | "digest", want: string | number, got: string | number) => Error;
 }
@@ -145,10 +143,8 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
       ok = true;
       return { path, digest, size, synced };
     }
-    if (opts.sync !== false) {
-      if (kick) await kick;
-      await fh.sync();
-    }
+    if (kick) await kick;
+    await fh.sync();
     ok = true;
     return { path, digest, size };
   } finally {
@@ -169,20 +165,6 @@ async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Pr
   const rest = Buffer.concat(chunks).subarray(written);
   let done = 0;
   while (done < rest.length) done += (await fh.write(rest, done)).bytesWritten;
-}
-
-/** fsync files written with `sync: false`, in parallel (before they are renamed into place). */
-export async function syncFiles(paths: readonly string[]): Promise<void> {
-  await Promise.all(
-    paths.map(async (p) => {
-      const fh = await fsp.open(p, "r");
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }),
-  );
 }
 
 /** The path of a blob under `blobsDir` (`<root>/blobs`). */

@@ -3,7 +3,6 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { canonicalJson } from "./canonical-json.js";
-import { TbuildError } from "./errors.js";
 
 /** `sha256:<64 lowercase hex>` */
 export type Digest = `sha256:${string}`;

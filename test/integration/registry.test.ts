@@ -2,7 +2,7 @@
 // trips, no blob sent twice, mounts, chunked uploads, manifest lists, basic auth, a
 // corrupted blob and a registry killed mid-pull.
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,10 +18,6 @@ async function newStore(): Promise<RealTransferStore> {
   const dir = mkdtempSync(join(tmpdir(), "tbuild-reg-store-"));
   tmpRoots.push(dir);
   return await openRealStore(dir);
-}
-
-function sha(b: Uint8Array): Digest {
-  return `sha256:${createHash("sha256").update(b).digest("hex")}`;
 }
 
 async function tarOf(files: Record<string, Uint8Array>): Promise<Buffer> {
