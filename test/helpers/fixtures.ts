@@ -5,11 +5,12 @@
 // entries, uid/gid 0 (app's home 1000), mtime SOURCE_DATE_EPOCH-style fixed at 0.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tar from "tar-stream";
+import { spawnCliSync } from "./run-cli.js";
 
 export const BUSYBOX_BIN = ["/bin/busybox", "/usr/bin/busybox"].find((p) => existsSync(p));
 
@@ -70,4 +71,16 @@ export async function buildBusyboxRootfsTar(dir = join(tmpdir(), "tbuild-fixture
   await writeFile(tmp, bytes);
   await rename(tmp, file);
   return file;
+}
+
+/**
+ * A new temporary work folder (`mkdtemp` of `prefix`) with a store at `work/store` holding
+ * busybox:test, imported by the compiled CLI with `env` (e.g. SOURCE_DATE_EPOCH for a fixed ID).
+ */
+export async function makeStore(prefix: string, env: Readonly<Record<string, string>> = {}): Promise<{ work: string; root: string }> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const root = join(work, "store");
+  const r = spawnCliSync(["import", "--root", root, await buildBusyboxRootfsTar(), "busybox:test"], { env });
+  if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
+  return { work, root };
 }

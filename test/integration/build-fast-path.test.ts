@@ -3,16 +3,15 @@
 // every input change (a byte, a mode bit, a new or removed file, .dockerignore, a build
 // arg, the Dockerfile, a deleted cache blob or record, a removed tag, a retagged base)
 // makes the build do the real work. Never used with --no-cache, --pull or --dry-run.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImage, type BuildEvent, type BuildOptions, type BuildResult } from "../../src/build/index.js";
 import { Store } from "../../src/store/index.js";
 import type { Digest } from "../../src/util/index.js";
-import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
+import { makeStore } from "../helpers/fixtures.js";
 import { runCli } from "../helpers/cli.js";
 
 /** The racy window these tests use: files must be this old before a build is recorded. */
@@ -34,11 +33,7 @@ let root: string;
 let dir: string;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "tbuild-fast-"));
-  root = join(work, "store");
-  const tar = await buildBusyboxRootfsTar();
-  const r = await runCli(["import", "--root", root, tar, "busybox:test"], { env: { SOURCE_DATE_EPOCH: "0" } });
-  if (r.code !== 0) throw new Error(r.err);
+  ({ work, root } = await makeStore("tbuild-fast-", { SOURCE_DATE_EPOCH: "0" }));
   dir = join(work, "ctx");
   mkdirSync(join(dir, "src", "sub"), { recursive: true });
   writeFileSync(join(dir, "Dockerfile"), DOCKERFILE);

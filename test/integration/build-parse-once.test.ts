@@ -1,15 +1,13 @@
 // A build parses its Dockerfile once: the tree the lint checks were given is the one the
 // planner uses (dockerfileParsed), and the build returns the tree it planned from, for the
 // checks after it (src/cli/commands/build.ts).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImage, type BuildOptions } from "../../src/build/index.js";
 import { parseDockerfile } from "../../src/dockerfile/index.js";
 import { lintParsed } from "../../src/lint/index.js";
-import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
-import { runCli } from "../helpers/cli.js";
+import { makeStore } from "../helpers/fixtures.js";
 
 const DOCKERFILE = "FROM busybox:test\nCOPY a.txt /a.txt\nCMD cat /a.txt\n";
 
@@ -18,10 +16,7 @@ let root: string;
 let dir: string;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "tbuild-parse-once-"));
-  root = join(work, "store");
-  const r = await runCli(["import", "--root", root, await buildBusyboxRootfsTar(), "busybox:test"], { env: { SOURCE_DATE_EPOCH: "0" } });
-  if (r.code !== 0) throw new Error(r.err);
+  ({ work, root } = await makeStore("tbuild-parse-once-", { SOURCE_DATE_EPOCH: "0" }));
   dir = join(work, "ctx");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "Dockerfile"), DOCKERFILE);

@@ -2,11 +2,10 @@
 // multi-step Dockerfile (RUN and COPY), builds started as child processes with JSON
 // progress, killed at a chosen moment, and `tbuild store check` read back as JSON.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
+export { makeStore } from "../helpers/fixtures.js";
 
 export const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
 
@@ -23,14 +22,6 @@ WORKDIR /srv/app
 export function tb(root: string, args: readonly string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args, "--root", root], { maxBuffer: 1 << 28 });
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-
-export async function makeStore(prefix: string): Promise<{ work: string; root: string }> {
-  const work = mkdtempSync(join(tmpdir(), `tbuild-${prefix}-`));
-  const root = join(work, "store");
-  const r = tb(root, ["import", await buildBusyboxRootfsTar(), "busybox:test"]);
-  if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
-  return { work, root };
 }
 
 /** A build context for `variant` (its a.txt differs per variant). */

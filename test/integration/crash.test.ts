@@ -15,7 +15,7 @@ let root: string;
 let fullMs = 0;
 
 beforeAll(async () => {
-  ({ work, root } = await makeStore("crash"));
+  ({ work, root } = await makeStore("tbuild-crash-"));
   // A complete build first: a tagged image that must survive every kill, and the timing.
   const r = await startBuild(root, writeContext(work, "base"), "keep:1").done;
   if (r.code !== 0) throw new Error(`first build failed: ${r.stderr}`);

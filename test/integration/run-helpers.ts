@@ -3,25 +3,14 @@
 // an umoci-unpacked tree, every file under the store root).
 import { execFileSync } from "node:child_process";
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { extract } from "tar-stream";
-import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { findImage, readBlob } from "../helpers/oci-reader.js";
 import { spawnCliSync as tb, type ProcessResult } from "../helpers/run-cli.js";
 
 export { CLI, spawnCliSync as tb } from "../helpers/run-cli.js";
-
-/** A temporary work folder with a store holding busybox:test. */
-export async function makeStore(prefix: string): Promise<{ work: string; root: string }> {
-  const work = mkdtempSync(join(tmpdir(), prefix));
-  const root = join(work, "store");
-  const tar = await buildBusyboxRootfsTar();
-  const r = tb(["import", "--root", root, tar, "busybox:test"]);
-  if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
-  return { work, root };
-}
+export { makeStore } from "../helpers/fixtures.js";
 
 /** Write a context folder: `files` maps relative paths to contents. */
 export function writeContext(dir: string, files: Record<string, string>): string {
