@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { TbuildError, type Digest } from "../util/index.js";
+import { TbuildError, resolveInRoot, type Digest } from "../util/index.js";
 import { hasWildcards, type BuildContext, type Selection } from "../context/index.js";
 import type { TarEntryType } from "../exec/index.js";
 import type { CopySource, CopyStep } from "../plan/index.js";
@@ -272,28 +272,10 @@ async function selectInRootfs(rootfs: RootView, source: string): Promise<{ at: s
   return out;
 }
 
-/** Follow symlinks of `rel` inside `rootfs` (absolute targets and `..` never leave it). */
-async function resolveInside(rootfs: RootView, rel: string, hops = 0): Promise<string | undefined> {
-  if (hops > 40) return undefined;
-  const parts = rel.split("/").filter(Boolean);
-  const done: string[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    if (p === "..") {
-      done.pop();
-      continue;
-    }
-    const here = [...done, p].join("/");
-    const st = await rootfs.lstat(here);
-    if (!st) return undefined;
-    if (st.type === "symlink") {
-      const target = await rootfs.readlink(here);
-      const base = target.startsWith("/") ? [] : done;
-      return resolveInside(rootfs, [...base, ...target.split("/"), ...parts.slice(i + 1)].filter(Boolean).join("/"), hops + 1);
-    }
-    done.push(p);
-  }
-  return done.join("/");
+/** Follow every symlink of `rel` inside `rootfs`; undefined when it does not exist or loops. */
+async function resolveInside(rootfs: RootView, rel: string): Promise<string | undefined> {
+  const r = await resolveInRoot(rootfs, rel, { missing: "fail", last: "follow" });
+  return r.ok ? r.path : undefined;
 }
 
 /**
@@ -304,41 +286,9 @@ async function resolveInside(rootfs: RootView, rel: string, hops = 0): Promise<s
  * Shared with WORKDIR (solve.ts), which always follows the last component.
  */
 export async function resolveDest(rootfs: RootView, rel: string, trailingSlash: boolean, kw: string, dest: string): Promise<string> {
-  const queue = rel.split("/").filter((p) => p !== "" && p !== ".");
-  const done: string[] = [];
-  let hops = 0;
-  while (queue.length > 0) {
-    const p = queue.shift()!;
-    if (p === "..") {
-      done.pop();
-      continue;
-    }
-    const here = [...done, p].join("/");
-    const st = await rootfs.lstat(here);
-    if (st?.type !== "symlink") {
-      done.push(p);
-      if (st === undefined) {
-        // Missing: the rest is created as written (no link can be below it).
-        for (const q of queue) if (q === "..") done.pop(); else done.push(q);
-        break;
-      }
-      continue;
-    }
-    const last = queue.length === 0;
-    if (++hops > 40) throw new TbuildError("E_COPY_DEST", `${kw} failed: ${dest}: too many levels of symbolic links`, { hint: "fix the symlinks in the parent image" });
-    const target = await rootfs.readlink(here);
-    const resolved = [...(target.startsWith("/") ? [] : done), ...target.split("/").filter((q) => q !== "" && q !== ".")];
-    if (last && !trailingSlash) {
-      // Follow a final link only when it leads to a directory (COPY goes into it).
-      const into = await resolveDest(rootfs, resolved.join("/"), true, kw, dest).catch(() => undefined);
-      if (into !== undefined && (into === "" || (await rootfs.lstat(into))?.type === "dir")) return into;
-      done.push(p);
-      break;
-    }
-    done.length = 0;
-    queue.unshift(...resolved);
-  }
-  return done.join("/");
+  const r = await resolveInRoot(rootfs, rel, { missing: "keep", last: trailingSlash ? "follow" : "if-dir" });
+  if (!r.ok) throw new TbuildError("E_COPY_DEST", `${kw} failed: ${dest}: too many levels of symbolic links`, { hint: "fix the symlinks in the parent image" });
+  return r.path;
 }
 
 /** Download `url` into the scratch folder, hashing as it streams; verify `checksum` when given. */

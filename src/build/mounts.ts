@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, chown, copyFile, lstat, mkdir, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { TbuildError, isTbuildError } from "../util/index.js";
+import { TbuildError, isTbuildError, resolveInRoot, type RootLinks } from "../util/index.js";
 import { copyTree, type RunMount as ExecMount } from "../exec/index.js";
 import type { RunMount, RunStep, StageSource } from "../plan/index.js";
 import { withLock } from "../store/index.js";
@@ -148,7 +148,7 @@ async function ensureCacheDir(input: MountInput, dir: string, m: RunMount, id: s
   const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
   try {
     if (m.from) {
-      const src = await resolveInRoot(await input.mountSource(m.from), m.source ?? "/", "cache mount from");
+      const src = await hostPathInRoot(await input.mountSource(m.from), m.source ?? "/", "cache mount from");
       if ((await stat(src)).isDirectory()) await copyTree(src, tmp);
       else await mkdir(tmp);
     } else {
@@ -171,7 +171,7 @@ async function bindMount(input: MountInput, m: RunMount): Promise<ExecMount> {
   const options = ["nosuid", "nodev"];
   let source: string;
   if (m.from) {
-    source = await resolveInRoot(await input.mountSource(m.from), m.source ?? "/", "bind mount source");
+    source = await hostPathInRoot(await input.mountSource(m.from), m.source ?? "/", "bind mount source");
   } else {
     source = await contextSource(input, m.source ?? ".");
   }
@@ -187,7 +187,7 @@ async function bindMount(input: MountInput, m: RunMount): Promise<ExecMount> {
 /** The host path for a context bind. With a .dockerignore, what it selects is copied out. */
 async function contextSource(input: MountInput, src: string): Promise<string> {
   const ctx = input.context;
-  if (!ctx) return resolveInRoot(input.contextRoot, src, "bind mount source");
+  if (!ctx) return hostPathInRoot(input.contextRoot, src, "bind mount source");
   let sel;
   try {
     sel = ctx.select([src], { followSymlinks: true });
@@ -196,7 +196,7 @@ async function contextSource(input: MountInput, src: string): Promise<string> {
   }
   const root = sel.roots[0];
   if (!root) throw new TbuildError("E_RUN_MOUNT", `bind mount source ${src} is not in the build context`);
-  const host = await resolveInRoot(ctx.root, root.path || "/", "bind mount source");
+  const host = await hostPathInRoot(ctx.root, root.path || "/", "bind mount source");
   if (ctx.ignorePatterns.length === 0) return host;
   // Copy exactly the entries the build would send, so ignored files stay invisible.
   const out = join(input.work, `ctx-${randomBytes(6).toString("hex")}`);
@@ -219,34 +219,16 @@ async function contextSource(input: MountInput, src: string): Promise<string> {
   return out;
 }
 
-/**
- * Resolve `path` inside `root` the way a chroot would: every symlink, absolute or relative,
- * is followed relative to `root` and can never leave it (runc's securejoin). Throws
- * E_RUN_MOUNT when the path does not exist.
- */
-async function resolveInRoot(root: string, path: string, what: string): Promise<string> {
-  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  const done: string[] = [];
-  let hops = 0;
-  while (parts.length > 0) {
-    const part = parts.shift()!;
-    if (part === "..") {
-      done.pop();
-      continue;
-    }
-    const host = join(root, ...done, part);
-    const st = await lstat(host).catch(() => undefined);
-    if (!st) throw new TbuildError("E_RUN_MOUNT", `${what} ${path} does not exist`, { hint: "check the path (and from=) of the --mount" });
-    if (st.isSymbolicLink()) {
-      if (++hops > 40) throw new TbuildError("E_RUN_MOUNT", `${what} ${path}: too many levels of symbolic links`);
-      const target = await readlink(host);
-      if (target.startsWith("/")) done.length = 0;
-      parts.unshift(...target.split("/").filter((p) => p !== "" && p !== "."));
-      continue;
-    }
-    done.push(part);
-  }
-  return join(root, ...done);
+/** The host path of `path` inside the folder `root`, every symlink followed inside it (runc's securejoin). */
+async function hostPathInRoot(root: string, path: string, what: string): Promise<string> {
+  const host: RootLinks = {
+    lstat: (rel) => lstat(join(root, rel)).then((st) => ({ type: st.isSymbolicLink() ? "symlink" : st.isDirectory() ? "dir" : "other" }), () => undefined),
+    readlink: (rel) => readlink(join(root, rel)),
+  };
+  const r = await resolveInRoot(host, path, { missing: "fail", last: "follow" });
+  if (r.ok) return join(root, r.path);
+  if (r.reason === "loop") throw new TbuildError("E_RUN_MOUNT", `${what} ${path}: too many levels of symbolic links`);
+  throw new TbuildError("E_RUN_MOUNT", `${what} ${path} does not exist`, { hint: "check the path (and from=) of the --mount" });
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames, paths, character classes.
+// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames, paths (and symlink-safe resolution inside a root), character classes.
 // Pure: no file system, no process, no clock.
 export * from "./range.js";
 export * from "./errors.js";
@@ -7,4 +7,5 @@ export * from "./canonical-json.js";
 export * from "./suggest.js";
 export * from "./code-frame.js";
 export * from "./path.js";
+export * from "./root-path.js";
 export * from "./text.js";
