@@ -1,4 +1,4 @@
-// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames, paths (and symlink-safe resolution inside a root), character classes.
+// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames, paths (and symlink-safe resolution inside a root), character classes, image references.
 // Pure: no file system, no process, no clock.
 export * from "./range.js";
 export * from "./errors.js";
@@ -9,3 +9,4 @@ export * from "./code-frame.js";
 export * from "./path.js";
 export * from "./root-path.js";
 export * from "./text.js";
+export * from "./reference.js";

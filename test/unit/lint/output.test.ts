@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
+import { parseReference } from "../../../src/image/index.js";
 import { parseDockerfile } from "../../../src/dockerfile/index.js";
 import {
   RULES,
@@ -13,6 +14,7 @@ import {
   formatText,
   lintDockerfile,
   lintDockerfileReport,
+  parseImageRef,
   toJsonFinding,
   toSarif,
 } from "../../../src/lint/index.js";
@@ -191,5 +193,24 @@ describe("lint over the corpus", () => {
       total += found.length;
     }
     expect(total).toBeGreaterThan(0);
+  });
+});
+
+// lint reads base images with the store's grammar: every row of testdata/refs.tsv that the
+// store refuses, lint refuses, and the other way round (they used to differ on digests lint
+// took loosely, such as md5:, sha512: and short or upper-case hex, and on overlong names).
+describe("lint and the store agree on image references", () => {
+  const rows = readFileSync(new URL("../../../testdata/refs.tsv", import.meta.url), "utf8")
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => l.split("\t").map((c) => (c === "-" ? "" : c)) as [string, string, string, string]);
+  it.each(rows.map(([input, , , code]) => [input.length > 60 ? `${input.slice(0, 60)}…` : input, input, code]))("%s", (_, input, code) => {
+    const ref = parseImageRef(input!);
+    if (code) expect(ref).toBeUndefined();
+    else expect(ref).toEqual(parseReference(input!, { defaultTag: false }));
+  });
+  it("a FROM the store would refuse is InvalidDefaultArgInFrom, not BaseImageUntagged", () => {
+    const short = `alpine@sha256:${"0123456789abcdef".repeat(2)}`;
+    expect(lintDockerfile(`ARG IMG=${short}\nFROM $IMG\n`).map((d) => d.code)).toEqual(["InvalidDefaultArgInFrom"]);
   });
 });
