@@ -5,11 +5,8 @@ import { readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TbuildError, didYouMean } from "../util/index.js";
-import { parseCommandArgs, renderHelp } from "./args.js";
-import { ALIASES, COMMANDS, type CommandEntry } from "./commands/index.js";
+import { COMMANDS, type CommandEntry } from "./commands/index.js";
 import type { CliIO } from "./io.js";
-import { renderError } from "./render/error.js";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -53,76 +50,36 @@ function topHelp(): string {
   return parts.join("\n") + "\n";
 }
 
-/** Resolve the command name and its arguments, including `image ls` and the build shorthand. */
-function resolveCommand(argv: readonly string[]): { name: string; args: readonly string[] } | undefined {
-  const first = argv[0];
-  if (first === undefined) return undefined;
-  const two = `${first} ${argv[1] ?? ""}`;
-  if (ALIASES[two]) return { name: ALIASES[two]!, args: argv.slice(2) };
-  if (ALIASES[first]) return { name: ALIASES[first]!, args: argv.slice(1) };
-  if (COMMANDS[first]) return { name: first, args: argv.slice(1) };
-  // `tbuild -t app .` and `tbuild .` mean `tbuild build …`.
-  if (COMMANDS.build && (first.startsWith("-") || first === "." || first.includes("/"))) return { name: "build", args: argv };
-  return { name: first, args: argv.slice(1) };
+/** `--version` and the top-level help: answered before anything else loads. */
+function quickAnswer(argv: readonly string[]): { out: string; code: number } | undefined {
+  if (argv.length === 0 || (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help"))) {
+    return { out: topHelp(), code: argv.length === 0 ? EXIT.usage : EXIT.ok };
+  }
+  if (argv[0] === "--version" || argv[0] === "version") return { out: `tbuild ${version()}\n`, code: EXIT.ok };
+  return undefined;
 }
 
 /** Run tbuild with `argv` (without node and script). Returns the exit code; never throws. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
-  const sources = new Map<string, string>();
-  const debug = argv.includes("--debug");
-  try {
-    if (argv.length === 0 || (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help"))) {
-      io.stdout.write(topHelp());
-      return argv.length === 0 ? EXIT.usage : EXIT.ok;
-    }
-    if (argv[0] === "--version" || argv[0] === "version") {
-      io.stdout.write(`tbuild ${version()}\n`);
-      return EXIT.ok;
-    }
-    const resolved = resolveCommand(argv);
-    const entry = resolved && COMMANDS[resolved.name];
-    if (!resolved || !entry) {
-      const name = resolved?.name ?? "";
-      throw new TbuildError("E_USAGE", `unknown command: ${name}`, { hint: didYouMean(name, Object.keys(COMMANDS)) ?? 'run "tbuild --help" for the list of commands' });
-    }
-    const mod = await entry.load();
-    let parsed;
-    try {
-      parsed = parseCommandArgs(mod.spec, resolved.args);
-    } catch (e) {
-      if (e instanceof TbuildError && e.code === "E_USAGE") {
-        io.stderr.write(renderError(e, { sources, debug }));
-        io.stderr.write(`\n${renderHelp(mod.spec)}`);
-        return EXIT.usage;
-      }
-      throw e;
-    }
-    if (parsed.values.help) {
-      io.stdout.write(renderHelp(mod.spec));
-      return EXIT.ok;
-    }
-    const root = typeof parsed.values.root === "string" ? parsed.values.root : defaultRoot(io.env);
-    return await mod.run({
-      io,
-      values: parsed.values,
-      positionals: parsed.positionals,
-      root,
-      debug,
-      registerSource: (file, text) => sources.set(file, text),
-    });
-  } catch (e) {
-    if (io.signal.aborted) {
-      io.stderr.write("interrupted\n");
-      return EXIT.interrupted;
-    }
-    io.stderr.write(renderError(e, { sources, debug }));
-    if (e instanceof TbuildError) return e.code === "E_USAGE" ? EXIT.usage : e.code === "E_INTERRUPTED" ? EXIT.interrupted : EXIT.failed;
-    return EXIT.failed;
+  const quick = quickAnswer(argv);
+  if (quick) {
+    io.stdout.write(quick.out);
+    return quick.code;
   }
+  const { runCommand } = await import("./run.js");
+  return runCommand(argv, io);
 }
 
 /** The process entry: wires process streams and signals into main() and exits with its code. */
 export async function runMain(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const quick = quickAnswer(argv);
+  if (quick) {
+    process.stdout.write(quick.out);
+    process.exitCode = quick.code;
+    return;
+  }
+  const { TbuildError } = await import("../util/index.js");
   const ac = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -132,7 +89,7 @@ export async function runMain(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const code = await main(process.argv.slice(2), {
+  const code = await main(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,

@@ -5,11 +5,11 @@ export { type StoredImage, descriptorTag, namedTag, resolveImage } from "./image
 export { storePaths, type StorePaths } from "./layout.js";
 export { withLock, type LockOptions } from "./lock.js";
 export { mountPoints, mountsUnder, pidAlive } from "./liveness.js";
-export { collectGarbage, liveBlobs, cleanTemp, type GcOptions, type GcResult } from "./gc.js";
-export { compressLayer, gzipParallel } from "./compress.js";
+export type { GcOptions, GcResult } from "./gc.js";
 export { StoreDestination } from "./staging.js";
 export { StoreSource, copyImages, type SourceImage } from "./store-source.js";
-export { diskUsage, type DiskUsage, type ImageUsage } from "./usage.js";
+export type { DiskUsage, ImageUsage } from "./usage.js";
 export { writeFileAtomic, tempName } from "./blobs.js";
 export { nodeArchiveDeps } from "./node-deps.js";
-export { checkStore, type CheckReport, type CheckProblem, type CheckProblemKind, type CheckOptions } from "./check.js";
+export type { CheckReport, CheckProblem, CheckProblemKind, CheckOptions } from "./check.js";
+export { checkStore, cleanTemp, collectGarbage, compressLayer, diskUsage, gzipParallel, liveBlobs } from "./lazy.js";

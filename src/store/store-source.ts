@@ -2,7 +2,7 @@
 // the destination wants) and configs. Used by save, and later by push.
 import { TbuildError, type Digest } from "../util/index.js";
 import { layerCompression, type ImageDestination, type ImageSource, type TransferImage, type TransferLayer } from "../image/index.js";
-import { compressLayer } from "./compress.js";
+import { compressLayer } from "./lazy.js";
 import type { StoredImage } from "./images.js";
 import type { Store } from "./store.js";
 
