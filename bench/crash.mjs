@@ -4,11 +4,12 @@
 // `tbuild store check` must be clean, or repairable with no tag lost, and the same build run
 // again must succeed and report every step the killed run finished as CACHED.
 // Writes bench/results/crash.json. KILLS (default 50), SEED (default 42).
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cachedSteps, crashKit, finishedSteps, killGroup, prng, writeContext } from "../test/helpers/crash-kit.mjs";
 
 // A private copy of the compiled CLI: other engineers recompile dist/ while this runs.
 const SNAP = fileURLToPath(new URL(`../node_modules/.cache/tbuild-crash-${process.pid}/`, import.meta.url));
@@ -19,29 +20,7 @@ process.on("exit", () => rmSync(SNAP, { recursive: true, force: true }));
 const CLI = join(SNAP, "dist", "src", "cli", "main.js");
 const KILLS = Number(process.env.KILLS ?? 50);
 const SEED = Number(process.env.SEED ?? 42);
-const DOCKERFILE = `FROM busybox:test
-RUN echo one > /one
-COPY a.txt /a.txt
-RUN dd if=/dev/zero of=/big bs=1024 count=2048 2>/dev/null && echo two > /two
-COPY b.txt /b.txt
-RUN sleep 0.2 && cat /one /two /a.txt /b.txt > /all
-WORKDIR /srv/app
-`;
-
-function prng(seed) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const tb = (root, args) => {
-  const r = spawnSync(process.execPath, [CLI, ...args, "--root", root], { maxBuffer: 1 << 28 });
-  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-};
+const { tb, startBuild, storeCheck } = crashKit(CLI);
 
 /** A busybox root file system tar from the host's static busybox (as test/helpers/fixtures.ts). */
 function busyboxTar(work) {
@@ -58,51 +37,30 @@ function busyboxTar(work) {
   return tar;
 }
 
-function context(work, variant) {
-  const dir = join(work, `ctx-${variant}`);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "Dockerfile"), DOCKERFILE);
-  writeFileSync(join(dir, "a.txt"), `variant ${variant}\n`);
-  writeFileSync(join(dir, "b.txt"), "b\n");
-  return dir;
-}
-
 /** Run a build; with `kill`, SIGKILL its process group `kill.delayMs` after step number `kill.afterStarts` starts. */
-function build(root, ctx, tag, kill) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, "build", "--root", root, "--progress", "json", "-t", tag, ctx], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+async function build(root, ctx, tag, kill) {
+  const run = startBuild(root, ctx, tag);
+  let timer;
+  if (kill) {
     let stderr = "";
-    let starts = 0;
-    let timer;
-    child.stderr.on("data", (c) => {
+    run.child.stderr.on("data", (c) => {
       stderr += c;
-      if (!kill || timer) return;
-      starts = (stderr.match(/"type":"step-start"/g) ?? []).length;
-      if (starts >= kill.afterStarts) timer = setTimeout(() => { try { process.kill(-child.pid, "SIGKILL"); } catch {} }, kill.delayMs);
+      if (!timer && (stderr.match(/"type":"step-start"/g) ?? []).length >= kill.afterStarts) timer = setTimeout(() => killGroup(run.child), kill.delayMs);
     });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const events = stderr.split("\n").filter((l) => l.startsWith("{")).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } });
-      const names = new Map((events.find((e) => e.type === "plan")?.steps ?? []).map((s) => [s.id, s.name]));
-      const done = events.filter((e) => e.type === "step-done").map((e) => ({ name: names.get(e.id) ?? String(e.id), cached: e.cached }));
-      resolve({ code, signal, done, stderr });
-    });
-  });
+  }
+  const r = await run.done;
+  clearTimeout(timer);
+  return { ...r, finished: finishedSteps(r.events), cached: cachedSteps(r.events) };
 }
-
-const check = (root, repair) => {
-  const r = tb(root, ["store", "check", "--format", "json", ...(repair ? ["--repair"] : [])]);
-  return { code: r.code, report: JSON.parse(r.stdout) };
-};
 
 const work = mkdtempSync(join(tmpdir(), "tbuild-crash-bench-"));
 const root = join(work, "store");
 const t0 = performance.now();
 if (tb(root, ["import", busyboxTar(work), "busybox:test"]).code !== 0) throw new Error("import failed");
-const first = await build(root, context(work, "keep"), "keep:1");
+const first = await build(root, writeContext(work, "keep"), "keep:1");
 if (first.code !== 0) throw new Error(`first build failed: ${first.stderr}`);
 let w0 = performance.now();
-const warm = await build(root, context(work, "warm"), "warm:1");
+const warm = await build(root, writeContext(work, "warm"), "warm:1");
 const fullMs = performance.now() - w0;
 if (warm.code !== 0) throw new Error(`warm build failed: ${warm.stderr}`);
 
@@ -110,32 +68,32 @@ const rand = prng(SEED);
 const rows = [];
 const failures = [];
 for (let k = 0; k < KILLS; k++) {
-  const ctx = context(work, `k${k}`);
+  const ctx = writeContext(work, `k${k}`);
   // A random step (1 = FROM … 7 = WORKDIR) and a random moment inside it.
   const kill = { afterStarts: 1 + Math.floor(rand() * 7), delayMs: Math.floor(rand() * 400) };
   const at = `step ${kill.afterStarts} + ${kill.delayMs} ms`;
   const killed = await build(root, ctx, `crash:${k}`, kill);
-  const finished = killed.done.map((d) => d.name).filter((n) => !/\] FROM /.test(n));
-  let c = check(root, false);
+  const finished = killed.finished.filter((n) => !/\] FROM /.test(n));
+  let c = storeCheck(root, false);
   const clean = c.code === 0;
   const problems = c.report.problems.map((p) => `${p.kind}: ${p.message}`);
   let repaired = false;
   if (!clean) {
     if (c.report.problems.some((p) => !p.repairable)) failures.push(`kill #${k}: unrepairable: ${problems.join("; ")}`);
-    c = check(root, true);
+    c = storeCheck(root, true);
     repaired = c.report.remaining === 0;
     if (!repaired) failures.push(`kill #${k}: repair left ${c.report.remaining} problems`);
   }
   if (tb(root, ["inspect", "keep:1"]).code !== 0) failures.push(`kill #${k}: tagged image keep:1 lost`);
   const again = await build(root, ctx, `crash:${k}`);
   if (again.code !== 0) failures.push(`kill #${k}: rebuild failed: ${again.stderr.slice(-400)}`);
-  const cached = again.done.filter((d) => d.cached).map((d) => d.name);
+  const cached = again.cached;
   const notReused = finished.filter((n) => !cached.includes(n));
   if (notReused.length) failures.push(`kill #${k}: finished before the kill but not CACHED on rebuild: ${notReused.join(", ")}`);
   rows.push({ kill: k, at, killed: killed.signal === "SIGKILL", finishedBeforeKill: finished.length, clean, repaired, problems, cachedOnRebuild: cached.length });
   console.log(`kill #${k} at ${at}: ${killed.signal ?? `exit ${killed.code}`}, ${finished.length} steps finished, ${clean ? "clean" : repaired ? `repaired (${problems.length})` : "NOT REPAIRED"}, rebuild ${again.code === 0 ? "ok" : "FAILED"} with ${cached.length} cached`);
 }
-const final = check(root, false);
+const final = storeCheck(root, false);
 const result = {
   kills: KILLS,
   seed: SEED,
