@@ -13,3 +13,4 @@ export { diskUsage, type DiskUsage, type ImageUsage } from "./usage.js";
 export { writeFileAtomic, tempName } from "./blobs.js";
 export { nodeArchiveDeps } from "./node-deps.js";
 export { checkStore, type CheckReport, type CheckProblem, type CheckProblemKind, type CheckOptions } from "./check.js";
+export { gunzip, provisionalPlainSize, readLayerRecord, writeLayerRecord, type LayerRecord } from "./layer-records.js";
