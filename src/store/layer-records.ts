@@ -74,8 +74,9 @@ export async function writeLayerRecord(p: StorePaths, r: LayerRecord): Promise<v
 export function provisionalPlainSize(trailer: Uint8Array, compressedSize: number): number {
   if (trailer.length < 4) return compressedSize;
   const isize = (trailer[trailer.length - 4]! | (trailer[trailer.length - 3]! << 8) | (trailer[trailer.length - 2]! << 16) | (trailer[trailer.length - 1]! << 24)) >>> 0;
-  // Deflate expands incompressible data by at most 5 bytes per 64 KiB stored block.
-  const floor = Math.max(0, Math.floor(((compressedSize - 18) * 65535) / 65540) - 5);
+  // Deflate expands incompressible data by 5 bytes per stored block (zlib's are 16 KiB or
+  // more): far less than 1%. A smaller ISIZE cannot be the size of the whole stream.
+  const floor = Math.max(0, Math.floor((compressedSize - 18) * 0.99));
   return isize >= floor ? isize : floor;
 }
 
