@@ -64,10 +64,11 @@ export interface LocalImage {
 /** Writes that become visible together, at commit (the store's staging). */
 export interface TransferSession {
   /**
-   * Write a blob that must hash to `expected`; it stays invisible until commit. When the
-   * bytes differ it MUST throw the error `mismatch` builds and keep nothing.
+   * Write a blob that must hash to `expected` (and have `size` bytes, when given); it stays
+   * invisible until commit. When the bytes differ it MUST throw the error `mismatch` builds
+   * and keep nothing.
    */
-  putBlob(source: AsyncIterable<Uint8Array>, expected: Digest, mismatch: (got: string) => Error): Promise<StoredBlob>;
+  putBlob(source: AsyncIterable<Uint8Array>, expected: Digest, mismatch: (got: string) => Error, size?: number): Promise<StoredBlob>;
   /** Make the blobs durable, then write the image and tag it, atomically. */
   commit(image: PendingImage): Promise<{ readonly manifestDigest: Digest }>;
   /** Drop everything written (also after a failed commit). */

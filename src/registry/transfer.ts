@@ -187,7 +187,9 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   let done = 0;
   let tail: Uint8Array = new Uint8Array(0);
   const source = async function* () {
-    for await (const c of client.openBlob(ref.path, layer.digest, layer.size)) {
+    // The store's writer hashes the bytes (once, off the main thread for a large blob) and
+    // keeps nothing that differs: the client need not hash them too.
+    for await (const c of client.openBlob(ref.path, layer.digest, layer.size, { verifiedBy: "consumer" })) {
       done += c.byteLength;
       tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
       opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
@@ -197,7 +199,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   const want = gzip ? layer.digest : diffId;
   const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
   const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
-  const stored = session ? await session.putBlob(source(), want, mismatch) : await store.putBlob(checkDigest(source(), want, what), want);
+  const stored = session ? await session.putBlob(source(), want, mismatch, layer.size) : await store.putBlob(checkDigest(source(), want, what), want);
   if (!gzip) return { diffId, size: stored.size };
   return { diffId, size: provisionalPlainSize(tail.subarray(-4), stored.size), compressed: { digest: stored.digest, size: stored.size } };
 }
