@@ -38,7 +38,8 @@ export function storeTransfer(store: Store): TransferStore {
     begin: () => {
       const dest = new StoreDestination(store);
       return {
-        putBlob: (src, expected, mismatch, size) => dest.putBlob(src, { digest: expected, ...(size !== undefined ? { size } : {}) }, { mismatch: (what, _want, got) => mismatch(what === "digest" ? String(got) : `${got} bytes`) }),
+        putBlob: (src, expected, mismatch, size) =>
+          dest.putBlob(src, { digest: expected, ...(size !== undefined ? { size } : {}) }, { hashInProcess: true, mismatch: (what, _want, got) => mismatch(what === "digest" ? String(got) : `${got} bytes`) }),
         commit: async (img) => {
           const [r] = await dest.commitPending([img]);
           return { manifestDigest: r!.manifestDigest };

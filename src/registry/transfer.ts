@@ -57,7 +57,7 @@ export interface PullResult {
   readonly ref: string;
   /** The digest the registry knows the image by (index digest for multi-platform tags). */
   readonly remoteDigest: Digest;
-  /** The local manifest (over uncompressed layers) in the store. */
+  /** The manifest in the store: the registry's own when it is OCI and every layer was kept as it came. */
   readonly manifestDigest: Digest;
   /** The config digest: the image ID. */
   readonly imageId: Digest;
@@ -178,9 +178,9 @@ function checkCompression(layer: Descriptor): "gzip" | "none" {
 
 /**
  * Download one layer as it is (containerd's model): a gzip layer is stored under its
- * compressed digest, which the client verifies while streaming, and not inflated (the
- * store does that on first use, against the diff ID); its plain size is recorded from the
- * gzip trailer, provisionally. A plain layer is stored under its diff ID, verified.
+ * compressed digest, which the store's writer verifies (with the size) while it writes,
+ * and not inflated (the store does that on first use, against the diff ID); its plain size
+ * is taken from the gzip trailer, provisionally. A plain layer is stored under its diff ID.
  */
 async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
   const gzip = checkCompression(layer) === "gzip";

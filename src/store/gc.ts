@@ -1,5 +1,6 @@
 // Garbage collection: which blobs index.json still reaches (manifests → config, layers,
-// and the gzip copies of those layers), and deleting the rest. Runs under the store lock
+// the gzip copies of plain layers and the inflated plain copies of gzip layers, both
+// derived data kept while the layer lives), and deleting the rest. Runs under the store lock
 // (the callers hold it), so no load can be half-committed while it looks.
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";

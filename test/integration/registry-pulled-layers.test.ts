@@ -121,6 +121,26 @@ describe("pulled layers: kept gzip, inflated once on first use", () => {
     expect(existsSync(blobFile(root, record(root, diffId!).digest))).toBe(true);
   });
 
+  it("two builds at once inflate the same pulled layer safely", async () => {
+    const root = join(work, "concurrent");
+    await ok(["pull", "--root", root, base]);
+    const [diffId] = (await inspect(root, base)).RootFS.Layers;
+    const runs = await Promise.all([1, 2].map((i) => tb(["build", "--root", root, "-t", `c:${i}`, context(`ctx-c${i}`, `FROM ${base}\nRUN echo ${i} > /n.txt\n`)])));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    expect(sha256(readFileSync(blobFile(root, diffId!)))).toBe(diffId);
+    expect(record(root, diffId!).provisional).toBeUndefined();
+    expect((await tb(["store", "check", "--root", root])).code).toBe(0);
+  });
+
+  it("a layer the store holds plain is 'Already exists' on pull", async () => {
+    const root = join(work, "plain-first");
+    await ok(["import", "--root", root, await buildBusyboxRootfsTar(), "local/busybox:1"]);
+    const out = await ok(["pull", "--root", root, base]);
+    expect(out).toMatch(/: Already exists\n/);
+    expect(out).not.toMatch(/Pull complete/);
+    expect((await inspect(root, base)).Id).toBe((await inspect(join(work, "seed"), base)).Id);
+  });
+
   it("save to docker-archive writes plain layers: tbuild load and podman load keep the image ID", async () => {
     const root = join(work, "save");
     await ok(["pull", "--root", root, base]);
