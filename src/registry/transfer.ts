@@ -42,7 +42,7 @@ export type TransferEvent =
 export type LayerStatus = "exists" | "downloading" | "pulled" | "pushing" | "pushed" | "mounted";
 
 export interface TransferOptions extends Omit<RegistryClientOptions, "registry"> {
-  /** Parallel layer transfers (default 3, as Docker). */
+  /** Parallel layer transfers (default: push 3, as Docker; pull 6, as containers/image). */
   readonly concurrency?: number;
   readonly onEvent?: (e: TransferEvent) => void;
 }
@@ -86,6 +86,8 @@ export function hostPlatform(): Platform {
   return { os: "linux", architecture: ociArchitecture(process.arch) };
 }
 
+const PULL_CONCURRENCY = 6;
+
 /** Pull `ref` from its registry into `store`, tagging it under its normalised name. */
 export async function pullImage(store: TransferStore, refText: string, opts: PullOptions = {}): Promise<PullResult> {
   const ref = parseReference(refText);
@@ -122,7 +124,9 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   const session = store.begin?.();
   try {
     let downloaded = false;
-    const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i) => {
+    // 6 downloads at once, as containers/image (skopeo, podman): a pull now only streams
+    // bytes to disk, and a fourth layer waiting for one of three cost ~4% on the bench.
+    const layers = await mapLimit(manifest.layers, opts.concurrency ?? PULL_CONCURRENCY, async (layer, i) => {
       const diffId = diffIds[i] as Digest;
       const gzip = checkCompression(layer) === "gzip";
       // The gzip blob itself, else the plain layer (built here, or inflated), is "Already exists".

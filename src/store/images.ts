@@ -31,13 +31,11 @@ export interface StoredImage {
 /** One layer of an image by its diff ID, with the plain tar's size. */
 export interface ImageLayer {
   readonly diffId: Digest;
-  /** Plain tar size in bytes (for a compressed layer never inflated, see `sizeProvisional`). */
-  readonly size: number;
   /**
-   * True when `size` is the gzip trailer's claim (or, when there is no record at all, the
-   * compressed size) because the layer was never inflated here (layer-records.ts).
+   * Plain tar size in bytes. For a compressed layer never inflated here it is the gzip
+   * trailer's claim, or the compressed size when there is no record (layer-records.ts).
    */
-  readonly sizeProvisional: boolean;
+  readonly size: number;
   /** The manifest's descriptor of the stored blob: the plain tar, or its compressed form. */
   readonly blob: Descriptor;
 }
@@ -121,10 +119,9 @@ async function imageLayers(p: StorePaths, layers: readonly Descriptor[], diffIds
   return Promise.all(
     layers.map(async (blob, i) => {
       const diffId = diffIds[i] ?? blob.digest;
-      if (!isCompressedLayer(blob.mediaType)) return { diffId, size: blob.size, sizeProvisional: false, blob };
+      if (!isCompressedLayer(blob.mediaType)) return { diffId, size: blob.size, blob };
       const rec = await readLayerRecord(p, diffId);
-      const exact = rec?.uncompressedSize;
-      return { diffId, size: exact ?? blob.size, sizeProvisional: exact === undefined || rec?.provisional === true, blob };
+      return { diffId, size: rec?.uncompressedSize ?? blob.size, blob };
     }),
   );
 }
