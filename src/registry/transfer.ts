@@ -156,8 +156,8 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
       await store.putBlob(once(configBytes), manifest.config.digest);
       image = await store.putImage(pending);
     }
-    await recordPulledLayers(store, layers);
-    await rememberPulledGzip(store, ref, manifest.layers, layers);
+    // Small files, each fsynced: written side by side rather than one after another.
+    await Promise.all([recordPulledLayers(store, layers), rememberPulledGzip(store, ref, manifest.layers, layers)]);
     return {
       ref: full,
       remoteDigest: top.digest,
@@ -215,10 +215,12 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
  * layer is first inflated (which writes the exact record).
  */
 async function recordPulledLayers(store: TransferStore, layers: readonly { status: "exists" | "pulled"; stored: PendingLayer }[]): Promise<void> {
-  for (const { status, stored } of layers) {
-    if (status !== "pulled" || !stored.compressed) continue;
-    await store.recordLayer?.({ diffId: stored.diffId, ...stored.compressed, uncompressedSize: stored.size, provisional: true }).catch(() => undefined);
-  }
+  await Promise.all(
+    layers.map(async ({ status, stored }) => {
+      if (status !== "pulled" || !stored.compressed) return;
+      await store.recordLayer?.({ diffId: stored.diffId, ...stored.compressed, uncompressedSize: stored.size, provisional: true }).catch(() => undefined);
+    }),
+  );
 }
 
 /**
@@ -227,12 +229,15 @@ async function recordPulledLayers(store: TransferStore, layers: readonly { statu
  * Best effort: the image is already stored, and a lost hint only costs a gzip later.
  */
 async function rememberPulledGzip(store: TransferStore, ref: Reference, remote: readonly Descriptor[], layers: readonly { diffId: Digest; status: "exists" | "pulled"; gzip?: boolean }[]): Promise<void> {
-  if (!store.rememberGzip) return;
-  for (const [i, l] of layers.entries()) {
-    if (l.status !== "pulled" || !l.gzip) continue;
-    const { digest, size } = remote[i]!;
-    await store.rememberGzip(l.diffId, { digest, size, registry: ref.domain, repository: ref.path }).catch(() => undefined);
-  }
+  const remember = store.rememberGzip?.bind(store);
+  if (!remember) return;
+  await Promise.all(
+    layers.map(async (l, i) => {
+      if (l.status !== "pulled" || !l.gzip) return;
+      const { digest, size } = remote[i]!;
+      await remember(l.diffId, { digest, size, registry: ref.domain, repository: ref.path }).catch(() => undefined);
+    }),
+  );
 }
 
 /** Push `ref` from `store` to its registry: layers gzipped (once), config, then the manifest. */
