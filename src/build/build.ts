@@ -223,7 +223,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       ...(history ? { history } : {}),
     });
     o.progress({ type: "export", time: Date.now(), phase: "config", detail: encoded.descriptor.digest });
-    const put = await store.putImage({ config: encoded, layers: result.layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags });
+    // A pulled base's layers stay as the gzip blobs the store holds them as.
+    const put = await store.putImage({ config: encoded, layers: result.layers, tags });
     o.progress({ type: "export", time: Date.now(), phase: "manifest", detail: put.manifestDigest });
     for (const t of put.tags) o.progress({ type: "export", time: Date.now(), phase: "naming", detail: t });
     // The plan record is rewritten only when its digest (every field but the per-file
@@ -242,7 +243,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     if (fast && fp) {
       // Best effort: a record that cannot be written only means the next build does the work.
       await recordBuild(store, cache, fast, fp, {
-        plan, infos, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, layers: diffIds,
+        plan, infos, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, layers: result.layers.map((l) => l.compressed?.digest ?? l.diffId),
         bases: resolver.images, used: used.used, planRecord: { ...planId, digest },
       }).catch(() => undefined);
     }

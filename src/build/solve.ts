@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TbuildError, withLocation, type Digest } from "../util/index.js";
-import type { HistoryEntry } from "../image/index.js";
+import { isCompressedLayer, type HistoryEntry } from "../image/index.js";
 import type { BuildContext } from "../context/index.js";
 import type { PreparedRootfs, Runtime, Snapshotter } from "../exec/index.js";
 import type { CopyStep, Plan, PlanStage, RunStep, StageSource, Step, WorkdirStep } from "../plan/index.js";
@@ -20,11 +20,13 @@ import type { LayerView } from "./layer-view.js";
 import { HostRootView, type RootView } from "./root-view.js";
 import { resolveUser } from "./users.js";
 
-/** A layer of a stage's file system. `blob` is the store digest (= diffId for tbuild's plain tars). */
+/** A layer of a stage's file system: plain tar (diff ID), or held compressed (a pulled base's layer). */
 export interface SolvedLayer {
   readonly diffId: Digest;
+  /** Plain size in bytes. */
   readonly size: number;
-  readonly blob: Digest;
+  /** The gzip blob the store holds the layer as, when it is not (only) plain. */
+  readonly compressed?: { readonly digest: Digest; readonly size: number };
 }
 
 /** What a finished stage leaves: its full layer chain and its history with times filled. */
@@ -158,7 +160,7 @@ export class Solver {
     if (!p) {
       // exec/ is loaded on first use: a fully cached build never needs it.
       this.snapshots ??= import("../exec/index.js").then((x) => new x.Snapshotter(join(this.o.store.dataDir, "snapshots")));
-      p = this.snapshots.then((s) => s.prepareRootfs(layers.map((l) => ({ diffId: l.diffId, path: this.o.store.blobPath(l.blob) })), { signal: this.abort.signal }));
+      p = Promise.all([this.snapshots, this.plainPaths(layers)]).then(([s, paths]) => s.prepareRootfs(layers.map((l, i) => ({ diffId: l.diffId, path: paths[i]! })), { signal: this.abort.signal }));
       this.rootfs.set(key, p);
       p.catch(() => this.rootfs.delete(key));
     }
@@ -176,9 +178,10 @@ export class Solver {
       if (!this.views.has(key)) {
         // Loaded on first use, as copy.ts: a fully cached build never needs them.
         const { LayerView } = await import("./layer-view.js");
+        const paths = await this.plainPaths(layers);
         let v: LayerView | undefined;
         try {
-          v = LayerView.open(layers.map((l) => this.o.store.blobPath(l.blob)), this.nowSeconds());
+          v = LayerView.open(paths, this.nowSeconds());
         } catch {
           // Unsupported (LayerViewUnsupported) or unreadable: the snapshot path decides, and
           // reports a real problem (a missing blob) the way it always has.
@@ -189,6 +192,11 @@ export class Solver {
       if (v) return v;
     }
     return new HostRootView((await this.prepare(layers)).rootfs);
+  }
+
+  /** The plain tars of `layers`, inflating a pulled layer the first time it is used (Store.plainLayer). */
+  private plainPaths(layers: readonly SolvedLayer[]): Promise<string[]> {
+    return Promise.all(layers.map((l) => this.o.store.plainLayer(l.diffId, l.compressed?.digest)));
   }
 
   private nowSeconds(): number {
@@ -207,8 +215,7 @@ export class Solver {
       case "image": {
         const img = this.o.resolver.images.get(src.ref);
         if (!img) throw new TbuildError("E_STORE_NOT_FOUND", `image ${src.ref} is not in the store`, { hint: "pull or import it first" });
-        const diffIds = img.config.rootfs.diff_ids;
-        const layers = img.layers.map((l, i) => ({ diffId: diffIds[i] ?? l.digest, size: l.size, blob: l.digest }));
+        const layers = img.rootfs.map((l): SolvedLayer => (isCompressedLayer(l.blob.mediaType) ? { diffId: l.diffId, size: l.size, compressed: { digest: l.blob.digest, size: l.blob.size } } : { diffId: l.diffId, size: l.size }));
         return { layers, history: img.config.history ?? [], created: img.config.created };
       }
     }
@@ -250,7 +257,7 @@ export class Solver {
         let layer: SolvedLayer;
         let when: string;
         if (hit) {
-          layer = { diffId: hit.layer.diffId, size: hit.layer.size, blob: hit.layer.diffId };
+          layer = { diffId: hit.layer.diffId, size: hit.layer.size };
           when = this.o.sourceDateEpoch !== undefined ? this.isoNow() : hit.created;
           cachedSteps++;
           this.cachedCount++;
@@ -259,7 +266,7 @@ export class Solver {
           const why = await this.o.explain(step.stage, step.index);
           if (why && info) this.emit({ type: "step-explain", time: this.now(), id: info.id, message: why });
           const made = await this.execute(step, layers, info?.id ?? 0);
-          layer = { ...made, blob: made.diffId };
+          layer = made;
           when = this.isoNow();
           await this.o.cache.put({ version: 1, key: step.key, kind: step.kind, text: step.text, layer: { diffId: made.diffId, size: made.size }, created: when, preimage: step.preimage });
         }

@@ -2,7 +2,8 @@
 // serialises to the same bytes, so the same build gives the same digests. Pure.
 import { TbuildError, canonicalJson, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { MediaType, isIndexType, isManifestType } from "./media-types.js";
-import type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, LayerInfo, Platform } from "./types.js";
+import type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
+import type { TransferLayer } from "./transport.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -66,15 +67,26 @@ export function encodeConfig(config: ImageConfig): EncodedBlob<ImageConfig> {
  * Build an OCI manifest for `config` and `layers`. Layers default to uncompressed tar
  * (how the store keeps them); pass descriptors to describe compressed ones.
  */
-export function buildManifest(config: { digest: Digest; size: number; mediaType?: string }, layers: readonly (LayerInfo | Descriptor)[], annotations?: Record<string, string>): EncodedBlob<ImageManifest> {
+export function buildManifest(config: { digest: Digest; size: number; mediaType?: string }, layers: readonly (TransferLayer | Descriptor)[], annotations?: Record<string, string>): EncodedBlob<ImageManifest> {
   const value: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.OCI_MANIFEST,
     config: { mediaType: config.mediaType ?? MediaType.OCI_CONFIG, digest: config.digest, size: config.size },
-    layers: layers.map((l) => ("diffId" in l ? { mediaType: MediaType.OCI_LAYER, digest: l.diffId, size: l.size } : l)),
+    layers: layers.map((l) => ("diffId" in l ? layerDescriptor(l) : l)),
     ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
   };
   return encodeBlob(value, MediaType.OCI_MANIFEST);
+}
+
+/** Whether `a` is an OCI manifest naming exactly `b`'s config and layer blobs (media type, digest, size). */
+export function describesSameBlobs(a: ImageManifest, b: ImageManifest): boolean {
+  const key = (d: Descriptor) => `${d.mediaType} ${d.digest} ${d.size}`;
+  return a.mediaType === MediaType.OCI_MANIFEST && key(a.config) === key(b.config) && a.layers.length === b.layers.length && a.layers.every((l, i) => key(l) === key(b.layers[i]!));
+}
+
+/** A layer's descriptor: its gzip form when it has one (a pulled layer), else the plain tar. */
+function layerDescriptor(l: TransferLayer): Descriptor {
+  return l.compressed ? { mediaType: MediaType.OCI_LAYER_GZIP, digest: l.compressed.digest, size: l.compressed.size } : { mediaType: MediaType.OCI_LAYER, digest: l.diffId, size: l.size };
 }
 
 /** Parse JSON bytes, throwing `code` with `what` named on failure. */

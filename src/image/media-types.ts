@@ -54,3 +54,9 @@ export function layerCompression(mt: string): LayerCompression | undefined {
       return undefined;
   }
 }
+
+/** Whether a layer of media type `mt` is stored compressed (its digest is not its diff ID). */
+export function isCompressedLayer(mt: string): boolean {
+  const c = layerCompression(mt);
+  return c === "gzip" || c === "zstd";
+}

@@ -4,7 +4,7 @@
 // registries (blob-info.ts, kept in tbuild/blob-info).
 import { join } from "node:path";
 import { MediaType } from "../image/index.js";
-import { StoreDestination, compressLayer, type Store } from "../store/index.js";
+import { StoreDestination, compressLayer, writeLayerRecord, type Store } from "../store/index.js";
 import { TbuildError } from "../util/index.js";
 import { BlobInfoCache } from "./blob-info.js";
 import type { TransferStore } from "./store-port.js";
@@ -17,8 +17,8 @@ export function storeTransfer(store: Store): TransferStore {
     readBlob: (d) => store.readBlob(d),
     putBlob: (src, expected) => store.putBlob(src, expected ? { digest: expected } : {}),
     putImage: async (img) => {
-      const r = await store.putImage({ config: img.configBytes, layers: img.layers, tags: img.tags });
-      return { manifestDigest: r.manifestDigest };
+      const [r] = await store.commitImages([img], new Map());
+      return { manifestDigest: r!.manifestDigest };
     },
     resolveImage: async (ref) => {
       let image;
@@ -32,20 +32,22 @@ export function storeTransfer(store: Store): TransferStore {
         manifestDigest: image.manifestDigest,
         imageId: image.id,
         configSize: image.configSize,
-        layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+        layers: image.rootfs.map((l) => ({ digest: l.blob.digest, size: l.blob.size, mediaType: l.blob.mediaType, diffId: l.diffId })),
       };
     },
     begin: () => {
       const dest = new StoreDestination(store);
       return {
-        putBlob: (src, expected, mismatch) => dest.putBlob(src, { digest: expected }, { mismatch: (what, _want, got) => mismatch(what === "digest" ? String(got) : `${got} bytes`) }),
+        putBlob: (src, expected, mismatch, size) =>
+          dest.putBlob(src, { digest: expected, ...(size !== undefined ? { size } : {}) }, { hashInProcess: true, mismatch: (what, _want, got) => mismatch(what === "digest" ? String(got) : `${got} bytes`) }),
         commit: async (img) => {
-          const [r] = await dest.commitPending([{ configBytes: img.configBytes, layers: img.layers, tags: img.tags }]);
+          const [r] = await dest.commitPending([img]);
           return { manifestDigest: r!.manifestDigest };
         },
         abort: () => dest.abort(),
       };
     },
+    recordLayer: (r) => writeLayerRecord(store.paths, r),
     rememberGzip: (diffId, blob) => blobInfo.remember(diffId, blob),
     knownGzip: (diffId) => blobInfo.known(diffId),
     compressedLayer: async (diffId, sink) => {

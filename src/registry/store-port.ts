@@ -26,25 +26,51 @@ export interface KnownBlob extends StoredBlob {
   readonly repository: string;
 }
 
-/** An image as the store keeps it: config plus uncompressed layers (digest = diff ID). */
+/** A layer of an image to write: plain (blob digest = diff ID), or held as the gzip blob `compressed`. */
+export interface PendingLayer {
+  readonly diffId: Digest;
+  /** Plain size (for a pulled gzip layer, the provisional one from its gzip trailer). */
+  readonly size: number;
+  readonly compressed?: StoredBlob;
+}
+
+/** An image to write: its config bytes, its layers in order, its tags. */
+export interface PendingImage {
+  readonly configBytes: Uint8Array;
+  readonly layers: readonly PendingLayer[];
+  readonly tags: readonly string[];
+  /** The registry's manifest, to keep as it is when it describes exactly these blobs (OCI). */
+  readonly manifestBytes?: Uint8Array;
+}
+
+/** What the store records of a pulled gzip layer (store/layer-records.ts). */
+export interface PulledLayerRecord extends StoredBlob {
+  readonly diffId: Digest;
+  /** From the gzip trailer: provisional until the store first inflates the layer. */
+  readonly uncompressedSize: number;
+  readonly provisional: true;
+}
+
+/** An image as the store keeps it: config plus layers (plain, or gzip as pulled). */
 export interface LocalImage {
   readonly manifestDigest: Digest;
   /** The config digest. */
   readonly imageId: Digest;
   readonly configSize: number;
   /** Layer blobs as stored: plain tar (digest = diff ID) unless `mediaType` says otherwise. */
-  readonly layers: readonly { readonly digest: Digest; readonly size: number; readonly mediaType?: string }[];
+  readonly layers: readonly { readonly digest: Digest; readonly size: number; readonly mediaType?: string; readonly diffId: Digest }[];
 }
 
 /** Writes that become visible together, at commit (the store's staging). */
 export interface TransferSession {
   /**
-   * Write a blob that must hash to `expected`; it stays invisible until commit. When the
-   * bytes differ it MUST throw the error `mismatch` builds and keep nothing.
+   * Write a blob that must hash to `expected` (and have `size` bytes, when given); it stays
+   * invisible until commit. When the bytes differ it MUST throw the error `mismatch` builds
+   * and keep nothing.
    */
-  putBlob(source: AsyncIterable<Uint8Array>, expected: Digest, mismatch: (got: string) => Error): Promise<StoredBlob>;
+  putBlob(source: AsyncIterable<Uint8Array>, expected: Digest, mismatch: (got: string) => Error, size?: number): Promise<StoredBlob>;
   /** Make the blobs durable, then write the image and tag it, atomically. */
-  commit(image: { readonly configBytes: Uint8Array; readonly layers: readonly { readonly diffId: Digest; readonly size: number }[]; readonly tags: readonly string[] }): Promise<{ readonly manifestDigest: Digest }>;
+  commit(image: PendingImage): Promise<{ readonly manifestDigest: Digest }>;
   /** Drop everything written (also after a failed commit). */
   abort(): Promise<void>;
 }
@@ -61,11 +87,13 @@ export interface TransferStore {
    */
   putBlob(source: AsyncIterable<Uint8Array>, expected?: Digest): Promise<StoredBlob>;
   /** Write an image from its config bytes and stored layers and tag it, atomically. */
-  putImage(image: { readonly configBytes: Uint8Array; readonly layers: readonly { readonly diffId: Digest; readonly size: number }[]; readonly tags: readonly string[] }): Promise<{ readonly manifestDigest: Digest }>;
+  putImage(image: PendingImage): Promise<{ readonly manifestDigest: Digest }>;
   /** The image a full normalised reference names, or undefined. */
   resolveImage(ref: string): Promise<LocalImage | undefined>;
   /** A staging session (optional): blobs fsynced in one parallel batch at commit. */
   begin?(): TransferSession;
+  /** Record a pulled gzip layer's diff ID and provisional plain size (optional; sizes fall back to the gzip size). */
+  recordLayer?(record: PulledLayerRecord): Promise<void>;
   /** Remember a verified gzip form of the layer `diffId` (optional). */
   rememberGzip?(diffId: Digest, blob: KnownBlob): Promise<void>;
   /** The gzip forms of the layer `diffId` remembered from registries, newest first (optional). */

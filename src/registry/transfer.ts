@@ -1,19 +1,21 @@
 // Pull = copy registry → store; push = copy store → registry (containers/image copy.Image).
-// The store keeps layers as plain tar (digest = diff ID); the registry gets gzip. Pull
-// gunzips while verifying the compressed digest and the diff ID; push gzips each layer once.
+// Pull keeps each gzip layer as it came, verified against its compressed digest (the store
+// inflates it on first use: store/layer-records.ts); push sends such layers as they are and
+// gzips a plain (built) layer once.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { once as onceEvent } from "node:events";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createGzip } from "node:zlib";
+import { createGzip } from "node:zlib";
+import { gunzip as inflate, provisionalPlainSize } from "../store/index.js";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
-import type { CompressedLayer, LocalImage, TransferSession, TransferStore } from "./store-port.js";
+import type { CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
 import {
+  describesSameBlobs,
   formatPlatform,
   formatReference,
   isIndexType,
@@ -40,7 +42,7 @@ export type TransferEvent =
 export type LayerStatus = "exists" | "downloading" | "pulled" | "pushing" | "pushed" | "mounted";
 
 export interface TransferOptions extends Omit<RegistryClientOptions, "registry"> {
-  /** Parallel layer transfers (default 3, as Docker). */
+  /** Parallel layer transfers (default: push 3, as Docker; pull 6, as containers/image). */
   readonly concurrency?: number;
   readonly onEvent?: (e: TransferEvent) => void;
 }
@@ -55,7 +57,7 @@ export interface PullResult {
   readonly ref: string;
   /** The digest the registry knows the image by (index digest for multi-platform tags). */
   readonly remoteDigest: Digest;
-  /** The local manifest (over uncompressed layers) in the store. */
+  /** The manifest in the store: the registry's own when it is OCI and every layer was kept as it came. */
   readonly manifestDigest: Digest;
   /** The config digest: the image ID. */
   readonly imageId: Digest;
@@ -83,6 +85,8 @@ export interface PushResult {
 export function hostPlatform(): Platform {
   return { os: "linux", architecture: ociArchitecture(process.arch) };
 }
+
+const PULL_CONCURRENCY = 6;
 
 /** Pull `ref` from its registry into `store`, tagging it under its normalised name. */
 export async function pullImage(store: TransferStore, refText: string, opts: PullOptions = {}): Promise<PullResult> {
@@ -120,30 +124,40 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   const session = store.begin?.();
   try {
     let downloaded = false;
-    const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i) => {
+    // 6 downloads at once, as containers/image (skopeo, podman): a pull now only streams
+    // bytes to disk, and a fourth layer waiting for one of three cost ~4% on the bench.
+    const layers = await mapLimit(manifest.layers, opts.concurrency ?? PULL_CONCURRENCY, async (layer, i) => {
       const diffId = diffIds[i] as Digest;
-      if (await store.hasBlob(diffId)) {
+      const gzip = checkCompression(layer) === "gzip";
+      // The gzip blob itself, else the plain layer (built here, or inflated), is "Already exists".
+      const held = gzip && (await store.hasBlob(layer.digest)) ? "gzip" : (await store.hasBlob(diffId)) ? "plain" : undefined;
+      if (held) {
         opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "exists" });
-        return { digest: layer.digest, diffId, status: "exists" as const, size: await blobSize(store, diffId) };
+        const stored = held === "gzip" ? { diffId, size: layer.size, compressed: { digest: layer.digest, size: layer.size } } : { diffId, size: await blobSize(store, diffId) };
+        return { digest: layer.digest, diffId, status: "exists" as const, stored, gzip: false };
       }
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
       const stored = await withRetries(opts, () => downloadLayer(client, store, session, ref, layer, diffId, opts));
       downloaded = true;
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
-      return { digest: layer.digest, diffId, status: "pulled" as const, size: stored.size, gzip: stored.gzip };
+      return { digest: layer.digest, diffId, status: "pulled" as const, stored, gzip };
     });
 
-    // Only now, with every layer verified and stored, write the config and the image.
+    // Only now, with every layer verified and stored, write the config and the image. An
+    // OCI manifest whose layers are all kept as they came is kept byte for byte, so the
+    // image keeps the registry's digest (and a push sends the same manifest back).
     const full = formatReference(ref.tag ? { domain: ref.domain, path: ref.path, tag: ref.tag } : ref);
     const before = await store.resolveImage(full);
-    const pending = { configBytes, layers: layers.map((l) => ({ diffId: l.diffId, size: l.size })), tags: ref.tag ? [full] : [] };
+    const asCame = manifestType === MEDIA.ociManifest && layers.every((l) => l.stored.compressed !== undefined);
+    const pending = { configBytes, layers: layers.map((l) => l.stored), tags: ref.tag ? [full] : [], ...(asCame ? { manifestBytes } : {}) };
     let image: { readonly manifestDigest: Digest };
     if (session) image = await session.commit(pending);
     else {
       await store.putBlob(once(configBytes), manifest.config.digest);
       image = await store.putImage(pending);
     }
-    await rememberPulledGzip(store, ref, manifest.layers, layers);
+    // Small files, each fsynced: written side by side rather than one after another.
+    await Promise.all([recordPulledLayers(store, layers), rememberPulledGzip(store, ref, manifest.layers, layers)]);
     return {
       ref: full,
       remoteDigest: top.digest,
@@ -158,31 +172,55 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   }
 }
 
-/**
- * Download one layer: the client verifies the compressed digest while streaming; the bytes
- * are gathered into 1 MiB pieces for gunzip (fewer pool round trips), and the store hashes
- * the uncompressed stream once, as it writes it, against the diff ID.
- */
-async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<{ digest: Digest; size: number; gzip: boolean }> {
+/** The layer's compression; throws for one tbuild cannot read (zstd, unknown media types). */
+function checkCompression(layer: Descriptor): "gzip" | "none" {
   const compression = layerCompression(layer.mediaType);
   if (compression === undefined) throw new TbuildError("E_REGISTRY", `layer ${layer.digest} has an unknown media type ${layer.mediaType}`);
   if (compression === "zstd") throw new TbuildError("E_REGISTRY", `layer ${layer.digest} is zstd-compressed, which tbuild cannot read yet`, { hint: "pull an image with gzip layers" });
+  return compression;
+}
+
+/**
+ * Download one layer as it is (containerd's model): a gzip layer is stored under its
+ * compressed digest, which the store's writer verifies (with the size) while it writes,
+ * and not inflated (the store does that on first use, against the diff ID); its plain size
+ * is taken from the gzip trailer, provisionally. A plain layer is stored under its diff ID.
+ */
+async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
+  const gzip = checkCompression(layer) === "gzip";
   let done = 0;
+  let tail: Uint8Array = new Uint8Array(0);
   const source = async function* () {
-    for await (const c of client.openBlob(ref.path, layer.digest, layer.size)) {
+    // The store's writer hashes the bytes (once, off the main thread for a large blob) and
+    // keeps nothing that differs: the client need not hash them too.
+    for await (const c of client.openBlob(ref.path, layer.digest, layer.size, { verifiedBy: "consumer" })) {
       done += c.byteLength;
+      tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
       opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
       yield c;
     }
   };
-  const gzip = compression === "gzip";
-  const raw = gzip ? gunzip(coalesce(source(), 1 << 20), `layer ${layer.digest} from ${ref.domain}/${ref.path}`) : source();
-  const what = `layer ${layer.digest}: its uncompressed content`;
-  if (session) {
-    const stored = await session.putBlob(raw, diffId, (got) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the config says ${diffId}`, { hint: "the image in the registry is inconsistent; nothing was stored" }));
-    return { ...stored, gzip };
-  }
-  return { ...(await store.putBlob(checkDigest(raw, diffId, what), diffId)), gzip };
+  const want = gzip ? layer.digest : diffId;
+  const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
+  const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
+  const stored = session ? await session.putBlob(source(), want, mismatch, layer.size) : await store.putBlob(checkDigest(source(), want, what), want);
+  if (!gzip) return { diffId, size: stored.size };
+  return { diffId, size: provisionalPlainSize(tail.subarray(-4), stored.size), compressed: { digest: stored.digest, size: stored.size } };
+}
+
+/**
+ * Record each gzip layer this pull stored: its diff ID and the provisional plain size from
+ * its trailer (layer-records.ts). After the commit, so a failed pull leaves no record; a
+ * record lost to a crash right after it only means sizes show the gzip size until the
+ * layer is first inflated (which writes the exact record).
+ */
+async function recordPulledLayers(store: TransferStore, layers: readonly { status: "exists" | "pulled"; stored: PendingLayer }[]): Promise<void> {
+  await Promise.all(
+    layers.map(async ({ status, stored }) => {
+      if (status !== "pulled" || !stored.compressed) return;
+      await store.recordLayer?.({ diffId: stored.diffId, ...stored.compressed, uncompressedSize: stored.size, provisional: true }).catch(() => undefined);
+    }),
+  );
 }
 
 /**
@@ -191,12 +229,15 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
  * Best effort: the image is already stored, and a lost hint only costs a gzip later.
  */
 async function rememberPulledGzip(store: TransferStore, ref: Reference, remote: readonly Descriptor[], layers: readonly { diffId: Digest; status: "exists" | "pulled"; gzip?: boolean }[]): Promise<void> {
-  if (!store.rememberGzip) return;
-  for (const [i, l] of layers.entries()) {
-    if (l.status !== "pulled" || !l.gzip) continue;
-    const { digest, size } = remote[i]!;
-    await store.rememberGzip(l.diffId, { digest, size, registry: ref.domain, repository: ref.path }).catch(() => undefined);
-  }
+  const remember = store.rememberGzip?.bind(store);
+  if (!remember) return;
+  await Promise.all(
+    layers.map(async (l, i) => {
+      if (l.status !== "pulled" || !l.gzip) return;
+      const { digest, size } = remote[i]!;
+      await remember(l.diffId, { digest, size, registry: ref.domain, repository: ref.path }).catch(() => undefined);
+    }),
+  );
 }
 
 /** Push `ref` from `store` to its registry: layers gzipped (once), config, then the manifest. */
@@ -240,7 +281,10 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
       config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
       layers: layers.map((l) => l.desc),
     };
-    const bytes = Buffer.from(JSON.stringify(remote));
+    // Every layer sent as stored (a pulled image): the stored manifest already says this, and
+    // sending its bytes keeps the digest the image was pulled with.
+    const asStored = layers.every((l, i) => l.desc.digest === image.layers[i]!.digest);
+    const bytes = asStored ? await storedManifest(store, image.manifestDigest, remote) : Buffer.from(JSON.stringify(remote));
     const digest = await client.putManifest(ref.path, ref.digest ?? ref.tag!, bytes, MEDIA.ociManifest);
     return { ref: full, digest, size: bytes.byteLength, layers: layers.map((l) => ({ digest: l.desc.digest, status: l.status })) };
   } finally {
@@ -254,13 +298,21 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
  * `mountFrom`): then the layer is neither gzipped nor sent.
  */
 async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: Reference, layer: LocalImage["layers"][number], mountFrom: readonly string[]): Promise<{ desc: Descriptor; status: "exists" | "mounted" } | undefined> {
-  if (layer.mediaType !== undefined && layerCompression(layer.mediaType) !== "none") return undefined;
-  for (const k of (await store.knownGzip?.(layer.digest)) ?? []) {
+  // A layer stored gzip (pulled) is known only as exactly that blob.
+  const stored = layer.mediaType !== undefined && layerCompression(layer.mediaType) !== "none";
+  for (const k of (await store.knownGzip?.(layer.diffId)) ?? []) {
+    if (stored && k.digest !== layer.digest) continue;
     const from = k.registry === ref.domain ? [k.repository, ...mountFrom] : mountFrom;
     const found = await client.findBlob(ref.path, k.digest, { mountFrom: from });
     if (typeof found === "string") return { desc: { mediaType: MEDIA.ociLayerGzip, digest: k.digest, size: k.size }, status: found };
   }
   return undefined;
+}
+
+/** The stored manifest's bytes when it describes exactly `remote`'s blobs (OCI), else `remote`'s. */
+async function storedManifest(store: TransferStore, digest: Digest, remote: ImageManifest): Promise<Uint8Array> {
+  const bytes = await store.readBlob(digest);
+  return describesSameBlobs(parseJson<ImageManifest>(bytes, `manifest ${digest}`), remote) ? bytes : Buffer.from(JSON.stringify(remote));
 }
 
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */
@@ -288,83 +340,9 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
-/** Gather small chunks (sockets yield ~64 KiB) into pieces of at least `min` bytes. */
-export async function* coalesce(src: AsyncIterable<Uint8Array>, min: number): AsyncGenerator<Uint8Array> {
-  let parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of src) {
-    parts.push(c);
-    n += c.byteLength;
-    if (n >= min) {
-      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
-      parts = [];
-      n = 0;
-    }
-  }
-  if (n) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
-}
-
-/** Inflated pieces (1 MiB each) held before zlib is paused. */
-const INFLATED_AHEAD = 8;
-
-/**
- * Inflate a gzip stream; zlib works on libuv's pool while this thread hashes and writes.
- * Pieces are taken with 'data' events, not an async iterator over the zlib stream (its
- * read() concatenates whatever is buffered: a copy of most bytes on the main thread).
- */
-export async function* gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
-  // 1 MiB output pieces: the default 16 KiB meant 32 pool round trips and buffers per MiB.
-  const z = createGunzip({ chunkSize: 1 << 20 });
-  const ready: Buffer[] = [];
-  let ended = false;
-  let failure: { e: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  const poke = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const fail = (e: unknown) => {
-    failure ??= { e };
-    poke();
-  };
-  z.on("data", (c: Buffer) => {
-    ready.push(c);
-    if (ready.length >= INFLATED_AHEAD) z.pause();
-    poke();
-  });
-  z.on("end", () => {
-    ended = true;
-    poke();
-  });
-  z.on("error", fail);
-  const stop = new AbortController();
-  const feed = async () => {
-    for await (const c of src) {
-      if (!z.write(c)) await onceEvent(z, "drain", { signal: stop.signal });
-    }
-    z.end();
-  };
-  feed().catch(fail);
-  try {
-    for (;;) {
-      if (failure) throw failure.e;
-      const c = ready.shift();
-      if (c) {
-        yield c;
-        continue;
-      }
-      if (ended) return;
-      z.resume();
-      await new Promise<void>((r) => (wake = r));
-    }
-  } catch (e) {
-    if (e instanceof TbuildError) throw e;
-    throw new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${(e as Error).message}): it does not match its digest`, { cause: e, hint: "the registry sent corrupted data; nothing was stored" });
-  } finally {
-    // Stops the feeder (which closes the download) if the consumer gave up early.
-    stop.abort();
-    z.destroy();
-  }
+/** Inflate a gzip stream from a registry; bytes that are not gzip are a digest mismatch. */
+export function gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
+  return inflate(src, (cause) => new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${cause.message}): it does not match its digest`, { cause, hint: "the registry sent corrupted data; nothing was stored" }));
 }
 
 /** Pass bytes through, throwing before the end when their SHA-256 is not `want`. */

@@ -12,6 +12,8 @@ import { Annotation, isIndexType, isManifestType, parseConfig, parseIndex, parse
 import { blobPath, tempOwnerPid } from "./blobs.js";
 import { readIndex, updateIndex, type StorePaths } from "./layout.js";
 import { mountPoints, mountsUnder, pidAlive } from "./liveness.js";
+import { plainCopies } from "./gc.js";
+import { readLayerRecord } from "./layer-records.js";
 import { withLock } from "./lock.js";
 
 /** What kind of problem a check found. */
@@ -26,7 +28,7 @@ export type CheckProblemKind =
   | "broken-image"
   /** A cache index record that is unreadable, or whose layer blob is gone or the wrong size. */
   | "cache-entry"
-  /** A gzip-map entry whose layer or gzip blob is gone. */
+  /** A layer record (gzip map entry) whose gzip blob is gone, or that disagrees with the plain layer. */
   | "gzip-entry"
   /** A temporary file or staging folder left by a process that is gone. */
   | "temp"
@@ -250,18 +252,21 @@ export async function checkStore(paths: StorePaths, opts: CheckOptions = {}): Pr
     }
   });
 
-  // 5. The gzip map (tbuild/gzip/<diffid hex> → {digest,size}).
+  // 5. The layer records (tbuild/gzip/<diffid hex> → gzip blob, plain size; layer-records.ts).
+  // A pulled layer's record may have no plain layer yet (it is inflated on first use).
   for (const name of await readdirSafe(paths.gzipMap)) {
     const path = join(paths.gzipMap, name);
-    let v: { digest?: unknown; size?: unknown } | undefined;
-    try {
-      v = JSON.parse(await fsp.readFile(path, "utf8")) as typeof v;
-    } catch {
-      v = undefined;
-    }
     const diffId = `sha256:${name}` as Digest;
-    const gz = typeof v?.digest === "string" && isDigest(v.digest) ? v.digest : undefined;
-    const fault = !HEX64.test(name) || !gz ? "does not parse" : !state.good.has(diffId) ? `layer ${diffId} is gone` : !state.good.has(gz) ? `its gzip blob ${gz} is gone` : undefined;
+    const rec = HEX64.test(name) ? await readLayerRecord(paths, diffId) : undefined;
+    const gz = rec?.digest;
+    const plain = state.good.get(diffId);
+    const fault = !rec
+      ? "does not parse"
+      : !state.good.has(rec.digest)
+        ? `its gzip blob ${rec.digest} is gone`
+        : plain !== undefined && rec.uncompressedSize !== undefined && !rec.provisional && plain !== rec.uncompressedSize
+          ? `says layer ${diffId} has ${rec.uncompressedSize} bytes, it has ${plain}`
+          : undefined;
     if (gz && state.good.has(gz)) reached.add(gz);
     if (fault) {
       const p = add({ kind: "gzip-entry", path, message: `gzip map entry ${name} ${fault}`, repairable: true });
@@ -395,6 +400,8 @@ async function checkImage(paths: StorePaths, state: BlobState, desc: Descriptor,
       }
     }
     m.layers.forEach((l, i) => blob(l.digest, `layer ${i + 1}`, l.size));
+    // A compressed layer's plain copy, once inflated, belongs to the image too.
+    for (const d of await plainCopies(paths, m).catch(() => [])) if (state.good.has(d)) reached.add(d);
   } catch (e) {
     faults.push(e instanceof TbuildError ? e.message : `manifest ${desc.digest} is unreadable: ${(e as Error).message}`);
   }

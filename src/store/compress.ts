@@ -6,10 +6,10 @@
 import { availableParallelism } from "node:os";
 import { promisify } from "node:util";
 import { deflateRaw as deflateRawCb, gzip as gzipCb, constants as zc } from "node:zlib";
-import { digestHex, type Digest } from "../util/index.js";
+import { stat } from "node:fs/promises";
+import type { Digest } from "../util/index.js";
 import type { BlobInfo } from "../image/index.js";
-import { writeFileAtomic } from "./blobs.js";
-import { readGzipEntry } from "./gc.js";
+import { readLayerRecord, writeLayerRecord } from "./layer-records.js";
 import type { Store } from "./store.js";
 
 const gzip = promisify(gzipCb);
@@ -84,8 +84,8 @@ const SINK_AHEAD = 32 << 20;
  * reading never stops the store's copy. The sink is not called for a remembered gzip.
  */
 export async function compressLayer(store: Store, diffId: Digest, sink?: GzipSink): Promise<BlobInfo> {
-  const known = await readGzipEntry(store.paths, diffId);
-  if (known && (await store.hasBlob(known.digest))) return known;
+  const known = await readLayerRecord(store.paths, diffId);
+  if (known && (await store.hasBlob(known.digest))) return { digest: known.digest, size: known.size };
   const gz = gzipParallel(store.openBlob(diffId));
   let info: BlobInfo;
   if (sink) {
@@ -97,7 +97,8 @@ export async function compressLayer(store: Store, diffId: Digest, sink?: GzipSin
     info = await stored;
     await sent.catch(() => undefined);
   } else info = await store.putBlob(gz);
-  await writeFileAtomic(store.paths.tmp, store.gzipMapPath(diffId), JSON.stringify({ digest: info.digest, size: info.size, diffId: `sha256:${digestHex(diffId)}` }));
+  const plain = await stat(store.blobPath(diffId));
+  await writeLayerRecord(store.paths, { diffId, digest: info.digest, size: info.size, uncompressedSize: plain.size });
   return info;
 }
 

@@ -1,14 +1,16 @@
 // Garbage collection: which blobs index.json still reaches (manifests → config, layers,
-// and the gzip copies of those layers), and deleting the rest. Runs under the store lock
+// the gzip copies of plain layers and the inflated plain copies of gzip layers, both
+// derived data kept while the layer lives), and deleting the rest. Runs under the store lock
 // (the callers hold it), so no load can be half-committed while it looks.
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 import { digestHex, isDigest, type Digest } from "../util/index.js";
-import { Annotation, isIndexType, isManifestType, parseIndex, parseManifest, type Descriptor } from "../image/index.js";
+import { Annotation, isIndexType, isManifestType, isCompressedLayer, parseConfig, parseIndex, parseManifest, type Descriptor } from "../image/index.js";
 import { blobPath, tempOwnerPid } from "./blobs.js";
 import { readVerifiedBlob } from "./images.js";
 import { updateIndex, type StorePaths } from "./layout.js";
 import { pidAlive } from "./liveness.js";
+import { readLayerRecord } from "./layer-records.js";
 
 export interface GcResult {
   /** Manifest digests of dangling images removed. */
@@ -21,12 +23,8 @@ export interface GcResult {
 
 /** The gzip copy recorded for a layer, if any. */
 export async function readGzipEntry(p: StorePaths, diffId: Digest): Promise<{ digest: Digest; size: number } | undefined> {
-  try {
-    const v = JSON.parse(await fsp.readFile(join(p.gzipMap, digestHex(diffId)), "utf8")) as { digest?: string; size?: number };
-    return typeof v.digest === "string" && isDigest(v.digest) && typeof v.size === "number" ? { digest: v.digest, size: v.size } : undefined;
-  } catch {
-    return undefined;
-  }
+  const r = await readLayerRecord(p, diffId);
+  return r && { digest: r.digest, size: r.size };
 }
 
 /** Every blob reachable from `manifests`. Throws E_STORE_CORRUPT rather than guess. */
@@ -46,18 +44,47 @@ export async function liveBlobs(p: StorePaths, manifests: readonly Descriptor[])
         const gz = await readGzipEntry(p, l.digest);
         if (gz) live.add(gz.digest);
       }
+      // A compressed layer's plain copy (inflated on first use) lives as long as the layer.
+      for (const d of await plainCopies(p, m)) live.add(d);
     }
   };
   for (const d of manifests) await visit(d);
   return live;
 }
 
+/** The diff IDs of a manifest's compressed layers: the names their plain copies have. */
+export async function plainCopies(p: StorePaths, m: { config: { digest: Digest }; layers: readonly Descriptor[] }): Promise<Digest[]> {
+  if (!m.layers.some((l) => isCompressedLayer(l.mediaType))) return [];
+  const diffIds = parseConfig(await readVerifiedBlob(p, m.config.digest, "config"), `config ${m.config.digest}`, "E_STORE_CORRUPT").rootfs.diff_ids;
+  return m.layers.flatMap((l, i) => (isCompressedLayer(l.mediaType) && diffIds[i] !== undefined ? [diffIds[i]!] : []));
+}
+
+/**
+ * `prune -a`: forget the gzip copies tbuild made of its plain layers (derived data, made
+ * again on the next push), but not the records of layers images hold compressed (pulled):
+ * those carry the plain size. Lock held.
+ */
+export async function forgetGzipCopies(p: StorePaths, manifests: readonly Descriptor[]): Promise<void> {
+  const held = new Set<Digest>();
+  for (const d of manifests) {
+    if (!isManifestType(d.mediaType)) continue;
+    const m = parseManifest(await readVerifiedBlob(p, d.digest, "manifest"), `manifest ${d.digest}`, "E_STORE_CORRUPT");
+    for (const l of m.layers) held.add(l.digest);
+  }
+  for (const name of await fsp.readdir(p.gzipMap).catch(() => [] as string[])) {
+    const d = `sha256:${name}`;
+    const r = isDigest(d) ? await readLayerRecord(p, d) : undefined;
+    if (!r || !held.has(r.digest)) await fsp.rm(join(p.gzipMap, name), { force: true });
+  }
+}
+
 async function removeBlob(p: StorePaths, digest: Digest): Promise<number> {
   const path = blobPath(p.blobs, digest);
+  // A layer's record goes with it, also when its plain copy was never made (a pulled layer).
+  await fsp.rm(join(p.gzipMap, digestHex(digest)), { force: true });
   try {
     const st = await fsp.stat(path);
     await fsp.rm(path);
-    await fsp.rm(join(p.gzipMap, digestHex(digest)), { force: true });
     return st.size;
   } catch {
     return -1;

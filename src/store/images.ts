@@ -4,9 +4,10 @@
 import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { TbuildError, digestHex, shortDigest, type Digest } from "../util/index.js";
-import { Annotation, isIndexType, isManifestType, parseConfig, parseIndex, parseManifest, parseReference, formatReference, type Descriptor, type ImageConfig, type ImageManifest } from "../image/index.js";
+import { Annotation, isCompressedLayer, isIndexType, isManifestType, parseConfig, parseIndex, parseManifest, parseReference, formatReference, type Descriptor, type ImageConfig, type ImageManifest } from "../image/index.js";
 import { blobPath } from "./blobs.js";
 import { readIndex, type StorePaths } from "./layout.js";
+import { readLayerRecord } from "./layer-records.js";
 
 /** An image in the store. Its ID is the config digest; its RepoDigest the manifest digest. */
 export interface StoredImage {
@@ -19,10 +20,24 @@ export interface StoredImage {
   readonly configSize: number;
   /** Full normalised references (`docker.io/library/busybox:test`), sorted; empty when dangling. */
   readonly tags: readonly string[];
-  /** The layer blobs, in order (uncompressed tar for images tbuild wrote). */
+  /** The layer blobs as the manifest lists them, in order: plain tar, or gzip for pulled layers. */
   readonly layers: readonly Descriptor[];
-  /** Sum of the layer blob sizes (uncompressed for images tbuild wrote). */
+  /** The same layers as file-system changes: diff ID, plain size, and the blob holding them. */
+  readonly rootfs: readonly ImageLayer[];
+  /** Sum of the layers' plain (uncompressed) sizes. */
   readonly size: number;
+}
+
+/** One layer of an image by its diff ID, with the plain tar's size. */
+export interface ImageLayer {
+  readonly diffId: Digest;
+  /**
+   * Plain tar size in bytes. For a compressed layer never inflated here it is the gzip
+   * trailer's claim, or the compressed size when there is no record (layer-records.ts).
+   */
+  readonly size: number;
+  /** The manifest's descriptor of the stored blob: the plain tar, or its compressed form. */
+  readonly blob: Descriptor;
 }
 
 /** The tag `nameOrId` names on `image` (normalised), or undefined when it is an ID or a digest reference. */
@@ -84,6 +99,7 @@ async function imageFrom(p: StorePaths, m: ReadManifest, tags: readonly string[]
   const { manifest } = m;
   const cbytes = await readVerifiedBlob(p, manifest.config.digest, "config");
   const config = parseConfig(cbytes, `config ${manifest.config.digest}`, "E_STORE_CORRUPT");
+  const rootfs = await imageLayers(p, manifest.layers, config.rootfs.diff_ids);
   return {
     id: manifest.config.digest,
     manifestDigest: m.digest,
@@ -93,8 +109,21 @@ async function imageFrom(p: StorePaths, m: ReadManifest, tags: readonly string[]
     configSize: cbytes.length,
     tags: [...tags].sort(),
     layers: manifest.layers,
-    size: manifest.layers.reduce((n, l) => n + l.size, 0),
+    rootfs,
+    size: rootfs.reduce((n, l) => n + l.size, 0),
   };
+}
+
+/** The layers by diff ID, with plain sizes from the layer records for compressed ones. */
+async function imageLayers(p: StorePaths, layers: readonly Descriptor[], diffIds: readonly Digest[]): Promise<ImageLayer[]> {
+  return Promise.all(
+    layers.map(async (blob, i) => {
+      const diffId = diffIds[i] ?? blob.digest;
+      if (!isCompressedLayer(blob.mediaType)) return { diffId, size: blob.size, blob };
+      const rec = await readLayerRecord(p, diffId);
+      return { diffId, size: rec?.uncompressedSize ?? blob.size, blob };
+    }),
+  );
 }
 
 /** Load one image by manifest descriptor. Follows a nested index to its first manifest. */

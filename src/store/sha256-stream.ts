@@ -29,9 +29,12 @@ export interface BlobHasher {
 /** False once spawning the program failed: later blobs go straight to node:crypto. */
 let programWorks = true;
 
-/** A hasher for a blob of (about) `sizeHint` bytes. */
-export function createBlobHasher(sizeHint: number | undefined): BlobHasher {
-  return programWorks && sizeHint !== undefined && sizeHint >= OFFLOAD_MIN ? programHasher() : nodeHasher();
+/**
+ * A hasher for a blob of (about) `sizeHint` bytes; `inProcess` keeps it on this thread
+ * (for blobs written several at once, where a process per blob costs more than it saves).
+ */
+export function createBlobHasher(sizeHint: number | undefined, inProcess = false): BlobHasher {
+  return !inProcess && programWorks && sizeHint !== undefined && sizeHint >= OFFLOAD_MIN ? programHasher() : nodeHasher();
 }
 
 function nodeHasher(): BlobHasher {

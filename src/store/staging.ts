@@ -32,7 +32,7 @@ export class StoreDestination implements ImageDestination {
   }
 
   /** Stage a blob (unsynced until commit). `opts.mismatch` builds the error for bytes that differ from `expect`. */
-  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch"> = {}): Promise<BlobInfo> {
+  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "hashInProcess"> = {}): Promise<BlobInfo> {
     if (expect.digest !== undefined && (await this.store.hasBlob(expect.digest))) {
       // Already stored: verify the bytes without writing them again.
       const h = createHash("sha256");
@@ -53,7 +53,7 @@ export class StoreDestination implements ImageDestination {
       this.made = true;
     }
     // Each blob's fsync runs in the background while the next blob streams in; commit waits for all.
-    const t = await writeTemp(this.dir, data, expect, { sync: "background", ...(opts.mismatch ? { mismatch: opts.mismatch } : {}) });
+    const t = await writeTemp(this.dir, data, expect, { ...opts, sync: "background" });
     const prev = this.staged.get(t.digest);
     if (prev !== undefined) {
       await t.synced?.catch(() => undefined);

@@ -1,5 +1,7 @@
 // The store as a transport source: sends the chosen images' layers (plain or gzipped, as
-// the destination wants) and configs. Used by save, and later by push.
+// the destination wants; a pulled layer is inflated once for a plain destination, and
+// goes as it came to a gzip one) and configs. Used by save.
+import { stat } from "node:fs/promises";
 import { TbuildError, type Digest } from "../util/index.js";
 import { layerCompression, type ImageDestination, type ImageSource, type TransferImage, type TransferLayer } from "../image/index.js";
 import { compressLayer } from "./lazy.js";
@@ -24,25 +26,28 @@ export class StoreSource implements ImageSource {
     for (const { image, tags } of this.images) {
       const name = tags[0] ?? image.id;
       const layers: TransferLayer[] = [];
-      for (const [i, l] of image.layers.entries()) {
+      for (const [i, l] of image.rootfs.entries()) {
         signal?.throwIfAborted();
-        if (layerCompression(l.mediaType) !== "none") {
-          throw new TbuildError("E_STORE_CONFLICT", `layer ${i + 1} of ${name} is stored compressed (${l.mediaType}); tbuild saves only images whose layers are plain tar`, { hint: "this image was written into the store by another tool" });
+        const label = `layer ${i + 1} of ${name} (${l.blob.digest})`;
+        const c = layerCompression(l.blob.mediaType);
+        if (c === "zstd" || (c === undefined && l.blob.digest !== l.diffId)) {
+          throw new TbuildError("E_STORE_CONFLICT", `layer ${i + 1} of ${name} is stored as ${l.blob.mediaType}, which tbuild cannot read`, { hint: "this image was written into the store by another tool" });
         }
-        const label = `layer ${i + 1} of ${name} (${l.digest})`;
         if (dest.wantsCompressedLayers) {
-          const gz = await compressLayer(this.store, l.digest);
+          // A pulled layer goes as the gzip blob it came as; a plain one is gzipped once.
+          const gz = c === "gzip" ? { digest: l.blob.digest, size: l.blob.size } : await compressLayer(this.store, l.diffId);
           if (!sent.has(gz.digest)) {
             await dest.putBlob(this.store.openBlob(gz.digest), { ...gz, label });
             sent.add(gz.digest);
           }
-          layers.push({ diffId: l.digest, size: l.size, compressed: gz });
+          layers.push({ diffId: l.diffId, size: l.size, compressed: gz });
         } else {
-          if (!sent.has(l.digest)) {
-            await dest.putBlob(this.store.openBlob(l.digest), { digest: l.digest, size: l.size, label });
-            sent.add(l.digest);
+          const size = c === "gzip" ? (await stat(await this.store.plainLayer(l.diffId, l.blob.digest))).size : l.size;
+          if (!sent.has(l.diffId)) {
+            await dest.putBlob(this.store.openBlob(l.diffId), { digest: l.diffId, size, label });
+            sent.add(l.diffId);
           }
-          layers.push({ diffId: l.digest, size: l.size });
+          layers.push({ diffId: l.diffId, size });
         }
       }
       const configBytes = await this.store.readBlob(image.id);

@@ -20,19 +20,26 @@ import {
   type Descriptor,
   type EncodedBlob,
   type ImageConfig,
-  type LayerInfo,
+  describesSameBlobs,
+  parseManifest,
+  type ImageManifest,
+  type TransferLayer,
 } from "../image/index.js";
 import { blobPath, commitTemp, exists, writeTemp } from "./blobs.js";
 import { groupByManifest, loadImage, namedTag, readVerifiedBlob, resolveImage, type StoredImage } from "./images.js";
 import { initLayout, readIndex, storePaths, updateIndex, type StorePaths } from "./layout.js";
 import { withLock } from "./lock.js";
+import { inflateLayer } from "./layer-records.js";
 
 /** What putImage writes: a config and its layers (already in the store), and tags. */
 export interface PutImageInput {
   /** The config value (encoded canonically), an encoded config, or exact config bytes to keep. */
   readonly config: ImageConfig | EncodedBlob<ImageConfig> | Uint8Array;
-  /** Layer blobs in order; their digests MUST equal the config's diff IDs (uncompressed). */
-  readonly layers: readonly LayerInfo[];
+  /**
+   * Layers in order; their diff IDs MUST equal the config's. Each is stored plain (blob
+   * digest = diff ID) or, with `compressed`, as that gzip blob (a pulled layer).
+   */
+  readonly layers: readonly TransferLayer[];
   /** References to tag it with (normalised here); an untagged image is kept as dangling. */
   readonly tags?: readonly string[];
 }
@@ -56,8 +63,13 @@ export interface RemoveResult {
 /** A pending image for commitImages: config bytes and layers, with staged blob files. */
 export interface PendingImage {
   readonly configBytes: Uint8Array;
-  readonly layers: readonly LayerInfo[];
+  readonly layers: readonly TransferLayer[];
   readonly tags: readonly string[];
+  /**
+   * Exact manifest bytes to keep (a pulled OCI manifest, so the image keeps the registry's
+   * digest). They MUST describe this config and these layers' blobs; else one is built.
+   */
+  readonly manifestBytes?: Uint8Array;
 }
 
 function normaliseTag(ref: string): string {
@@ -107,6 +119,15 @@ function sameDescriptors(a: readonly Descriptor[], b: readonly Descriptor[]): bo
   return left.every((k, i) => k === right[i]);
 }
 
+/** Whether `bytes` are an OCI manifest with exactly `want`'s config and layer descriptors. */
+function sameManifest(bytes: Uint8Array, want: ImageManifest): boolean {
+  try {
+    return describesSameBlobs(parseManifest(bytes, "manifest", "E_ARCHIVE_INVALID"), want);
+  } catch {
+    return false;
+  }
+}
+
 function safeNormalise(name: string): string {
   try {
     return formatReference(parseReference(name));
@@ -119,6 +140,8 @@ function safeNormalise(name: string): string {
 /** An open store. Construct with `Store.open(root)`. */
 export class Store {
   readonly paths: StorePaths;
+  /** Inflates in progress in this process, by diff ID (plainLayer). */
+  private readonly inflating = new Map<Digest, Promise<void>>();
 
   private constructor(readonly root: string) {
     this.paths = storePaths(root);
@@ -167,6 +190,26 @@ export class Store {
       throw e;
     }
     return { digest: t.digest, size: t.size };
+  }
+
+  /**
+   * The path of layer `diffId`'s plain tar (digest = diff ID), inflating it first from its
+   * compressed blob (`compressed`, else the one its layer record names) when the store has
+   * only that (a pulled layer; layer-records.ts). Every reader of plain layers (the build's
+   * snapshots and layer views, save to docker-archive) goes through here. Concurrent calls
+   * in this process share one inflate; other processes may inflate too, safely.
+   * Throws E_STORE_CORRUPT, naming the layer, when the inflated bytes are not the diff ID.
+   */
+  async plainLayer(diffId: Digest, compressed?: Digest): Promise<string> {
+    const path = this.blobPath(diffId);
+    if (await exists(path)) return path;
+    let p = this.inflating.get(diffId);
+    if (!p) {
+      p = inflateLayer(this, diffId, compressed).finally(() => this.inflating.delete(diffId));
+      this.inflating.set(diffId, p);
+    }
+    await p;
+    return path;
   }
 
   /** A stream of a blob's bytes. The caller consumes or destroys it. */
@@ -242,17 +285,19 @@ export class Store {
       const results: PutImageResult[] = [];
       for (const { img, config, tags } of prepared) {
         for (const l of img.layers) {
-          const tmp = staged.get(l.diffId);
-          if (tmp !== undefined && (await exists(tmp))) await commitTemp(tmp, this.blobPath(l.diffId));
-          else if (!(await this.hasBlob(l.diffId))) {
-            throw new TbuildError("E_STORE_CONFLICT", `layer ${l.diffId} is not in the store`, { hint: "it was never written, or a concurrent prune removed it; retry" });
+          const blob = l.compressed?.digest ?? l.diffId;
+          const tmp = staged.get(blob);
+          if (tmp !== undefined && (await exists(tmp))) await commitTemp(tmp, this.blobPath(blob));
+          else if (!(await this.hasBlob(blob))) {
+            throw new TbuildError("E_STORE_CONFLICT", `layer ${blob} is not in the store`, { hint: "it was never written, or a concurrent prune removed it; retry" });
           }
         }
         const cfg = await this.putSmallBlob(img.configBytes);
-        const manifest = buildManifest({ digest: cfg.digest, size: cfg.size }, img.layers);
-        await this.putSmallBlob(manifest.bytes);
-        manifests = retag(manifests, { ...manifest.descriptor }, tags, config);
-        results.push({ imageId: cfg.digest, manifestDigest: manifest.descriptor.digest, manifestSize: manifest.descriptor.size, tags });
+        const built = buildManifest({ digest: cfg.digest, size: cfg.size }, img.layers);
+        const bytes = img.manifestBytes && sameManifest(img.manifestBytes, built.value) ? img.manifestBytes : built.bytes;
+        const manifest = await this.putSmallBlob(bytes);
+        manifests = retag(manifests, { mediaType: MediaType.OCI_MANIFEST, ...manifest }, tags, config);
+        results.push({ imageId: cfg.digest, manifestDigest: manifest.digest, manifestSize: manifest.size, tags });
       }
       // A rebuild that changes nothing leaves index.json alone: no rewrite, no fsync.
       return { ...(sameDescriptors(current, manifests) ? {} : { manifests }), result: results };
@@ -302,12 +347,19 @@ export class Store {
       if (stillThere) return { manifests, result: { untagged: untag, deletedImages: [], deletedBlobs: [], reclaimedBytes: 0 } };
       manifests = manifests.filter((d) => d.digest !== image.manifestDigest);
       const { deleteUnreferenced } = await import("./gc.js");
-      const gone = await deleteUnreferenced(this.paths, manifests, [image.manifestDigest, image.id, ...image.layers.map((l) => l.digest)], opts.keep ? await opts.keep() : []);
+      const blobs = [image.manifestDigest, image.id, ...image.layers.map((l) => l.digest), ...image.rootfs.map((l) => l.diffId)];
+      const gone = await deleteUnreferenced(this.paths, manifests, blobs, opts.keep ? await opts.keep() : []);
       return { manifests, result: { untagged: untag, deletedImages: [image.id], deletedBlobs: gone.deleted, reclaimedBytes: gone.bytes } };
     });
   }
 
-  /** The file-system path of the compression map entry for a layer. */
+  /** `prune -a`: forget the gzip copies of plain layers (not the records of pulled ones), under the lock. */
+  async forgetGzipCopies(): Promise<void> {
+    const { forgetGzipCopies } = await import("./gc.js");
+    await updateIndex(this.paths, async (current) => ({ result: await forgetGzipCopies(this.paths, current) }));
+  }
+
+  /** The file-system path of a layer's record (its gzip blob and plain size; layer-records.ts). */
   gzipMapPath(diffId: Digest): string {
     return join(this.paths.gzipMap, digestHex(diffId));
   }

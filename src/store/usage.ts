@@ -29,14 +29,15 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
   const images = await store.listImages();
   const users = new Map<Digest, number>();
   const sizes = new Map<Digest, number>();
+  // Layers by diff ID at their plain size: a pulled (gzip) layer and a plain copy of it are one layer.
   for (const img of images) {
-    for (const l of new Set(img.layers.map((x) => x.digest))) users.set(l, (users.get(l) ?? 0) + 1);
-    for (const l of img.layers) sizes.set(l.digest, l.size);
+    for (const l of new Set(img.rootfs.map((x) => x.diffId))) users.set(l, (users.get(l) ?? 0) + 1);
+    for (const l of img.rootfs) sizes.set(l.diffId, l.size);
   }
   const usage = images.map((image) => {
     let shared = 0;
     let unique = 0;
-    for (const l of new Set(image.layers.map((x) => x.digest))) {
+    for (const l of new Set(image.rootfs.map((x) => x.diffId))) {
       const s = sizes.get(l) ?? 0;
       if ((users.get(l) ?? 0) > 1) shared += s;
       else unique += s;
@@ -48,7 +49,7 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
   const referenced = new Set<string>();
   for (const img of images) {
     referenced.add(img.manifestDigest).add(img.id);
-    for (const l of img.layers) referenced.add(l.digest);
+    for (const l of img.rootfs) referenced.add(l.blob.digest).add(l.diffId);
   }
   let unreferenced = 0;
   for (const hex of await fsp.readdir(store.paths.sha256).catch(() => [] as string[])) {

@@ -3,7 +3,7 @@
 // corrupted blob and a registry killed mid-pull.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-stream";
@@ -63,11 +63,15 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
     const pulled = await pullImage(b, ref, { ...fast, onEvent: (e) => events.push(e) });
     expect(pulled.remoteDigest).toBe(pushed.digest);
     expect(pulled.imageId).toBe(id);
-    expect(pulled.manifestDigest).toBe((await a.resolveManifest(ref))!.digest);
+    // The registry's OCI manifest is kept byte for byte: the image has the registry's digest.
+    expect(pulled.manifestDigest).toBe(pushed.digest);
     expect(pulled.layers.map((l) => l.status)).toEqual(["pulled", "pulled"]);
     expect(pulled.downloaded).toBe(true);
-    // The store keeps layers uncompressed: their digests are the diff IDs.
-    expect(pulled.layers.map((l) => l.diffId).sort()).toEqual(inspect.Layers.length ? pulled.layers.map((l) => l.diffId).sort() : []);
+    // The store keeps the gzip blobs as they came (no plain copy until first use).
+    const stored = await b.store.resolve(ref);
+    expect(stored.layers.map((l) => [l.mediaType, l.digest])).toEqual(pushed.layers.map((l) => ["application/vnd.oci.image.layer.v1.tar+gzip", l.digest]));
+    expect(inspect.Layers).toEqual(pushed.layers.map((l) => l.digest));
+    for (const l of pulled.layers) expect(await b.hasBlob(l.diffId)).toBe(false);
     expect(await b.check()).toMatchObject({ temps: [], bad: [] });
 
     // Pushing the pulled image from the second store gives the very same registry digest.
@@ -157,8 +161,11 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
     expect(uploads(reg).filter((q) => q.method === "PUT")).toHaveLength(1); // the config only
     const again = await pushImage(b, `${reg.host}/app/origin:v2`, fast);
     expect(again.layers.map((l) => l.status)).toEqual(["exists", "exists"]);
-    // Nothing was gzipped: the store remembers no gzip copy of either layer.
-    for (const l of pulled.layers) expect(existsSync(b.store.gzipMapPath(l.diffId))).toBe(false);
+    // Nothing was gzipped or inflated: each layer's record names the very blob pulled, and no plain copy exists.
+    for (const l of pulled.layers) {
+      expect(JSON.parse(readFileSync(b.store.gzipMapPath(l.diffId), "utf8"))).toMatchObject({ digest: l.digest, provisional: true });
+      expect(existsSync(b.store.blobPath(l.diffId))).toBe(false);
+    }
 
     // Another registry lacks those blobs: the layers are gzipped and sent, and read back.
     const other = await startRegistry();

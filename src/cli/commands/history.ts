@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const layerOf = historyLayers(image.config);
   const rows = history.map((h, i) => {
     const li = layerOf[i]!;
-    return { h, size: li >= 0 ? (image.layers[li]?.size ?? 0) : 0 };
+    return { h, size: li >= 0 ? (image.rootfs[li]?.size ?? 0) : 0 };
   });
   rows.reverse();
   const noTrunc = v["no-trunc"] === true;

@@ -29,11 +29,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const cache = new CacheIndex(store);
   let cacheDeleted = 0;
   if (ctx.values.all) {
-    const { mkdir, rm } = await import("node:fs/promises");
-    await store.withLock(async () => {
-      await rm(store.paths.gzipMap, { recursive: true, force: true });
-      await mkdir(store.paths.gzipMap, { recursive: true });
-    });
+    await store.forgetGzipCopies();
     cacheDeleted = await cache.clear();
   }
   // The build cache's layers are kept: read under the store lock, right before deleting.
