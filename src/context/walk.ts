@@ -5,6 +5,7 @@
 import * as nodeFs from "node:fs";
 import { TbuildError } from "../util/index.js";
 import type { MatchInfo, PatternMatcher } from "./ignore.js";
+import { rawLstatReader, StatsLstatReader, type LstatReader } from "./lstat-reader.js";
 import { StampTable } from "./stamps.js";
 import { compareNames, type ContextEntry, type EntryType, type FileStamp } from "./tree-hash.js";
 
@@ -23,6 +24,7 @@ export interface WalkOptions {
   readonly exclude?: readonly PatternMatcher[];
   /** Include filter: only matching paths (and their parents) are listed. */
   readonly include?: PatternMatcher;
+  /** The file-system calls to make; default node:fs, with lstat through the raw reader where this Node allows it (lstat-reader.ts). */
   readonly fs?: WalkFs;
   readonly signal?: AbortSignal;
 }
@@ -36,6 +38,7 @@ export interface WalkOptions {
  */
 export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[] {
   const fs = opts.fs ?? (nodeFs as unknown as WalkFs);
+  const lstat: LstatReader = (opts.fs ? undefined : rawLstatReader()) ?? new StatsLstatReader(fs);
   // A filter without patterns never matches: skip it (most contexts have no .dockerignore).
   const layers = (opts.exclude ?? []).filter((m) => m.patterns.length > 0);
   const include = opts.include;
@@ -56,7 +59,6 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
   }
   if (!st.isDirectory()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context is not a directory: ${root}`);
   const noInfo: MatchInfo[] = [];
-  const statOpts = { bigint: true } as const;
   const stamps = new StampTable(1024);
 
   const walkDir = (abs: string, rel: string, exInfo: MatchInfo[], incInfo: MatchInfo, emitted: boolean) => {
@@ -74,8 +76,7 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
     for (const name of names) {
       const childAbs = `${abs}/${name}`;
       const childRel = prefix + name;
-      const s = fs.lstatSync(childAbs, statOpts);
-      const mode = Number(s.mode);
+      const mode = lstatChild(lstat, childAbs, childRel);
       const type = typeOf(mode);
       let excluded = false;
       let childEx = noInfo;
@@ -101,11 +102,11 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
       }
       const self = included && !excluded;
       if (type !== "dir") {
-        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, s, stamps));
+        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, lstat, stamps));
         continue;
       }
       if (excluded && !blocking!.every((m) => m.mayReincludeBelow(childRel))) continue;
-      const entry = makeEntry(fs, childAbs, childRel, type, mode, s, stamps);
+      const entry = makeEntry(fs, childAbs, childRel, type, mode, lstat, stamps);
       if (self) emit(entry);
       else pending.push(entry);
       walkDir(childAbs, childRel, childEx, childInc, self);
@@ -143,18 +144,33 @@ function typeOf(mode: number): EntryType {
   }
 }
 
-function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, s: nodeFs.BigIntStats, stamps: StampTable): ContextEntry {
+/**
+ * lstat a child found by readdir. A name that is not valid UTF-8 reaches JS with U+FFFD in
+ * place of its bad bytes, so the path no longer names the file: say so instead of ENOENT.
+ */
+function lstatChild(lstat: LstatReader, abs: string, rel: string): number {
+  try {
+    return lstat.lstat(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" && rel.includes("\ufffd")) {
+      throw new TbuildError("E_CONTEXT_NOT_FOUND", `a name in the build context is not valid UTF-8: ${JSON.stringify(rel)}`, { cause: e, hint: "rename the file, or list it in .dockerignore under a pattern that excludes its folder" });
+    }
+    throw e;
+  }
+}
+
+function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, lstat: LstatReader, stamps: StampTable): ContextEntry {
   const mode = st & 0o7777;
-  const row = stamps.push(s);
+  const row = lstat.pushStamp(stamps);
   switch (type) {
     case "file":
-      return new WalkedEntry(path, type, mode, Number(s.size), stamps, row);
+      return new WalkedEntry(path, type, mode, lstat.size(), stamps, row);
     case "symlink":
       return new WalkedEntry(path, type, mode, 0, stamps, row, fs.readlinkSync(abs));
     case "char-device":
     case "block-device": {
       // Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor).
-      const r = s.rdev;
+      const r = lstat.rdev();
       const devMajor = Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn));
       const devMinor = Number((r & 0xffn) | ((r >> 12n) & ~0xffn));
       return new WalkedEntry(path, type, mode, 0, stamps, row, undefined, devMajor, devMinor);
