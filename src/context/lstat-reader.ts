@@ -49,6 +49,12 @@ const BIGINT = { bigint: true } as const;
 /** Index of each field in the binding's stat array (node's src/node_file.h FsStatsOffset). */
 const F = { dev: 0, mode: 1, rdev: 5, ino: 7, size: 8, mtimeSec: 12, mtimeNsec: 13, ctimeSec: 14, ctimeNsec: 15, count: 18 } as const;
 
+/** The part of node's internal fs binding the raw reader uses. */
+interface FsBinding {
+  lstat(path: string, bigint: true, req: undefined, throwIfNoEntry: true): unknown;
+  readonly bigintStatValues: unknown;
+}
+
 /** The reader over node's fs binding (see the file header): no allocation per lstat. */
 class RawLstatReader implements LstatReader {
   /** The binding's stat array as 32-bit words: field f is words 2f (low) and 2f + 1 (high). */
@@ -57,7 +63,7 @@ class RawLstatReader implements LstatReader {
   private readonly stamp = new StampTable(1);
 
   constructor(
-    private readonly call: (path: string) => unknown,
+    private readonly binding: FsBinding,
     private readonly values: BigInt64Array,
   ) {
     this.w = new Int32Array(values.buffer, values.byteOffset, 2 * F.count);
@@ -65,7 +71,8 @@ class RawLstatReader implements LstatReader {
 
   lstat(path: string): number {
     // lstatSync returns undefined only when told not to throw for ENOENT; it is told to.
-    if (this.call(path) !== this.values) throw new Error(`fs binding lstat returned no stats for ${path}`);
+    // lstatSync's own call: bigint stats, synchronous (no request), throw even for ENOENT.
+    if (this.binding.lstat(path, true, undefined, true) !== this.values) throw new Error(`fs binding lstat returned no stats for ${path}`);
     return this.w[2 * F.mode]!;
   }
 
@@ -132,11 +139,10 @@ function probeRaw(): LstatReader | undefined {
     if (endianness() !== "LE" || (process as { permission?: unknown }).permission !== undefined) return undefined;
     const src = Function.prototype.toString.call(nodeFs.lstatSync).replace(/\s+/g, "");
     if (!src.includes("binding.lstat(pathModule.toNamespacedPath(path),options.bigint,undefined,options.throwIfNoEntry,)")) return undefined;
-    const binding = (process as unknown as { binding(name: string): { lstat: (...a: unknown[]) => unknown; bigintStatValues: unknown } }).binding("fs");
+    const binding = (process as unknown as { binding(name: string): FsBinding }).binding("fs");
     const values = binding.bigintStatValues;
     if (!(values instanceof BigInt64Array) || values.length < F.count || typeof binding.lstat !== "function") return undefined;
-    const lstat = binding.lstat.bind(binding);
-    const reader = new RawLstatReader((path) => lstat(path, true, undefined, true), values);
+    const reader = new RawLstatReader(binding, values);
     return agrees(reader) ? reader : undefined;
   } catch {
     return undefined;
