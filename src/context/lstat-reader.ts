@@ -139,13 +139,29 @@ function probeRaw(): LstatReader | undefined {
     if (endianness() !== "LE" || (process as { permission?: unknown }).permission !== undefined) return undefined;
     const src = Function.prototype.toString.call(nodeFs.lstatSync).replace(/\s+/g, "");
     if (!src.includes("binding.lstat(pathModule.toNamespacedPath(path),options.bigint,undefined,options.throwIfNoEntry,)")) return undefined;
-    const binding = (process as unknown as { binding(name: string): FsBinding }).binding("fs");
+    const binding = fsBinding();
     const values = binding.bigintStatValues;
     if (!(values instanceof BigInt64Array) || values.length < F.count || typeof binding.lstat !== "function") return undefined;
     const reader = new RawLstatReader(binding, values);
     return agrees(reader) ? reader : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * process.binding("fs"). process.binding is deprecated (DEP0111, a warning only under
+ * --pending-deprecation, thrown later under --throw-deprecation too): this use is checked
+ * and has a fallback, so the warning is kept from the user.
+ */
+function fsBinding(): FsBinding {
+  const p = process as unknown as { binding(name: string): FsBinding; noDeprecation?: boolean };
+  const quiet = p.noDeprecation;
+  p.noDeprecation = true;
+  try {
+    return p.binding("fs");
+  } finally {
+    p.noDeprecation = quiet;
   }
 }
 

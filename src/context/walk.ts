@@ -153,7 +153,7 @@ function lstatChild(lstat: LstatReader, abs: string, rel: string): number {
     return lstat.lstat(abs);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" && rel.includes("\ufffd")) {
-      throw new TbuildError("E_CONTEXT_NOT_FOUND", `a name in the build context is not valid UTF-8: ${JSON.stringify(rel)}`, { cause: e, hint: "rename the file, or list it in .dockerignore under a pattern that excludes its folder" });
+      throw new TbuildError("E_CONTEXT_NOT_FOUND", `a name in the build context is not valid UTF-8: ${JSON.stringify(rel)}`, { cause: e, hint: "rename it: tbuild reads UTF-8 names only" });
     }
     throw e;
   }

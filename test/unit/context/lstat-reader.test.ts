@@ -1,10 +1,11 @@
 // The walker's raw lstat (node's fs binding read in place) against lstatSync: the same
 // entry table, stamps to the nanosecond, on a real tree with every entry type, special
 // modes, odd names and times outside 1970–2106; and the same digests either way.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openContext, PatternMatcher, walkContext, type ContextEntry } from "../../../src/context/index.js";
 import { rawLstatReader, StatsLstatReader } from "../../../src/context/lstat-reader.js";
@@ -106,6 +107,14 @@ describe("raw lstat", () => {
       viaStats.pushStamp(theirs);
       expect(mine.get(0)).toEqual(theirs.get(0));
     }
+  });
+
+  it("keeps process.binding's deprecation warning (fatal under --throw-deprecation) from the user", () => {
+    const cli = fileURLToPath(new URL("../../../dist/src/cli/main.js", import.meta.url));
+    const r = spawnSync(process.execPath, ["--pending-deprecation", "--throw-deprecation", cli, "context", "--hash", root], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/sha256:[0-9a-f]{64}/);
   });
 
   it("throws lstatSync's error for a missing path", () => {
