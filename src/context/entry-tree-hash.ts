@@ -35,6 +35,21 @@ const FILE_TAIL = ascii(',"",0,0,[],"sha256:');
 const MODES = Array.from({ length: 0o10000 }, (_, m) => ascii(`${m}`));
 /** Two hex digits per byte value. */
 const HEX2 = ascii(Array.from({ length: 256 }, (_, v) => v.toString(16).padStart(2, "0")).join(""));
+let HEX4: Uint32Array | undefined;
+/**
+ * The four hex digits of each 16-bit value (high byte first) as one little-endian word,
+ * built on first use (256 KiB): a digest's 64 digits are then 16 stores, not 64.
+ */
+function hexQuads(): Uint32Array {
+  if (HEX4) return HEX4;
+  const t = new Uint32Array(65536);
+  for (let v = 0; v < 65536; v++) {
+    const hi = (v >> 8) << 1;
+    const lo = (v & 255) << 1;
+    t[v] = (HEX2[hi]! | (HEX2[hi + 1]! << 8) | (HEX2[lo]! << 16) | (HEX2[lo + 1]! << 24)) >>> 0;
+  }
+  return (HEX4 = t);
+}
 /** One-shot SHA-256 (crypto.hash, Node ≥ 20.12), else through a Hash object. */
 const sha256: (data: Uint8Array) => Buffer =
   typeof (crypto as { hash?: unknown }).hash === "function"
@@ -48,6 +63,8 @@ const CLOSE = ascii('"]');
 /** A growable byte buffer for one open directory's preimage. */
 class Bytes {
   buf: Uint8Array = new Uint8Array(16384);
+  /** `buf` as a DataView, for writing four hex digits in one store. */
+  view = new DataView(this.buf.buffer);
   len = 0;
 
   reserve(extra: number): void {
@@ -57,6 +74,7 @@ class Bytes {
     const b = new Uint8Array(cap);
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
+    this.view = new DataView(b.buffer);
   }
 
   /** Append constant bytes (the caller reserved room). */
@@ -87,9 +105,12 @@ class Bytes {
     let o = this.len + digits;
     this.len = o;
     let x = n;
+    // Below 2^31 the digits come from int32 division (a file size almost always is).
+    for (; x > 0x7fffffff; x = Math.floor(x / 10)) b[--o] = 48 + (x % 10);
     do {
-      b[--o] = 48 + (x % 10);
-      x = Math.floor(x / 10);
+      const q = (x / 10) | 0;
+      b[--o] = 48 + x - q * 10;
+      x = q;
     } while (x > 0);
   }
 
@@ -158,10 +179,11 @@ class Bytes {
     this.number(size);
     o = this.len;
     for (let k = 0; k < FILE_TAIL.length; k++) b[o++] = FILE_TAIL[k]!;
-    for (let k = at; k < at + 32; k++) {
-      const v = digests[k]! << 1;
-      b[o++] = HEX2[v]!;
-      b[o++] = HEX2[v + 1]!;
+    const view = this.view;
+    const hex4 = hexQuads();
+    for (let k = at; k < at + 32; k += 2) {
+      view.setUint32(o, hex4[(digests[k]! << 8) | digests[k + 1]!]!, true);
+      o += 4;
     }
     b[o++] = 34;
     b[o++] = 93;

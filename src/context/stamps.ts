@@ -57,6 +57,16 @@ export class StampTable {
     return row;
   }
 
+  /** Append row `row` of `from`; returns the new row. */
+  pushRow(from: StampTable, row: number): number {
+    if ((this.rows + 1) * 10 > this.i32.length) this.grow();
+    const to = this.rows++;
+    const src = from.i32;
+    const dst = this.i32;
+    for (let k = 0, a = row * 10, b = to * 10; k < 10; k++) dst[b + k] = src[a + k]!;
+    return to;
+  }
+
   /** Write `s` at `row` (which must exist). Values are stored modulo 2^64. */
   put(row: number, s: StampSource): void {
     const w = row * 5;

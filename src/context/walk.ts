@@ -5,6 +5,7 @@
 import * as nodeFs from "node:fs";
 import { TbuildError } from "../util/index.js";
 import type { MatchInfo, PatternMatcher } from "./ignore.js";
+import { rawLstatReader, StatsLstatReader, type LstatReader } from "./lstat-reader.js";
 import { StampTable } from "./stamps.js";
 import { compareNames, type ContextEntry, type EntryType, type FileStamp } from "./tree-hash.js";
 
@@ -23,6 +24,7 @@ export interface WalkOptions {
   readonly exclude?: readonly PatternMatcher[];
   /** Include filter: only matching paths (and their parents) are listed. */
   readonly include?: PatternMatcher;
+  /** The file-system calls to make; default node:fs, with lstat through the raw reader where this Node allows it (lstat-reader.ts). */
   readonly fs?: WalkFs;
   readonly signal?: AbortSignal;
 }
@@ -36,6 +38,7 @@ export interface WalkOptions {
  */
 export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[] {
   const fs = opts.fs ?? (nodeFs as unknown as WalkFs);
+  const lstat: LstatReader = (opts.fs ? undefined : rawLstatReader()) ?? new StatsLstatReader(fs);
   // A filter without patterns never matches: skip it (most contexts have no .dockerignore).
   const layers = (opts.exclude ?? []).filter((m) => m.patterns.length > 0);
   const include = opts.include;
@@ -56,7 +59,6 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
   }
   if (!st.isDirectory()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context is not a directory: ${root}`);
   const noInfo: MatchInfo[] = [];
-  const statOpts = { bigint: true } as const;
   const stamps = new StampTable(1024);
 
   const walkDir = (abs: string, rel: string, exInfo: MatchInfo[], incInfo: MatchInfo, emitted: boolean) => {
@@ -71,11 +73,12 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
     }
     sortNames(names);
     const prefix = rel ? `${rel}/` : "";
+    // One concatenation per child for the path lstat reads (each is garbage right after).
+    const absPrefix = `${abs}/`;
     for (const name of names) {
-      const childAbs = `${abs}/${name}`;
+      const childAbs = absPrefix + name;
       const childRel = prefix + name;
-      const s = fs.lstatSync(childAbs, statOpts);
-      const mode = Number(s.mode);
+      const mode = lstatChild(lstat, childAbs, childRel);
       const type = typeOf(mode);
       let excluded = false;
       let childEx = noInfo;
@@ -101,11 +104,11 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
       }
       const self = included && !excluded;
       if (type !== "dir") {
-        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, s, stamps));
+        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, lstat, stamps));
         continue;
       }
       if (excluded && !blocking!.every((m) => m.mayReincludeBelow(childRel))) continue;
-      const entry = makeEntry(fs, childAbs, childRel, type, mode, s, stamps);
+      const entry = makeEntry(fs, childAbs, childRel, type, mode, lstat, stamps);
       if (self) emit(entry);
       else pending.push(entry);
       walkDir(childAbs, childRel, childEx, childInc, self);
@@ -122,10 +125,26 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
  * faster than a JS comparator, so it is used when no name has one.
  */
 function sortNames(names: string[]): void {
+  // libuv's scandir returns names sorted by bytes, which is code-point order: most
+  // directories need only this check, which allocates nothing (a sort copies, a join too).
+  if (inPlainOrder(names)) return;
   names.sort();
   if (SURROGATE.test(names.join("/"))) names.sort(compareNames);
 }
 const SURROGATE = /[\ud800-\udfff]/;
+
+/** Whether `names` ascend by UTF-16 code unit and hold no surrogate (so they ascend by code point too). */
+function inPlainOrder(names: readonly string[]): boolean {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (i > 0 && !(names[i - 1]! < name)) return false;
+    for (let k = 0; k < name.length; k++) {
+      const c = name.charCodeAt(k);
+      if (c >= 0xd800 && c <= 0xdfff) return false;
+    }
+  }
+  return true;
+}
 
 /**
  * The entry type from st_mode as a number: BigIntStats' isFile() and friends do bigint
@@ -143,18 +162,33 @@ function typeOf(mode: number): EntryType {
   }
 }
 
-function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, s: nodeFs.BigIntStats, stamps: StampTable): ContextEntry {
+/**
+ * lstat a child found by readdir. A name that is not valid UTF-8 reaches JS with U+FFFD in
+ * place of its bad bytes, so the path no longer names the file: say so instead of ENOENT.
+ */
+function lstatChild(lstat: LstatReader, abs: string, rel: string): number {
+  try {
+    return lstat.lstat(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" && rel.includes("\ufffd")) {
+      throw new TbuildError("E_CONTEXT_NOT_FOUND", `a name in the build context is not valid UTF-8: ${JSON.stringify(rel)}`, { cause: e, hint: "rename it: tbuild reads UTF-8 names only" });
+    }
+    throw e;
+  }
+}
+
+function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, lstat: LstatReader, stamps: StampTable): ContextEntry {
   const mode = st & 0o7777;
-  const row = stamps.push(s);
+  const row = lstat.pushStamp(stamps);
   switch (type) {
     case "file":
-      return new WalkedEntry(path, type, mode, Number(s.size), stamps, row);
+      return new WalkedEntry(path, type, mode, lstat.size(), stamps, row);
     case "symlink":
       return new WalkedEntry(path, type, mode, 0, stamps, row, fs.readlinkSync(abs));
     case "char-device":
     case "block-device": {
       // Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor).
-      const r = s.rdev;
+      const r = lstat.rdev();
       const devMajor = Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn));
       const devMinor = Number((r & 0xffn) | ((r >> 12n) & ~0xffn));
       return new WalkedEntry(path, type, mode, 0, stamps, row, undefined, devMajor, devMinor);
@@ -170,13 +204,16 @@ function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: n
  * place through `stampRow`.
  */
 export class WalkedEntry implements ContextEntry {
-  readonly path: string;
-  readonly type: EntryType;
-  readonly mode: number;
-  readonly size: number;
-  readonly linkTarget?: string;
-  readonly devMajor?: number;
-  readonly devMinor?: number;
+  // Fields are declared, not defined (ES2022 class fields would define each as undefined
+  // first): a file then carries no undefined linkTarget and device numbers, which makes
+  // 20,000 entries ~30% smaller; they outlive a young-generation GC or two.
+  declare readonly path: string;
+  declare readonly type: EntryType;
+  declare readonly mode: number;
+  declare readonly size: number;
+  declare readonly linkTarget?: string;
+  declare readonly devMajor?: number;
+  declare readonly devMinor?: number;
   readonly #stamps: StampTable;
   readonly #row: number;
 

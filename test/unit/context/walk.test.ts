@@ -128,3 +128,17 @@ describe("build-cases.json (context level: what COPY . . / COPY --from=<local di
     });
   }
 });
+
+describe("walk order", () => {
+  it("is code-point order per directory, whatever order readdir gives", () => {
+    const root = join(tmp, `order${n++}`);
+    const names = ["B", "a", "\u00e9", "\ue000", "\u{1f600}", "a b", "a-b", "ab"];
+    fs.mkdirSync(join(root, "d"), { recursive: true });
+    for (const name of names) fs.writeFileSync(join(root, "d", name), "");
+    // Code points: "\ue000" (U+E000) sorts before "\u{1f600}", though its UTF-16 unit is higher.
+    const expected = ["d", ...["B", "a", "a b", "a-b", "ab", "\u00e9", "\ue000", "\u{1f600}"].map((x) => `d/${x}`)];
+    const shuffled: WalkFs = { ...permissionFs, readdirSync: (p) => fs.readdirSync(p).reverse() };
+    expect(walkContext(root).map((e) => e.path)).toEqual(expected);
+    expect(walkContext(root, { fs: shuffled }).map((e) => e.path)).toEqual(expected);
+  });
+});

@@ -1,0 +1,141 @@
+// The walker's raw lstat (node's fs binding read in place) against lstatSync: the same
+// entry table, stamps to the nanosecond, on a real tree with every entry type, special
+// modes, odd names and times outside 1970–2106; and the same digests either way.
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openContext, PatternMatcher, walkContext, type ContextEntry } from "../../../src/context/index.js";
+import { rawLstatReader, StatsLstatReader } from "../../../src/context/lstat-reader.js";
+import { StampTable } from "../../../src/context/stamps.js";
+
+const tmp = fs.mkdtempSync(join(tmpdir(), "tbuild-lstat-"));
+const root = join(tmp, "ctx");
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+beforeAll(() => {
+  const w = (p: string, text = p) => {
+    fs.mkdirSync(join(root, p, ".."), { recursive: true });
+    fs.writeFileSync(join(root, p), text);
+  };
+  w("a.txt");
+  w("dir/b.txt", "b".repeat(5000));
+  w("dir/sub/c.txt");
+  w("with space/and\nnewline");
+  w("unicode/caf\u00e9 \u{1f600}.txt");
+  w("kept/node_modules/x.js");
+  w("node_modules/big/index.js");
+  w("empty");
+  fs.writeFileSync(join(root, "empty"), "");
+  fs.symlinkSync("dir/b.txt", join(root, "link-in"));
+  fs.symlinkSync("/etc/passwd", join(root, "link-out"));
+  fs.symlinkSync("../../outside", join(root, "dir/link-up"));
+  execFileSync("mkfifo", [join(root, "fifo")]);
+  execFileSync("mknod", [join(root, "null"), "c", "1", "3"]);
+  w("suid");
+  fs.chmodSync(join(root, "suid"), 0o4755);
+  fs.mkdirSync(join(root, "sgid"));
+  fs.chmodSync(join(root, "sgid"), 0o2775);
+  fs.mkdirSync(join(root, "sticky"));
+  fs.chmodSync(join(root, "sticky"), 0o1777);
+  w("old");
+  // Before 1970 (negative seconds, positive nanoseconds) and after 2106 (seconds ≥ 2^32).
+  execFileSync("touch", ["-h", "-d", "1969-12-31 23:59:58.75 UTC", join(root, "old")]);
+  w("future");
+  execFileSync("touch", ["-h", "-d", "2200-01-01 00:00:00.123456789 UTC", join(root, "future")]);
+});
+
+/** Everything the walker records about an entry, stamp included (bigints as text). */
+const table = (entries: readonly ContextEntry[]) =>
+  entries.map((e) => {
+    const s = e.stamp!;
+    return [e.path, e.type, e.mode.toString(8), e.size, e.linkTarget, e.devMajor, e.devMinor, `${s.dev} ${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`];
+  });
+
+describe("raw lstat", () => {
+  it("is in use on this Node", () => {
+    expect(rawLstatReader()).toBeDefined();
+  });
+
+  it("gives lstatSync's entry table on a tree of every entry type", () => {
+    const raw = walkContext(root);
+    const viaStats = walkContext(root, { fs });
+    expect(table(raw)).toEqual(table(viaStats));
+    const byPath = new Map(raw.map((e) => [e.path, e]));
+    // The tree has what the comparison is meant to cover.
+    expect(byPath.get("suid")!.mode).toBe(0o4755);
+    expect(byPath.get("sgid")!.mode).toBe(0o2775);
+    expect(byPath.get("sticky")!.mode).toBe(0o1777);
+    expect(byPath.get("fifo")!.type).toBe("fifo");
+    expect([byPath.get("null")!.devMajor, byPath.get("null")!.devMinor]).toEqual([1, 3]);
+    expect(byPath.get("link-out")!.linkTarget).toBe("/etc/passwd");
+    expect(byPath.get("with space/and\nnewline")!.type).toBe("file");
+    expect(byPath.get("old")!.stamp!.mtimeNs).toBe(-1_250_000_000n);
+    expect(byPath.get("future")!.stamp!.mtimeNs).toBe(7_258_118_400_123_456_789n);
+    expect(byPath.get("dir/b.txt")!.size).toBe(5000);
+  });
+
+  it("gives lstatSync's entry table under an ignore file that prunes folders", () => {
+    const exclude = [PatternMatcher.compile(["node_modules", "**/*.js", "!kept/node_modules", "dir/sub"])];
+    const raw = walkContext(root, { exclude });
+    expect(table(raw)).toEqual(table(walkContext(root, { exclude, fs })));
+    const paths = raw.map((e) => e.path);
+    expect(paths).not.toContain("node_modules");
+    expect(paths).not.toContain("dir/sub");
+    expect(paths).toContain("kept/node_modules");
+  });
+
+  it("gives the same context digest as the lstatSync fallback", async () => {
+    const a = await openContext(root);
+    const b = await openContext(root, { fs });
+    expect((await a.hashAll()).digest).toBe((await b.hashAll()).digest);
+  });
+
+  it("reads the same stamp, size and mode as lstatSync for each path", () => {
+    const raw = rawLstatReader()!;
+    const viaStats = new StatsLstatReader();
+    for (const name of ["a.txt", "old", "future", "null", "link-out", "sticky"]) {
+      const p = join(root, name);
+      const mine = new StampTable(1);
+      const theirs = new StampTable(1);
+      expect(raw.lstat(p)).toBe(viaStats.lstat(p));
+      expect(raw.size()).toBe(viaStats.size());
+      expect(raw.rdev()).toBe(viaStats.rdev());
+      raw.pushStamp(mine);
+      viaStats.pushStamp(theirs);
+      expect(mine.get(0)).toEqual(theirs.get(0));
+    }
+  });
+
+  it("keeps process.binding's deprecation warning (fatal under --throw-deprecation) from the user", () => {
+    const cli = fileURLToPath(new URL("../../../dist/src/cli/main.js", import.meta.url));
+    const r = spawnSync(process.execPath, ["--pending-deprecation", "--throw-deprecation", cli, "context", "--hash", root], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/sha256:[0-9a-f]{64}/);
+  });
+
+  it("throws lstatSync's error for a missing path", () => {
+    const p = join(root, "missing");
+    expect(() => rawLstatReader()!.lstat(p)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+  });
+
+  it("reports a name that is not valid UTF-8 the same way on both paths", () => {
+    const bad = join(tmp, "bad-name");
+    fs.mkdirSync(bad);
+    fs.writeFileSync(Buffer.concat([Buffer.from(`${bad}/caf`), Buffer.from([0xe9]), Buffer.from(".txt")]), "x");
+    const message = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return [(e as { code?: string }).code, (e as Error).message];
+      }
+      return undefined;
+    };
+    const raw = message(() => walkContext(bad));
+    expect(raw).toEqual(["E_CONTEXT_NOT_FOUND", 'a name in the build context is not valid UTF-8: "caf\ufffd.txt"']);
+    expect(message(() => walkContext(bad, { fs }))).toEqual(raw);
+  });
+});
