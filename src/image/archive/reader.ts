@@ -74,10 +74,6 @@ function abortable(input: RandomAccessInput, signal: AbortSignal | undefined): R
   };
 }
 
-/** The file as a stream (a gzipped archive is read front to back). */
-async function* sequential(input: RandomAccessInput): AsyncGenerator<Uint8Array> {
-  yield* rangeChunks(input, 0, input.size);
-}
 
 /** The digest a path names (`blobs/sha256/<hex>`, `<hex>.json`, `<hex>/layer.tar`), if any. */
 function digestFromPath(path: string): Digest | undefined {
@@ -116,7 +112,8 @@ export class ArchiveSource implements ImageSource {
     const input = abortable(this.input, signal);
     const magic = new Uint8Array(2);
     await readFully(input, magic, 0);
-    return isGzip(magic) ? this.readStream(sequential(input), dest, signal) : this.readIndexed(input, dest, signal);
+    // A gzipped archive can only be read front to back.
+    return isGzip(magic) ? this.readStream(rangeChunks(input, 0, input.size), dest, signal) : this.readIndexed(input, dest, signal);
   }
 
   /** Is an entry of this name and size kept in memory (JSON and small files) rather than sent on? */
