@@ -17,6 +17,16 @@ export interface BlobExpectation {
   readonly label?: string;
 }
 
+/**
+ * A file a source may read at any offset: an uncompressed archive on disk, whose layers a
+ * destination can copy range by range instead of receiving them as a stream.
+ */
+export interface RandomAccessInput {
+  readonly size: number;
+  /** Read into `buf` from `position`; resolves to the bytes read (0 at the end of the file). */
+  read(buf: Uint8Array, position: number): Promise<number>;
+}
+
 /** A layer in transit: uncompressed identity plus, optionally, a compressed form. */
 export interface TransferLayer extends LayerInfo {
   /** Set when the layer travels gzipped (the digest/size of the gzip bytes). */
@@ -47,6 +57,12 @@ export interface ImageDestination {
   /** Whether the destination already has this blob (lets a copy skip sending it). */
   hasBlob(digest: Digest): Promise<boolean>;
   putBlob(data: AsyncIterable<Uint8Array>, expect?: BlobExpectation): Promise<BlobInfo>;
+  /**
+   * Optional, as putBlob with the `size` bytes at `offset` of `input` as the data: lets a
+   * destination copy a file's range with its own buffers. A source calls it only for bytes
+   * it sends as they are (no gunzip).
+   */
+  putBlobRange?(input: RandomAccessInput, offset: number, size: number, expect?: BlobExpectation): Promise<BlobInfo>;
   putImage(image: TransferImage): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;

@@ -6,8 +6,9 @@ import { promises as fsp } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
-import type { BlobExpectation, BlobInfo, ImageDestination, TransferImage } from "../image/index.js";
-import { tempName, writeTemp, type WriteTempOptions } from "./blobs.js";
+import type { BlobExpectation, BlobInfo, ImageDestination, RandomAccessInput, TransferImage } from "../image/index.js";
+import { rangeChunks } from "../image/archive/index.js";
+import { copyRangeToTemp, tempName, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
 import type { PendingImage, PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {
@@ -48,12 +49,29 @@ export class StoreDestination implements ImageDestination {
       }
       return { digest, size };
     }
+    return this.stage(writeTemp(await this.stagingDir(), data, expect, { ...opts, sync: "background" }));
+  }
+
+  /** Stage a file range (an uncompressed archive's layer), copied with reused buffers; as putBlob otherwise. */
+  async putBlobRange(input: RandomAccessInput, offset: number, size: number, expect: BlobExpectation = {}): Promise<BlobInfo> {
+    if (expect.digest !== undefined && (await this.store.hasBlob(expect.digest))) return this.putBlob(rangeChunks(input, offset, size), expect);
+    return this.stage(copyRangeToTemp(await this.stagingDir(), input, offset, size, expect, { sync: "background" }));
+  }
+
+  private async stagingDir(): Promise<string> {
     if (!this.made) {
       await fsp.mkdir(this.dir, { recursive: true });
       this.made = true;
     }
-    // Each blob's fsync runs in the background while the next blob streams in; commit waits for all.
-    const t = await writeTemp(this.dir, data, expect, { ...opts, sync: "background" });
+    return this.dir;
+  }
+
+  /**
+   * Keep a written temp file as the staged copy of its digest (a second copy is dropped).
+   * Each blob's fsync runs in the background while the next blob streams in; commit waits for all.
+   */
+  private async stage(writing: Promise<WrittenTemp>): Promise<BlobInfo> {
+    const t = await writing;
     const prev = this.staged.get(t.digest);
     if (prev !== undefined) {
       await t.synced?.catch(() => undefined);

@@ -1,6 +1,6 @@
 // The image lifecycle through the compiled CLI with a temporary --root, read back with the
 // test OCI reader and with skopeo, umoci and podman (installed by test/setup; never skipped).
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import tar from "tar-stream";
@@ -207,6 +207,53 @@ describe("disk usage and prune", () => {
   });
 });
 
+describe("load -i FILE (indexed, layers copied by range) and load from stdin (streamed) agree", () => {
+  /** Load `archive` into a fresh store through `-i` and through stdin; both snapshots. */
+  function loadBothWays(archive: string, name: string): [string, string] {
+    const viaFile = tempDir(`${name}-file`);
+    const viaStdin = tempDir(`${name}-stdin`);
+    const outFile = tbOk(viaFile, ["load", "-i", archive]);
+    const outStdin = tbOk(viaStdin, ["load"], { input: readFileSync(archive) });
+    expect(outFile).toBe(outStdin);
+    verifyLayout(viaFile);
+    verifyLayout(viaStdin);
+    return [snapshotStore(viaFile), snapshotStore(viaStdin)];
+  }
+
+  it("docker-archive (tbuild save) and OCI archives (skopeo, plain and gzipped layers) give identical stores", () => {
+    const root = tempDir("both");
+    importBusybox(root);
+    // A layer above the 1 MiB in-memory limit, so it is copied in several 1 MiB reads.
+    expect(findImage(root, BB)!.layers[0]!.size).toBeGreaterThan(2 << 20);
+    const dir = tempDir("both-out");
+    const da = join(dir, "da.tar");
+    const oa = join(dir, "oa.tar");
+    const oaz = join(dir, "oaz.tar");
+    tbOk(root, ["save", "-o", da, "busybox:test"]);
+    expect(sh("skopeo", ["copy", `oci:${root}:${BB}`, `oci-archive:${oa}:docker.io/skopeo/oa:v1`]).code).toBe(0);
+    expect(sh("skopeo", ["copy", "--dest-compress", `oci:${root}:${BB}`, `oci-archive:${oaz}:docker.io/skopeo/oaz:v1`]).code).toBe(0);
+    for (const [archive, name] of [[da, "da"], [oa, "oa"], [oaz, "oaz"]] as const) {
+      const [viaFile, viaStdin] = loadBothWays(archive, name);
+      expect(viaFile, name).toBe(viaStdin);
+      expect(viaFile, name).toContain(findImage(root, BB)!.layers[0]!.digest.slice(7));
+    }
+  });
+
+  it("a gzipped archive given with -i is streamed and loads the same image", () => {
+    const root = tempDir("gz");
+    const id = importBusybox(root);
+    const dir = tempDir("gz-out");
+    const plain = join(dir, "plain.tar");
+    tbOk(root, ["save", "-o", plain, "busybox:test"]);
+    const gz = join(dir, "img.tar.gz");
+    expect(sh("sh", ["-c", `gzip -c "$0" > "$1"`, plain, gz]).code).toBe(0);
+    const [viaFile, viaStdin] = loadBothWays(gz, "gz");
+    expect(viaFile).toBe(viaStdin);
+    expect(viaFile).toBe(loadBothWays(plain, "gz-plain")[0]);
+    expect(viaFile).toContain(id.slice(7, 19));
+  });
+});
+
 describe("bad archives are rejected and leave the store unchanged", () => {
   it("a tampered layer is named and nothing is stored", async () => {
     const root = tempDir("tamper");
@@ -223,11 +270,13 @@ describe("bad archives are rejected and leave the store unchanged", () => {
     const root2 = tempDir("tamper2");
     importBusybox(root2, "keep:me");
     const snap = snapshotStore(root2);
-    const r = tb(root2, ["load", "-i", bad]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("E_ARCHIVE_INVALID");
-    expect(r.stderr).toContain(`blobs/sha256/${layerDigest}`);
-    expect(snapshotStore(root2)).toBe(snap);
+    for (const r of [tb(root2, ["load", "-i", bad]), tb(root2, ["load"], { input: readFileSync(bad) })]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("E_ARCHIVE_INVALID");
+      expect(r.stderr).toMatch(new RegExp(`blob blobs/sha256/${layerDigest} in the archive: digest mismatch: expected sha256:${layerDigest}, got sha256:`));
+      expect(snapshotStore(root2)).toBe(snap);
+    }
+    expect(readdirSync(join(root2, "tbuild", "tmp"))).toEqual([]);
   });
 
   it("a tampered config and a missing layer are named", async () => {
@@ -263,14 +312,22 @@ describe("bad archives are rejected and leave the store unchanged", () => {
     const root2 = tempDir("trunc2");
     importBusybox(root2, "keep:me");
     const snap = snapshotStore(root2);
+    const cutFile = join(dir, "cut.tar");
     for (const cut of [100, 600, Math.floor(bytes.length / 2), bytes.length - 1500]) {
-      const r = tb(root2, ["load"], { input: bytes.subarray(0, cut) });
-      expect(r.code, `cut at ${cut}`).toBe(1);
-      expect(r.stderr).toContain("E_ARCHIVE_INVALID");
-      expect(snapshotStore(root2)).toBe(snap);
+      writeFileSync(cutFile, bytes.subarray(0, cut));
+      for (const r of [tb(root2, ["load"], { input: bytes.subarray(0, cut) }), tb(root2, ["load", "-i", cutFile])]) {
+        expect(r.code, `cut at ${cut}`).toBe(1);
+        expect(r.stderr).toContain("E_ARCHIVE_INVALID");
+        expect(snapshotStore(root2)).toBe(snap);
+      }
+      // The file is indexed before any byte is copied: the entry it ends in is named.
+      if (cut > 600) expect(tb(root2, ["load", "-i", cutFile]).stderr).toMatch(/cannot read the archive at [^:]+: it is truncated/);
     }
-    const notTar = tb(root2, ["load"], { input: Buffer.from("hello world\n".repeat(100)) });
-    expect(notTar.code).toBe(1);
-    expect(notTar.stderr).toContain("E_ARCHIVE_INVALID");
+    expect(readdirSync(join(root2, "tbuild", "tmp"))).toEqual([]);
+    writeFileSync(cutFile, "hello world\n".repeat(100));
+    for (const notTar of [tb(root2, ["load"], { input: Buffer.from("hello world\n".repeat(100)) }), tb(root2, ["load", "-i", cutFile])]) {
+      expect(notTar.code).toBe(1);
+      expect(notTar.stderr).toContain("E_ARCHIVE_INVALID: cannot read the archive: Invalid tar header");
+    }
   });
 });

@@ -1,10 +1,11 @@
 // `tbuild load [-i FILE]`: a copy from an archive (docker-archive or OCI, gzipped or not;
 // stdin when no file) into the store. Every digest is verified before anything becomes
 // visible; a bad archive leaves the store unchanged.
-import { createReadStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
-import { familiarString } from "../../image/index.js";
+import { familiarString, type RandomAccessInput } from "../../image/index.js";
 import { ArchiveSource } from "../../image/archive/index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../store/index.js";
 import type { CommandSpec } from "../args.js";
@@ -24,18 +25,40 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext): Promise<number> {
   const v = ctx.values as { input?: string; quiet?: boolean };
-  let input: AsyncIterable<Uint8Array>;
-  if (v.input) {
-    const path = resolve(ctx.io.cwd, v.input);
-    await fsp.access(path).catch((e: Error) => {
-      throw new TbuildError("E_IO", `cannot read ${v.input}: ${e.message}`);
-    });
-    // 4 MiB reads: fewer syscalls; tar-stream hands out slices of them without copying.
-    input = createReadStream(path, { highWaterMark: 4 << 20 });
-  } else {
-    if (ctx.io.stdin.isTTY) throw new TbuildError("E_USAGE", "refusing to read an archive from a terminal", { hint: "use -i FILE or pipe the archive in" });
-    input = ctx.io.stdin as AsyncIterable<Uint8Array>;
+  const file = v.input ? await openInput(resolve(ctx.io.cwd, v.input), v.input) : undefined;
+  try {
+    return await load(ctx, v, file);
+  } finally {
+    await file?.close();
   }
+}
+
+/**
+ * `-i FILE` opened for reading. A regular file is read at offsets (ArchiveSource indexes
+ * an uncompressed archive's headers and copies each layer's range); a pipe or device is
+ * streamed as stdin is.
+ */
+async function openInput(path: string, given: string): Promise<FileHandle> {
+  try {
+    return await fsp.open(path, "r");
+  } catch (e) {
+    throw new TbuildError("E_IO", `cannot read ${given}: ${(e as Error).message}`);
+  }
+}
+
+async function archiveInput(ctx: CommandContext, file: FileHandle | undefined): Promise<AsyncIterable<Uint8Array> | RandomAccessInput> {
+  if (file) {
+    const st = await file.stat();
+    if (st.isFile()) return { size: st.size, read: async (buf, position) => (await file.read(buf, 0, buf.length, position)).bytesRead };
+    // 4 MiB reads: fewer syscalls; tar-stream hands out slices of them without copying.
+    return file.createReadStream({ highWaterMark: 4 << 20, autoClose: false });
+  }
+  if (ctx.io.stdin.isTTY) throw new TbuildError("E_USAGE", "refusing to read an archive from a terminal", { hint: "use -i FILE or pipe the archive in" });
+  return ctx.io.stdin as AsyncIterable<Uint8Array>;
+}
+
+async function load(ctx: CommandContext, v: { quiet?: boolean }, file: FileHandle | undefined): Promise<number> {
+  const input = await archiveInput(ctx, file);
   const store = await Store.open(ctx.root);
   const dest = new StoreDestination(store);
   const t0 = performance.now();

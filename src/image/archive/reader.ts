@@ -3,14 +3,19 @@
 // either gzipped or not. Large entries stream straight into the destination while being
 // hashed; small ones are kept in memory. Every digest is checked before any image is
 // handed over: a blob's path digest, the manifest's descriptors and the config's diff IDs.
+// An uncompressed archive in a file is not streamed: its headers are read where they lie
+// (tar-index.ts) and each large entry goes to the destination as a file range, which the
+// store copies with its own reused buffers (tar-stream's parsing and per-chunk buffers
+// cost more CPU than the hashing itself).
 import tar from "tar-stream";
 import { TbuildError, isDigest, type Digest } from "../../util/index.js";
 import { Annotation, isIndexType, isManifestType, layerCompression } from "../media-types.js";
 import { parseConfig, parseIndex, parseManifest, decodeJson } from "../manifest.js";
 import { formatReference, parseReference } from "../reference.js";
-import type { BlobInfo, ImageDestination, ImageSource, TransferImage, TransferLayer } from "../transport.js";
+import type { BlobInfo, ImageDestination, ImageSource, RandomAccessInput, TransferImage, TransferLayer } from "../transport.js";
 import type { Descriptor, DockerArchiveManifestEntry, ImageConfig } from "../types.js";
-import { collect, hashBytes, isGzip, maybeGunzip, once, peek, prepend, type ArchiveCodecDeps } from "./deps.js";
+import { collect, hashBytes, isGzip, maybeGunzip, once, peek, prepend, rangeChunks, readFully, type ArchiveCodecDeps } from "./deps.js";
+import { TarIndexError, indexTar, readExactly, type TarIndexEntry } from "./tar-index.js";
 
 /** Entries up to this size (and JSON files) are kept in memory until the manifest is read. */
 const SMALL = 1 << 20;
@@ -43,6 +48,33 @@ function bad(message: string, hint?: string): TbuildError {
   return new TbuildError("E_ARCHIVE_INVALID", message, hint ? { hint } : {});
 }
 
+/** The archive cannot be parsed at entry `at` (a normalised name, or "" before the first). */
+function unreadable(at: string, msg: string): TbuildError {
+  return bad(`cannot read the archive${at ? ` at ${at}` : ""}: ${/unexpected end|premature|truncat/i.test(msg) ? "it is truncated" : msg}`, "the file is truncated or not a (gzipped) tar archive");
+}
+
+/** A TarIndexError as the E_ARCHIVE_INVALID the streaming path gives; anything else unchanged. */
+function rethrowUnreadable(e: unknown): never {
+  throw e instanceof TarIndexError ? unreadable(normalizeEntryName(e.entry), e.message) : e;
+}
+
+function isRandomAccess(input: AsyncIterable<Uint8Array> | RandomAccessInput): input is RandomAccessInput {
+  return typeof (input as RandomAccessInput).read === "function" && typeof (input as RandomAccessInput).size === "number";
+}
+
+/** `input` whose reads fail once `signal` is aborted, so an interrupt stops a large layer mid-way. */
+function abortable(input: RandomAccessInput, signal: AbortSignal | undefined): RandomAccessInput {
+  if (!signal) return input;
+  return {
+    size: input.size,
+    read: (buf, position) => {
+      signal.throwIfAborted();
+      return input.read(buf, position);
+    },
+  };
+}
+
+
 /** The digest a path names (`blobs/sha256/<hex>`, `<hex>.json`, `<hex>/layer.tar`), if any. */
 function digestFromPath(path: string): Digest | undefined {
   const m = /(?:^|\/)(?:blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/.exec(path);
@@ -55,8 +87,9 @@ export class ArchiveSource implements ImageSource {
   /** The format found, once copyTo has read the archive. */
   format: ArchiveFormat | undefined;
 
+  /** `input`: a stream, or a file to read at offsets (the fast path when it is not gzipped). */
   constructor(
-    private readonly input: AsyncIterable<Uint8Array>,
+    private readonly input: AsyncIterable<Uint8Array> | RandomAccessInput,
     private readonly deps: ArchiveCodecDeps,
     private readonly opts: ArchiveSourceOptions = {},
   ) {}
@@ -75,7 +108,54 @@ export class ArchiveSource implements ImageSource {
   }
 
   private async readEntries(dest: ImageDestination, signal?: AbortSignal): Promise<void> {
-    const { stream } = await maybeGunzip(this.input, this.deps);
+    if (!isRandomAccess(this.input)) return this.readStream(this.input, dest, signal);
+    const input = abortable(this.input, signal);
+    const magic = new Uint8Array(2);
+    await readFully(input, magic, 0);
+    // A gzipped archive can only be read front to back.
+    return isGzip(magic) ? this.readStream(rangeChunks(input, 0, input.size), dest, signal) : this.readIndexed(input, dest, signal);
+  }
+
+  /** Is an entry of this name and size kept in memory (JSON and small files) rather than sent on? */
+  private static inMemory(name: string, size: number): boolean {
+    return size <= SMALL || (name.endsWith(".json") && size <= MAX_JSON) || name === "index.json" || name === "manifest.json";
+  }
+
+  /** Record a link entry; true when the entry was one. */
+  private addLink(name: string, type: string, linkname: string | null | undefined): boolean {
+    if (type !== "symlink" && type !== "link") return false;
+    const base = type === "symlink" ? name.split("/").slice(0, -1).join("/") : "";
+    this.entries.set(name, { kind: "link", target: normalizeEntryName(`${base}/${linkname ?? ""}`) });
+    return true;
+  }
+
+  /** An uncompressed archive in a file: index its headers, then read each entry from its range. */
+  private async readIndexed(input: RandomAccessInput, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
+    const index = await indexTar(input).catch(rethrowUnreadable);
+    for (const e of index) {
+      signal?.throwIfAborted();
+      const name = normalizeEntryName(e.name);
+      if (this.addLink(name, e.type, e.linkname) || e.type !== "file") continue;
+      if (ArchiveSource.inMemory(name, e.size)) {
+        this.entries.set(name, { kind: "mem", bytes: await readExactly(input, e.size, e.offset, name).catch(rethrowUnreadable) });
+      } else {
+        this.entries.set(name, await this.rangeEntry(name, input, e, dest));
+      }
+    }
+  }
+
+  /** Send a large entry of a file to the destination as a range (a gzipped one is streamed through gunzip). */
+  private async rangeEntry(name: string, input: RandomAccessInput, e: TarIndexEntry, dest: ImageDestination): Promise<Entry> {
+    const magic = new Uint8Array(2);
+    await readFully(input, magic, e.offset);
+    if (isGzip(magic) || !dest.putBlobRange) return this.streamEntry(name, e.size, rangeChunks(input, e.offset, e.size), dest);
+    const named = digestFromPath(name);
+    const stored = await dest.putBlobRange(input, e.offset, e.size, { label: `blob ${name} in the archive`, size: e.size, ...(named ? { digest: named } : {}) });
+    return { kind: "put", raw: stored, stored, gzip: false };
+  }
+
+  private async readStream(input: AsyncIterable<Uint8Array>, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
+    const { stream } = await maybeGunzip(input, this.deps);
     const extract = tar.extract();
     let current = "";
     const feed = (async () => {
@@ -96,18 +176,12 @@ export class ArchiveSource implements ImageSource {
         const h = entry.header;
         const name = normalizeEntryName(h.name);
         current = name;
-        if (h.type === "symlink" || h.type === "link") {
-          const base = h.type === "symlink" ? name.split("/").slice(0, -1).join("/") : "";
-          this.entries.set(name, { kind: "link", target: normalizeEntryName(`${base}/${h.linkname ?? ""}`) });
-          entry.resume();
-          continue;
-        }
-        if (h.type !== "file" && h.type !== "contiguous-file") {
+        if (this.addLink(name, h.type ?? "", h.linkname) || (h.type !== "file" && h.type !== "contiguous-file")) {
           entry.resume();
           continue;
         }
         const size = h.size ?? 0;
-        if (size <= SMALL || (name.endsWith(".json") && size <= MAX_JSON) || name === "index.json" || name === "manifest.json") {
+        if (ArchiveSource.inMemory(name, size)) {
           this.entries.set(name, { kind: "mem", bytes: await collect(entry as unknown as AsyncIterable<Uint8Array>) });
         } else {
           this.entries.set(name, await this.streamEntry(name, size, entry as unknown as AsyncIterable<Uint8Array>, dest));
@@ -116,8 +190,7 @@ export class ArchiveSource implements ImageSource {
       await feed;
     } catch (e) {
       if (e instanceof TbuildError) throw e;
-      const msg = e instanceof Error ? e.message : String(e);
-      throw bad(`cannot read the archive${current ? ` at ${current}` : ""}: ${/unexpected end|premature|truncat/i.test(msg) ? "it is truncated" : msg}`, "the file is truncated or not a (gzipped) tar archive");
+      throw unreadable(current, e instanceof Error ? e.message : String(e));
     }
   }
 
