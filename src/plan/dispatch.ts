@@ -94,7 +94,7 @@ function dispatchEnvLabel(svc: PlannerServices, st: StageState, cmd: EnvCommand,
   const env = wordEnv(st);
   const pairs = cmd.pairs.map((p) => ({ key: processWord(p.key, env, svc.shell), value: processWord(p.value, env, svc.shell) }));
   if (cmd.kind === "env") {
-    st.config.Env = st.vars.setEnv(pairs);
+    st.vars.setEnv(pairs);
   } else {
     st.maps.update("Labels", pairs.map((p) => [p.key, p.value] as const));
   }

@@ -1,4 +1,4 @@
-// util: errors with locations, ranges, digests, canonical JSON, suggestions, code frames, paths, character classes.
+// util: errors with locations, ranges, digests, Merkle list digests, canonical JSON, lazy properties, suggestions, code frames, paths, character classes.
 // Pure: no file system, no process, no clock.
 export * from "./range.js";
 export * from "./errors.js";
@@ -8,3 +8,5 @@ export * from "./suggest.js";
 export * from "./code-frame.js";
 export * from "./path.js";
 export * from "./text.js";
+export * from "./merkle-list.js";
+export * from "./lazy.js";

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { planBuild, type Plan, type RunStep } from "../../../src/plan/index.js";
 import { FakeHasher, FakeResolver, HOST } from "./fakes.js";
+import { MAX_RATIO, SCALE_FACTOR, scaleRatio } from "../../helpers/scale.js";
 
 const resolver = new FakeResolver({ "dup:1": { config: { Env: ["A=1", "B=2", "A=3", "PATH=/bin"] } } });
 
@@ -94,6 +95,32 @@ describe("thousands of LABEL / EXPOSE / VOLUME lines plan in linear time (each s
     expect(s1!.config.Labels).toEqual({ a: "1", b: "2", c: "3" });
     expect(JSON.parse(JSON.stringify(s1!.steps[0]!.config)).Labels).toEqual({ a: "1", b: "2" });
   });
+});
+
+describe("steps × state: each step costs the same however much state the stage holds (n vs 8n, a ratio bound)", () => {
+  // RUN keys hashed the whole environment, and each RUN built its env list, summary and
+  // history line: planning cost steps × variables (4,999 ENV + 5,000 RUN lines: 105 s;
+  // 4,999 ARG + 5,000 RUN: 36 s). Keys now hold digests kept up to date per change, and
+  // those fields are built when read (test/unit/plan/keys.test.ts pins their values).
+  const PAIRS = 600;
+  // Short runs (50–500 ms): five large ones, so one the machine slowed does not decide.
+  const ratioOf = (make: (n: number) => string) => scaleRatio(PAIRS, make, plan, 5);
+
+  it("ENV + RUN pairs", async () => {
+    const r = await ratioOf((n) => `FROM scratch\n${lines(n, (i) => `ENV V${i}=${i}\nRUN echo ${i}`)}`);
+    const last = lastRun(r.large);
+    expect(last.keyEnv).toHaveLength(SCALE_FACTOR * PAIRS + 1);
+    expect(last.summary).toContain(` V${SCALE_FACTOR * PAIRS - 1}=${SCALE_FACTOR * PAIRS - 1}`);
+    expect(r.ratio, `${SCALE_FACTOR}× the pairs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  it("ARG + RUN pairs", async () => {
+    const r = await ratioOf((n) => `FROM scratch\n${lines(n, (i) => `ARG A${i}=${i}\nRUN echo ${i}`)}`);
+    const last = lastRun(r.large);
+    expect(last.argNames).toHaveLength(SCALE_FACTOR * PAIRS);
+    expect(last.history!.created_by).toMatch(new RegExp(`^RUN \\|${SCALE_FACTOR * PAIRS} A0=0 A1=1 .* echo ${SCALE_FACTOR * PAIRS - 1} # buildkit$`));
+    expect(r.ratio, `${SCALE_FACTOR}× the pairs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
 });
 
 describe("expansion environment rules", () => {

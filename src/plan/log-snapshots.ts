@@ -1,0 +1,22 @@
+// plan/log-snapshots.ts: O(1) snapshots of state that changes by a log of small changes
+// (a config map, the Env list, the declared ARGs). Every plan step carries the state after
+// it; copying it per step made N instructions cost O(N²). A snapshot is the log's length;
+// the value at that length is built on its first read and then shared by every snapshot
+// taken at the same length. Planning is O(N); whoever reads k snapshots pays for those k.
+
+export class LogSnapshots<T> {
+  private view: { readonly n: number; readonly read: () => T } | undefined;
+
+  /** `build(n)`: the value after the log's first `n` changes. */
+  constructor(private readonly build: (n: number) => T) {}
+
+  /** A reader of the value after `n` changes (the log's current length). */
+  at(n: number): () => T {
+    if (this.view?.n !== n) {
+      const build = this.build;
+      let built: { readonly value: T } | undefined;
+      this.view = { n, read: () => (built ??= { value: build(n) }).value };
+    }
+    return this.view.read;
+  }
+}
