@@ -6,7 +6,7 @@ import type { Command, CmdCommand, EnvCommand, ArgCommand, HealthcheckCommand, O
 import { processWord, processWords } from "../shell/index.js";
 import type { HealthConfig, HistoryEntry } from "../image/index.js";
 import { PROXY_ARGS } from "./args.js";
-import { DEFAULT_SHELL, HISTORY_COMMENT, formatDuration, goQList, goVList, goVSet, parsePorts, resolveWorkdir } from "./config.js";
+import { DEFAULT_SHELL, HISTORY_COMMENT, MAX_PATH_BYTES, exceedsPathMax, formatDuration, goQList, goVList, goVSet, parsePorts, resolveWorkdir } from "./config.js";
 import { computeStepKey } from "./keys.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
 import type { ConfigInstruction, Step } from "./steps.js";
@@ -73,6 +73,11 @@ function dispatchWorkdir(svc: PlannerServices, st: StageState, cmd: SimpleComman
   const raw = expand(svc, st, cmd.value.value);
   if (raw === "") throw new TbuildError("E_PARSE_MISSING_ARGS", "WORKDIR requires a path", { hint: "write WORKDIR /path" });
   const path = resolveWorkdir(st.config.WorkingDir, raw);
+  if (exceedsPathMax(path)) {
+    throw new TbuildError("E_PLAN_INVALID", `WORKDIR resolves to a path longer than ${MAX_PATH_BYTES} bytes, which Linux cannot create or enter: ${path.slice(0, 60)}…`, {
+      hint: "use a shorter path: an absolute WORKDIR, or `..` to leave nested directories",
+    });
+  }
   st.config.WorkingDir = path;
   const user = st.config.User ?? "";
   const layer = path !== "/";

@@ -121,6 +121,25 @@ describe("steps × state: each step costs the same however much state the stage 
     expect(last.history!.created_by).toMatch(new RegExp(`^RUN \\|${SCALE_FACTOR * PAIRS} A0=0 A1=1 .* echo ${SCALE_FACTOR * PAIRS - 1} # buildkit$`));
     expect(r.ratio, `${SCALE_FACTOR}× the pairs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
   }, 300_000);
+
+  // Each WORKDIR one level deeper: the path grew with every line (20,000+ characters at
+  // 9,999 lines), and each step re-cleaned and re-hashed it (8 s). Linux takes at most
+  // 4,095 bytes, so the planner now refuses longer ones: the path every step carries and
+  // hashes is bounded, and so is each step's cost.
+  it("relative WORKDIRs, each one level deeper", async () => {
+    const outcome = (text: string) => plan(text).then(() => "ok", (e: { code?: string }) => e.code ?? "?");
+    const r = await scaleRatio(PAIRS, (n) => `FROM scratch\n${lines(n, (i) => `WORKDIR d${i % 10}`)}`, outcome, 5);
+    expect(r.small).toBe("ok");
+    expect(r.large).toBe("E_PLAN_INVALID");
+    expect(r.ratio, `${SCALE_FACTOR}× the WORKDIRs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  it("relative WORKDIRs in and out of a directory near the path limit", async () => {
+    const deep = `/${Array.from({ length: 975 }, (_, i) => `d${i % 10}x`).join("/")}`;
+    const r = await ratioOf((n) => `FROM scratch\nWORKDIR ${deep}\n${lines(n, (i) => (i % 2 ? "WORKDIR .." : "WORKDIR sub"))}RUN pwd\n`);
+    expect(lastRun(r.large).cwd).toBe(deep);
+    expect(r.ratio, `${SCALE_FACTOR}× the WORKDIRs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
 });
 
 describe("expansion environment rules", () => {
