@@ -1,12 +1,12 @@
 // plan/config-maps.ts: the config's fields that change by small steps while a stage is
-// planned: the string-keyed maps (Labels, ExposedPorts, Volumes) and the Env list. Every step
+// planned: the string-keyed maps (Labels, ExposedPorts, Volumes), OnBuild and Env. Every step
 // carries the config after it, so copying the changed field once per instruction made N
 // LABEL lines cost O(N²) property copies (5,000 lines: 4.6 s, all of it in the spread).
 // Instead each field keeps the log of its changes and a snapshot holds only a reader at the
 // log's length (log-snapshots.ts).
 import type { ContainerConfig } from "../image/index.js";
 import type { MutableConfig } from "./config.js";
-import { LogSnapshots } from "./log-snapshots.js";
+import { ListLog, LogSnapshots } from "./log-snapshots.js";
 
 export type MapName = "Labels" | "ExposedPorts" | "Volumes";
 type MapValue = ContainerConfig[MapName];
@@ -49,6 +49,7 @@ type Bound = () => () => unknown;
 export class ConfigMaps {
   private readonly logs = new Map<MapName, MapLog>();
   private readonly bound = new Map<keyof ContainerConfig, Bound>();
+  private triggers: ListLog<string> | undefined;
 
   constructor(private readonly config: MutableConfig) {}
 
@@ -68,6 +69,16 @@ export class ConfigMaps {
       this.bind(name, () => created.reader() as () => ContainerConfig[MapName]);
     }
     for (const [k, v] of entries) log.set(k, v);
+  }
+
+  /** `ONBUILD`: append a trigger (one log for the stage, bound on first use like a map). */
+  addTrigger(expression: string): void {
+    if (!this.triggers) {
+      const log = new ListLog<string>(this.config.OnBuild ?? []);
+      this.triggers = log;
+      this.bind("OnBuild", () => log.reader());
+    }
+    this.triggers.write(this.triggers.length, expression);
   }
 
   /** Freeze the config into the value a step carries: O(number of config keys), whatever the fields hold. */

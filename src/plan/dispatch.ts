@@ -171,7 +171,7 @@ function dispatchHealthcheck(st: StageState, cmd: HealthcheckCommand, origin: Di
 }
 
 function dispatchOnbuild(st: StageState, cmd: OnbuildCommand, origin: DispatchOrigin): Step {
-  st.config.OnBuild = [...(st.config.OnBuild ?? []), cmd.expression];
+  st.maps.addTrigger(cmd.expression);
   return configStep(st, origin, cmd, "onbuild", `ONBUILD ${cmd.expression}`, cmd.expression);
 }
 

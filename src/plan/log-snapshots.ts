@@ -20,3 +20,35 @@ export class LogSnapshots<T> {
     return this.view.read;
   }
 }
+
+/** A list changed by positional writes (`index === length` appends), with O(1) snapshots. */
+export class ListLog<T> {
+  private readonly at: number[] = [];
+  private readonly items: T[] = [];
+  private readonly snapshots = new LogSnapshots((n) => this.build(n));
+  /** The list's current length. */
+  length: number;
+
+  constructor(private readonly base: readonly T[]) {
+    this.length = base.length;
+  }
+
+  /** Write `item` at `index` (0 ≤ index ≤ length; `length` appends). */
+  write(index: number, item: T): void {
+    this.at.push(index);
+    this.items.push(item);
+    if (index === this.length) this.length++;
+  }
+
+  /** A reader of the list as it stands now. */
+  reader(): () => readonly T[] {
+    return this.snapshots.at(this.at.length);
+  }
+
+  private build(n: number): readonly T[] {
+    if (n === 0) return this.base;
+    const out = this.base.slice();
+    for (let i = 0; i < n; i++) out[this.at[i]!] = this.items[i]!;
+    return out;
+  }
+}

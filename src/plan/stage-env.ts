@@ -7,7 +7,7 @@
 import { MerkleList, type Digest } from "../util/index.js";
 import { parseEnvEntry, parseEnvList, setEnv, formatEnvList } from "../shell/index.js";
 import { PROXY_ARGS, type ArgScope, type ArgValue, type BuildArgs } from "./args.js";
-import { LogSnapshots } from "./log-snapshots.js";
+import { ListLog } from "./log-snapshots.js";
 
 /** What a RUN key holds of the environment (see RunPreimage). */
 export interface EnvDigests {
@@ -30,42 +30,10 @@ const entryText = (text: string): string => {
   return `${e.key}=${e.value}`;
 };
 
-/** The config's `Env` list: a base list and the (position, entry) writes since (see LogSnapshots). */
-class EnvLog {
-  private readonly at: number[] = [];
-  private readonly texts: string[] = [];
-  private readonly snapshots = new LogSnapshots((n) => this.build(n));
-  /** The list's current length. */
-  length: number;
-
-  constructor(private readonly base: readonly string[]) {
-    this.length = base.length;
-  }
-
-  /** Write `text` at `index` (`index === length` appends). */
-  write(index: number, text: string): void {
-    this.at.push(index);
-    this.texts.push(text);
-    if (index === this.length) this.length++;
-  }
-
-  /** A reader of the list as it stands now. */
-  reader(): () => readonly string[] {
-    return this.snapshots.at(this.at.length);
-  }
-
-  private build(n: number): readonly string[] {
-    if (n === 0) return this.base;
-    const out = this.base.slice();
-    for (let i = 0; i < n; i++) out[this.at[i]!] = this.texts[i]!;
-    return out;
-  }
-}
-
 export class StageEnv {
   private readonly words = new Map<string, string>();
   /** The config's `Env`: replaced by a new log when rebuilt, since step snapshots share it. */
-  private log: EnvLog;
+  private log: ListLog<string>;
   /** key → position of its first entry in `list` (where setEnv replaces it). */
   private readonly first = new Map<string, number>();
   /** key → value of its last entry in `list` (what a lookup sees). */
@@ -80,7 +48,7 @@ export class StageEnv {
   private argSlots: number[] = [];
 
   constructor(env: readonly string[], private readonly args: ArgScope) {
-    this.log = new EnvLog(env);
+    this.log = new ListLog(env);
     this.index(env);
   }
 
@@ -143,7 +111,7 @@ export class StageEnv {
     this.indexArgs();
   }
 
-  /** A reader of the config's `Env` list as it stands (built on first read: see EnvLog). */
+  /** A reader of the config's `Env` list as it stands (built on first read: see ListLog). */
   envReader(): () => readonly string[] {
     return this.log.reader();
   }
@@ -189,7 +157,7 @@ export class StageEnv {
       let parsed = parseEnvList(this.log.reader()());
       for (const p of pairs) parsed = setEnv(parsed, p.key, p.value);
       const list = formatEnvList(parsed);
-      this.log = new EnvLog(list);
+      this.log = new ListLog<string>(list);
       this.index(list);
       return;
     }

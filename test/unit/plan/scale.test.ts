@@ -122,6 +122,14 @@ describe("steps × state: each step costs the same however much state the stage 
     expect(r.ratio, `${SCALE_FACTOR}× the pairs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
   }, 300_000);
 
+  it("ONBUILD lines (each copied the trigger list)", async () => {
+    const r = await ratioOf((n) => `FROM scratch\n${lines(n, (i) => `ONBUILD RUN echo ${i}`)}`);
+    const steps = r.large.stages[0]!.steps;
+    expect(r.large.stages[0]!.config.OnBuild).toHaveLength(SCALE_FACTOR * PAIRS);
+    expect(steps[2]!.config.OnBuild).toEqual(["RUN echo 0", "RUN echo 1"]);
+    expect(r.ratio, `${SCALE_FACTOR}× the lines took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
   // Each WORKDIR one level deeper: the path grew with every line (20,000+ characters at
   // 9,999 lines), and each step re-cleaned and re-hashed it (8 s). Linux takes at most
   // 4,095 bytes, so the planner now refuses longer ones: the path every step carries and
