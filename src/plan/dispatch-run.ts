@@ -60,16 +60,25 @@ class RunEnvView {
 }
 
 /**
+ * A summary lists the variables only up to this many; beyond, it gives their number. Every
+ * `tbuild plan` line reads a summary: listing thousands of variables per RUN made the
+ * output, and the plan command, cost steps × variables again.
+ */
+const MAX_LISTED_VARS = 16;
+
+/**
  * Give `step` and its history entry the environment-listing fields as lazy getters over
  * `view` (a module-level function: the getters must not keep dispatchRun's scope alive).
+ * `varCount`: how many variables the key covers (`summary` counts them past MAX_LISTED_VARS).
  */
-function withLazyEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, summaryHead: readonly string[], summaryTail: readonly string[]): void {
+function withLazyEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: readonly string[], summaryTail: readonly string[]): void {
   defineLazy(h, { created_by: () => `RUN ${view.historyPrefix()}${argvText} # buildkit` });
+  const summaryEnv = (): string => (varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv());
   defineLazy(step, {
     env: () => view.full(),
     argNames: () => view.argNames(),
     keyEnv: () => view.keyEnv(),
-    summary: () => [...summaryHead, view.summaryEnv(), ...summaryTail].join("; "),
+    summary: () => [...summaryHead, summaryEnv(), ...summaryTail].join("; "),
   });
 }
 
@@ -166,7 +175,7 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
     ...(origin.trigger ? { trigger: true } : {}),
     key: st.key, preimage, summary: "", layer: true, history: h, config: snapshotConfig(st),
   };
-  withLazyEnv(step, h, new RunEnvView(st.vars.snapshot(), svc.buildArgs.proxies()), argv.join(" "), [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`], extras);
+  withLazyEnv(step, h, new RunEnvView(st.vars.snapshot(), svc.buildArgs.proxies()), argv.join(" "), st.vars.keyedCount(), [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`], extras);
   st.steps.push(step);
   return step;
 }

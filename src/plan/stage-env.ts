@@ -130,6 +130,11 @@ export class StageEnv {
     return { env: this.envTree.digest(), args: this.argTree.digest() };
   }
 
+  /** How many `K=V` entries the digests cover (Env entries and keyed ARGs). */
+  keyedCount(): number {
+    return this.envTree.length + this.argTree.length;
+  }
+
   /** The environment as it stands, for reading later: O(1) to take. */
   snapshot(): EnvSnapshot {
     return { env: this.log.reader(), args: this.args.snapshot() };
