@@ -37,8 +37,12 @@ class MapLog {
   }
 }
 
-/** A config field read through a log: `current()` gives a reader of its value as it stands. */
-type Bound = () => () => unknown;
+/**
+ * A config field read through a log: `current()` gives a reader of its value as it stands,
+ * and whether a snapshot should read it at once (a small value: a plain property is cheaper
+ * to make and to read than a getter).
+ */
+type Bound = () => { readonly read: () => unknown; readonly eager: boolean };
 
 /**
  * The logs of one stage's config. Once a field is bound to a log (a map the first time an
@@ -54,9 +58,14 @@ export class ConfigMaps {
   constructor(private readonly config: MutableConfig) {}
 
   /** Read `config[name]` through `current` from now on (see Bound). */
-  bind<K extends keyof ContainerConfig>(name: K, current: () => () => ContainerConfig[K]): void {
+  bind<K extends keyof ContainerConfig>(name: K, current: () => { readonly read: () => ContainerConfig[K]; readonly eager: boolean }): void {
     this.bound.set(name, current);
-    Object.defineProperty(this.config, name, { enumerable: true, configurable: true, get: () => current()() });
+    Object.defineProperty(this.config, name, { enumerable: true, configurable: true, get: () => current().read() });
+  }
+
+  /** {@link bind}, unless `name` is bound already. */
+  bindOnce<K extends keyof ContainerConfig>(name: K, current: () => { readonly read: () => ContainerConfig[K]; readonly eager: boolean }): void {
+    if (!this.bound.has(name)) this.bind(name, current);
   }
 
   /** One instruction's change: set each key (the map exists afterwards even if `entries` is empty). */
@@ -66,7 +75,7 @@ export class ConfigMaps {
       const created = new MapLog(this.config[name]);
       log = created;
       this.logs.set(name, created);
-      this.bind(name, () => created.reader() as () => ContainerConfig[MapName]);
+      this.bind(name, () => ({ read: created.reader() as () => ContainerConfig[MapName], eager: false }));
     }
     for (const [k, v] of entries) log.set(k, v);
   }
@@ -76,7 +85,7 @@ export class ConfigMaps {
     if (!this.triggers) {
       const log = new ListLog<string>(this.config.OnBuild ?? []);
       this.triggers = log;
-      this.bind("OnBuild", () => log.reader());
+      this.bind("OnBuild", () => ({ read: log.reader(), eager: false }));
     }
     this.triggers.write(this.triggers.length, expression);
   }
@@ -85,9 +94,10 @@ export class ConfigMaps {
   snapshot(): ContainerConfig {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(this.config) as (keyof ContainerConfig)[]) {
-      const current = this.bound.get(k);
-      if (current) Object.defineProperty(out, k, { enumerable: true, configurable: true, get: current() });
-      else out[k] = this.config[k];
+      const bound = this.bound.get(k)?.();
+      if (!bound) out[k] = this.config[k];
+      else if (bound.eager) out[k] = bound.read();
+      else Object.defineProperty(out, k, { enumerable: true, configurable: true, get: bound.read });
     }
     return out as ContainerConfig;
   }

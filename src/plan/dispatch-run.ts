@@ -66,19 +66,27 @@ class RunEnvView {
  */
 const MAX_LISTED_VARS = 16;
 
+/** BuildKit's history form: `RUN |N K=V… <argv> # buildkit` with the stage's ARGs. */
+function runHistory(view: RunEnvView, argvText: string): string {
+  return `RUN ${view.historyPrefix()}${argvText} # buildkit`;
+}
+
+/** `varCount`: how many variables the key covers (counted, not listed, past MAX_LISTED_VARS). */
+function runSummary(view: RunEnvView, varCount: number, head: readonly string[], tail: readonly string[]): string {
+  return [...head, varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv(), ...tail].join("; ");
+}
+
 /**
- * Give `step` and its history entry the environment-listing fields as lazy getters over
+ * Make the environment-listing fields of `step` and its history entry lazy getters over
  * `view` (a module-level function: the getters must not keep dispatchRun's scope alive).
- * `varCount`: how many variables the key covers (`summary` counts them past MAX_LISTED_VARS).
  */
-function withLazyEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: readonly string[], summaryTail: readonly string[]): void {
-  defineLazy(h, { created_by: () => `RUN ${view.historyPrefix()}${argvText} # buildkit` });
-  const summaryEnv = (): string => (varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv());
+function deferEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: readonly string[], summaryTail: readonly string[]): void {
+  defineLazy(h, { created_by: () => runHistory(view, argvText) });
   defineLazy(step, {
     env: () => view.full(),
     argNames: () => view.argNames(),
     keyEnv: () => view.keyEnv(),
-    summary: () => [...summaryHead, summaryEnv(), ...summaryTail].join("; "),
+    summary: () => runSummary(view, varCount, summaryHead, summaryTail),
   });
 }
 
@@ -160,22 +168,29 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
     script: script ?? null,
   };
   st.key = computeStepKey(preimage);
-  // BuildKit's history form: `RUN |N K=V… <argv> # buildkit` with the stage's ARGs (see withLazyEnv).
-  const h = history("", true);
-  st.history.push(h);
   const extras: string[] = [];
   if (mounts.length) extras.push(`mounts ${mounts.map((m) => `${m.type}:${m.target}`).join(",")}`);
   if (network !== "default") extras.push(`network ${network}`);
   if (security !== "sandbox") extras.push(`security ${security}`);
+  const head = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`];
+  const argvText = argv.join(" ");
+  // Many variables: the env lists, summary and history line are built when read. Few (most
+  // Dockerfiles): they cost less to build now than getters do.
+  const varCount = st.vars.keyedCount();
+  const defer = varCount > MAX_LISTED_VARS || st.args.declared().length > MAX_LISTED_VARS;
+  const view = new RunEnvView(defer ? st.vars.snapshot() : st.vars.now(), svc.buildArgs.proxies());
+  const h = history(defer ? "" : runHistory(view, argvText), true);
+  st.history.push(h);
   const step: RunStep = {
-    kind: "run", argv, form: cmd.form, env: [], argNames: [], keyEnv: [],
+    kind: "run", argv, form: cmd.form,
+    env: defer ? [] : view.full(), argNames: defer ? [] : view.argNames(), keyEnv: defer ? [] : view.keyEnv(),
     cwd, user, mounts, network, security,
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage, summary: "", layer: true, history: h, config: snapshotConfig(st),
+    key: st.key, preimage, summary: defer ? "" : runSummary(view, varCount, head, extras), layer: true, history: h, config: snapshotConfig(st),
   };
-  withLazyEnv(step, h, new RunEnvView(st.vars.snapshot(), svc.buildArgs.proxies()), argv.join(" "), st.vars.keyedCount(), [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`], extras);
+  if (defer) deferEnv(step, h, view, argvText, varCount, head, extras);
   st.steps.push(step);
   return step;
 }

@@ -28,9 +28,12 @@ export class ListLog<T> {
   private readonly snapshots = new LogSnapshots((n) => this.build(n));
   /** The list's current length. */
   length: number;
+  /** The last list built: reading snapshots in order costs each the list plus the writes between. */
+  private last: { readonly n: number; readonly list: readonly T[] };
 
   constructor(private readonly base: readonly T[]) {
     this.length = base.length;
+    this.last = { n: 0, list: base };
   }
 
   /** Write `item` at `index` (0 ≤ index ≤ length; `length` appends). */
@@ -45,10 +48,13 @@ export class ListLog<T> {
     return this.snapshots.at(this.at.length);
   }
 
+
   private build(n: number): readonly T[] {
-    if (n === 0) return this.base;
-    const out = this.base.slice();
-    for (let i = 0; i < n; i++) out[this.at[i]!] = this.items[i]!;
+    const from = this.last.n <= n ? this.last : { n: 0, list: this.base };
+    if (from.n === n) return from.list;
+    const out = from.list.slice();
+    for (let i = from.n; i < n; i++) out[this.at[i]!] = this.items[i]!;
+    this.last = { n, list: out };
     return out;
   }
 }

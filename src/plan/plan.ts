@@ -115,17 +115,6 @@ function withLazyHistory<T extends object>(stage: T, h: StageHistory): T & { rea
   return Object.defineProperty(stage, "history", { get: () => h.entries(), enumerable: true }) as T & { readonly history: readonly HistoryEntry[] };
 }
 
-/**
- * A stage's state, with its config's `Env` read through its StageEnv's log. Made here, not in
- * the planner's methods, so the getters keep the stage's variables alive, not the planner.
- */
-function newStageState(init: Omit<StageState, "maps" | "vars">, env: readonly string[]): StageState {
-  const maps = new ConfigMaps(init.config);
-  const vars = new StageEnv(env, init.args);
-  maps.bind("Env", () => vars.envReader());
-  return { ...init, maps, vars };
-}
-
 /** The platforms are the same when os, architecture and variant (missing = "") agree. */
 function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (a.variant ?? "") === (b.variant ?? "");
@@ -309,10 +298,10 @@ class Planner implements PlannerServices {
     if (triggers.length === 0 && config.OnBuild !== undefined) startConfig.OnBuild = config.OnBuild;
     const key: Digest = computeStepKey(preimage);
     const args = new ArgScope(this.global);
-    const st = newStageState({
-      index: decl.index, name: decl.name, file: this.file, config: startConfig, args, key,
+    const st: StageState = {
+      index: decl.index, name: decl.name, file: this.file, config: startConfig, maps: new ConfigMaps(startConfig), args, vars: new StageEnv(startConfig.Env ?? [], args), key,
       cmdSet: false, author: undefined, steps: [], history: [], deps: new Set(base.kind === "stage" ? [base.stage] : []),
-    }, startConfig.Env ?? []);
+    };
     const fromStep: FromStep = {
       kind: "from", base, stage: decl.index, index: 0, location: fromLoc, text: from.node.line,
       key, preimage, summary, layer: false, history: null, config: snapshotConfig(st),

@@ -41,9 +41,9 @@ export class StageEnv {
   /** Keys a base image's Env repeats: setting one drops the repeats, the slow way. */
   private readonly repeated = new Set<string>();
   /** The digest of `list` (entries as `K=V`). */
-  private envTree = new MerkleList();
+  private envTree!: MerkleList;
   /** The digest of the ARGs in RUN's key: declared, with a value, not a proxy, not set by Env. */
-  private argTree = new MerkleList();
+  private argTree!: MerkleList;
   /** The ArgScope positions of the ARGs in `argTree`, ascending (argTree's order). */
   private argSlots: number[] = [];
 
@@ -130,9 +130,19 @@ export class StageEnv {
     return { env: this.envTree.digest(), args: this.argTree.digest() };
   }
 
+  /** How many entries the config's `Env` has. */
+  envLength(): number {
+    return this.log.length;
+  }
+
   /** How many `K=V` entries the digests cover (Env entries and keyed ARGs). */
   keyedCount(): number {
     return this.envTree.length + this.argTree.length;
+  }
+
+  /** The environment as it stands, to be read at once (before the next ARG or ENV). */
+  now(): EnvSnapshot {
+    return { env: this.log.reader(), args: () => this.args.declared() };
   }
 
   /** The environment as it stands, for reading later: O(1) to take. */
