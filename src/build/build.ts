@@ -238,6 +238,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       steps: steps.map((s) => ({
         stage: s.stage, index: s.index, text: s.text, kind: s.kind, key: s.key, summary: s.summary, preimage: s.preimage,
         ...(s.kind === "copy" || s.kind === "add" ? (s.files ? { files: s.files } : {}) : {}),
+        ...(s.kind === "run" ? { keyEnv: s.keyEnv } : {}),
       })),
     }));
     if (fast && fp) {

@@ -30,6 +30,8 @@ export interface PlanRecordStep {
   readonly preimage: unknown;
   /** Per-file digests of a COPY's context selection. */
   readonly files?: Readonly<Record<string, Digest>>;
+  /** A RUN's variables (`K=V`), which its preimage holds by digest: explanations name the one that changed. */
+  readonly keyEnv?: readonly string[];
 }
 
 export interface PlanRecord {
@@ -49,11 +51,12 @@ const PLAN_HEADER = "tbuild-plan v1 ";
 const HEADER_BYTES = PLAN_HEADER.length + 71 + 1; // "sha256:" + 64 hex + "\n"
 
 /**
- * The digest of a plan record, without its per-file tokens: a step's `files` are a
- * function of its selection's content digest, which its preimage holds and its key
- * covers, so equal digests mean equal records.
+ * The digest of a plan record, without its per-file tokens and RUN variables: a step's
+ * `files` are a function of its selection's content digest and its `keyEnv` of its
+ * environment digests, which its preimage holds and its key covers, so equal digests mean
+ * equal records.
  */
-export function planDigest(file: string, target: string, steps: readonly Omit<PlanRecordStep, "files">[]): Digest {
+export function planDigest(file: string, target: string, steps: readonly Omit<PlanRecordStep, "files" | "keyEnv">[]): Digest {
   const h = createHash("sha256").update(JSON.stringify([1, file, target]));
   for (const s of steps) h.update("\n").update(JSON.stringify([s.stage, s.index, s.text, s.kind, s.key, s.summary, s.preimage]));
   return `sha256:${h.digest("hex")}` as Digest;

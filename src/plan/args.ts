@@ -3,6 +3,7 @@
 // override defaults; predefined proxy and platform ARGs; unused build args are reported.
 import type { Platform } from "../image/index.js";
 import type { EnvEntry, Environment } from "../shell/index.js";
+import { LogSnapshots } from "./log-snapshots.js";
 
 /** Proxy ARGs: usable without an ARG line, present in RUN's environment, never in a key or history. */
 export const PROXY_ARGS: ReadonlySet<string> = new Set(
@@ -90,9 +91,10 @@ export interface ArgValue {
 
 /**
  * The ARGs of one scope (the global one or a stage), in declaration order. Redeclaring an
- * ARG replaces its value where it stands. Every operation is O(1) (amortised), or O(n)
- * once per change for {@link ArgScope.env}: a Dockerfile with thousands of ARG lines must
- * not cost thousands of rebuilt lists (the fuzzer's quadratic-planner finding).
+ * ARG replaces its value where it stands. Every operation is O(1) (amortised): a
+ * Dockerfile with thousands of ARG lines must not cost thousands of rebuilt lists (the
+ * fuzzer's quadratic-planner finding). Steps keep a {@link ArgScope.snapshot}, which
+ * replays the declarations only when read.
  */
 export class ArgScope {
   private readonly list: ArgValue[] = [];
@@ -100,7 +102,9 @@ export class ArgScope {
   private readonly pos = new Map<string, number>();
   /** key → value, for the ARGs that have one (live: {@link ArgScope.values}). */
   private readonly vals = new Map<string, string>();
-  private envCache: Environment | undefined;
+  /** Every declaration in order: a snapshot is a length of this log (see snapshot()). */
+  private readonly log: ArgValue[] = [];
+  private readonly snapshots = new LogSnapshots((n) => this.replay(n));
 
   constructor(private readonly global?: ArgScope) {}
 
@@ -129,8 +133,13 @@ export class ArgScope {
     }
     if (entry.value === undefined) this.vals.delete(entry.key);
     else this.vals.set(entry.key, entry.value);
-    this.envCache = undefined;
+    this.log.push(entry);
     return entry;
+  }
+
+  /** The ARG's place in declaration order (it keeps it when redeclared). */
+  position(key: string): number | undefined {
+    return this.pos.get(key);
   }
 
   get(key: string): string | undefined {
@@ -151,10 +160,19 @@ export class ArgScope {
     return this.vals;
   }
 
-  /** The ARGs that have a value, as an environment in declaration order (built once per change). */
-  env(): Environment {
-    this.envCache ??= this.list.filter((a) => a.value !== undefined).map((a) => ({ key: a.key, value: a.value! }));
-    return this.envCache;
+  /**
+   * The declared ARGs as they stand now, read later: O(1) to take, O(declarations so far)
+   * on the first read, shared by every snapshot taken between the same two declarations.
+   */
+  snapshot(): () => readonly ArgValue[] {
+    return this.snapshots.at(this.log.length);
+  }
+
+  /** The declared list after the first `n` declarations (a redeclaration keeps its place). */
+  private replay(n: number): readonly ArgValue[] {
+    const m = new Map<string, ArgValue>();
+    for (let i = 0; i < n; i++) m.set(this.log[i]!.key, this.log[i]!);
+    return [...m.values()];
   }
 }
 

@@ -1,11 +1,12 @@
-// plan/config-maps.ts: the config's string-keyed maps (Labels, ExposedPorts, Volumes) while a
-// stage is planned. Every step carries the config after it, so copying the changed map once
-// per instruction still made N LABEL lines cost O(N²) property copies (5,000 lines: 4.6 s,
-// all of it in the spread). Instead each map keeps the log of its changes; a snapshot holds
-// only the log's length and builds the map on its first read (then every step at that length
-// shares it). Planning is O(N); whoever reads k snapshots pays for those k maps only.
+// plan/config-maps.ts: the config's fields that change by small steps while a stage is
+// planned: the string-keyed maps (Labels, ExposedPorts, Volumes), OnBuild and Env. Every step
+// carries the config after it, so copying the changed field once per instruction made N
+// LABEL lines cost O(N²) property copies (5,000 lines: 4.6 s, all of it in the spread).
+// Instead each field keeps the log of its changes and a snapshot holds only a reader at the
+// log's length (log-snapshots.ts).
 import type { ContainerConfig } from "../image/index.js";
 import type { MutableConfig } from "./config.js";
+import { ListLog, LogSnapshots } from "./log-snapshots.js";
 
 export type MapName = "Labels" | "ExposedPorts" | "Volumes";
 type MapValue = ContainerConfig[MapName];
@@ -15,7 +16,7 @@ type Entry = NonNullable<MapValue>[string];
 class MapLog {
   private readonly keys: string[] = [];
   private readonly values: Entry[] = [];
-  private view: { readonly n: number; readonly read: () => Record<string, Entry> } | undefined;
+  private readonly snapshots = new LogSnapshots((n) => this.build(n));
 
   constructor(private readonly base: MapValue) {}
 
@@ -26,12 +27,7 @@ class MapLog {
 
   /** The map as it stands now, built (the way the old per-instruction copy built it) on first read. */
   reader(): () => Record<string, Entry> {
-    const n = this.keys.length;
-    if (this.view?.n !== n) {
-      let built: Record<string, Entry> | undefined;
-      this.view = { n, read: () => (built ??= this.build(n)) };
-    }
-    return this.view.read;
+    return this.snapshots.at(this.keys.length);
   }
 
   private build(n: number): Record<string, Entry> {
@@ -42,14 +38,35 @@ class MapLog {
 }
 
 /**
- * The logs of one stage's config. Once an instruction touches a map, `config[name]` becomes
- * a read-only getter of the current map (it keeps its place among the keys, so the image
- * config's key order is unchanged) and snapshots get a getter frozen at that point.
+ * A config field read through a log: `current()` gives a reader of its value as it stands,
+ * and whether a snapshot should read it at once (a small value: a plain property is cheaper
+ * to make and to read than a getter).
+ */
+type Bound = () => { readonly read: () => unknown; readonly eager: boolean };
+
+/**
+ * The logs of one stage's config. Once a field is bound to a log (a map the first time an
+ * instruction touches it, Env from the start), `config[name]` becomes a read-only getter of
+ * its current value (it keeps its place among the keys, so the image config's key order is
+ * unchanged) and snapshots get a getter frozen at that point.
  */
 export class ConfigMaps {
   private readonly logs = new Map<MapName, MapLog>();
+  private readonly bound = new Map<keyof ContainerConfig, Bound>();
+  private triggers: ListLog<string> | undefined;
 
   constructor(private readonly config: MutableConfig) {}
+
+  /** Read `config[name]` through `current` from now on (see Bound). */
+  bind<K extends keyof ContainerConfig>(name: K, current: () => { readonly read: () => ContainerConfig[K]; readonly eager: boolean }): void {
+    this.bound.set(name, current);
+    Object.defineProperty(this.config, name, { enumerable: true, configurable: true, get: () => current().read() });
+  }
+
+  /** {@link bind}, unless `name` is bound already. */
+  bindOnce<K extends keyof ContainerConfig>(name: K, current: () => { readonly read: () => ContainerConfig[K]; readonly eager: boolean }): void {
+    if (!this.bound.has(name)) this.bind(name, current);
+  }
 
   /** One instruction's change: set each key (the map exists afterwards even if `entries` is empty). */
   update(name: MapName, entries: Iterable<readonly [string, Entry]>): void {
@@ -58,18 +75,29 @@ export class ConfigMaps {
       const created = new MapLog(this.config[name]);
       log = created;
       this.logs.set(name, created);
-      Object.defineProperty(this.config, name, { enumerable: true, configurable: true, get: () => created.reader()() });
+      this.bind(name, () => ({ read: created.reader() as () => ContainerConfig[MapName], eager: false }));
     }
     for (const [k, v] of entries) log.set(k, v);
   }
 
-  /** Freeze the config into the value a step carries: O(number of config keys), whatever the maps hold. */
+  /** `ONBUILD`: append a trigger (one log for the stage, bound on first use like a map). */
+  addTrigger(expression: string): void {
+    if (!this.triggers) {
+      const log = new ListLog<string>(this.config.OnBuild ?? []);
+      this.triggers = log;
+      this.bind("OnBuild", () => ({ read: log.reader(), eager: false }));
+    }
+    this.triggers.write(this.triggers.length, expression);
+  }
+
+  /** Freeze the config into the value a step carries: O(number of config keys), whatever the fields hold. */
   snapshot(): ContainerConfig {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(this.config) as (keyof ContainerConfig)[]) {
-      const log = this.logs.get(k as MapName);
-      if (log) Object.defineProperty(out, k, { enumerable: true, configurable: true, get: log.reader() });
-      else out[k] = this.config[k];
+      const bound = this.bound.get(k)?.();
+      if (!bound) out[k] = this.config[k];
+      else if (bound.eager) out[k] = bound.read();
+      else Object.defineProperty(out, k, { enumerable: true, configurable: true, get: bound.read });
     }
     return out as ContainerConfig;
   }

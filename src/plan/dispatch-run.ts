@@ -1,15 +1,94 @@
 // plan/dispatch-run.ts: RUN → RunStep. The argv is the shell + command text as written
 // (heredocs folded in the way BuildKit does), never expanded here; the key covers the whole
-// execution definition: argv, env (ENV + ARGs, proxies out), cwd, user, mounts, network.
-import { cleanPath, withLocation } from "../util/index.js";
+// execution definition: argv, env (ENV + ARGs, proxies out, by digest), cwd, user, mounts,
+// network. What lists the environment (the step's env, its summary and history line) is
+// built on first read from a snapshot, so a RUN costs the same however many variables are set.
+import { cleanPath, defineLazy, withLocation } from "../util/index.js";
 import { chompHeredoc, type Mount, type RunCommand } from "../dockerfile/index.js";
-import { formatEnvList, parseEnvList, processWord } from "../shell/index.js";
+import { formatEnvList, parseEnvList, processWord, type Environment } from "../shell/index.js";
+import type { HistoryEntry } from "../image/index.js";
 import { PROXY_ARGS, runEnv } from "./args.js";
 import { DEFAULT_PATH, DEFAULT_SHELL, resolveWorkdir } from "./config.js";
 import { history, type DispatchOrigin, wordEnv } from "./dispatch.js";
 import { computeStepKey, type MountPreimage, type RunPreimage } from "./keys.js";
+import type { EnvSnapshot } from "./stage-env.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
 import type { RunMount, RunStep, Step } from "./steps.js";
+
+/** RUN's environment at one point of a stage, worked out from a snapshot on first read. */
+class RunEnvView {
+  private lists: { readonly keyed: Environment; readonly full: Environment; readonly envLength: number } | undefined;
+
+  constructor(private readonly snap: EnvSnapshot, private readonly proxies: Environment) {}
+
+  private get(): NonNullable<RunEnvView["lists"]> {
+    if (!this.lists) {
+      const imageEnv = parseEnvList(this.snap.env());
+      const args = this.snap.args().filter((a) => a.value !== undefined).map((a) => ({ key: a.key, value: a.value! }));
+      this.lists = { ...runEnv(args, imageEnv, this.proxies), envLength: imageEnv.length };
+    }
+    return this.lists;
+  }
+
+  /** What the command runs with (proxies included). */
+  full(): Environment {
+    return this.get().full;
+  }
+
+  /** The `K=V` list the key's digests cover: Env entries, then ARG values (see RunPreimage). */
+  keyEnv(): string[] {
+    return formatEnvList(this.get().keyed);
+  }
+
+  argNames(): string[] {
+    return this.get().keyed.slice(this.get().envLength).map((e) => e.key);
+  }
+
+  /** BuildKit's history prefix: `|N K=V… ` with the stage's declared ARGs (proxies out), or "". */
+  historyPrefix(): string {
+    const argList = this.snap.args().filter((a) => !PROXY_ARGS.has(a.key));
+    if (argList.length === 0) return "";
+    const envNow = new Map(this.full().map((e) => [e.key, e.value] as const));
+    return `|${argList.length} ${argList.map((a) => `${a.key}=${envNow.get(a.key) ?? a.value ?? ""}`).join(" ")} `;
+  }
+
+  /** The summary's env part. The default PATH is left out: it is in nearly every step. */
+  summaryEnv(): string {
+    const envText = this.get().keyed.filter((e) => !(e.key === "PATH" && e.value === DEFAULT_PATH)).map((e) => `${e.key}=${e.value}`);
+    return `env ${envText.length ? envText.join(" ") : "(PATH only)"}`;
+  }
+}
+
+/**
+ * A summary lists the variables only up to this many; beyond, it gives their number. Every
+ * `tbuild plan` line reads a summary: listing thousands of variables per RUN made the
+ * output, and the plan command, cost steps × variables again.
+ */
+const MAX_LISTED_VARS = 16;
+
+/** BuildKit's history form: `RUN |N K=V… <argv> # buildkit` with the stage's ARGs. */
+function runHistory(view: RunEnvView, argvText: string): string {
+  return `RUN ${view.historyPrefix()}${argvText} # buildkit`;
+}
+
+/** `varCount`: how many variables the key covers (counted, not listed, past MAX_LISTED_VARS). */
+function runSummary(view: RunEnvView, varCount: number, head: readonly string[], tail: readonly string[]): string {
+  return [...head, varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv(), ...tail].join("; ");
+}
+
+/**
+ * Make the environment-listing fields of `step` and its history entry lazy getters over
+ * `view` (a module-level function: the getters must not keep dispatchRun's scope alive).
+ */
+function deferEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: readonly string[], summaryTail: readonly string[]): void {
+  defineLazy(h, { created_by: () => runHistory(view, argvText) });
+  defineLazy(step, {
+    env: () => view.full(),
+    argNames: () => view.argNames(),
+    keyEnv: () => view.keyEnv(),
+    summary: () => runSummary(view, varCount, summaryHead, summaryTail),
+  });
+}
 
 /** The argv of a RUN, and the script file for a `#!` heredoc. */
 function runArgv(st: StageState, cmd: RunCommand): { argv: string[]; script?: { path: string; content: string } } {
@@ -68,8 +147,6 @@ async function resolveMount(svc: PlannerServices, st: StageState, m: Mount, loca
 
 export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: RunCommand, origin: DispatchOrigin): Promise<Step> {
   const { argv, script } = runArgv(st, cmd);
-  const imageEnv = parseEnvList(st.vars.env);
-  const { keyed, full } = runEnv(st.args.env(), imageEnv, svc.buildArgs.proxies());
   const mounts: RunMount[] = [];
   const mountPre: MountPreimage[] = [];
   for (const m of cmd.mounts) {
@@ -85,33 +162,35 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   const user = st.config.User ?? "";
   const network = cmd.network ?? "default";
   const security = cmd.security ?? "sandbox";
+  const envDigests = st.vars.keyDigests();
   const preimage: RunPreimage = {
-    kind: "run", parent: st.key, argv, env: formatEnvList(keyed), cwd, user, mounts: mountPre, network, security,
+    kind: "run", parent: st.key, argv, env: envDigests.env, args: envDigests.args, cwd, user, mounts: mountPre, network, security,
     script: script ?? null,
   };
   st.key = computeStepKey(preimage);
-  // BuildKit's history form: `RUN |N K=V… <argv> # buildkit` with the stage's ARGs.
-  const argList = st.args.declared().filter((a) => !PROXY_ARGS.has(a.key));
-  const envNow = new Map(full.map((e) => [e.key, e.value] as const));
-  const prefix = argList.length ? `|${argList.length} ${argList.map((a) => `${a.key}=${envNow.get(a.key) ?? a.value ?? ""}`).join(" ")} ` : "";
-  const h = history(`RUN ${prefix}${argv.join(" ")} # buildkit`, true);
-  st.history.push(h);
   const extras: string[] = [];
   if (mounts.length) extras.push(`mounts ${mounts.map((m) => `${m.type}:${m.target}`).join(",")}`);
   if (network !== "default") extras.push(`network ${network}`);
   if (security !== "sandbox") extras.push(`security ${security}`);
-  // The default PATH is left out of the summary: it is in nearly every step.
-  const envText = keyed.filter((e) => !(e.key === "PATH" && e.value === DEFAULT_PATH)).map((e) => `${e.key}=${e.value}`);
-  const summary = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`, `env ${envText.length ? envText.join(" ") : "(PATH only)"}`, ...extras].join("; ");
+  const head = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`];
+  const argvText = argv.join(" ");
+  // Many variables: the env lists, summary and history line are built when read. Few (most
+  // Dockerfiles): they cost less to build now than getters do.
+  const varCount = st.vars.keyedCount();
+  const defer = varCount > MAX_LISTED_VARS || st.args.declared().length > MAX_LISTED_VARS;
+  const view = new RunEnvView(defer ? st.vars.snapshot() : st.vars.now(), svc.buildArgs.proxies());
+  const h = history(defer ? "" : runHistory(view, argvText), true);
+  st.history.push(h);
   const step: RunStep = {
-    kind: "run", argv, form: cmd.form, env: full,
-    argNames: keyed.slice(imageEnv.length).map((e) => e.key),
+    kind: "run", argv, form: cmd.form,
+    env: defer ? [] : view.full(), argNames: defer ? [] : view.argNames(), keyEnv: defer ? [] : view.keyEnv(),
     cwd, user, mounts, network, security,
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage, summary, layer: true, history: h, config: snapshotConfig(st),
+    key: st.key, preimage, summary: defer ? "" : runSummary(view, varCount, head, extras), layer: true, history: h, config: snapshotConfig(st),
   };
+  if (defer) deferEnv(step, h, view, argvText, varCount, head, extras);
   st.steps.push(step);
   return step;
 }

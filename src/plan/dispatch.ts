@@ -6,9 +6,9 @@ import type { Command, CmdCommand, EnvCommand, ArgCommand, HealthcheckCommand, O
 import { processWord, processWords } from "../shell/index.js";
 import type { HealthConfig, HistoryEntry } from "../image/index.js";
 import { PROXY_ARGS } from "./args.js";
-import { DEFAULT_SHELL, HISTORY_COMMENT, formatDuration, goQList, goVList, goVSet, parsePorts, resolveWorkdir } from "./config.js";
+import { DEFAULT_SHELL, HISTORY_COMMENT, MAX_PATH_BYTES, exceedsPathMax, formatDuration, goQList, goVList, goVSet, parsePorts, resolveWorkdir } from "./config.js";
 import { computeStepKey } from "./keys.js";
-import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
+import { snapshotConfig, trackEnv, type PlannerServices, type StageState } from "./state.js";
 import type { ConfigInstruction, Step } from "./steps.js";
 import { dispatchCopy } from "./dispatch-copy.js";
 import { dispatchRun } from "./dispatch-run.js";
@@ -73,6 +73,11 @@ function dispatchWorkdir(svc: PlannerServices, st: StageState, cmd: SimpleComman
   const raw = expand(svc, st, cmd.value.value);
   if (raw === "") throw new TbuildError("E_PARSE_MISSING_ARGS", "WORKDIR requires a path", { hint: "write WORKDIR /path" });
   const path = resolveWorkdir(st.config.WorkingDir, raw);
+  if (exceedsPathMax(path)) {
+    throw new TbuildError("E_PLAN_INVALID", `WORKDIR resolves to a path longer than ${MAX_PATH_BYTES} bytes, which Linux cannot create or enter: ${path.slice(0, 60)}…`, {
+      hint: "use a shorter path: an absolute WORKDIR, or `..` to leave nested directories",
+    });
+  }
   st.config.WorkingDir = path;
   const user = st.config.User ?? "";
   const layer = path !== "/";
@@ -94,7 +99,8 @@ function dispatchEnvLabel(svc: PlannerServices, st: StageState, cmd: EnvCommand,
   const env = wordEnv(st);
   const pairs = cmd.pairs.map((p) => ({ key: processWord(p.key, env, svc.shell), value: processWord(p.value, env, svc.shell) }));
   if (cmd.kind === "env") {
-    st.config.Env = st.vars.setEnv(pairs);
+    trackEnv(st);
+    st.vars.setEnv(pairs);
   } else {
     st.maps.update("Labels", pairs.map((p) => [p.key, p.value] as const));
   }
@@ -166,7 +172,7 @@ function dispatchHealthcheck(st: StageState, cmd: HealthcheckCommand, origin: Di
 }
 
 function dispatchOnbuild(st: StageState, cmd: OnbuildCommand, origin: DispatchOrigin): Step {
-  st.config.OnBuild = [...(st.config.OnBuild ?? []), cmd.expression];
+  st.maps.addTrigger(cmd.expression);
   return configStep(st, origin, cmd, "onbuild", `ONBUILD ${cmd.expression}`, cmd.expression);
 }
 

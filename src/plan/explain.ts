@@ -18,6 +18,8 @@ export interface StepRecord {
   readonly from?: StageSource | { readonly kind: "context" };
   /** RUN: the env names that are ARGs. */
   readonly argNames?: readonly string[];
+  /** RUN: the `K=V` list its key holds by digest (RunStep.keyEnv): what names a changed variable. */
+  readonly keyEnv?: readonly string[];
 }
 
 export interface Explanation {
@@ -80,11 +82,24 @@ function diffEnv(a: readonly string[], b: readonly string[], argsA: readonly str
 
 const json = (v: unknown): string => JSON.stringify(v);
 
-function diffRun(a: RunPreimage, b: RunPreimage, argsA: readonly string[], argsB: readonly string[]): string[] {
+/**
+ * The variables of a RUN record: its keyEnv, or the list itself in a record made before
+ * keys held the environment by digest (run preimage v1).
+ */
+function keyEnvOf(r: StepRecord, p: RunPreimage): readonly string[] | undefined {
+  const legacy: unknown = p.env;
+  return r.keyEnv ?? (Array.isArray(legacy) ? (legacy as string[]) : undefined);
+}
+
+function diffRun(a: RunPreimage, b: RunPreimage, before: StepRecord, after: StepRecord): string[] {
   const out: string[] = [];
   if (json(a.argv) !== json(b.argv)) out.push("command changed");
   if (json(a.script) !== json(b.script)) out.push("script changed");
-  out.push(...diffEnv(a.env, b.env, argsA, argsB));
+  const envA = keyEnvOf(before, a);
+  const envB = keyEnvOf(after, b);
+  const vars = envA && envB ? diffEnv(envA, envB, before.argNames ?? [], after.argNames ?? []) : [];
+  if (vars.length) out.push(...vars);
+  else if (a.env !== b.env || a.args !== b.args) out.push(typeof a.args === "string" ? "environment changed" : "cache key format changed (tbuild upgrade)");
   if (a.cwd !== b.cwd) out.push(`working directory changed from ${a.cwd} to ${b.cwd}`);
   if (a.user !== b.user) out.push(`user changed from ${json(a.user)} to ${json(b.user)}`);
   if (json(a.mounts) !== json(b.mounts)) out.push("mounts changed");
@@ -136,7 +151,7 @@ export function explainChange(before: StepRecord | undefined, after: StepRecord)
     const ownB = { ...b, parent: null };
     if (json(own) === json(ownB)) return ["an earlier step changed"];
   }
-  if (a.kind === "run" && b.kind === "run") out.push(...diffRun(a, b, before.argNames ?? [], after.argNames ?? []));
+  if (a.kind === "run" && b.kind === "run") out.push(...diffRun(a, b, before, after));
   else if ((a.kind === "copy" || a.kind === "add") && (b.kind === "copy" || b.kind === "add")) out.push(...diffCopy(a, b, before.files, after.files, after.from));
   else if (a.kind === "workdir" && b.kind === "workdir") {
     if (a.path !== b.path) out.push(`path changed from ${a.path} to ${b.path}`);

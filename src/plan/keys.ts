@@ -24,8 +24,15 @@ export interface RunPreimage {
   readonly parent: Digest;
   /** Shell + command text (heredoc bodies included), before variable expansion. */
   readonly argv: readonly string[];
-  /** `K=V` of ENV and ARGs in scope, proxies excluded, in order. */
-  readonly env: readonly string[];
+  /**
+   * The environment by digest, not by value, so a key costs the same however many variables
+   * are set (each is a Merkle list digest kept up to date per change: see StageEnv). The
+   * values are on the step (RunStep.keyEnv), for explanations.
+   * env: the config's Env entries `K=V`, in order.
+   */
+  readonly env: Digest;
+  /** The ARG values in scope that Env does not set, `K=V` in declaration order, proxies excluded. */
+  readonly args: Digest;
   readonly cwd: string;
   readonly user: string;
   readonly mounts: readonly MountPreimage[];
@@ -77,9 +84,15 @@ export interface MergePreimage {
 
 export type KeyPreimage = FromPreimage | RunPreimage | CopyPreimage | WorkdirPreimage | MergePreimage;
 
-/** The type tag of a preimage kind (versioned, so a change of rules changes every key). */
+/**
+ * Each kind's preimage version: a change of rules bumps it, so it changes every key of the
+ * kind. run 2: the environment as two digests instead of the `K=V` list.
+ */
+const VERSIONS: Readonly<Record<KeyPreimage["kind"], number>> = { from: 1, run: 2, copy: 1, add: 1, workdir: 1, merge: 1 };
+
+/** The type tag of a preimage kind. */
 function tagOf(kind: KeyPreimage["kind"]): string {
-  return `tbuild.plan.${kind}.v1`;
+  return `tbuild.plan.${kind}.v${VERSIONS[kind]}`;
 }
 
 /** The cache key of a preimage. */

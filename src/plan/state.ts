@@ -52,3 +52,19 @@ export interface PlannerServices {
 export function snapshotConfig(st: StageState): ContainerConfig {
   return st.maps.snapshot();
 }
+
+/** Up to this many Env entries, a step's config holds its Env list itself, not a getter. */
+const EAGER_ENV_ENTRIES = 64;
+
+/** How the config's Env reads through `vars` (a module-level function: it keeps `vars` only). */
+function envBinding(vars: StageEnv): () => { read: () => readonly string[]; eager: boolean } {
+  return () => ({ read: vars.envReader(), eager: vars.envLength() <= EAGER_ENV_ENTRIES });
+}
+
+/**
+ * From the stage's first ENV on, its config's Env reads through the StageEnv's log (see
+ * config-maps.ts); until then it is the plain list the stage started with.
+ */
+export function trackEnv(st: StageState): void {
+  st.maps.bindOnce("Env", envBinding(st.vars));
+}

@@ -74,6 +74,12 @@ export interface RunStep extends StepBase {
   readonly env: readonly EnvEntry[];
   /** Which names of `env` come from ARGs (not ENV): explanations say "build arg X changed". */
   readonly argNames: readonly string[];
+  /**
+   * The `K=V` list the key holds by digest (RunPreimage env and args): the Env entries, then
+   * the ARG values Env does not set; proxies out. Explanations diff it. (`env`, `argNames`,
+   * `keyEnv`, `summary` and the history line are built on first read.)
+   */
+  readonly keyEnv: readonly string[];
   readonly cwd: string;
   /** USER (`""` = root / the image default). */
   readonly user: string;

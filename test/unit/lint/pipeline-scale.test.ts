@@ -2,19 +2,18 @@
 // bench/fuzz.bench.mjs found 1–3 MB mutated files of 60k–190k instructions taking 2–11 s
 // (quadratic lint checks, per-character shell work, an error thrown twice per unknown line,
 // a tree of ~1.3 KB per instruction). Each case runs at n and 8n instructions and asserts
-// on the ratio of the times, not on a time: a linear front end takes about 8× as long, a
-// quadratic one 64×. The bound (20×) leaves room for a loaded machine and the collector.
-// 8n stays within MAX_INSTRUCTIONS (10,000), the most one Dockerfile may have.
+// on the ratio of the times, not on a time (test/helpers/scale.ts). 8n stays within
+// MAX_INSTRUCTIONS (10,000), the most one Dockerfile may have.
 import { describe, expect, it } from "vitest";
 import { decodeDockerfile, parseDockerfile } from "../../../src/dockerfile/index.js";
 import { lintParsed } from "../../../src/lint/index.js";
 import { planParsed, type SourceHasher } from "../../../src/plan/index.js";
 import { TbuildError, sha256Digest } from "../../../src/util/index.js";
 import { FakeResolver, HOST } from "../plan/fakes.js";
+import { MAX_RATIO, SCALE_FACTOR, scaleRatio } from "../../helpers/scale.js";
 
 const SMALL = 1_200;
-const LARGE = 8 * SMALL;
-const MAX_RATIO = 20;
+const LARGE = SCALE_FACTOR * SMALL;
 
 interface Outcome {
   instructions: number;
@@ -45,24 +44,8 @@ async function frontEnd(text: string): Promise<Outcome> {
   return { instructions: parsed.ast.instructions.length, lintFindings: findings.length, planned };
 }
 
-/** The fastest of `runs` runs (the others lost time to the machine, not to the code). */
-async function fastest(text: string, runs: number): Promise<{ ms: number; outcome: Outcome }> {
-  let best = Infinity;
-  let outcome: Outcome | undefined;
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    outcome = await frontEnd(text);
-    best = Math.min(best, performance.now() - t0);
-  }
-  return { ms: best, outcome: outcome! };
-}
-
-async function ratio(make: (n: number) => string): Promise<{ ratio: number; small: Outcome; large: Outcome }> {
-  const smallText = make(SMALL);
-  await frontEnd(smallText); // warm up the JIT on the same shapes
-  const small = await fastest(smallText, 7);
-  const large = await fastest(make(LARGE), 3);
-  return { ratio: large.ms / small.ms, small: small.outcome, large: large.outcome };
+function ratio(make: (n: number) => string): Promise<{ ratio: number; small: Outcome; large: Outcome }> {
+  return scaleRatio(SMALL, make, frontEnd);
 }
 
 const lines = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => `${f(i)}\n`).join("");

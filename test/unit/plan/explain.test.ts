@@ -48,6 +48,28 @@ describe("explain", () => {
     expect(explainPlan(records, b).map((e) => e.message)).toEqual(["COPY . /app: a.txt changed"]);
   });
 
+  it("names the variable that changed from stored records, which hold a RUN's env by digest", async () => {
+    const df = "FROM alpine\nARG VERSION=1\nENV MODE=dev\nRUN make\n";
+    const a = await planWith(df, {});
+    const b = await planWith(df.replace("MODE=dev", "MODE=prod"), { buildArgs: ["VERSION=2"] });
+    // What a build writes (build.ts): the preimage plus a RUN's keyEnv, through JSON.
+    const records = JSON.parse(JSON.stringify(a.stages.flatMap((s) => s.steps.map((st) => ({ stage: st.stage, index: st.index, text: st.text, key: st.key, preimage: st.preimage, ...(st.kind === "run" ? { keyEnv: st.keyEnv } : {}) })))));
+    expect(JSON.stringify(records)).not.toContain("MODE=dev\"]"); // the preimage holds no values
+    expect(explainPlan(records, b).map((e) => e.message)).toEqual(['RUN make: ENV MODE changed from "dev" to "prod"; build arg VERSION changed from "1" to "2"']);
+  });
+
+  it("says the key format changed for a record made before RUN keys held the environment by digest", async () => {
+    const df = "FROM alpine\nENV MODE=dev\nRUN make\n";
+    const b = await planWith(df, {});
+    const run = b.stages[0]!.steps[2]!;
+    const v1 = { ...run.preimage!, env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "MODE=dev"], args: undefined };
+    const oldRun = { stage: 0, index: 2, text: run.text, key: `sha256:${"0".repeat(64)}` as const, preimage: JSON.parse(JSON.stringify(v1)) };
+    const records = (r: typeof oldRun) => [...b.stages[0]!.steps.slice(0, 2), r];
+    expect(explainPlan(records(oldRun), b).map((e) => e.message)).toEqual(["RUN make: cache key format changed (tbuild upgrade)"]);
+    const changed = { ...oldRun, preimage: { ...oldRun.preimage, env: ["MODE=test"] } };
+    expect(explainPlan(records(changed), b)[0]!.changes).toContain('ENV MODE changed from "test" to "dev"');
+  });
+
   it("lists files changed, added and removed, capped", () => {
     const d = (n: number): `sha256:${string}` => `sha256:${String(n).repeat(64).slice(0, 64)}`;
     const before = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, d(1)]));

@@ -1,7 +1,8 @@
 // Cache-key properties (DESIGN.md "Cache keys"): what changes a key, what must not, and
 // that a change reaches exactly the step and the later steps of its stage.
 import { describe, expect, it } from "vitest";
-import { planBuild, type Plan, type Step } from "../../../src/plan/index.js";
+import { planBuild, type Plan, type RunPreimage, type RunStep, type Step } from "../../../src/plan/index.js";
+import { MerkleList } from "../../../src/util/index.js";
 import { FakeHasher, FakeResolver, HOST, type FakeFile, type FakeImage } from "./fakes.js";
 
 const ALPINE_A = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -222,5 +223,70 @@ describe("stage order", () => {
     });
     expect(p.stages.map((s) => s.index)).toEqual([1, 0]);
     expect(p.stages[1]!.dependsOn).toEqual([1]);
+  });
+});
+
+describe("a RUN key holds the environment by digest (RunPreimage env, args)", () => {
+  const runs = (p: Plan): RunStep[] => steps(p).filter((s): s is RunStep => s.kind === "run");
+  const runKey = async (dockerfile: string, buildArgs: string[] = []): Promise<string> => runs(await plan({ dockerfile, buildArgs })).at(-1)!.key;
+
+  // Every way the incremental digests change: Env set in place and appended, a base Env
+  // with a repeated key (the slow path), a key holding '=', ARGs declared, redeclared with
+  // and without a value, taken over by ENV, proxies declared and given.
+  const TRICKY = `FROM dup:1
+ARG A=1 B=2 C=3
+RUN one
+ENV B=env PATH=/x:$PATH
+ARG C
+ARG HTTP_PROXY D=4
+RUN two
+ARG C=again A=9
+ENV A=1 E=5
+RUN three
+ARG K=k=v
+ENV $K=w
+RUN four
+`;
+
+  it("the digests are the Merkle list digests of exactly the step's keyEnv", async () => {
+    const p = await plan({ dockerfile: TRICKY, buildArgs: ["HTTP_PROXY=http://p", "D=40"], images: { "dup:1": { config: { Env: ["A=0", "PATH=/bin", "A=1", "NOEQ"] } } } });
+    const all = runs(p);
+    expect(all).toHaveLength(4);
+    for (const r of all) {
+      const pre = r.preimage as RunPreimage;
+      const argCount = r.argNames.length;
+      expect(pre.env).toBe(new MerkleList(r.keyEnv.slice(0, r.keyEnv.length - argCount)).digest());
+      expect(pre.args).toBe(new MerkleList(r.keyEnv.slice(r.keyEnv.length - argCount)).digest());
+      expect(r.keyEnv.join(" ")).not.toContain("PROXY");
+    }
+    expect(all.map((r) => r.keyEnv)).toEqual([
+      // The base Env sets A: ARG A never enters (ENV wins); ENV A replaces the first A and drops the repeat.
+      ["A=0", "PATH=/bin", "A=1", "NOEQ=", "B=2", "C=3"],
+      ["A=0", "PATH=/x:/bin", "A=1", "NOEQ=", "B=env", "D=40"],
+      ["A=1", "PATH=/x:/bin", "NOEQ=", "B=env", "E=5", "C=again", "D=40"],
+      ["A=1", "PATH=/x:/bin", "NOEQ=", "B=env", "E=5", "k=v=w", "C=again", "D=40", "K=k=v"],
+    ]);
+  });
+
+  it("equal environments give equal keys however they were reached", async () => {
+    expect(await runKey("FROM scratch\nENV A=0\nENV A=1\nRUN x\n")).toBe(await runKey("FROM scratch\nENV A=1\nRUN x\n"));
+    expect(await runKey("FROM scratch\nARG X=1\nENV X=2\nRUN x\n")).toBe(await runKey("FROM scratch\nENV X=2\nARG X=1\nRUN x\n"));
+    expect(await runKey("FROM scratch\nARG A=1\nARG A\nARG B=2\nRUN x\n")).toBe(await runKey("FROM scratch\nARG B=2\nRUN x\n"));
+    expect(await runKey("FROM scratch\nARG HTTP_PROXY=p\nRUN x\n")).toBe(await runKey("FROM scratch\nRUN x\n"));
+  });
+
+  it("different environments give different keys, order included", async () => {
+    const distinct = [
+      "FROM scratch\nENV A=1 B=2\nRUN x\n",
+      "FROM scratch\nENV B=2 A=1\nRUN x\n",
+      "FROM scratch\nENV A=1\nARG B=2\nRUN x\n",
+      "FROM scratch\nARG A=1 B=2\nRUN x\n",
+      "FROM scratch\nARG B=2 A=1\nRUN x\n",
+      "FROM scratch\nENV A=1B=2\nRUN x\n",
+      "FROM scratch\nRUN x\n",
+    ];
+    const got = await Promise.all(distinct.map((d) => runKey(d)));
+    expect(new Set(got).size).toBe(distinct.length);
+    expect(await runKey("FROM scratch\nARG V\nRUN x\n", ["V=1"])).not.toBe(await runKey("FROM scratch\nARG V\nRUN x\n", ["V=2"]));
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { isTbuildError } from "../../../src/util/index.js";
 import { parsePorts, planBuild, resolveDest, resolveWorkdir, type CopyStep, type Plan, type RunStep, type Step } from "../../../src/plan/index.js";
 import { ArgScope, BuildArgs, parseBuildArgs } from "../../../src/plan/args.js";
+import { cleanPath } from "../../../src/util/index.js";
 import { FakeHasher, FakeResolver, HOST } from "./fakes.js";
 
 async function plan(dockerfile: string, extra: { buildArgs?: string[]; target?: string; files?: Record<string, string> } = {}): Promise<Plan> {
@@ -88,6 +89,31 @@ describe("config rules", () => {
     expect(resolveDest("/app", "sub/")).toBe("/app/sub/");
     expect(resolveDest("/app", "file")).toBe("/app/file");
     expect(resolveDest(undefined, "/")).toBe("/");
+  });
+
+  it("resolveWorkdir is Go's path.Clean of prev/path, whether prev is clean or not", () => {
+    // The fast path extends a clean prev segment by segment; anything else goes through cleanPath.
+    const parts = ["a", "bc", ".", "..", "", "...", ".x", "é"];
+    let seed = 7;
+    const pick = (n: number): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    const word = (): string => Array.from({ length: pick(5) }, () => parts[pick(parts.length)]!).join("/");
+    for (let i = 0; i < 2000; i++) {
+      const prev = [undefined, "", "/", `/${word()}`, word(), `/${word()}/`][pick(6)];
+      const path = [word(), `${word()}/`, `./${word()}`, `/${word()}`][pick(4)]!;
+      const want = path.startsWith("/") ? cleanPath(path) : cleanPath(`${prev || "/"}/${path}`);
+      expect(resolveWorkdir(prev, path), `${JSON.stringify(prev)} + ${JSON.stringify(path)}`).toBe(want);
+    }
+  });
+
+  it("a WORKDIR longer than Linux's PATH_MAX (4,095 bytes) is refused when planned", async () => {
+    const long = (bytes: number, unit = "a"): string => `/${unit.repeat(Math.ceil((bytes - 1) / new TextEncoder().encode(unit).length))}`;
+    expect((await plan(`FROM scratch\nWORKDIR ${long(4095)}\nRUN x\n`)).stages[0]!.steps[1]!.kind).toBe("workdir");
+    await expect(plan(`FROM scratch\nWORKDIR ${long(4096)}\n`)).rejects.toMatchObject({ code: "E_PLAN_INVALID", message: expect.stringContaining("longer than 4095 bytes") });
+    // Counted in UTF-8 bytes: 1,400 × "é" is 2,800 bytes, 1,400 × "€" 4,200.
+    expect((await plan(`FROM scratch\nWORKDIR ${long(2801, "é")}\n`)).stages[0]!.steps).toHaveLength(2);
+    await expect(plan(`FROM scratch\nWORKDIR ${long(4201, "€")}\n`)).rejects.toMatchObject({ code: "E_PLAN_INVALID" });
+    // Nested relative WORKDIRs reach it too, with the instruction's location.
+    await expect(plan(`FROM scratch\n${"WORKDIR abcdefg\n".repeat(600)}`)).rejects.toMatchObject({ code: "E_PLAN_INVALID", location: { range: { start: { line: 513 } } } });
   });
 });
 

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { planBuild, type Plan, type RunStep } from "../../../src/plan/index.js";
 import { FakeHasher, FakeResolver, HOST } from "./fakes.js";
+import { MAX_RATIO, SCALE_FACTOR, scaleRatio } from "../../helpers/scale.js";
 
 const resolver = new FakeResolver({ "dup:1": { config: { Env: ["A=1", "B=2", "A=3", "PATH=/bin"] } } });
 
@@ -94,6 +95,64 @@ describe("thousands of LABEL / EXPOSE / VOLUME lines plan in linear time (each s
     expect(s1!.config.Labels).toEqual({ a: "1", b: "2", c: "3" });
     expect(JSON.parse(JSON.stringify(s1!.steps[0]!.config)).Labels).toEqual({ a: "1", b: "2" });
   });
+});
+
+describe("steps × state: each step costs the same however much state the stage holds (n vs 8n, a ratio bound)", () => {
+  // RUN keys hashed the whole environment, and each RUN built its env list, summary and
+  // history line: planning cost steps × variables (4,999 ENV + 5,000 RUN lines: 105 s;
+  // 4,999 ARG + 5,000 RUN: 36 s). Keys now hold digests kept up to date per change, and
+  // those fields are built when read (test/unit/plan/keys.test.ts pins their values).
+  const PAIRS = 600;
+  // Short runs (50–500 ms): five large ones, so one the machine slowed does not decide.
+  const ratioOf = (make: (n: number) => string) => scaleRatio(PAIRS, make, plan, 5);
+
+  it("ENV + RUN pairs", async () => {
+    const r = await ratioOf((n) => `FROM scratch\n${lines(n, (i) => `ENV V${i}=${i}\nRUN echo ${i}`)}`);
+    const last = lastRun(r.large);
+    expect(last.keyEnv).toHaveLength(SCALE_FACTOR * PAIRS + 1);
+    expect(last.keyEnv.at(-1)).toBe(`V${SCALE_FACTOR * PAIRS - 1}=${SCALE_FACTOR * PAIRS - 1}`);
+    // `tbuild plan` reads every summary: past 16 variables it counts them.
+    expect(last.summary).toBe(`argv ["/bin/sh","-c","echo ${SCALE_FACTOR * PAIRS - 1}"]; cwd /; user (default); env ${SCALE_FACTOR * PAIRS + 1} variables`);
+    expect(lastRun(r.small).summary).toMatch(/; env 601 variables$/);
+    const sixteen = lastRun(await plan(`FROM scratch\n${lines(15, (i) => `ENV V${i}=${i}`)}RUN x\n`));
+    expect(sixteen.summary).toMatch(/; env V0=0 V1=1 .* V14=14$/);
+    expect(r.ratio, `${SCALE_FACTOR}× the pairs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  it("ARG + RUN pairs", async () => {
+    const r = await ratioOf((n) => `FROM scratch\n${lines(n, (i) => `ARG A${i}=${i}\nRUN echo ${i}`)}`);
+    const last = lastRun(r.large);
+    expect(last.argNames).toHaveLength(SCALE_FACTOR * PAIRS);
+    expect(last.history!.created_by).toMatch(new RegExp(`^RUN \\|${SCALE_FACTOR * PAIRS} A0=0 A1=1 .* echo ${SCALE_FACTOR * PAIRS - 1} # buildkit$`));
+    expect(r.ratio, `${SCALE_FACTOR}× the pairs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  it("ONBUILD lines (each copied the trigger list)", async () => {
+    const r = await ratioOf((n) => `FROM scratch\n${lines(n, (i) => `ONBUILD RUN echo ${i}`)}`);
+    const steps = r.large.stages[0]!.steps;
+    expect(r.large.stages[0]!.config.OnBuild).toHaveLength(SCALE_FACTOR * PAIRS);
+    expect(steps[2]!.config.OnBuild).toEqual(["RUN echo 0", "RUN echo 1"]);
+    expect(r.ratio, `${SCALE_FACTOR}× the lines took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  // Each WORKDIR one level deeper: the path grew with every line (20,000+ characters at
+  // 9,999 lines), and each step re-cleaned and re-hashed it (8 s). Linux takes at most
+  // 4,095 bytes, so the planner now refuses longer ones: the path every step carries and
+  // hashes is bounded, and so is each step's cost.
+  it("relative WORKDIRs, each one level deeper", async () => {
+    const outcome = (text: string) => plan(text).then(() => "ok", (e: { code?: string }) => e.code ?? "?");
+    const r = await scaleRatio(PAIRS, (n) => `FROM scratch\n${lines(n, (i) => `WORKDIR d${i % 10}`)}`, outcome, 5);
+    expect(r.small).toBe("ok");
+    expect(r.large).toBe("E_PLAN_INVALID");
+    expect(r.ratio, `${SCALE_FACTOR}× the WORKDIRs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
+
+  it("relative WORKDIRs in and out of a directory near the path limit", async () => {
+    const deep = `/${Array.from({ length: 975 }, (_, i) => `d${i % 10}x`).join("/")}`;
+    const r = await ratioOf((n) => `FROM scratch\nWORKDIR ${deep}\n${lines(n, (i) => (i % 2 ? "WORKDIR .." : "WORKDIR sub"))}RUN pwd\n`);
+    expect(lastRun(r.large).cwd).toBe(deep);
+    expect(r.ratio, `${SCALE_FACTOR}× the WORKDIRs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
+  }, 300_000);
 });
 
 describe("expansion environment rules", () => {
