@@ -3,7 +3,7 @@
 // (long names, links, a directory) and on hostile ones; and the file path of ArchiveSource
 // against its streaming path on the same archive.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, linkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, linkSync, writeFileSync, promises as fsp } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -143,5 +143,99 @@ describe("ArchiveSource on a file", () => {
     await expect(copyImages(new ArchiveSource(memoryInput(archive), nodeArchiveDeps), dest)).rejects.toThrow(`blob ${layerName} in the archive: digest mismatch: expected ${sha(layer)}, got ${sha(tampered)}`);
     expect(readdirSync(s.paths.sha256)).toEqual([]);
     expect(readdirSync(s.paths.tmp)).toEqual([]);
+  });
+
+  /** An archive of three 3 MiB layers (`bad` of them with a flipped byte) and a manifest naming them. */
+  function threeLayers(bad: number[]) {
+    const layers = [0, 1, 2].map(() => randomBytes(3 << 20));
+    const names = layers.map((l) => `blobs/sha256/${sha(l).slice(7)}`);
+    const sent = layers.map((l, i) => {
+      if (!bad.includes(i)) return l;
+      const b = Buffer.from(l);
+      b[1000]! ^= 1;
+      return b;
+    });
+    const manifest = JSON.stringify([{ Config: "c.json", RepoTags: [], Layers: names }]);
+    return { layers, names, archive: buildTar([...sent.map((content, i) => ({ name: names[i]!, content })), { name: "manifest.json", content: manifest }]) };
+  }
+
+  it("copies two layers at a time and reports the first bad one in archive order, after both copies ended", async () => {
+    for (const bad of [[1, 2], [2]]) {
+      const { names, archive } = threeLayers(bad);
+      const s = await Store.open(temp());
+      const dest = new StoreDestination(s);
+      let inFlight = 0;
+      let most = 0;
+      const putBlobRange = dest.putBlobRange.bind(dest);
+      dest.putBlobRange = async (inp, offset, size, expect) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await putBlobRange(inp, offset, size, expect);
+        } finally {
+          inFlight--;
+        }
+      };
+      await expect(copyImages(new ArchiveSource(memoryInput(archive), nodeArchiveDeps), dest)).rejects.toThrow(`blob ${names[bad[0]!]} in the archive: digest mismatch`);
+      expect(inFlight).toBe(0);
+      expect(most).toBe(2);
+      expect(readdirSync(s.paths.sha256)).toEqual([]);
+      expect(readdirSync(s.paths.tmp)).toEqual([]);
+    }
+  });
+
+  it("a layer whose bytes change in the file while it is copied is a digest mismatch, and nothing is kept", async () => {
+    const { layers, names, archive } = threeLayers([]);
+    const path = join(temp(), "changing.tar");
+    writeFileSync(path, archive);
+    const at = archive.indexOf(layers[0]!.subarray(0, 64));
+    const fh = await fsp.open(path, "r+");
+    try {
+      let changed = false;
+      const input: RandomAccessInput = {
+        size: archive.length,
+        read: async (buf, position) => {
+          const got = (await fh.read(buf, 0, buf.length, position)).bytesRead;
+          // After the layer's first read: another process rewrites a byte near its end.
+          if (!changed && position === at) {
+            changed = true;
+            await fh.write(Buffer.from([layers[0]![(3 << 20) - 5]! ^ 1]), 0, 1, at + (3 << 20) - 5);
+          }
+          return got;
+        },
+      };
+      const s = await Store.open(temp());
+      await expect(copyImages(new ArchiveSource(input, nodeArchiveDeps), new StoreDestination(s))).rejects.toThrow(`blob ${names[0]} in the archive: digest mismatch: expected ${sha(layers[0]!)}, got sha256:`);
+      expect(changed).toBe(true);
+      expect(readdirSync(s.paths.sha256)).toEqual([]);
+      expect(readdirSync(s.paths.tmp)).toEqual([]);
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it("of two large entries with one name the later wins, as when streamed, though copies overlap", async () => {
+    const [first, later] = [randomBytes(3 << 20), randomBytes(3 << 20)];
+    const config = Buffer.from(buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [sha(later)] }).bytes);
+    const manifest = JSON.stringify([{ Config: "config.json", RepoTags: ["docker.io/library/dup:1"], Layers: ["l/layer.tar"] }]);
+    const archive = buildTar([
+      { name: "l/layer.tar", content: first },
+      { name: "l/layer.tar", content: later },
+      { name: "config.json", content: config },
+      { name: "manifest.json", content: manifest },
+    ]);
+    // Reads of the first entry are slow, so its copy would end after the later one's.
+    const mem = memoryInput(archive);
+    const slowFirst: RandomAccessInput = {
+      size: mem.size,
+      read: async (buf, position) => {
+        if (position > 0 && position < first.length) await new Promise((r) => setTimeout(r, 20));
+        return mem.read(buf, position);
+      },
+    };
+    for (const input of [slowFirst, Readable.from([archive])]) {
+      const s = await Store.open(temp());
+      await copyImages(new ArchiveSource(input, nodeArchiveDeps), new StoreDestination(s));
+      expect(readFileSync(s.blobPath(sha(later))).equals(later)).toBe(true);
+    }
   });
 });
