@@ -75,53 +75,6 @@ function abortable(input: RandomAccessInput, signal: AbortSignal | undefined): R
 }
 
 
-/**
- * Large entries of an indexed archive sent at once. A range copy hashes on this thread
- * while its reads and writes run on the libuv pool; with two, this thread hashes one
- * layer while the other's write is in flight, where one copy left it waiting on each
- * write (512 MiB store bench, medians of 7 alternated: 644-661 ms against 709-735 ms,
- * though one earlier set of 7 went the other way, 685 against 632).
- */
-const RANGES_AT_ONCE = 2;
-
-/**
- * Range sends in flight, at most `limit`. A failure is reported in archive order (the
- * first failed send), and only once every send has settled, so no copy is still writing
- * into the staging folder when the caller aborts.
- */
-class RangeSends {
-  private readonly running: Promise<void>[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  /** Start tracking `send`; returns once fewer than `limit` are in flight, or throws the first failure. */
-  async add(send: Promise<void>): Promise<void> {
-    this.running.push(send);
-    send.catch(() => undefined); // observed in order by oldest()
-    while (this.running.length >= this.limit) await this.oldest();
-  }
-
-  /** Wait for every send, then throw the first failure. */
-  async drain(): Promise<void> {
-    while (this.running.length) await this.oldest();
-  }
-
-  /** Every send settled, whatever the outcome (before a failure propagates). */
-  async settle(): Promise<void> {
-    await Promise.allSettled(this.running.splice(0));
-  }
-
-  /** Wait for the oldest send; on its failure, wait for the rest before throwing. */
-  private async oldest(): Promise<void> {
-    try {
-      await this.running.shift();
-    } catch (e) {
-      await this.settle();
-      throw e;
-    }
-  }
-}
-
 /** The digest a path names (`blobs/sha256/<hex>`, `<hex>.json`, `<hex>/layer.tar`), if any. */
 function digestFromPath(path: string): Digest | undefined {
   const m = /(?:^|\/)(?:blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/.exec(path);
@@ -179,30 +132,15 @@ export class ArchiveSource implements ImageSource {
   /** An uncompressed archive in a file: index its headers, then read each entry from its range. */
   private async readIndexed(input: RandomAccessInput, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
     const index = await indexTar(input).catch(rethrowUnreadable);
-    const sending = new RangeSends(RANGES_AT_ONCE);
-    // Names being sent: a later entry of the same name waits for them, so the last one wins as in the streamed path.
-    const pending = new Set<string>();
-    try {
-      for (const e of index) {
-        signal?.throwIfAborted();
-        const name = normalizeEntryName(e.name);
-        if (pending.has(name)) await sending.drain();
-        if (this.addLink(name, e.type, e.linkname) || e.type !== "file") continue;
-        if (ArchiveSource.inMemory(name, e.size)) {
-          this.entries.set(name, { kind: "mem", bytes: await readExactly(input, e.size, e.offset, name).catch(rethrowUnreadable) });
-        } else {
-          pending.add(name);
-          const send = this.rangeEntry(name, input, e, dest).then((entry) => {
-            this.entries.set(name, entry);
-            pending.delete(name);
-          });
-          await sending.add(send);
-        }
+    for (const e of index) {
+      signal?.throwIfAborted();
+      const name = normalizeEntryName(e.name);
+      if (this.addLink(name, e.type, e.linkname) || e.type !== "file") continue;
+      if (ArchiveSource.inMemory(name, e.size)) {
+        this.entries.set(name, { kind: "mem", bytes: await readExactly(input, e.size, e.offset, name).catch(rethrowUnreadable) });
+      } else {
+        this.entries.set(name, await this.rangeEntry(name, input, e, dest));
       }
-      await sending.drain();
-    } catch (e) {
-      await sending.settle();
-      throw e;
     }
   }
 
