@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { pack } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient, pullImage, pushImage, type TransferEvent } from "../../src/registry/index.js";
+import { sendHttp, type HttpTransport } from "../../src/registry/http.js";
 import { TbuildError, type Digest } from "../../src/util/index.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import { openRealStore, putTarImage, type RealTransferStore } from "../helpers/registry-store.js";
@@ -134,8 +135,8 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
     const ref2 = `${reg.host}/app/stream2:v1`;
     const id2 = await makeImage(t, ref2, [{ text: Buffer.alloc(3_000_000, "other ") }]);
     let broken = 0;
-    const flaky: typeof fetch = (url, init) => (init?.method === "PATCH" && broken++ === 0 ? Promise.reject(new TypeError("fetch failed")) : fetch(url, init));
-    const again = await pushImage(t, ref2, { ...fast, fetch: flaky });
+    const flaky: HttpTransport = (url, req) => (req.method === "PATCH" && broken++ === 0 ? Promise.reject(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })) : sendHttp(url, req));
+    const again = await pushImage(t, ref2, { ...fast, transport: flaky });
     expect(broken).toBe(1);
     expect(again.layers.map((l) => l.status)).toEqual(["pushed"]);
     const c = await newStore();
