@@ -47,7 +47,11 @@ export const sendHttp: HttpTransport = async (url, req) => {
   for (let hops = 0; ; hops++) {
     const res = await requestOnce(target, method, headers, body, req.signal);
     const location = res.headers.location;
-    if (!isRedirect(res.statusCode) || location === undefined) return wrap(res);
+    if (!isRedirect(res.statusCode) || location === undefined) {
+      // A HEAD answer has no body, but its socket returns to the pool only once it is read.
+      if (method === "HEAD") res.resume();
+      return wrap(res);
+    }
     res.resume();
     if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${url}`);
     const next = new URL(location, target);
