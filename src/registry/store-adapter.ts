@@ -39,7 +39,7 @@ export function storeTransfer(store: Store): TransferStore {
       const dest = new StoreDestination(store);
       return {
         putBlob: (src, expected, mismatch, size) =>
-          dest.putBlob(src, { digest: expected, ...(size !== undefined ? { size } : {}) }, { hashInProcess: true, earlyWriteback: false, mismatch: (what, _want, got) => mismatch(what === "digest" ? String(got) : `${got} bytes`) }),
+          dest.putBlob(src, { digest: expected, ...(size !== undefined ? { size } : {}) }, { hashInProcess: true, mismatch: (what, _want, got) => mismatch(what === "digest" ? String(got) : `${got} bytes`) }),
         commit: async (img) => {
           const [r] = await dest.commitPending([img]);
           return { manifestDigest: r!.manifestDigest };

@@ -58,13 +58,6 @@ export interface WriteTempOptions {
    * ~0.97 s against ~1.3 s per pull, medians of 4, load 4-5).
    */
   readonly hashInProcess?: boolean;
-  /**
-   * Start writeback every 32 MiB (default true). Pull turns it off: with four layers written
-   * at once, an fdatasync beside the writes stalled them (512 MiB registry bench: 747 against
-   * 987 ms per pull, and 896 against 935 ms in a second run; medians of 9 and 7, alternated,
-   * load 2.7-2.9). The final fsync then has more to write, but the download is not held up.
-   */
-  readonly earlyWriteback?: boolean;
   /** Build the error for a size or digest mismatch (default: E_ARCHIVE_INVALID). */
   readonly mismatch?: (what: "size" | "digest", want: string | number, got: string | number) => Error;
 }
@@ -102,7 +95,7 @@ export async function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable
     writing = w;
     w.catch(() => undefined);
     sinceKick += n;
-    if (opts.earlyWriteback !== false && sinceKick >= KICK && kick === undefined && kicking < MAX_KICKING) {
+    if (sinceKick >= KICK && kick === undefined && kicking < MAX_KICKING) {
       sinceKick = 0;
       kicking++;
       kick = w

@@ -32,7 +32,7 @@ export class StoreDestination implements ImageDestination {
   }
 
   /** Stage a blob (unsynced until commit). `opts.mismatch` builds the error for bytes that differ from `expect`. */
-  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "hashInProcess" | "earlyWriteback"> = {}): Promise<BlobInfo> {
+  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "hashInProcess"> = {}): Promise<BlobInfo> {
     if (expect.digest !== undefined && (await this.store.hasBlob(expect.digest))) {
       // Already stored: verify the bytes without writing them again.
       const h = createHash("sha256");
