@@ -1,9 +1,10 @@
-// The OCI distribution API over Node's fetch: manifests (GET/HEAD/PUT), blobs (HEAD, GET
+// The OCI distribution API over node:http(s) (http.ts): manifests (GET/HEAD/PUT), blobs (HEAD, GET
 // verified while streaming, monolithic and chunked uploads, cross-repository mounts),
 // Basic and Bearer auth, and bounded retries with backoff on 5xx and network faults.
 import { createHash } from "node:crypto";
 import { TbuildError, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { basicHeader, parseChallenges, type Challenge, type CredentialSource, type Credentials } from "./auth.js";
+import { sendHttp, type HttpResponse, type HttpTransport } from "./http.js";
 import { MANIFEST_ACCEPT } from "./types.js";
 
 export interface RegistryClientOptions {
@@ -17,7 +18,8 @@ export interface RegistryClientOptions {
   /** First backoff in ms, doubled per attempt (default 250). */
   readonly backoffMs?: number;
   readonly signal?: AbortSignal;
-  readonly fetch?: typeof fetch;
+  /** How requests are sent (default sendHttp); tests wrap it to inject faults. */
+  readonly transport?: HttpTransport;
   readonly userAgent?: string;
 }
 
@@ -62,7 +64,7 @@ export class RegistryClient {
   readonly registry: string;
   readonly baseUrl: string;
   private readonly opts: RegistryClientOptions;
-  private readonly fetchFn: typeof fetch;
+  private readonly transport: HttpTransport;
   private challenge: Challenge | undefined;
   private creds: Credentials | undefined | null = null; // null: not looked up yet
   private readonly tokens = new Map<string, string>();
@@ -70,7 +72,7 @@ export class RegistryClient {
   constructor(opts: RegistryClientOptions) {
     this.opts = opts;
     this.registry = opts.registry;
-    this.fetchFn = opts.fetch ?? fetch;
+    this.transport = opts.transport ?? sendHttp;
     const host = opts.registry === "docker.io" ? "registry-1.docker.io" : opts.registry;
     const local = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
     this.baseUrl = `${local || opts.tlsVerify === false ? "http" : "https"}://${host}`;
@@ -82,17 +84,17 @@ export class RegistryClient {
   async getManifest(repo: string, ref: string, accept: string = MANIFEST_ACCEPT): Promise<FetchedManifest> {
     const res = await this.send("GET", `/v2/${repo}/manifests/${ref}`, { headers: { accept }, scopes: [pullScope(repo)] });
     if (res.status === 404) {
-      await drain(res);
+      res.discard();
       throw new TbuildError("E_REGISTRY", `manifest for ${this.registry}/${repo}:${ref} not found: manifest unknown`, { hint: "check the name and tag, and that you are logged in" });
     }
     await this.expect(res, [200], `GET manifest ${repo}:${ref}`);
     const bytes = await readLimited(res, MAX_MANIFEST, `manifest ${repo}:${ref}`);
     const digest = sha256Digest(bytes);
-    const claimed = isDigest(ref) ? ref : res.headers.get("docker-content-digest");
+    const claimed = isDigest(ref) ? ref : res.header("docker-content-digest");
     if (claimed && claimed !== digest) {
       throw new TbuildError("E_REGISTRY_DIGEST", `manifest ${this.registry}/${repo}@${claimed} does not match its digest: got ${digest}`, { hint: "the registry or a proxy altered the manifest" });
     }
-    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    const mediaType = (res.header("content-type") ?? "").split(";")[0]!.trim();
     return { bytes, mediaType: mediaTypeOf(bytes) || mediaType, digest };
   }
 
@@ -101,16 +103,16 @@ export class RegistryClient {
     const res = await this.send("HEAD", `/v2/${repo}/manifests/${ref}`, { headers: { accept: MANIFEST_ACCEPT }, scopes: [pullScope(repo)] });
     if (res.status === 404) return undefined;
     await this.expect(res, [200], `HEAD manifest ${repo}:${ref}`);
-    const digest = res.headers.get("docker-content-digest");
+    const digest = res.header("docker-content-digest");
     if (!digest || !isDigest(digest)) return undefined;
-    return { digest, mediaType: (res.headers.get("content-type") ?? "").split(";")[0]!.trim(), size: Number(res.headers.get("content-length") ?? 0) };
+    return { digest, mediaType: (res.header("content-type") ?? "").split(";")[0]!.trim(), size: Number(res.header("content-length") ?? 0) };
   }
 
   /** PUT a manifest (or index) under a tag or its digest. Returns its digest. */
   async putManifest(repo: string, ref: string, bytes: Uint8Array, mediaType: string): Promise<Digest> {
     const res = await this.send("PUT", `/v2/${repo}/manifests/${ref}`, { headers: { "content-type": mediaType }, body: bytes, scopes: [pushScope(repo)] });
     await this.expect(res, [201, 200], `PUT manifest ${repo}:${ref}`);
-    await drain(res);
+    res.discard();
     return sha256Digest(bytes);
   }
 
@@ -121,8 +123,8 @@ export class RegistryClient {
     while (next) {
       const res = await this.send("GET", next, { scopes: [pullScope(repo)] });
       await this.expect(res, [200], `list tags of ${repo}`);
-      tags.push(...(((await res.json()) as { tags?: string[] | null }).tags ?? []));
-      next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
+      tags.push(...((JSON.parse(await res.text()) as { tags?: string[] | null }).tags ?? []));
+      next = /<([^>]+)>;\s*rel="next"/.exec(res.header("link") ?? "")?.[1];
     }
     return tags;
   }
@@ -147,7 +149,7 @@ export class RegistryClient {
   async *openBlob(repo: string, digest: Digest, size?: number, opts: { verifiedBy?: "consumer" } = {}): AsyncGenerator<Uint8Array> {
     const res = await this.send("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [pullScope(repo)] });
     if (res.status === 404) {
-      await drain(res);
+      res.discard();
       throw new TbuildError("E_REGISTRY", `blob ${digest} not found in ${this.registry}/${repo}`);
     }
     await this.expect(res, [200], `GET blob ${digest}`);
@@ -155,7 +157,7 @@ export class RegistryClient {
     let n = 0;
     const tooBig = () => new TbuildError("E_REGISTRY_DIGEST", `blob ${digest} from ${this.registry}/${repo} is larger than its ${size} bytes`);
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of res.body) {
         n += chunk.byteLength;
         if (size !== undefined && n > size) throw tooBig();
         hash?.update(chunk);
@@ -195,12 +197,12 @@ export class RegistryClient {
         scopes: [pushScope(repo), pullScope(from)],
       });
       if (res.status === 201) {
-        await drain(res);
+        res.discard();
         return "mounted";
       }
       await this.expect(res, [202], `mount ${digest} from ${from}`);
-      await drain(res);
-      const location = res.headers.get("location");
+      res.discard();
+      const location = res.header("location");
       return location ? { location } : {}; // an upload session to use instead
     }
     return {};
@@ -237,18 +239,18 @@ export class RegistryClient {
     const location = await this.startUpload(repo, scopes, "a streamed blob");
     const res = await this.send("PATCH", location, { headers: { "content-type": "application/octet-stream" }, body, scopes });
     await this.expect(res, [202], "streamed upload");
-    await drain(res);
+    res.discard();
     const d = await digest();
-    const fin = await this.send("PUT", withDigest(res.headers.get("location") ?? location, d), { headers: { "content-length": "0" }, scopes });
+    const fin = await this.send("PUT", withDigest(res.header("location") ?? location, d), { headers: { "content-length": "0" }, scopes });
     await this.expect(fin, [201], `finish upload of ${d}`);
-    await drain(fin);
+    fin.discard();
   }
 
   private async startUpload(repo: string, scopes: string[], what: string): Promise<string> {
     const res = await this.send("POST", `/v2/${repo}/blobs/uploads/`, { headers: { "content-length": "0" }, scopes });
     await this.expect(res, [202], `start upload of ${what}`);
-    await drain(res);
-    const location = res.headers.get("location");
+    res.discard();
+    const location = res.header("location");
     if (!location) throw new TbuildError("E_REGISTRY", `${this.registry} started an upload without a Location`);
     return location;
   }
@@ -271,7 +273,7 @@ export class RegistryClient {
         scopes,
       });
       await this.expect(res, [201], `upload of ${digest}`);
-      await drain(res);
+      res.discard();
       return;
     }
     let offset = 0;
@@ -282,19 +284,19 @@ export class RegistryClient {
         scopes,
       });
       await this.expect(res, [202], `upload chunk of ${digest} at ${offset}`);
-      await drain(res);
+      res.discard();
       offset += chunk.byteLength;
-      location = res.headers.get("location") ?? location;
+      location = res.header("location") ?? location;
     }
     const res = await this.send("PUT", withDigest(location, digest), { headers: { "content-length": "0" }, scopes });
     await this.expect(res, [201], `finish upload of ${digest}`);
-    await drain(res);
+    res.discard();
   }
 
   // ---- transport ---------------------------------------------------------------------
 
   /** One request with auth and retries. Streamed bodies are never retried here. */
-  async send(method: string, pathOrUrl: string, init: RequestInit2): Promise<Response> {
+  async send(method: string, pathOrUrl: string, init: RequestInit2): Promise<HttpResponse> {
     const url = new URL(pathOrUrl, this.baseUrl + "/").toString();
     const retries = this.opts.retries ?? 4;
     const replayable = init.body === undefined || init.body instanceof Uint8Array;
@@ -304,10 +306,9 @@ export class RegistryClient {
       const headers: Record<string, string> = { "user-agent": this.opts.userAgent ?? "tbuild", ...init.headers };
       const auth = await this.authorization(init.scopes, false);
       if (auth) headers.authorization = auth;
-      let res: Response;
+      let res: HttpResponse;
       try {
-        const body = init.body === undefined ? undefined : init.body instanceof Uint8Array ? init.body : ReadableStream.from(init.body);
-        res = await this.fetchFn(url, { method, headers, body: body as RequestInit["body"], signal: this.opts.signal, redirect: "follow", ...(body && !replayable ? { duplex: "half" } : {}) } as RequestInit);
+        res = await this.transport(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
       } catch (e) {
         this.throwIfAborted();
         if (e instanceof TbuildError) throw e;
@@ -318,7 +319,7 @@ export class RegistryClient {
       }
       if (res.status === 401 && !authTried && replayable) {
         authTried = true;
-        await drain(res);
+        res.discard();
         await this.handleChallenge(res, init.scopes);
         continue;
       }
@@ -329,7 +330,7 @@ export class RegistryClient {
         });
       }
       if ((res.status >= 500 || res.status === 429) && replayable && attempt < retries) {
-        await drain(res);
+        res.discard();
         await this.backoff(attempt++);
         continue;
       }
@@ -341,7 +342,7 @@ export class RegistryClient {
     }
   }
 
-  private async expect(res: Response, ok: number[], what: string): Promise<void> {
+  private async expect(res: HttpResponse, ok: number[], what: string): Promise<void> {
     if (ok.includes(res.status)) return;
     const detail = await errorText(res);
     throw new TbuildError("E_REGISTRY", `${what} on ${this.registry} failed: ${res.status} ${res.statusText}${detail ? `: ${detail}` : ""}`);
@@ -369,8 +370,8 @@ export class RegistryClient {
     return `Bearer ${token}`;
   }
 
-  private async handleChallenge(res: Response, scopes: readonly string[]): Promise<void> {
-    const header = res.headers.get("www-authenticate") ?? "";
+  private async handleChallenge(res: HttpResponse, scopes: readonly string[]): Promise<void> {
+    const header = res.header("www-authenticate") ?? "";
     const chs = parseChallenges(header);
     const ch = chs.find((c) => c.scheme === "bearer") ?? chs.find((c) => c.scheme === "basic");
     if (!ch) throw new TbuildError("E_REGISTRY_AUTH", `${this.registry} requires authentication with an unsupported scheme: ${header || "(none)"}`);
@@ -393,32 +394,33 @@ export class RegistryClient {
     if (!realm) throw new TbuildError("E_REGISTRY_AUTH", `${this.registry} sent a Bearer challenge without a realm`);
     const c = await this.credentials();
     const url = new URL(realm);
-    let res: Response;
+    let res: HttpResponse;
+    const signal = this.opts.signal ? { signal: this.opts.signal } : {};
     try {
       if (c && "identityToken" in c) {
         const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: c.identityToken, client_id: "tbuild", ...(ch.params.service ? { service: ch.params.service } : {}) });
         for (const s of scopes) form.append("scope", s);
-        res = await this.fetchFn(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString(), signal: this.opts.signal });
+        res = await this.transport(url.toString(), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString(), ...signal });
       } else {
         if (ch.params.service) url.searchParams.set("service", ch.params.service);
         for (const s of scopes) url.searchParams.append("scope", s);
         const headers: Record<string, string> = {};
         if (c && "username" in c) headers.authorization = basicHeader(c);
-        res = await this.fetchFn(url, { headers, signal: this.opts.signal });
+        res = await this.transport(url.toString(), { method: "GET", headers, ...signal });
       }
     } catch (e) {
       this.throwIfAborted();
       throw new TbuildError("E_REGISTRY_AUTH", `cannot reach the token service ${url.origin}: ${describeNetError(e)}`, { cause: e });
     }
     if (res.status === 401 || res.status === 403) {
-      await drain(res);
+      res.discard();
       throw new TbuildError("E_REGISTRY_AUTH", `the token service of ${this.registry} refused the credentials (${res.status})`, { hint: `check the user name and password, then run "tbuild login ${this.registry}"` });
     }
     if (res.status !== 200) {
       const detail = await errorText(res);
       throw new TbuildError("E_REGISTRY_AUTH", `the token service of ${this.registry} answered ${res.status}${detail ? `: ${detail}` : ""}`);
     }
-    const body = (await res.json()) as { token?: string; access_token?: string };
+    const body = JSON.parse(await res.text()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new TbuildError("E_REGISTRY_AUTH", `the token service of ${this.registry} sent no token`);
     return token;
@@ -428,7 +430,7 @@ export class RegistryClient {
   async ping(): Promise<void> {
     const res = await this.send("GET", "/v2/", { scopes: [] });
     await this.expect(res, [200], "GET /v2/");
-    await drain(res);
+    res.discard();
   }
 
   private throwIfAborted(): void {
@@ -476,18 +478,10 @@ function withDigest(location: string, digest: Digest): string {
   return location + (location.includes("?") ? "&" : "?") + `digest=${encodeURIComponent(digest)}`;
 }
 
-async function drain(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // already consumed or broken: nothing to free
-  }
-}
-
-async function readLimited(res: Response, max: number, what: string): Promise<Uint8Array> {
+async function readLimited(res: HttpResponse, max: number, what: string): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let n = 0;
-  for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const c of res.body) {
     n += c.byteLength;
     if (n > max) throw new TbuildError("E_REGISTRY", `${what} is larger than ${max} bytes`);
     parts.push(c);
@@ -496,7 +490,7 @@ async function readLimited(res: Response, max: number, what: string): Promise<Ui
 }
 
 /** The registry's error JSON (`{"errors":[{"code","message"}]}`) as one line. */
-async function errorText(res: Response): Promise<string> {
+async function errorText(res: HttpResponse): Promise<string> {
   try {
     const text = (await res.text()).slice(0, 2000);
     try {
@@ -512,8 +506,8 @@ async function errorText(res: Response): Promise<string> {
 }
 
 function describeNetError(e: unknown): string {
-  const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
+  const err = e as { code?: string; cause?: { code?: string; message?: string } } | undefined;
+  return err?.code ?? err?.cause?.code ?? err?.cause?.message ?? (e instanceof Error ? e.message : String(e));
 }
 
 async function* rechunk(it: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {

@@ -54,8 +54,11 @@ export async function initLayout(p: StorePaths): Promise<void> {
   await fsp.mkdir(p.tmp, { recursive: true });
   await fsp.mkdir(p.gzipMap, { recursive: true });
   await withLock(p.lock, async () => {
-    if (!(await exists(p.ociLayout))) await writeFileAtomic(p.tmp, p.ociLayout, JSON.stringify({ imageLayoutVersion: MediaType.OCI_LAYOUT_VERSION }));
-    if (!(await exists(p.index))) await writeFileAtomic(p.tmp, p.index, encodeIndex(EMPTY_INDEX));
+    const writeIfMissing = async (path: string, bytes: Uint8Array | string) => {
+      if (!(await exists(path))) await writeFileAtomic(p.tmp, path, bytes);
+    };
+    // Side by side: the first command on a new root (a pull into an empty store) waits for one fsync, not two.
+    await Promise.all([writeIfMissing(p.ociLayout, JSON.stringify({ imageLayoutVersion: MediaType.OCI_LAYOUT_VERSION })), writeIfMissing(p.index, encodeIndex(EMPTY_INDEX))]);
     await syncDir(p.root);
   });
 }

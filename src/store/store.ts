@@ -284,18 +284,15 @@ export class Store {
       let manifests = [...current];
       const results: PutImageResult[] = [];
       for (const { img, config, tags } of prepared) {
-        for (const l of img.layers) {
-          const blob = l.compressed?.digest ?? l.diffId;
-          const tmp = staged.get(blob);
-          if (tmp !== undefined && (await exists(tmp))) await commitTemp(tmp, this.blobPath(blob));
-          else if (!(await this.hasBlob(blob))) {
-            throw new TbuildError("E_STORE_CONFLICT", `layer ${blob} is not in the store`, { hint: "it was never written, or a concurrent prune removed it; retry" });
-          }
-        }
-        const cfg = await this.putSmallBlob(img.configBytes);
-        const built = buildManifest({ digest: cfg.digest, size: cfg.size }, img.layers);
+        // Renames and small writes side by side: a pull's commit waits for one fsync round, not three.
+        const cfg = { digest: sha256Of(img.configBytes), size: img.configBytes.length };
+        const built = buildManifest(cfg, img.layers);
         const bytes = img.manifestBytes && sameManifest(img.manifestBytes, built.value) ? img.manifestBytes : built.bytes;
-        const manifest = await this.putSmallBlob(bytes);
+        const [, , manifest] = await Promise.all([
+          Promise.all(img.layers.map((l) => this.placeStaged(l.compressed?.digest ?? l.diffId, staged))),
+          this.putSmallBlob(img.configBytes),
+          this.putSmallBlob(bytes),
+        ]);
         manifests = retag(manifests, { mediaType: MediaType.OCI_MANIFEST, ...manifest }, tags, config);
         results.push({ imageId: cfg.digest, manifestDigest: manifest.digest, manifestSize: manifest.size, tags });
       }
@@ -304,13 +301,22 @@ export class Store {
     });
   }
 
+  /** Move a staged layer blob into place; without one, the store MUST already hold it. */
+  private async placeStaged(blob: Digest, staged: ReadonlyMap<Digest, string>): Promise<void> {
+    const tmp = staged.get(blob);
+    if (tmp !== undefined && (await exists(tmp))) await commitTemp(tmp, this.blobPath(blob));
+    else if (!(await this.hasBlob(blob))) {
+      throw new TbuildError("E_STORE_CONFLICT", `layer ${blob} is not in the store`, { hint: "it was never written, or a concurrent prune removed it; retry" });
+    }
+  }
+
   /**
    * Store a small blob (a config, a manifest) unless the store already holds exactly these
    * bytes: rereading a few hundred bytes costs less than a temp file, an fsync and a rename.
    * A missing or damaged copy is (re)written as by putBlob.
    */
   private async putSmallBlob(bytes: Uint8Array): Promise<BlobInfo> {
-    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
+    const digest = sha256Of(bytes);
     const held = await fsp.readFile(this.blobPath(digest)).catch(() => undefined);
     if (held !== undefined && Buffer.compare(held, bytes) === 0) return { digest, size: bytes.length };
     return this.putBlob(bytes, { digest });
@@ -363,4 +369,8 @@ export class Store {
   gzipMapPath(diffId: Digest): string {
     return join(this.paths.gzipMap, digestHex(diffId));
   }
+}
+
+function sha256Of(bytes: Uint8Array): Digest {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
 }

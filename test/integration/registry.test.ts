@@ -4,11 +4,14 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient, pullImage, pushImage, type TransferEvent } from "../../src/registry/index.js";
+import { sendHttp, type HttpTransport } from "../../src/registry/http.js";
 import { TbuildError, type Digest } from "../../src/util/index.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import { openRealStore, putTarImage, type RealTransferStore } from "../helpers/registry-store.js";
@@ -37,6 +40,25 @@ async function makeImage(store: RealTransferStore, ref: string, layers: Record<s
 }
 
 const fast = { retries: 2, backoffMs: 20 };
+
+/** A node:http server on 127.0.0.1 until the suite ends; returns its host:port. */
+async function listen(handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+const servers: Server[] = [];
+
+/** Forward a request to `host` as it is and stream the answer back. */
+function proxy(host: string, req: IncomingMessage, res: ServerResponse): void {
+  const out = request(`http://${host}${req.url}`, { method: req.method, headers: { ...req.headers, host } }, (up) => {
+    res.writeHead(up.statusCode!, up.headers);
+    up.pipe(res);
+  });
+  out.on("error", () => res.destroy());
+  req.pipe(out);
+}
 const uploads = (r: RegistryServer) => r.requests().filter((q) => (q.method === "PATCH" || q.method === "PUT") && q.path.includes("/blobs/uploads/"));
 
 describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
@@ -46,6 +68,7 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
   });
   afterAll(async () => {
     await reg?.stop();
+    for (const server of servers) server.close();
     for (const d of tmpRoots) rmSync(d, { recursive: true, force: true });
   });
 
@@ -134,8 +157,8 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
     const ref2 = `${reg.host}/app/stream2:v1`;
     const id2 = await makeImage(t, ref2, [{ text: Buffer.alloc(3_000_000, "other ") }]);
     let broken = 0;
-    const flaky: typeof fetch = (url, init) => (init?.method === "PATCH" && broken++ === 0 ? Promise.reject(new TypeError("fetch failed")) : fetch(url, init));
-    const again = await pushImage(t, ref2, { ...fast, fetch: flaky });
+    const flaky: HttpTransport = (url, req) => (req.method === "PATCH" && broken++ === 0 ? Promise.reject(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })) : sendHttp(url, req));
+    const again = await pushImage(t, ref2, { ...fast, transport: flaky });
     expect(broken).toBe(1);
     expect(again.layers.map((l) => l.status)).toEqual(["pushed"]);
     const c = await newStore();
@@ -208,6 +231,36 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
     const c = await newStore();
     expect((await pullImage(c, `${reg.host}/multi/app:latest`, { ...fast, platform: "linux/arm64" })).imageId).toBe(armId);
     await expect(pullImage(c, `${reg.host}/multi/app:latest`, { ...fast, platform: "linux/s390x" })).rejects.toThrow(/no image for platform linux\/s390x/);
+  });
+
+  it("follows a registry's redirect of blob GETs to another host, without sending it the credentials", async () => {
+    const s = await newStore();
+    const ref = `${reg.host}/app/redirected:v1`;
+    const id = await makeImage(s, ref, [{ a: randomBytes(300_000) }, { b: Buffer.alloc(200_000, "redirect ") }]);
+    await pushImage(s, ref, fast);
+    // "storage" serves blobs from the real registry; the front asks for Basic auth, proxies
+    // the API and answers each blob GET with a 307 to storage, as registries backed by S3 do.
+    const storageAuth: (string | undefined)[] = [];
+    const storage = await listen((req, res) => {
+      storageAuth.push(req.headers.authorization);
+      proxy(reg.host, req, res);
+    });
+    const frontAuth: (string | undefined)[] = [];
+    const front = await listen((req, res) => {
+      frontAuth.push(req.headers.authorization);
+      if (req.headers.authorization !== `Basic ${Buffer.from("u:p").toString("base64")}`) {
+        res.writeHead(401, { "www-authenticate": 'Basic realm="front"' }).end();
+      } else if (req.method === "GET" && /^\/v2\/.+\/blobs\/sha256:/.test(req.url!)) {
+        res.writeHead(307, { location: `http://${storage}${req.url}` }).end();
+      } else proxy(reg.host, req, res);
+    });
+    const b = await newStore();
+    const pulled = await pullImage(b, `${front}/app/redirected:v1`, { ...fast, credentials: async () => ({ username: "u", password: "p" }) });
+    expect(pulled.imageId).toBe(id);
+    expect(storageAuth).toHaveLength(3); // the config and both layers
+    expect(storageAuth).toEqual([undefined, undefined, undefined]);
+    expect(frontAuth.filter((a) => a !== undefined).length).toBeGreaterThanOrEqual(4);
+    expect(await b.check()).toMatchObject({ temps: [], bad: [] });
   });
 
   it("a blob corrupted on the registry's disk is rejected (E_REGISTRY_DIGEST) and nothing is stored", async () => {
