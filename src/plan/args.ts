@@ -104,7 +104,8 @@ export class ArgScope {
   private readonly vals = new Map<string, string>();
   /** Every declaration in order: a snapshot is a length of this log (see snapshot()). */
   private readonly log: ArgValue[] = [];
-  private readonly snapshots = new LogSnapshots((n) => this.replay(n));
+  /** Made on the first snapshot: most scopes are never snapshotted (see StageEnv.snapshot). */
+  private snapshots: LogSnapshots<readonly ArgValue[]> | undefined;
 
   constructor(private readonly global?: ArgScope) {}
 
@@ -165,6 +166,7 @@ export class ArgScope {
    * on the first read, shared by every snapshot taken between the same two declarations.
    */
   snapshot(): () => readonly ArgValue[] {
+    this.snapshots ??= new LogSnapshots((n) => this.replay(n));
     return this.snapshots.at(this.log.length);
   }
 

@@ -183,7 +183,7 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   st.history.push(h);
   const step: RunStep = {
     kind: "run", argv, form: cmd.form,
-    env: defer ? [] : view.full(), argNames: defer ? [] : view.argNames(), keyEnv: defer ? [] : view.keyEnv(),
+    env: defer ? [] : view.full(), argNames: defer ? [] : view.argNames(), keyEnv: defer ? [] : (st.vars.keyTexts() ?? view.keyEnv()),
     cwd, user, mounts, network, security,
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,

@@ -33,6 +33,16 @@ function nodeHash(left: Hash, right: Hash): Hash {
 const EMPTY_ROOT: Digest = `sha256:${bytesToHex(sha256(new Uint8Array(0)))}`;
 
 /**
+ * The digest a MerkleList of `items` has, worked out in one go: for a short list that is
+ * hashed whole when it changes (a single leaf up to MERKLE_CHUNK items), no tree to keep.
+ */
+export function merkleDigest(items: readonly string[]): Digest {
+  if (items.length === 0) return EMPTY_ROOT;
+  if (items.length <= MERKLE_CHUNK) return `sha256:${bytesToHex(leafHash(items))}`;
+  return new MerkleList(items).digest();
+}
+
+/**
  * A list of strings with its Merkle tree hash. `levels[0][c]` is the hash of chunk c (items
  * c·CHUNK …) and `levels[k][j]` the hash of the complete, aligned block of 2^k chunks
  * starting at chunk j·2^k; the root bags the last block of each level whose bit is set in
