@@ -9,8 +9,8 @@
 // the root. It depends on the list alone, not on how the list was reached, so equal lists
 // give equal digests on every machine.
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import type { Digest } from "./digest.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { utf8Bytes, type Digest } from "./digest.js";
 
 type Hash = Uint8Array;
 
@@ -19,7 +19,7 @@ export const MERKLE_CHUNK = 32;
 
 function leafHash(chunk: readonly string[]): Hash {
   // "\0" is the 0x00 prefix byte in UTF-8.
-  return sha256(utf8ToBytes(`\0${JSON.stringify(chunk)}`));
+  return sha256(utf8Bytes(`\0${JSON.stringify(chunk)}`));
 }
 
 function nodeHash(left: Hash, right: Hash): Hash {
