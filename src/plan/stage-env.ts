@@ -57,10 +57,8 @@ function smallKey(texts: readonly string[]): SmallKey {
   return { texts, digest: merkleDigest(texts) };
 }
 
-const entryText = (text: string): string => {
-  const e = parseEnvEntry(text);
-  return `${e.key}=${e.value}`;
-};
+/** An Env entry as `K=V` (what parseEnvEntry then formatEnvList make of it: a bare `K` is `K=`). */
+const entryText = (text: string): string => (text.includes("=") ? text : `${text}=`);
 
 export class StageEnv {
   private readonly words = new Map<string, string>();
