@@ -72,9 +72,11 @@ export class BuildArgs {
     return v;
   }
 
-  /** Proxy build args given on the command line, in a stable order (RUN env only). */
+  private proxyList: Environment | undefined;
+
+  /** Proxy build args given on the command line, in a stable order (RUN env only; worked out once, every RUN reads it). */
   proxies(): Environment {
-    return [...this.values].filter(([k]) => PROXY_ARGS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, value]) => ({ key, value }));
+    return (this.proxyList ??= [...this.values].filter(([k]) => PROXY_ARGS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, value]) => ({ key, value })));
   }
 
   /** Build args given but consumed by no ARG of the global scope or a planned stage. */

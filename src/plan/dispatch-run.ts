@@ -15,9 +15,16 @@ import type { EnvSnapshot } from "./stage-env.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
 import type { RunMount, RunStep, Step } from "./steps.js";
 
-/** RUN's environment at one point of a stage, worked out from a snapshot on first read. */
+/**
+ * RUN's environment at one point of a stage, worked out from a snapshot on first read and
+ * kept: consecutive RUNs with no ARG or ENV between them share one view (see viewNow).
+ */
 class RunEnvView {
   private lists: { readonly keyed: Environment; readonly full: Environment; readonly envLength: number } | undefined;
+  private keyed: readonly string[] | undefined;
+  private names: readonly string[] | undefined;
+  private prefix: string | undefined;
+  private summary: string | undefined;
 
   constructor(private readonly snap: EnvSnapshot, private readonly proxies: Environment) {}
 
@@ -25,7 +32,8 @@ class RunEnvView {
     if (!this.lists) {
       const imageEnv = parseEnvList(this.snap.env());
       const args = this.snap.args().filter((a) => a.value !== undefined).map((a) => ({ key: a.key, value: a.value! }));
-      this.lists = { ...runEnv(args, imageEnv, this.proxies), envLength: imageEnv.length };
+      const { keyed, full } = runEnv(args, imageEnv, this.proxies);
+      this.lists = { keyed, full, envLength: imageEnv.length };
     }
     return this.lists;
   }
@@ -36,27 +44,48 @@ class RunEnvView {
   }
 
   /** The `K=V` list the key's digests cover: Env entries, then ARG values (see RunPreimage). */
-  keyEnv(): string[] {
-    return formatEnvList(this.get().keyed);
+  keyEnv(): readonly string[] {
+    return (this.keyed ??= formatEnvList(this.get().keyed));
   }
 
-  argNames(): string[] {
-    return this.get().keyed.slice(this.get().envLength).map((e) => e.key);
+  argNames(): readonly string[] {
+    return (this.names ??= this.get().keyed.slice(this.get().envLength).map((e) => e.key));
   }
 
   /** BuildKit's history prefix: `|N K=V… ` with the stage's declared ARGs (proxies out), or "". */
   historyPrefix(): string {
-    const argList = this.snap.args().filter((a) => !PROXY_ARGS.has(a.key));
-    if (argList.length === 0) return "";
-    const envNow = new Map(this.full().map((e) => [e.key, e.value] as const));
-    return `|${argList.length} ${argList.map((a) => `${a.key}=${envNow.get(a.key) ?? a.value ?? ""}`).join(" ")} `;
+    if (this.prefix === undefined) {
+      const argList = this.snap.args().filter((a) => !PROXY_ARGS.has(a.key));
+      if (argList.length === 0) this.prefix = "";
+      else {
+        const envNow = new Map(this.full().map((e) => [e.key, e.value] as const));
+        this.prefix = `|${argList.length} ${argList.map((a) => `${a.key}=${envNow.get(a.key) ?? a.value ?? ""}`).join(" ")} `;
+      }
+    }
+    return this.prefix;
   }
 
   /** The summary's env part. The default PATH is left out: it is in nearly every step. */
   summaryEnv(): string {
-    const envText = this.get().keyed.filter((e) => !(e.key === "PATH" && e.value === DEFAULT_PATH)).map((e) => `${e.key}=${e.value}`);
-    return `env ${envText.length ? envText.join(" ") : "(PATH only)"}`;
+    if (this.summary === undefined) {
+      const envText = this.get().keyed.filter((e) => !(e.key === "PATH" && e.value === DEFAULT_PATH)).map((e) => `${e.key}=${e.value}`);
+      this.summary = `env ${envText.length ? envText.join(" ") : "(PATH only)"}`;
+    }
+    return this.summary;
   }
+}
+
+/** The view of each `StageEnv.now()` snapshot: one per environment state, not per RUN. */
+const nowViews = new WeakMap<EnvSnapshot, RunEnvView>();
+
+/** A view of the environment as it stands, to be read at once (its lists are shared by the RUNs until the next change). */
+function viewNow(snap: EnvSnapshot, proxies: Environment): RunEnvView {
+  let view = nowViews.get(snap);
+  if (!view) {
+    view = new RunEnvView(snap, proxies);
+    nowViews.set(snap, view);
+  }
+  return view;
 }
 
 /**
@@ -178,12 +207,13 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   // Dockerfiles): they cost less to build now than getters do.
   const varCount = st.vars.keyedCount();
   const defer = varCount > MAX_LISTED_VARS || st.args.declared().length > MAX_LISTED_VARS;
-  const view = new RunEnvView(defer ? st.vars.snapshot() : st.vars.now(), svc.buildArgs.proxies());
+  const proxies = svc.buildArgs.proxies();
+  const view = defer ? new RunEnvView(st.vars.snapshot(), proxies) : viewNow(st.vars.now(), proxies);
   const h = history(defer ? "" : runHistory(view, argvText), true);
   st.history.push(h);
   const step: RunStep = {
     kind: "run", argv, form: cmd.form,
-    env: defer ? [] : view.full(), argNames: defer ? [] : view.argNames(), keyEnv: defer ? [] : (st.vars.keyTexts() ?? view.keyEnv()),
+    env: defer ? [] : view.full(), argNames: defer ? [] : view.argNames(), keyEnv: defer ? [] : view.keyEnv(),
     cwd, user, mounts, network, security,
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,

@@ -79,9 +79,15 @@ export class StageEnv {
   private largeArgs: LargeArgs | undefined;
   private argKey: SmallKey | undefined;
   private digests: EnvDigests | undefined;
+  private current: EnvSnapshot | undefined;
 
   constructor(env: readonly string[], private readonly args: ArgScope) {
     this.index(env);
+  }
+
+  /** An ARG or the Env changed: what was worked out from them is stale. */
+  private changed(): void {
+    this.digests = this.current = undefined;
   }
 
   /** Whether an ARG enters RUN's key (runEnv's rule: the Env wins, proxies never count). */
@@ -109,7 +115,7 @@ export class StageEnv {
 
   /** The ARG at ArgScope position `slot` changed (or the Env took its name): update the key. */
   private updateArg(slot: number, a: ArgValue): void {
-    this.digests = undefined;
+    this.changed();
     if (!this.largeArgs) {
       this.argKey = undefined;
       return;
@@ -151,7 +157,8 @@ export class StageEnv {
     for (const [k, v] of this.args.values()) this.words.set(k, v);
     for (const [k, v] of this.values) this.words.set(k, v);
     this.setList(list);
-    this.digests = this.argKey = undefined;
+    this.changed();
+    this.argKey = undefined;
     this.largeArgs = this.args.declared().length > SMALL_ENV ? this.indexLargeArgs() : undefined;
   }
 
@@ -207,17 +214,6 @@ export class StageEnv {
     });
   }
 
-  /**
-   * The `K=V` list the digests cover (Env entries, then keyed ARGs) while both sides are
-   * small, shared with the digests; undefined otherwise (a RunStep builds it on first read).
-   */
-  keyTexts(): readonly string[] | undefined {
-    if (this.large || this.largeArgs) return undefined;
-    const env = this.smallEnvKey().texts;
-    const args = this.smallArgKey().texts;
-    return args.length === 0 ? env : env.concat(args);
-  }
-
   /** How many entries the config's `Env` has. */
   envLength(): number {
     return this.small ? this.small.length : this.large!.log.length;
@@ -229,10 +225,13 @@ export class StageEnv {
     return env + (this.largeArgs ? this.largeArgs.tree.length : this.smallArgKey().texts.length);
   }
 
-  /** The environment as it stands, to be read at once (before the next ARG or ENV). */
+  /**
+   * The environment as it stands, to be read at once (before the next ARG or ENV). The same
+   * object until then, so what is worked out from it can be kept for the next RUN.
+   */
   now(): EnvSnapshot {
     const args = this.args;
-    return { env: this.envReader(), args: () => args.declared() };
+    return (this.current ??= { env: this.envReader(), args: () => args.declared() });
   }
 
   /** The environment as it stands, for reading later: O(1) to take. */
@@ -249,7 +248,8 @@ export class StageEnv {
     }
     if (!this.largeArgs && this.args.declared().length > SMALL_ENV) {
       this.largeArgs = this.indexLargeArgs();
-      this.digests = this.argKey = undefined;
+      this.changed();
+      this.argKey = undefined;
     } else this.updateArg(this.args.position(key)!, a);
     return a;
   }
@@ -267,7 +267,7 @@ export class StageEnv {
       this.index(formatEnvList(parsed));
       return;
     }
-    this.digests = undefined;
+    this.changed();
     if (this.small) this.setSmall(pairs);
     else this.setLarge(pairs);
   }
