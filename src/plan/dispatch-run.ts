@@ -100,16 +100,19 @@ function runHistory(view: RunEnvView, argvText: string): string {
   return `RUN ${view.historyPrefix()}${argvText} # buildkit`;
 }
 
-/** `varCount`: how many variables the key covers (counted, not listed, past MAX_LISTED_VARS). */
-function runSummary(view: RunEnvView, varCount: number, head: readonly string[], tail: readonly string[]): string {
-  return [...head, varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv(), ...tail].join("; ");
+/**
+ * `head; env …; tail` (tail empty or starting with "; "). `varCount`: how many variables the
+ * key covers (counted, not listed, past MAX_LISTED_VARS).
+ */
+function runSummary(view: RunEnvView, varCount: number, head: string, tail: string): string {
+  return `${head}; ${varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv()}${tail}`;
 }
 
 /**
  * Make the environment-listing fields of `step` and its history entry lazy getters over
  * `view` (a module-level function: the getters must not keep dispatchRun's scope alive).
  */
-function deferEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: readonly string[], summaryTail: readonly string[]): void {
+function deferEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: string, summaryTail: string): void {
   defineLazy(h, { created_by: () => runHistory(view, argvText) });
   defineLazy(step, {
     env: () => view.full(),
@@ -201,7 +204,8 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   if (mounts.length) extras.push(`mounts ${mounts.map((m) => `${m.type}:${m.target}`).join(",")}`);
   if (network !== "default") extras.push(`network ${network}`);
   if (security !== "sandbox") extras.push(`security ${security}`);
-  const head = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`];
+  const head = `argv ${JSON.stringify(argv)}; cwd ${cwd}; user ${user || "(default)"}`;
+  const tail = extras.length ? `; ${extras.join("; ")}` : "";
   const argvText = argv.join(" ");
   // Many variables: the env lists, summary and history line are built when read. Few (most
   // Dockerfiles): they cost less to build now than getters do.
@@ -218,9 +222,9 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage, summary: defer ? "" : runSummary(view, varCount, head, extras), layer: true, history: h, config: snapshotConfig(st),
+    key: st.key, preimage, summary: defer ? "" : runSummary(view, varCount, head, tail), layer: true, history: h, config: snapshotConfig(st),
   };
-  if (defer) deferEnv(step, h, view, argvText, varCount, head, extras);
+  if (defer) deferEnv(step, h, view, argvText, varCount, head, tail);
   st.steps.push(step);
   return step;
 }
