@@ -72,9 +72,11 @@ export class BuildArgs {
     return v;
   }
 
-  /** Proxy build args given on the command line, in a stable order (RUN env only). */
+  private proxyList: Environment | undefined;
+
+  /** Proxy build args given on the command line, in a stable order (RUN env only; worked out once, every RUN reads it). */
   proxies(): Environment {
-    return [...this.values].filter(([k]) => PROXY_ARGS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, value]) => ({ key, value }));
+    return (this.proxyList ??= [...this.values].filter(([k]) => PROXY_ARGS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, value]) => ({ key, value })));
   }
 
   /** Build args given but consumed by no ARG of the global scope or a planned stage. */
@@ -104,7 +106,8 @@ export class ArgScope {
   private readonly vals = new Map<string, string>();
   /** Every declaration in order: a snapshot is a length of this log (see snapshot()). */
   private readonly log: ArgValue[] = [];
-  private readonly snapshots = new LogSnapshots((n) => this.replay(n));
+  /** Made on the first snapshot: most scopes are never snapshotted (see StageEnv.snapshot). */
+  private snapshots: LogSnapshots<readonly ArgValue[]> | undefined;
 
   constructor(private readonly global?: ArgScope) {}
 
@@ -165,6 +168,7 @@ export class ArgScope {
    * on the first read, shared by every snapshot taken between the same two declarations.
    */
   snapshot(): () => readonly ArgValue[] {
+    this.snapshots ??= new LogSnapshots((n) => this.replay(n));
     return this.snapshots.at(this.log.length);
   }
 

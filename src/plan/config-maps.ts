@@ -92,6 +92,8 @@ export class ConfigMaps {
 
   /** Freeze the config into the value a step carries: O(number of config keys), whatever the fields hold. */
   snapshot(): ContainerConfig {
+    // Nothing bound (most stages: no LABEL, EXPOSE, VOLUME, ONBUILD, large Env): the plain copy the loop would make.
+    if (this.bound.size === 0) return { ...this.config };
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(this.config) as (keyof ContainerConfig)[]) {
       const bound = this.bound.get(k)?.();

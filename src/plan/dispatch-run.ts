@@ -15,9 +15,16 @@ import type { EnvSnapshot } from "./stage-env.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
 import type { RunMount, RunStep, Step } from "./steps.js";
 
-/** RUN's environment at one point of a stage, worked out from a snapshot on first read. */
+/**
+ * RUN's environment at one point of a stage, worked out from a snapshot on first read and
+ * kept: consecutive RUNs with no ARG or ENV between them share one view (see viewNow).
+ */
 class RunEnvView {
   private lists: { readonly keyed: Environment; readonly full: Environment; readonly envLength: number } | undefined;
+  private keyed: readonly string[] | undefined;
+  private names: readonly string[] | undefined;
+  private prefix: string | undefined;
+  private summary: string | undefined;
 
   constructor(private readonly snap: EnvSnapshot, private readonly proxies: Environment) {}
 
@@ -25,7 +32,8 @@ class RunEnvView {
     if (!this.lists) {
       const imageEnv = parseEnvList(this.snap.env());
       const args = this.snap.args().filter((a) => a.value !== undefined).map((a) => ({ key: a.key, value: a.value! }));
-      this.lists = { ...runEnv(args, imageEnv, this.proxies), envLength: imageEnv.length };
+      const { keyed, full } = runEnv(args, imageEnv, this.proxies);
+      this.lists = { keyed, full, envLength: imageEnv.length };
     }
     return this.lists;
   }
@@ -36,27 +44,48 @@ class RunEnvView {
   }
 
   /** The `K=V` list the key's digests cover: Env entries, then ARG values (see RunPreimage). */
-  keyEnv(): string[] {
-    return formatEnvList(this.get().keyed);
+  keyEnv(): readonly string[] {
+    return (this.keyed ??= formatEnvList(this.get().keyed));
   }
 
-  argNames(): string[] {
-    return this.get().keyed.slice(this.get().envLength).map((e) => e.key);
+  argNames(): readonly string[] {
+    return (this.names ??= this.get().keyed.slice(this.get().envLength).map((e) => e.key));
   }
 
   /** BuildKit's history prefix: `|N K=V… ` with the stage's declared ARGs (proxies out), or "". */
   historyPrefix(): string {
-    const argList = this.snap.args().filter((a) => !PROXY_ARGS.has(a.key));
-    if (argList.length === 0) return "";
-    const envNow = new Map(this.full().map((e) => [e.key, e.value] as const));
-    return `|${argList.length} ${argList.map((a) => `${a.key}=${envNow.get(a.key) ?? a.value ?? ""}`).join(" ")} `;
+    if (this.prefix === undefined) {
+      const argList = this.snap.args().filter((a) => !PROXY_ARGS.has(a.key));
+      if (argList.length === 0) this.prefix = "";
+      else {
+        const envNow = new Map(this.full().map((e) => [e.key, e.value] as const));
+        this.prefix = `|${argList.length} ${argList.map((a) => `${a.key}=${envNow.get(a.key) ?? a.value ?? ""}`).join(" ")} `;
+      }
+    }
+    return this.prefix;
   }
 
   /** The summary's env part. The default PATH is left out: it is in nearly every step. */
   summaryEnv(): string {
-    const envText = this.get().keyed.filter((e) => !(e.key === "PATH" && e.value === DEFAULT_PATH)).map((e) => `${e.key}=${e.value}`);
-    return `env ${envText.length ? envText.join(" ") : "(PATH only)"}`;
+    if (this.summary === undefined) {
+      const envText = this.get().keyed.filter((e) => !(e.key === "PATH" && e.value === DEFAULT_PATH)).map((e) => `${e.key}=${e.value}`);
+      this.summary = `env ${envText.length ? envText.join(" ") : "(PATH only)"}`;
+    }
+    return this.summary;
   }
+}
+
+/** The view of each `StageEnv.now()` snapshot: one per environment state, not per RUN. */
+const nowViews = new WeakMap<EnvSnapshot, RunEnvView>();
+
+/** A view of the environment as it stands, to be read at once (its lists are shared by the RUNs until the next change). */
+function viewNow(snap: EnvSnapshot, proxies: Environment): RunEnvView {
+  let view = nowViews.get(snap);
+  if (!view) {
+    view = new RunEnvView(snap, proxies);
+    nowViews.set(snap, view);
+  }
+  return view;
 }
 
 /**
@@ -71,16 +100,19 @@ function runHistory(view: RunEnvView, argvText: string): string {
   return `RUN ${view.historyPrefix()}${argvText} # buildkit`;
 }
 
-/** `varCount`: how many variables the key covers (counted, not listed, past MAX_LISTED_VARS). */
-function runSummary(view: RunEnvView, varCount: number, head: readonly string[], tail: readonly string[]): string {
-  return [...head, varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv(), ...tail].join("; ");
+/**
+ * `head; env …; tail` (tail empty or starting with "; "). `varCount`: how many variables the
+ * key covers (counted, not listed, past MAX_LISTED_VARS).
+ */
+function runSummary(view: RunEnvView, varCount: number, head: string, tail: string): string {
+  return `${head}; ${varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv()}${tail}`;
 }
 
 /**
  * Make the environment-listing fields of `step` and its history entry lazy getters over
  * `view` (a module-level function: the getters must not keep dispatchRun's scope alive).
  */
-function deferEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: readonly string[], summaryTail: readonly string[]): void {
+function deferEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: string, summaryTail: string): void {
   defineLazy(h, { created_by: () => runHistory(view, argvText) });
   defineLazy(step, {
     env: () => view.full(),
@@ -172,13 +204,15 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   if (mounts.length) extras.push(`mounts ${mounts.map((m) => `${m.type}:${m.target}`).join(",")}`);
   if (network !== "default") extras.push(`network ${network}`);
   if (security !== "sandbox") extras.push(`security ${security}`);
-  const head = [`argv ${JSON.stringify(argv)}`, `cwd ${cwd}`, `user ${user || "(default)"}`];
+  const head = `argv ${JSON.stringify(argv)}; cwd ${cwd}; user ${user || "(default)"}`;
+  const tail = extras.length ? `; ${extras.join("; ")}` : "";
   const argvText = argv.join(" ");
   // Many variables: the env lists, summary and history line are built when read. Few (most
   // Dockerfiles): they cost less to build now than getters do.
   const varCount = st.vars.keyedCount();
   const defer = varCount > MAX_LISTED_VARS || st.args.declared().length > MAX_LISTED_VARS;
-  const view = new RunEnvView(defer ? st.vars.snapshot() : st.vars.now(), svc.buildArgs.proxies());
+  const proxies = svc.buildArgs.proxies();
+  const view = defer ? new RunEnvView(st.vars.snapshot(), proxies) : viewNow(st.vars.now(), proxies);
   const h = history(defer ? "" : runHistory(view, argvText), true);
   st.history.push(h);
   const step: RunStep = {
@@ -188,9 +222,9 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage, summary: defer ? "" : runSummary(view, varCount, head, extras), layer: true, history: h, config: snapshotConfig(st),
+    key: st.key, preimage, summary: defer ? "" : runSummary(view, varCount, head, tail), layer: true, history: h, config: snapshotConfig(st),
   };
-  if (defer) deferEnv(step, h, view, argvText, varCount, head, extras);
+  if (defer) deferEnv(step, h, view, argvText, varCount, head, tail);
   st.steps.push(step);
   return step;
 }

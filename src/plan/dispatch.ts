@@ -8,7 +8,7 @@ import type { HealthConfig, HistoryEntry } from "../image/index.js";
 import { PROXY_ARGS } from "./args.js";
 import { DEFAULT_SHELL, HISTORY_COMMENT, MAX_PATH_BYTES, exceedsPathMax, formatDuration, goQList, goVList, goVSet, parsePorts, resolveWorkdir } from "./config.js";
 import { computeStepKey } from "./keys.js";
-import { snapshotConfig, trackEnv, type PlannerServices, type StageState } from "./state.js";
+import { snapshotConfig, syncEnv, type PlannerServices, type StageState } from "./state.js";
 import type { ConfigInstruction, Step } from "./steps.js";
 import { dispatchCopy } from "./dispatch-copy.js";
 import { dispatchRun } from "./dispatch-run.js";
@@ -99,8 +99,8 @@ function dispatchEnvLabel(svc: PlannerServices, st: StageState, cmd: EnvCommand,
   const env = wordEnv(st);
   const pairs = cmd.pairs.map((p) => ({ key: processWord(p.key, env, svc.shell), value: processWord(p.value, env, svc.shell) }));
   if (cmd.kind === "env") {
-    trackEnv(st);
     st.vars.setEnv(pairs);
+    syncEnv(st);
   } else {
     st.maps.update("Labels", pairs.map((p) => [p.key, p.value] as const));
   }

@@ -2,12 +2,14 @@
 // `Env` list and the map words are expanded with (the stage's ARG values overlaid by that
 // Env: ENV always wins over an ARG of the same name). Both are kept up to date one change
 // at a time, so planning N ARG/ENV lines costs O(N) map updates, not N rebuilt lists.
-// It also keeps the digests a RUN key holds instead of the environment itself (keyDigests),
-// updated per change in O(log n), and O(1) snapshots steps read the values from later.
-import { MerkleList, type Digest } from "../util/index.js";
+// It also keeps the digests a RUN key holds instead of the environment itself (keyDigests).
+// A small environment (nearly every Dockerfile's) is a plain list, copied on change and
+// hashed whole when a RUN needs it; past SMALL_ENV entries it moves for good to a change
+// log with O(1) snapshots and a Merkle list updated per change in O(log n).
+import { MERKLE_CHUNK, MerkleList, merkleDigest, type Digest } from "../util/index.js";
 import { parseEnvEntry, parseEnvList, setEnv, formatEnvList } from "../shell/index.js";
 import { PROXY_ARGS, type ArgScope, type ArgValue, type BuildArgs } from "./args.js";
-import { ListLog } from "./log-snapshots.js";
+import { ListLog } from "./log-snapshots.js"; 
 
 /** What a RUN key holds of the environment (see RunPreimage). */
 export interface EnvDigests {
@@ -25,31 +27,67 @@ export interface EnvSnapshot {
   readonly args: () => readonly ArgValue[];
 }
 
-const entryText = (text: string): string => {
-  const e = parseEnvEntry(text);
-  return `${e.key}=${e.value}`;
-};
+/**
+ * Up to this many Env entries (or declared ARGs) a side of the environment is a plain list:
+ * copying and hashing a list this short costs less than making a change log, a tree and
+ * their snapshots per stage (which made the corpus bench 15% slower). MERKLE_CHUNK: up to
+ * there the Merkle digest is a single leaf hash of the whole list anyway.
+ */
+export const SMALL_ENV = MERKLE_CHUNK;
+
+/** A large Env: the log the config and step snapshots read, and the tree its digest comes from. */
+interface LargeEnv {
+  readonly log: ListLog<string>;
+  readonly tree: MerkleList;
+}
+
+/** The keyed ARGs of a large scope: their tree, and their ArgScope positions ascending (the tree's order). */
+interface LargeArgs {
+  readonly tree: MerkleList;
+  readonly slots: number[];
+}
+
+/** A small side's `K=V` texts as the key covers them, and their digest (kept until it changes). */
+interface SmallKey {
+  readonly texts: readonly string[];
+  readonly digest: Digest;
+}
+
+function smallKey(texts: readonly string[]): SmallKey {
+  return { texts, digest: merkleDigest(texts) };
+}
+
+/** An Env entry as `K=V` (what parseEnvEntry then formatEnvList make of it: a bare `K` is `K=`). */
+const entryText = (text: string): string => (text.includes("=") ? text : `${text}=`);
 
 export class StageEnv {
   private readonly words = new Map<string, string>();
-  /** The config's `Env`: replaced by a new log when rebuilt, since step snapshots share it. */
-  private log: ListLog<string>;
-  /** key → position of its first entry in `list` (where setEnv replaces it). */
+  /** key → position of its first entry in the Env (where setEnv replaces it). */
   private readonly first = new Map<string, number>();
-  /** key → value of its last entry in `list` (what a lookup sees). */
+  /** key → value of its last entry in the Env (what a lookup sees). */
   private readonly values = new Map<string, string>();
   /** Keys a base image's Env repeats: setting one drops the repeats, the slow way. */
   private readonly repeated = new Set<string>();
-  /** The digest of `list` (entries as `K=V`). */
-  private envTree!: MerkleList;
-  /** The digest of the ARGs in RUN's key: declared, with a value, not a proxy, not set by Env. */
-  private argTree!: MerkleList;
-  /** The ArgScope positions of the ARGs in `argTree`, ascending (argTree's order). */
-  private argSlots: number[] = [];
+  /**
+   * The config's `Env` while small: replaced, never mutated, so a config can hold it as is.
+   * Exactly one of `small` and `large` is set; a large Env stays large.
+   */
+  private small: readonly string[] | undefined;
+  private large: LargeEnv | undefined;
+  private envKey: SmallKey | undefined;
+  /** Set once the stage declares more than SMALL_ENV ARGs; until then `argKey`. */
+  private largeArgs: LargeArgs | undefined;
+  private argKey: SmallKey | undefined;
+  private digests: EnvDigests | undefined;
+  private current: EnvSnapshot | undefined;
 
   constructor(env: readonly string[], private readonly args: ArgScope) {
-    this.log = new ListLog(env);
     this.index(env);
+  }
+
+  /** An ARG or the Env changed: what was worked out from them is stale. */
+  private changed(): void {
+    this.digests = this.current = undefined;
   }
 
   /** Whether an ARG enters RUN's key (runEnv's rule: the Env wins, proxies never count). */
@@ -57,21 +95,32 @@ export class StageEnv {
     return a.value !== undefined && !PROXY_ARGS.has(a.key) && !this.values.has(a.key);
   }
 
-  private indexArgs(): void {
+  /** The keyed ARGs' `K=V` texts, in declaration order, and (if wanted) their positions. */
+  private keyedArgTexts(slots?: number[]): string[] {
     const declared = this.args.declared();
-    this.argSlots = [];
     const texts: string[] = [];
-    declared.forEach((a, i) => {
-      if (!this.keyedArg(a)) return;
-      this.argSlots.push(i);
+    for (let i = 0; i < declared.length; i++) {
+      const a = declared[i]!;
+      if (!this.keyedArg(a)) continue;
+      slots?.push(i);
       texts.push(`${a.key}=${a.value!}`);
-    });
-    this.argTree = new MerkleList(texts);
+    }
+    return texts;
   }
 
-  /** The ARG at ArgScope position `slot` changed (or the Env took its name): update argTree. */
+  private indexLargeArgs(): LargeArgs {
+    const slots: number[] = [];
+    return { tree: new MerkleList(this.keyedArgTexts(slots)), slots };
+  }
+
+  /** The ARG at ArgScope position `slot` changed (or the Env took its name): update the key. */
   private updateArg(slot: number, a: ArgValue): void {
-    const slots = this.argSlots;
+    this.changed();
+    if (!this.largeArgs) {
+      this.argKey = undefined;
+      return;
+    }
+    const { tree, slots } = this.largeArgs;
     let lo = 0;
     let hi = slots.length;
     while (lo < hi) {
@@ -82,14 +131,14 @@ export class StageEnv {
     const present = slots[lo] === slot;
     if (this.keyedArg(a)) {
       const text = `${a.key}=${a.value!}`;
-      if (present) this.argTree.set(lo, text);
+      if (present) tree.set(lo, text);
       else {
         slots.splice(lo, 0, slot);
-        this.argTree.splice(lo, 0, text);
+        tree.splice(lo, 0, text);
       }
     } else if (present) {
       slots.splice(lo, 1);
-      this.argTree.splice(lo, 1);
+      tree.splice(lo, 1);
     }
   }
 
@@ -98,22 +147,46 @@ export class StageEnv {
     this.first.clear();
     this.values.clear();
     this.repeated.clear();
-    list.forEach((text, i) => {
-      const e = parseEnvEntry(text);
+    for (let i = 0; i < list.length; i++) {
+      const e = parseEnvEntry(list[i]!);
       if (this.first.has(e.key)) this.repeated.add(e.key);
       else this.first.set(e.key, i);
       this.values.set(e.key, e.value);
-    });
+    }
     this.words.clear();
     for (const [k, v] of this.args.values()) this.words.set(k, v);
     for (const [k, v] of this.values) this.words.set(k, v);
-    this.envTree = new MerkleList(list.map(entryText));
-    this.indexArgs();
+    this.setList(list);
+    this.changed();
+    this.argKey = undefined;
+    this.largeArgs = this.args.declared().length > SMALL_ENV ? this.indexLargeArgs() : undefined;
   }
 
-  /** A reader of the config's `Env` list as it stands (built on first read: see ListLog). */
+  /** Make `list` the Env (small while short, unless it was large already: the config reads that log). */
+  private setList(list: readonly string[]): void {
+    this.envKey = undefined;
+    if (list.length > SMALL_ENV || this.large) {
+      // A new log, not a rewrite of the old one: earlier steps' snapshots share that.
+      this.small = undefined;
+      this.large = { log: new ListLog(list), tree: new MerkleList(list.map(entryText)) };
+    } else this.small = list;
+  }
+
+  /** The Env as it stands, as a list. */
+  private list(): readonly string[] {
+    return this.small ?? this.large!.log.reader()();
+  }
+
+  /** The Env while it is small: a list the config holds as is (see syncEnv); undefined once large. */
+  smallEnv(): readonly string[] | undefined {
+    return this.small;
+  }
+
+  /** A reader of the config's `Env` list as it stands (a large one is built on first read: see ListLog). */
   envReader(): () => readonly string[] {
-    return this.log.reader();
+    if (this.large) return this.large.log.reader();
+    const list = this.small!;
+    return () => list;
   }
 
   /**
@@ -125,29 +198,45 @@ export class StageEnv {
     return this.words;
   }
 
-  /** The digests of the environment as it stands (O(log n) after a change, then memoised). */
+  private smallEnvKey(): SmallKey {
+    return (this.envKey ??= smallKey(this.small!.map(entryText)));
+  }
+
+  private smallArgKey(): SmallKey {
+    return (this.argKey ??= smallKey(this.keyedArgTexts()));
+  }
+
+  /** The digests of the environment as it stands (computed on the first call after a change). */
   keyDigests(): EnvDigests {
-    return { env: this.envTree.digest(), args: this.argTree.digest() };
+    return (this.digests ??= {
+      env: this.large ? this.large.tree.digest() : this.smallEnvKey().digest,
+      args: this.largeArgs ? this.largeArgs.tree.digest() : this.smallArgKey().digest,
+    });
   }
 
   /** How many entries the config's `Env` has. */
   envLength(): number {
-    return this.log.length;
+    return this.small ? this.small.length : this.large!.log.length;
   }
 
   /** How many `K=V` entries the digests cover (Env entries and keyed ARGs). */
   keyedCount(): number {
-    return this.envTree.length + this.argTree.length;
+    const env = this.large ? this.large.tree.length : this.small!.length;
+    return env + (this.largeArgs ? this.largeArgs.tree.length : this.smallArgKey().texts.length);
   }
 
-  /** The environment as it stands, to be read at once (before the next ARG or ENV). */
+  /**
+   * The environment as it stands, to be read at once (before the next ARG or ENV). The same
+   * object until then, so what is worked out from it can be kept for the next RUN.
+   */
   now(): EnvSnapshot {
-    return { env: this.log.reader(), args: () => this.args.declared() };
+    const args = this.args;
+    return (this.current ??= { env: this.envReader(), args: () => args.declared() });
   }
 
   /** The environment as it stands, for reading later: O(1) to take. */
   snapshot(): EnvSnapshot {
-    return { env: this.log.reader(), args: this.args.snapshot() };
+    return { env: this.envReader(), args: this.args.snapshot() };
   }
 
   /** `ARG key[=default]` in this stage (see {@link ArgScope.declare}). */
@@ -157,40 +246,70 @@ export class StageEnv {
       if (a.value === undefined) this.words.delete(key);
       else this.words.set(key, a.value);
     }
-    this.updateArg(this.args.position(key)!, a);
+    if (!this.largeArgs && this.args.declared().length > SMALL_ENV) {
+      this.largeArgs = this.indexLargeArgs();
+      this.changed();
+      this.argKey = undefined;
+    } else this.updateArg(this.args.position(key)!, a);
     return a;
   }
 
   /**
    * `ENV k=v …`: each pair replaces its key where it stands (dropping repeats) or is
-   * appended, as {@link setEnv} does. The config's `Env` reads the result (envReader).
+   * appended, as {@link setEnv} does. The config's `Env` reads the result (see syncEnv).
    */
   setEnv(pairs: readonly { key: string; value: string }[]): void {
     if (pairs.some((p) => p.key.includes("=") || this.repeated.has(p.key))) {
       // Rare: a key a base image's Env repeats, or one that re-parses differently (`a=b`):
       // the whole instruction the slow way, then the indexes are rebuilt.
-      let parsed = parseEnvList(this.log.reader()());
+      let parsed = parseEnvList(this.list());
       for (const p of pairs) parsed = setEnv(parsed, p.key, p.value);
-      const list = formatEnvList(parsed);
-      this.log = new ListLog<string>(list);
-      this.index(list);
+      this.index(formatEnvList(parsed));
       return;
     }
+    this.changed();
+    if (this.small) this.setSmall(pairs);
+    else this.setLarge(pairs);
+  }
+
+  /** The Env now sets `key`: an ARG of the same name leaves RUN's key. */
+  private envTakes(key: string): void {
+    const slot = this.args.position(key);
+    if (slot !== undefined) this.updateArg(slot, this.args.declared()[slot]!);
+  }
+
+  private setSmall(pairs: readonly { key: string; value: string }[]): void {
+    const next = this.small!.slice();
+    for (const { key, value } of pairs) {
+      const i = this.first.get(key);
+      const text = `${key}=${value}`;
+      this.values.set(key, value);
+      this.words.set(key, value);
+      if (i !== undefined) next[i] = text;
+      else {
+        this.first.set(key, next.length);
+        next.push(text);
+        this.envTakes(key);
+      }
+    }
+    this.setList(next);
+  }
+
+  private setLarge(pairs: readonly { key: string; value: string }[]): void {
+    const { log, tree } = this.large!;
     for (const { key, value } of pairs) {
       const i = this.first.get(key);
       const text = `${key}=${value}`;
       this.values.set(key, value);
       this.words.set(key, value);
       if (i !== undefined) {
-        this.log.write(i, text);
-        this.envTree.set(i, text);
+        log.write(i, text);
+        tree.set(i, text);
       } else {
-        this.first.set(key, this.log.length);
-        this.log.write(this.log.length, text);
-        this.envTree.push(text);
-        // The Env now sets this name: an ARG of the same name leaves RUN's key.
-        const slot = this.args.position(key);
-        if (slot !== undefined) this.updateArg(slot, this.args.declared()[slot]!);
+        this.first.set(key, log.length);
+        log.write(log.length, text);
+        tree.push(text);
+        this.envTakes(key);
       }
     }
   }

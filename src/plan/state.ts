@@ -62,9 +62,12 @@ function envBinding(vars: StageEnv): () => { read: () => readonly string[]; eage
 }
 
 /**
- * From the stage's first ENV on, its config's Env reads through the StageEnv's log (see
- * config-maps.ts); until then it is the plain list the stage started with.
+ * After an ENV: while the stage's Env is small its config holds the list itself (a new one
+ * per change, shared by the step snapshots taken until the next); once large, the config
+ * reads it through the StageEnv's log (see config-maps.ts), for good.
  */
-export function trackEnv(st: StageState): void {
-  st.maps.bindOnce("Env", envBinding(st.vars));
+export function syncEnv(st: StageState): void {
+  const list = st.vars.smallEnv();
+  if (list) st.config.Env = list;
+  else st.maps.bindOnce("Env", envBinding(st.vars));
 }

@@ -9,8 +9,8 @@
 // the root. It depends on the list alone, not on how the list was reached, so equal lists
 // give equal digests on every machine.
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import type { Digest } from "./digest.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { utf8Bytes, type Digest } from "./digest.js";
 
 type Hash = Uint8Array;
 
@@ -19,7 +19,7 @@ export const MERKLE_CHUNK = 32;
 
 function leafHash(chunk: readonly string[]): Hash {
   // "\0" is the 0x00 prefix byte in UTF-8.
-  return sha256(utf8ToBytes(`\0${JSON.stringify(chunk)}`));
+  return sha256(utf8Bytes(`\0${JSON.stringify(chunk)}`));
 }
 
 function nodeHash(left: Hash, right: Hash): Hash {
@@ -31,6 +31,16 @@ function nodeHash(left: Hash, right: Hash): Hash {
 }
 
 const EMPTY_ROOT: Digest = `sha256:${bytesToHex(sha256(new Uint8Array(0)))}`;
+
+/**
+ * The digest a MerkleList of `items` has, worked out in one go: for a short list that is
+ * hashed whole when it changes (a single leaf up to MERKLE_CHUNK items), no tree to keep.
+ */
+export function merkleDigest(items: readonly string[]): Digest {
+  if (items.length === 0) return EMPTY_ROOT;
+  if (items.length <= MERKLE_CHUNK) return `sha256:${bytesToHex(leafHash(items))}`;
+  return new MerkleList(items).digest();
+}
 
 /**
  * A list of strings with its Merkle tree hash. `levels[0][c]` is the hash of chunk c (items

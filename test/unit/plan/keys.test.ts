@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { planBuild, type Plan, type RunPreimage, type RunStep, type Step } from "../../../src/plan/index.js";
 import { MerkleList } from "../../../src/util/index.js";
+import { SMALL_ENV } from "../../../src/plan/stage-env.js";
 import { FakeHasher, FakeResolver, HOST, type FakeFile, type FakeImage } from "./fakes.js";
 
 const ALPINE_A = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -266,6 +267,29 @@ RUN four
       ["A=1", "PATH=/x:/bin", "NOEQ=", "B=env", "E=5", "C=again", "D=40"],
       ["A=1", "PATH=/x:/bin", "NOEQ=", "B=env", "E=5", "k=v=w", "C=again", "D=40", "K=k=v"],
     ]);
+  });
+
+  it("stays exact across the switch from plain lists to a log and trees (past SMALL_ENV entries)", async () => {
+    const n = SMALL_ENV + 8;
+    const body = Array.from({ length: n }, (_, i) => `ENV E${i}=${i}\nARG A${i}=a${i}\nRUN r${i}\n`).join("");
+    const p = await plan({ dockerfile: `FROM scratch\n${body}ENV E0=again\nARG A0=again\nRUN last\n` });
+    const all = runs(p);
+    expect(all).toHaveLength(n + 1);
+    const path = all[0]!.keyEnv[0]!;
+    expect(path).toMatch(/^PATH=/);
+    all.forEach((r, i) => {
+      const k = Math.min(i + 1, n);
+      const env = [path, ...Array.from({ length: k }, (_, j) => `E${j}=${j === 0 && i === n ? "again" : j}`)];
+      const args = Array.from({ length: k }, (_, j) => `A${j}=${j === 0 && i === n ? "again" : `a${j}`}`);
+      // Read in order, so an earlier step is checked after later ones changed the stage.
+      expect(r.keyEnv, `RUN ${i}`).toEqual([...env, ...args]);
+      expect(r.config.Env, `RUN ${i}`).toEqual(env);
+      expect(r.argNames).toEqual(args.map((a) => a.slice(0, a.indexOf("="))));
+      const pre = r.preimage as RunPreimage;
+      expect(pre.env).toBe(new MerkleList(env).digest());
+      expect(pre.args).toBe(new MerkleList(args).digest());
+    });
+    expect(all[0]!.config.Env).toEqual([path, "E0=0"]);
   });
 
   it("equal environments give equal keys however they were reached", async () => {

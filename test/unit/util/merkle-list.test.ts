@@ -4,7 +4,7 @@
 // points (changes are hashed lazily, so when digest() runs must not matter).
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { MERKLE_CHUNK, MerkleList } from "../../../src/util/index.js";
+import { MERKLE_CHUNK, MerkleList, merkleDigest } from "../../../src/util/index.js";
 
 const sha = (...parts: (Buffer | string)[]): Buffer => {
   const h = createHash("sha256");
@@ -48,6 +48,7 @@ describe("MerkleList", () => {
     for (let n = 0; n <= items.length; n++) {
       expect(list.digest(), `n=${n}`).toBe(expected(items.slice(0, n)));
       expect(new MerkleList(items.slice(0, n)).digest()).toBe(expected(items.slice(0, n)));
+      expect(merkleDigest(items.slice(0, n)), `merkleDigest n=${n}`).toBe(expected(items.slice(0, n)));
       if (n < items.length) list.push(items[n]!);
     }
   });
