@@ -2,13 +2,11 @@
 // The process edge: the only module that reads process.argv/env and calls exit
 // (citty's runMain). `main(argv, io)` is what tests call in-process.
 import { readFileSync, realpathSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { COMMANDS, type CommandEntry } from "./commands/index.js";
+import { EXIT } from "./defaults.js";
 import type { CliIO } from "./io.js";
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 /** The version from package.json, read once. */
 export function version(): string {
@@ -22,13 +20,6 @@ export function version(): string {
     }
   }
   return "0.0.0-unknown";
-}
-
-/** The store folder: --root, else $TBUILD_ROOT, else $XDG_DATA_HOME/tbuild, else ~/.local/share/tbuild. */
-export function defaultRoot(env: CliIO["env"]): string {
-  if (env.TBUILD_ROOT) return env.TBUILD_ROOT;
-  const data = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share");
-  return join(data, "tbuild");
 }
 
 function topHelp(): string {
@@ -70,7 +61,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   return runCommand(argv, io);
 }
 
-/** The process entry: wires process streams and signals into main() and exits with its code. */
+/** The process entry: answers quickly as main() does, else wires process streams and signals into the command runner and exits with its code. */
 export async function runMain(): Promise<void> {
   const argv = process.argv.slice(2);
   const quick = quickAnswer(argv);
@@ -89,7 +80,8 @@ export async function runMain(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const code = await main(argv, {
+  const { runCommand } = await import("./run.js");
+  const code = await runCommand(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,

@@ -5,7 +5,7 @@ import { TbuildError, didYouMean } from "../util/index.js";
 import { parseCommandArgs, renderHelp } from "./args.js";
 import { ALIASES, COMMANDS } from "./commands/index.js";
 import type { CliIO } from "./io.js";
-import { EXIT, defaultRoot } from "./main.js";
+import { EXIT, defaultRoot } from "./defaults.js";
 import { renderError } from "./render/error.js";
 
 /** Resolve the command name and its arguments, including `image ls` and the build shorthand. */

@@ -4,13 +4,13 @@
 // (the callers hold it), so no load can be half-committed while it looks.
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { digestHex, isDigest, type Digest } from "../util/index.js";
+import { isDigest, type Digest } from "../util/index.js";
 import { Annotation, isIndexType, isManifestType, isCompressedLayer, parseConfig, parseIndex, parseManifest, type Descriptor } from "../image/index.js";
 import { blobPath, tempOwnerPid } from "./blobs.js";
 import { readVerifiedBlob } from "./images.js";
 import { updateIndex, type StorePaths } from "./layout.js";
 import { pidAlive } from "./liveness.js";
-import { readLayerRecord } from "./layer-records.js";
+import { readLayerRecord, recordPath } from "./layer-records.js";
 
 export interface GcResult {
   /** Manifest digests of dangling images removed. */
@@ -19,12 +19,6 @@ export interface GcResult {
   readonly reclaimedBytes: number;
   /** Stale temporary files and staging folders removed (left by killed processes). */
   readonly removedTemp: number;
-}
-
-/** The gzip copy recorded for a layer, if any. */
-export async function readGzipEntry(p: StorePaths, diffId: Digest): Promise<{ digest: Digest; size: number } | undefined> {
-  const r = await readLayerRecord(p, diffId);
-  return r && { digest: r.digest, size: r.size };
 }
 
 /** Every blob reachable from `manifests`. Throws E_STORE_CORRUPT rather than guess. */
@@ -41,7 +35,10 @@ export async function liveBlobs(p: StorePaths, manifests: readonly Descriptor[])
       live.add(m.config.digest);
       for (const l of m.layers) {
         live.add(l.digest);
-        const gz = await readGzipEntry(p, l.digest);
+        // A plain layer's record names its gzip copy; a compressed layer is the gzip blob itself
+        // (its record is keyed by diff ID, so looking it up by this digest would always miss).
+        if (isCompressedLayer(l.mediaType)) continue;
+        const gz = await readLayerRecord(p, l.digest);
         if (gz) live.add(gz.digest);
       }
       // A compressed layer's plain copy (inflated on first use) lives as long as the layer.
@@ -81,7 +78,7 @@ export async function forgetGzipCopies(p: StorePaths, manifests: readonly Descri
 async function removeBlob(p: StorePaths, digest: Digest): Promise<number> {
   const path = blobPath(p.blobs, digest);
   // A layer's record goes with it, also when its plain copy was never made (a pulled layer).
-  await fsp.rm(join(p.gzipMap, digestHex(digest)), { force: true });
+  await fsp.rm(recordPath(p, digest), { force: true });
   try {
     const st = await fsp.stat(path);
     await fsp.rm(path);
@@ -98,7 +95,7 @@ export async function deleteUnreferenced(p: StorePaths, remaining: readonly Desc
   const all = new Set<Digest>();
   for (const c of candidates) {
     all.add(c);
-    const gz = await readGzipEntry(p, c);
+    const gz = await readLayerRecord(p, c);
     if (gz) all.add(gz.digest);
   }
   const deleted: Digest[] = [];
@@ -118,7 +115,7 @@ export async function deleteUnreferenced(p: StorePaths, remaining: readonly Desc
 async function keepBlobs(p: StorePaths, live: Set<Digest>, keep: Iterable<Digest>): Promise<void> {
   for (const d of keep) {
     live.add(d);
-    const gz = await readGzipEntry(p, d);
+    const gz = await readLayerRecord(p, d);
     if (gz) live.add(gz.digest);
   }
 }

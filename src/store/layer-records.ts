@@ -37,7 +37,8 @@ export interface LayerRecord {
   readonly provisional?: boolean;
 }
 
-function recordPath(p: StorePaths, diffId: Digest): string {
+/** Where layer `diffId`'s record lives. */
+export function recordPath(p: StorePaths, diffId: Digest): string {
   return join(p.gzipMap, digestHex(diffId));
 }
 

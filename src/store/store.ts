@@ -4,8 +4,7 @@
 // replaced atomically under the one lock. A kill at any moment loses no tagged image.
 import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
-import { join } from "node:path";
-import { TbuildError, canonicalJson, digestHex, shortDigest, type Digest } from "../util/index.js";
+import { TbuildError, canonicalJson, shortDigest, type Digest } from "../util/index.js";
 import {
   Annotation,
   MediaType,
@@ -29,7 +28,7 @@ import { blobPath, commitTemp, exists, writeTemp } from "./blobs.js";
 import { groupByManifest, loadImage, namedTag, readVerifiedBlob, resolveImage, type StoredImage } from "./images.js";
 import { initLayout, readIndex, storePaths, updateIndex, type StorePaths } from "./layout.js";
 import { withLock } from "./lock.js";
-import { inflateLayer } from "./layer-records.js";
+import { inflateLayer, recordPath } from "./layer-records.js";
 
 /** What putImage writes: a config and its layers (already in the store), and tags. */
 export interface PutImageInput {
@@ -367,7 +366,7 @@ export class Store {
 
   /** The file-system path of a layer's record (its gzip blob and plain size; layer-records.ts). */
   gzipMapPath(diffId: Digest): string {
-    return join(this.paths.gzipMap, digestHex(diffId));
+    return recordPath(this.paths, diffId);
   }
 }
 

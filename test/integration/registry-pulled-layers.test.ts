@@ -13,6 +13,7 @@ import { RegistryClient } from "../../src/registry/index.js";
 import type { Digest } from "../../src/util/index.js";
 import { buildBusyboxRootfsTar, busyboxRootfsTarBytes } from "../helpers/fixtures.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
+import { buildTar } from "../helpers/tar-builder.js";
 import { spawnCli } from "../helpers/run-cli.js";
 import { sh } from "./store-helpers.js";
 
@@ -173,23 +174,7 @@ describe("pulled layers: kept gzip, inflated once on first use", () => {
 
   it("a gzip blob that does not inflate to its diff ID fails at first use, naming the layer; nothing is kept and the store stays usable", async () => {
     // A registry image whose config claims another layer's diff ID.
-    const tarOf = (text: string) => {
-      const t = Buffer.alloc(2048);
-      t.write("f.txt", 0);
-      t.write("0000644\0", 100);
-      t.write("0000000\0", 108);
-      t.write("0000000\0", 116);
-      t.write(text.length.toString(8).padStart(11, "0") + "\0", 124);
-      t.write("00000000000\0", 136);
-      t.write("        ", 148);
-      t.write("0", 156);
-      t.write("ustar\x0000", 257);
-      let sum = 0;
-      for (let i = 0; i < 512; i++) sum += t[i]!;
-      t.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-      t.write(text, 512);
-      return Buffer.concat([t.subarray(0, 1024), Buffer.alloc(1024)]);
-    };
+    const tarOf = (text: string) => buildTar([{ name: "f.txt", content: text }]);
     const real = tarOf("real\n");
     const claimed = sha256(tarOf("claimed\n"));
     const gz = gzipSync(real);
