@@ -12,7 +12,7 @@ import { Annotation, isIndexType, isManifestType, parseConfig, parseIndex, parse
 import { blobPath, tempOwnerPid } from "./blobs.js";
 import { readIndex, updateIndex, type StorePaths } from "./layout.js";
 import { mountPoints, mountsUnder, pidAlive } from "./liveness.js";
-import { plainCopies } from "./gc.js";
+import { plainCopyNames } from "./gc.js";
 import { readLayerRecord } from "./layer-records.js";
 import { withLock } from "./lock.js";
 
@@ -395,13 +395,13 @@ async function checkImage(paths: StorePaths, state: BlobState, desc: Descriptor,
       try {
         const cfg = parseConfig(await fsp.readFile(blobPath(paths.blobs, m.config.digest)), `config ${m.config.digest}`, "E_STORE_CORRUPT");
         if (cfg.rootfs.diff_ids.length !== m.layers.length) faults.push(`config lists ${cfg.rootfs.diff_ids.length} diff IDs for ${m.layers.length} layers`);
+        // A compressed layer's plain copy, once inflated, belongs to the image too.
+        for (const d of plainCopyNames(m.layers, cfg.rootfs.diff_ids)) if (state.good.has(d)) reached.add(d);
       } catch (e) {
         faults.push(e instanceof TbuildError ? e.message : `config ${m.config.digest} is unreadable`);
       }
     }
     m.layers.forEach((l, i) => blob(l.digest, `layer ${i + 1}`, l.size));
-    // A compressed layer's plain copy, once inflated, belongs to the image too.
-    for (const d of await plainCopies(paths, m).catch(() => [])) if (state.good.has(d)) reached.add(d);
   } catch (e) {
     faults.push(e instanceof TbuildError ? e.message : `manifest ${desc.digest} is unreadable: ${(e as Error).message}`);
   }

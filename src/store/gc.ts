@@ -49,11 +49,15 @@ export async function liveBlobs(p: StorePaths, manifests: readonly Descriptor[])
   return live;
 }
 
-/** The diff IDs of a manifest's compressed layers: the names their plain copies have. */
-export async function plainCopies(p: StorePaths, m: { config: { digest: Digest }; layers: readonly Descriptor[] }): Promise<Digest[]> {
+/** The diff IDs of a manifest's compressed layers: the names their plain copies have. Reads the config only when there are some. */
+async function plainCopies(p: StorePaths, m: { config: { digest: Digest }; layers: readonly Descriptor[] }): Promise<Digest[]> {
   if (!m.layers.some((l) => isCompressedLayer(l.mediaType))) return [];
-  const diffIds = parseConfig(await readVerifiedBlob(p, m.config.digest, "config"), `config ${m.config.digest}`, "E_STORE_CORRUPT").rootfs.diff_ids;
-  return m.layers.flatMap((l, i) => (isCompressedLayer(l.mediaType) && diffIds[i] !== undefined ? [diffIds[i]!] : []));
+  return plainCopyNames(m.layers, parseConfig(await readVerifiedBlob(p, m.config.digest, "config"), `config ${m.config.digest}`, "E_STORE_CORRUPT").rootfs.diff_ids);
+}
+
+/** As plainCopies, for a caller that has already read the config (`diffIds`: its rootfs.diff_ids). */
+export function plainCopyNames(layers: readonly Descriptor[], diffIds: readonly Digest[]): Digest[] {
+  return layers.flatMap((l, i) => (isCompressedLayer(l.mediaType) && diffIds[i] !== undefined ? [diffIds[i]!] : []));
 }
 
 /**
