@@ -21,8 +21,12 @@ export interface GcResult {
   readonly removedTemp: number;
 }
 
-/** Every blob reachable from `manifests`. Throws E_STORE_CORRUPT rather than guess. */
-export async function liveBlobs(p: StorePaths, manifests: readonly Descriptor[]): Promise<Set<Digest>> {
+/**
+ * Every blob reachable from `manifests`. Throws E_STORE_CORRUPT rather than guess. With
+ * `gzipCopies: false` the gzip copies tbuild made of plain layers do not count (prune -a).
+ */
+export async function liveBlobs(p: StorePaths, manifests: readonly Descriptor[], opts: { gzipCopies?: boolean } = {}): Promise<Set<Digest>> {
+  const gzipCopies = opts.gzipCopies ?? true;
   const live = new Set<Digest>();
   const visit = async (d: Descriptor): Promise<void> => {
     if (live.has(d.digest)) return;
@@ -37,7 +41,7 @@ export async function liveBlobs(p: StorePaths, manifests: readonly Descriptor[])
         live.add(l.digest);
         // A plain layer's record names its gzip copy; a compressed layer is the gzip blob itself
         // (its record is keyed by diff ID, so looking it up by this digest would always miss).
-        if (isCompressedLayer(l.mediaType)) continue;
+        if (!gzipCopies || isCompressedLayer(l.mediaType)) continue;
         const gz = await readLayerRecord(p, l.digest);
         if (gz) live.add(gz.digest);
       }
@@ -58,25 +62,6 @@ async function plainCopies(p: StorePaths, m: { config: { digest: Digest }; layer
 /** As plainCopies, for a caller that has already read the config (`diffIds`: its rootfs.diff_ids). */
 export function plainCopyNames(layers: readonly Descriptor[], diffIds: readonly Digest[]): Digest[] {
   return layers.flatMap((l, i) => (isCompressedLayer(l.mediaType) && diffIds[i] !== undefined ? [diffIds[i]!] : []));
-}
-
-/**
- * `prune -a`: forget the gzip copies tbuild made of its plain layers (derived data, made
- * again on the next push), but not the records of layers images hold compressed (pulled):
- * those carry the plain size. Lock held.
- */
-export async function forgetGzipCopies(p: StorePaths, manifests: readonly Descriptor[]): Promise<void> {
-  const held = new Set<Digest>();
-  for (const d of manifests) {
-    if (!isManifestType(d.mediaType)) continue;
-    const m = parseManifest(await readVerifiedBlob(p, d.digest, "manifest"), `manifest ${d.digest}`, "E_STORE_CORRUPT");
-    for (const l of m.layers) held.add(l.digest);
-  }
-  for (const name of await fsp.readdir(p.gzipMap).catch(() => [] as string[])) {
-    const d = `sha256:${name}`;
-    const r = isDigest(d) ? await readLayerRecord(p, d) : undefined;
-    if (!r || !held.has(r.digest)) await fsp.rm(join(p.gzipMap, name), { force: true });
-  }
 }
 
 async function removeBlob(p: StorePaths, digest: Digest): Promise<number> {
@@ -115,13 +100,28 @@ export async function deleteUnreferenced(p: StorePaths, remaining: readonly Desc
   return { deleted, bytes };
 }
 
-/** Add `keep` (blobs no image reaches that must stay, e.g. the build cache's layers) and their gzip copies to `live`. */
-async function keepBlobs(p: StorePaths, live: Set<Digest>, keep: Iterable<Digest>): Promise<void> {
+/** Add `keep` (blobs no image reaches that must stay, e.g. the build cache's layers) and, unless told not to, their gzip copies to `live`. */
+async function keepBlobs(p: StorePaths, live: Set<Digest>, keep: Iterable<Digest>, gzipCopies = true): Promise<void> {
   for (const d of keep) {
     live.add(d);
+    if (!gzipCopies) continue;
     const gz = await readLayerRecord(p, d);
     if (gz) live.add(gz.digest);
   }
+}
+
+/**
+ * Whether gc keeps the layer record file `name`: its layer is live and, when gzip copies do
+ * not count, so is the gzip blob it names (a pulled layer's). A stray name is left alone,
+ * except by prune -a, which forgets every record it cannot read.
+ */
+async function keepsRecord(p: StorePaths, name: string, live: ReadonlySet<Digest>, gzipCopies: boolean): Promise<boolean> {
+  const d = `sha256:${name}`;
+  if (!isDigest(d)) return gzipCopies;
+  if (!live.has(d)) return false;
+  if (gzipCopies) return true;
+  const r = await readLayerRecord(p, d);
+  return r !== undefined && live.has(r.digest);
 }
 
 /** Remove temporary entries whose creating process is gone. */
@@ -145,19 +145,28 @@ export interface GcOptions {
    * know the cache's format). Called once, under the lock, before anything is deleted.
    */
   readonly keep?: () => Promise<Iterable<Digest>>;
+  /**
+   * `prune -a`: also delete the gzip copies tbuild made of plain layers (derived data, made
+   * again on the next push) and their layer records. A layer an image holds compressed
+   * (pulled) keeps its gzip blob and its record, which carries the plain size.
+   */
+  readonly forgetGzipCopies?: boolean;
 }
 
 /**
  * Prune: with `dangling`, drop images that have no tag; then delete every blob neither an
- * image nor `keep` reaches, and stale temporary files. Holds the lock throughout.
+ * image nor `keep` reaches, the layer records of layers gone (with `forgetGzipCopies`, also
+ * those naming a gzip blob gone), and stale temporary files. One walk of the images, under
+ * the lock throughout.
  */
 export async function collectGarbage(p: StorePaths, opts: GcOptions = {}): Promise<GcResult> {
   return updateIndex(p, async (current) => {
     const tagged = new Set(current.filter((d) => d.annotations?.[Annotation.REF_NAME] !== undefined).map((d) => d.digest));
     const keep = opts.dangling ? current.filter((d) => tagged.has(d.digest)) : [...current];
     const deletedImages = [...new Set(current.filter((d) => !keep.includes(d)).map((d) => d.digest))];
-    const live = await liveBlobs(p, keep);
-    await keepBlobs(p, live, opts.keep ? await opts.keep() : []);
+    const gzipCopies = !opts.forgetGzipCopies;
+    const live = await liveBlobs(p, keep, { gzipCopies });
+    await keepBlobs(p, live, opts.keep ? await opts.keep() : [], gzipCopies);
     const deletedBlobs: Digest[] = [];
     let reclaimedBytes = 0;
     for (const hex of await fsp.readdir(p.sha256)) {
@@ -170,8 +179,7 @@ export async function collectGarbage(p: StorePaths, opts: GcOptions = {}): Promi
       }
     }
     for (const name of await fsp.readdir(p.gzipMap).catch(() => [] as string[])) {
-      const d = `sha256:${name}`;
-      if (isDigest(d) && !live.has(d)) await fsp.rm(join(p.gzipMap, name), { force: true });
+      if (!(await keepsRecord(p, name, live, gzipCopies))) await fsp.rm(join(p.gzipMap, name), { force: true });
     }
     const removedTemp = await cleanTemp(p);
     return { manifests: deletedImages.length ? keep : undefined, result: { deletedImages, deletedBlobs, reclaimedBytes, removedTemp } };

@@ -358,12 +358,6 @@ export class Store {
     });
   }
 
-  /** `prune -a`: forget the gzip copies of plain layers (not the records of pulled ones), under the lock. */
-  async forgetGzipCopies(): Promise<void> {
-    const { forgetGzipCopies } = await import("./gc.js");
-    await updateIndex(this.paths, async (current) => ({ result: await forgetGzipCopies(this.paths, current) }));
-  }
-
   /** The file-system path of a layer's record (its gzip blob and plain size; layer-records.ts). */
   gzipMapPath(diffId: Digest): string {
     return recordPath(this.paths, diffId);

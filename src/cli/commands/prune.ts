@@ -28,14 +28,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   const store = await Store.open(ctx.root);
   const cache = new CacheIndex(store);
   let cacheDeleted = 0;
-  if (ctx.values.all) {
-    await store.forgetGzipCopies();
-    cacheDeleted = await cache.clear();
-  }
+  if (ctx.values.all) cacheDeleted = await cache.clear();
   // The build cache's layers are kept: read under the store lock, right before deleting.
   let kept: { records: number; layers: Map<Digest, number> } = { records: 0, layers: new Map() };
   const r = await collectGarbage(store.paths, {
     dangling: true,
+    forgetGzipCopies: ctx.values.all === true,
     keep: async () => {
       kept = await cache.layers();
       return kept.layers.keys();

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildConfig } from "../../../src/image/index.js";
-import { Store, checkStore, writeLayerRecord } from "../../../src/store/index.js";
+import { Store, checkStore, collectGarbage, compressLayer, readLayerRecord, writeLayerRecord } from "../../../src/store/index.js";
 import type { Digest } from "../../../src/util/index.js";
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}` as Digest;
@@ -30,6 +30,37 @@ async function pulledImage(s: Store, tag: string): Promise<{ diffId: Digest; gz:
   await writeLayerRecord(s.paths, { diffId, ...gz, uncompressedSize: plain.length, provisional: true });
   return { diffId, gz: gz.digest };
 }
+
+/** A built image: one plain layer, gzipped once by tbuild (as a push does). */
+async function builtImage(s: Store, tag: string): Promise<{ diffId: Digest; gz: Digest }> {
+  const plain = await s.putBlob(randomBytes(40_000));
+  await s.putImage({ config: buildConfig({ platform, diffIds: [plain.digest] }), layers: [{ diffId: plain.digest, size: plain.size }], tags: [tag] });
+  return { diffId: plain.digest, gz: (await compressLayer(s, plain.digest)).digest };
+}
+
+describe("gc", () => {
+  it("keeps gzip copies of plain layers by default; prune -a forgets them, keeping pulled layers' gzip blobs and records", async () => {
+    const s = await newStore();
+    const pulled = await pulledImage(s, "pulled:1");
+    const built = await builtImage(s, "built:1");
+    // A layer only the build cache holds (gc's `keep`), gzipped by an earlier push.
+    const cached = await s.putBlob(randomBytes(30_000));
+    const cachedGz = await compressLayer(s, cached.digest);
+    const keep = async () => [cached.digest];
+    const blobs = [pulled.gz, built.diffId, built.gz, cached.digest, cachedGz.digest];
+
+    expect((await collectGarbage(s.paths, { dangling: true, keep })).deletedBlobs).toEqual([]);
+    for (const d of blobs) expect(await s.hasBlob(d)).toBe(true);
+
+    const r = await collectGarbage(s.paths, { dangling: true, keep, forgetGzipCopies: true });
+    expect(new Set(r.deletedBlobs)).toEqual(new Set([built.gz, cachedGz.digest]));
+    for (const d of [pulled.gz, built.diffId, cached.digest]) expect(await s.hasBlob(d)).toBe(true);
+    expect(await readLayerRecord(s.paths, built.diffId)).toBeUndefined();
+    expect(await readLayerRecord(s.paths, cached.digest)).toBeUndefined();
+    expect(await readLayerRecord(s.paths, pulled.diffId)).toMatchObject({ digest: pulled.gz, provisional: true });
+    expect((await checkStore(s.paths)).problems).toEqual([]);
+  });
+});
 
 describe("store check", () => {
   it("counts a pulled layer's inflated plain copy as its image's, not as unreferenced", async () => {
