@@ -16,10 +16,7 @@ export function storeTransfer(store: Store): TransferStore {
     openBlob: (d) => store.openBlob(d),
     readBlob: (d) => store.readBlob(d),
     putBlob: (src, expected) => store.putBlob(src, expected ? { digest: expected } : {}),
-    putImage: async (img) => {
-      const [r] = await store.commitImages([img], new Map());
-      return { manifestDigest: r!.manifestDigest };
-    },
+    putImage: async ({ configBytes, ...img }) => ({ manifestDigest: (await store.putImage({ config: configBytes, ...img })).manifestDigest }),
     resolveImage: async (ref) => {
       let image;
       try {

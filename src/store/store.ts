@@ -41,6 +41,8 @@ export interface PutImageInput {
   readonly layers: readonly TransferLayer[];
   /** References to tag it with (normalised here); an untagged image is kept as dangling. */
   readonly tags?: readonly string[];
+  /** Manifest bytes to keep (as PendingImage's): used when they describe exactly this image's blobs. */
+  readonly manifestBytes?: Uint8Array;
 }
 
 export interface PutImageResult {
@@ -256,12 +258,13 @@ export class Store {
   }
 
   /**
-   * Write an image: its config blob, an OCI manifest over uncompressed layers, and index
-   * entries for its tags, atomically. Layer blobs MUST already be in the store.
+   * Write an image: its config blob, an OCI manifest over its layers (the given manifest
+   * bytes when they describe it), and index entries for its tags, atomically. Layer blobs
+   * MUST already be in the store.
    */
   async putImage(input: PutImageInput): Promise<PutImageResult> {
     const configBytes = input.config instanceof Uint8Array ? input.config : "bytes" in input.config ? input.config.bytes : encodeConfig(input.config).bytes;
-    const [r] = await this.commitImages([{ configBytes, layers: input.layers, tags: input.tags ?? [] }], new Map());
+    const [r] = await this.commitImages([{ configBytes, layers: input.layers, tags: input.tags ?? [], manifestBytes: input.manifestBytes }], new Map());
     return r!;
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyChanges, buildConfig, buildManifest } from "../../../src/image/index.js";
+import { storeTransfer } from "../../../src/registry/index.js";
 import { Store, collectGarbage, gzipParallel } from "../../../src/store/index.js";
 import { TbuildError, sha256Digest } from "../../../src/util/index.js";
 import { gunzipSync } from "node:zlib";
@@ -44,6 +45,25 @@ describe("Store", () => {
     expect((await s.resolve("app:1")).id).toBe(two.res.imageId);
     await expect(s.resolve("nope")).rejects.toMatchObject({ code: "E_STORE_NOT_FOUND" });
     await expect(s.putImage({ config: buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [sha256Digest("missing")] }), layers: [{ diffId: sha256Digest("missing"), size: 7 }] })).rejects.toMatchObject({ code: "E_STORE_CONFLICT" });
+  });
+
+  it("keeps given manifest bytes that describe the image (a pulled manifest's digest), and builds its own otherwise; the registry adapter commits the same way", async () => {
+    const s = await Store.open(root());
+    const layer = await s.putBlob(enc.encode("kept manifest"));
+    const config = buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [layer.digest] });
+    const layers = [{ diffId: layer.digest, size: layer.size }];
+    const built = buildManifest(config.descriptor, layers);
+    // The same blobs, written as a registry might: another key order, indentation and an annotation.
+    const theirs = enc.encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(built.bytes)), annotations: { from: "registry" } }, null, 2));
+    const kept = await s.putImage({ config, layers, tags: ["kept:1"], manifestBytes: theirs });
+    expect(kept.manifestDigest).toBe(sha256Digest(theirs));
+    expect(Buffer.from(await s.readBlob(kept.manifestDigest)).equals(theirs)).toBe(true);
+    // Bytes that describe other blobs are not kept.
+    const other = enc.encode(new TextDecoder().decode(theirs).replace(layer.digest, sha256Digest("other")));
+    expect((await s.putImage({ config, layers, tags: ["kept:2"], manifestBytes: other })).manifestDigest).toBe(built.descriptor.digest);
+    const viaAdapter = await storeTransfer(s).putImage({ configBytes: config.bytes, layers, tags: ["docker.io/library/kept:3"], manifestBytes: theirs });
+    expect(viaAdapter.manifestDigest).toBe(kept.manifestDigest);
+    expect((await s.resolve("kept:3")).manifestDigest).toBe(kept.manifestDigest);
   });
 
   it("leaves index.json and the blobs untouched when a put changes nothing, and still repairs and moves", async () => {
