@@ -196,7 +196,7 @@ export class Solver {
 
   /** The plain tars of `layers`, inflating a pulled layer the first time it is used (Store.plainLayer). */
   private plainPaths(layers: readonly SolvedLayer[]): Promise<string[]> {
-    return Promise.all(layers.map((l) => this.o.store.plainLayer(l.diffId, l.compressed?.digest)));
+    return Promise.all(layers.map(async (l) => (await this.o.store.plainLayer(l.diffId, l.compressed?.digest)).path));
   }
 
   private nowSeconds(): number {

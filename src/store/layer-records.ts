@@ -156,11 +156,11 @@ export interface InflateStore {
 /**
  * Make the plain tar of layer `diffId` from its gzip blob (`compressed`, else the
  * record's): inflate into a temporary file, verify it hashes to the diff ID, rename it into
- * place and record the exact size. On a mismatch nothing is kept and the error names the
+ * place and record the exact size, which it returns. On a mismatch nothing is kept and the error names the
  * layer. Safe to run in several processes at once: each writes its own temporary file and
  * the renames put identical bytes in place.
  */
-export async function inflateLayer(store: InflateStore, diffId: Digest, compressed?: Digest): Promise<void> {
+export async function inflateLayer(store: InflateStore, diffId: Digest, compressed?: Digest): Promise<number> {
   const rec = await readLayerRecord(store.paths, diffId);
   const source = compressed !== undefined && compressed !== diffId ? compressed : rec?.digest;
   if (source === undefined || !(await store.hasBlob(source))) {
@@ -184,4 +184,5 @@ export async function inflateLayer(store: InflateStore, diffId: Digest, compress
   const keep = rec !== undefined && (rec.digest === source || (await store.hasBlob(rec.digest)));
   const gz = keep ? { digest: rec.digest, size: rec.size } : { digest: source, size: (await fsp.stat(store.blobPath(source))).size };
   await writeLayerRecord(store.paths, { diffId, ...gz, uncompressedSize: t.size });
+  return t.size;
 }

@@ -1,7 +1,6 @@
 // The store as a transport source: sends the chosen images' layers (plain or gzipped, as
 // the destination wants; a pulled layer is inflated once for a plain destination, and
 // goes as it came to a gzip one) and configs. Used by save.
-import { stat } from "node:fs/promises";
 import { TbuildError, type Digest } from "../util/index.js";
 import { layerCompression, type ImageDestination, type ImageSource, type TransferImage, type TransferLayer } from "../image/index.js";
 import { compressLayer } from "./lazy.js";
@@ -42,7 +41,7 @@ export class StoreSource implements ImageSource {
           }
           layers.push({ diffId: l.diffId, size: l.size, compressed: gz });
         } else {
-          const size = c === "gzip" ? (await stat(await this.store.plainLayer(l.diffId, l.blob.digest))).size : l.size;
+          const size = c === "gzip" ? (await this.store.plainLayer(l.diffId, l.blob.digest)).size : l.size;
           if (!sent.has(l.diffId)) {
             await dest.putBlob(this.store.openBlob(l.diffId), { digest: l.diffId, size, label });
             sent.add(l.diffId);

@@ -141,8 +141,8 @@ function safeNormalise(name: string): string {
 /** An open store. Construct with `Store.open(root)`. */
 export class Store {
   readonly paths: StorePaths;
-  /** Inflates in progress in this process, by diff ID (plainLayer). */
-  private readonly inflating = new Map<Digest, Promise<void>>();
+  /** Inflates in progress in this process, by diff ID, each to the plain size (plainLayer). */
+  private readonly inflating = new Map<Digest, Promise<number>>();
 
   private constructor(readonly root: string) {
     this.paths = storePaths(root);
@@ -199,18 +199,19 @@ export class Store {
    * only that (a pulled layer; layer-records.ts). Every reader of plain layers (the build's
    * snapshots and layer views, save to docker-archive) goes through here. Concurrent calls
    * in this process share one inflate; other processes may inflate too, safely.
-   * Throws E_STORE_CORRUPT, naming the layer, when the inflated bytes are not the diff ID.
+   * Returns the path and the plain tar's size. Throws E_STORE_CORRUPT, naming the layer,
+   * when the inflated bytes are not the diff ID.
    */
-  async plainLayer(diffId: Digest, compressed?: Digest): Promise<string> {
+  async plainLayer(diffId: Digest, compressed?: Digest): Promise<{ readonly path: string; readonly size: number }> {
     const path = this.blobPath(diffId);
-    if (await exists(path)) return path;
+    const held = await fsp.stat(path).catch(() => undefined);
+    if (held) return { path, size: held.size };
     let p = this.inflating.get(diffId);
     if (!p) {
       p = inflateLayer(this, diffId, compressed).finally(() => this.inflating.delete(diffId));
       this.inflating.set(diffId, p);
     }
-    await p;
-    return path;
+    return { path, size: await p };
   }
 
   /** A stream of a blob's bytes. The caller consumes or destroys it. */

@@ -48,9 +48,11 @@ describe("Store.plainLayer", () => {
     const gz = await s.putBlob(gzipSync(plain));
     await writeLayerRecord(s.paths, { diffId, digest: gz.digest, size: gz.size, uncompressedSize: 1, provisional: true });
     const [p1, p2] = await Promise.all([s.plainLayer(diffId), s.plainLayer(diffId)]);
-    expect(p1).toBe(s.blobPath(diffId));
-    expect(p2).toBe(p1);
-    expect(sha256(readFileSync(p1))).toBe(diffId);
+    expect(p1).toEqual({ path: s.blobPath(diffId), size: plain.length });
+    expect(p2).toEqual(p1);
+    expect(sha256(readFileSync(p1.path))).toBe(diffId);
+    // Held plain now: the same answer without inflating again.
+    expect(await s.plainLayer(diffId)).toEqual(p1);
     expect(await readLayerRecord(s.paths, diffId)).toEqual({ diffId, digest: gz.digest, size: gz.size, uncompressedSize: plain.length });
   });
 
