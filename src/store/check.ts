@@ -3,8 +3,7 @@
 // index and the gzip map, and finds what killed processes left behind. With `repair` it
 // removes only what is broken or orphaned and no tag needs; a broken tagged image is
 // reported, never dropped (DESIGN.md: tbuild never loses a tagged image).
-import { createHash } from "node:crypto";
-import { createReadStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
@@ -15,6 +14,7 @@ import { mountPoints, mountsUnder, pidAlive } from "./liveness.js";
 import { plainCopyNames } from "./gc.js";
 import { readLayerRecord } from "./layer-records.js";
 import { withLock } from "./lock.js";
+import { hashFile } from "./sha256-stream.js";
 
 /** What kind of problem a check found. */
 export type CheckProblemKind =
@@ -86,16 +86,6 @@ export interface CheckOptions {
 }
 
 const HEX64 = /^[a-f0-9]{64}$/;
-
-async function hashFile(path: string): Promise<{ digest: Digest; size: number }> {
-  const h = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    h.update(chunk);
-    size += chunk.length;
-  }
-  return { digest: `sha256:${h.digest("hex")}` as Digest, size };
-}
 
 /** Run `fn` over `items` with at most `n` in flight. */
 async function parallel<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
@@ -171,9 +161,10 @@ export async function checkStore(paths: StorePaths, opts: CheckOptions = {}): Pr
         return;
       }
       const digest = `sha256:${name}` as Digest;
+      // Blobs are only ever renamed into place, never rewritten: the size lstat saw is theirs.
       let got;
       try {
-        got = await hashFile(path);
+        got = { digest: await hashFile(path), size: st.size };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
         throw new TbuildError("E_IO", `cannot read blob ${path}: ${(e as Error).message}`, { cause: e });

@@ -1,13 +1,13 @@
 // Reading images out of the layout: index.json descriptors grouped by manifest, with the
 // manifest and config blobs read and verified. Tags are normalised references. Resolving
 // one name reads index.json first and only the blobs of the image it names.
-import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { TbuildError, digestHex, shortDigest, type Digest } from "../util/index.js";
 import { Annotation, isCompressedLayer, isIndexType, isManifestType, parseConfig, parseIndex, parseManifest, parseReference, formatReference, type Descriptor, type ImageConfig, type ImageManifest } from "../image/index.js";
 import { blobPath } from "./blobs.js";
 import { readIndex, type StorePaths } from "./layout.js";
 import { readLayerRecord } from "./layer-records.js";
+import { sha256Of } from "./sha256-stream.js";
 
 /** An image in the store. Its ID is the config digest; its RepoDigest the manifest digest. */
 export interface StoredImage {
@@ -70,7 +70,7 @@ export async function readVerifiedBlob(p: StorePaths, digest: Digest, what: stri
   } catch (e) {
     throw new TbuildError("E_STORE_CORRUPT", `${what} ${digest} is missing from the store`, { cause: e, hint: 'run "tbuild store check"' });
   }
-  const got = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const got = sha256Of(bytes);
   if (got !== digest) throw new TbuildError("E_STORE_CORRUPT", `${what} ${digest} does not match its digest (got ${got})`, { hint: 'run "tbuild store check"' });
   return bytes;
 }

@@ -2,7 +2,6 @@
 // read, plus tbuild's own folder beside it. The Store class is the API the build engine
 // and the CLI write images through. Blobs: temp → verify → fsync → rename; index.json:
 // replaced atomically under the one lock. A kill at any moment loses no tagged image.
-import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { TbuildError, canonicalJson, shortDigest, type Digest } from "../util/index.js";
 import {
@@ -29,6 +28,7 @@ import { groupByManifest, loadImage, namedTag, readVerifiedBlob, resolveImage, t
 import { initLayout, readIndex, storePaths, updateIndex, type StorePaths } from "./layout.js";
 import { withLock } from "./lock.js";
 import { inflateLayer, recordPath } from "./layer-records.js";
+import { sha256Of } from "./sha256-stream.js";
 
 /** What putImage writes: a config and its layers (already in the store), and tags. */
 export interface PutImageInput {
@@ -366,8 +366,4 @@ export class Store {
   gzipMapPath(diffId: Digest): string {
     return recordPath(this.paths, diffId);
   }
-}
-
-function sha256Of(bytes: Uint8Array): Digest {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
 }
