@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { gunzip as inflate, provisionalPlainSize } from "../store/index.js";
+import { provisionalPlainSize } from "../store/index.js";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
 import type { CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
@@ -338,11 +338,6 @@ async function compressedFor(store: TransferStore, layer: LocalImage["layers"][n
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
-}
-
-/** Inflate a gzip stream from a registry; bytes that are not gzip are a digest mismatch. */
-export function gunzip(src: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
-  return inflate(src, (cause) => new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${cause.message}): it does not match its digest`, { cause, hint: "the registry sent corrupted data; nothing was stored" }));
 }
 
 /** Pass bytes through, throwing before the end when their SHA-256 is not `want`. */

@@ -88,9 +88,11 @@ const INFLATED_AHEAD = 8;
  * Inflate a gzip stream (all members); zlib works on libuv's pool while the consumer
  * hashes and writes. Pieces are taken with 'data' events, not an async iterator over the
  * zlib stream (its read() concatenates whatever is buffered: a copy of most bytes on the
- * main thread). Invalid gzip throws `invalid(cause)`; a TbuildError from `src` passes as is.
+ * main thread). Invalid gzip throws `invalid(cause)` (without it, zlib's error as is, for a
+ * caller that names the failure itself); a TbuildError from `src` passes as is. The one
+ * gunzip of the store, pull, the registry cache and the archive codecs (node-deps.ts).
  */
-export async function* gunzip(src: AsyncIterable<Uint8Array>, invalid: (cause: Error) => Error): AsyncGenerator<Uint8Array> {
+export async function* gunzip(src: AsyncIterable<Uint8Array>, invalid: (cause: Error) => Error = (cause) => cause): AsyncGenerator<Uint8Array> {
   // 1 MiB output pieces: the default 16 KiB meant 32 pool round trips and buffers per MiB.
   const z = createGunzip({ chunkSize: 1 << 20 });
   const ready: Buffer[] = [];
