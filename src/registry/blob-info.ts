@@ -1,54 +1,46 @@
 // Which gzip blob in which registry repository holds a layer (containers/image's blob-info
-// cache). Pull records what it verified (compressed digest and diff ID); push asks the
-// registry for those blobs (HEAD, cross-repository mount) before gzipping a layer itself,
-// so pushing a pulled image compresses nothing and sends only what the registry lacks.
-// One small JSON list per layer, newest first; a missing or unreadable file counts as empty
-// (these are hints, never trusted without the registry's answer).
-import { mkdir, readFile } from "node:fs/promises";
+// cache). Pull records what it verified (compressed digest and diff ID) in the layer's
+// record (store/layer-records.ts `seen`), in the one write that also keeps the layer's gzip
+// blob and provisional size; push asks the registry for those blobs (HEAD,
+// cross-repository mount) before gzipping a layer itself, so pushing a pulled image
+// compresses nothing and sends only what the registry lacks. These are hints, never
+// trusted without the registry's answer.
+// tbuild versions before the hints moved into the record kept them apart, one JSON list per
+// layer in `tbuild/blob-info/<diff ID hex>`, newest first: those are still read, never written.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { digestHex, isDigest, type Digest } from "../util/index.js";
-import { writeFileAtomic } from "../store/index.js";
-import type { KnownBlob } from "./store-port.js";
+import { digestHex, type Digest } from "../util/index.js";
+import { readLayerRecord, seenBlobs, writeLayerRecord, type StorePaths } from "../store/index.js";
+import type { KnownBlob, PulledLayerRecord } from "./store-port.js";
 
 /** Locations kept per layer: enough for a few registries and mirrors. */
 const KEEP = 8;
 
-export class BlobInfoCache {
-  /** `dir` holds the lists; `tmpDir` is on the same file system, for atomic replaces. */
-  constructor(
-    private readonly dir: string,
-    private readonly tmpDir: string,
-  ) {}
+/** Record a pulled gzip layer (its blob, provisional plain size and where it was found, ahead of the places known before) in one write. */
+export async function recordPulledLayer(paths: StorePaths, r: PulledLayerRecord): Promise<void> {
+  const here: KnownBlob = { digest: r.digest, size: r.size, registry: r.registry, repository: r.repository };
+  const seen = distinct([here, ...(await knownGzip(paths, r.diffId))]);
+  await writeLayerRecord(paths, { diffId: r.diffId, digest: r.digest, size: r.size, uncompressedSize: r.uncompressedSize, provisional: true, seen });
+}
 
-  async known(diffId: Digest): Promise<KnownBlob[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path(diffId), "utf8");
-    } catch {
-      return [];
-    }
-    try {
-      const list = JSON.parse(text) as unknown;
-      return Array.isArray(list) ? list.filter(isKnownBlob) : [];
-    } catch {
-      return [];
-    }
-  }
+/** The gzip forms of layer `diffId` that pulls saw, newest first: its record's, then those an older tbuild kept apart. */
+export async function knownGzip(paths: StorePaths, diffId: Digest): Promise<KnownBlob[]> {
+  const rec = await readLayerRecord(paths, diffId);
+  return distinct([...(rec?.seen ?? []), ...(await legacyHints(paths, diffId))]);
+}
 
-  async remember(diffId: Digest, blob: KnownBlob): Promise<void> {
-    const same = (k: KnownBlob) => k.digest === blob.digest && k.registry === blob.registry && k.repository === blob.repository;
-    const rest = (await this.known(diffId)).filter((k) => !same(k));
-    const entry: KnownBlob = { digest: blob.digest, size: blob.size, registry: blob.registry, repository: blob.repository };
-    await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(this.tmpDir, this.path(diffId), JSON.stringify([entry, ...rest].slice(0, KEEP)));
-  }
-
-  private path(diffId: Digest): string {
-    return join(this.dir, digestHex(diffId));
+/** The list an older tbuild kept for `diffId`; a missing or unreadable file counts as empty. */
+async function legacyHints(paths: StorePaths, diffId: Digest): Promise<KnownBlob[]> {
+  try {
+    return seenBlobs(JSON.parse(await readFile(join(paths.data, "blob-info", digestHex(diffId)), "utf8")));
+  } catch {
+    return [];
   }
 }
 
-function isKnownBlob(v: unknown): v is KnownBlob {
-  const k = v as Partial<KnownBlob> | null;
-  return typeof k === "object" && k !== null && typeof k.digest === "string" && isDigest(k.digest) && Number.isSafeInteger(k.size) && k.size! >= 0 && typeof k.registry === "string" && typeof k.repository === "string";
+/** Each location once (the first, newest, wins), at most KEEP. */
+function distinct(list: readonly KnownBlob[]): KnownBlob[] {
+  const out: KnownBlob[] = [];
+  for (const k of list) if (!out.some((o) => o.digest === k.digest && o.registry === k.registry && o.repository === k.repository)) out.push(k);
+  return out.slice(0, KEEP);
 }

@@ -1,16 +1,14 @@
 // Adapts src/store's Store to the TransferStore port pull and push use: blobs verified on
 // write, images committed with putImage (under the store lock), lazy parallel gzip of
-// layers remembered by the store (compressLayer), and the gzip blobs pulls saw in
-// registries (blob-info.ts, kept in tbuild/blob-info).
-import { join } from "node:path";
+// layers remembered by the store (compressLayer), and pulled layers' records with the gzip
+// blobs pulls saw in registries (blob-info.ts).
 import { MediaType } from "../image/index.js";
-import { StoreDestination, compressLayer, writeLayerRecord, type Store } from "../store/index.js";
+import { StoreDestination, compressLayer, type Store } from "../store/index.js";
 import { TbuildError } from "../util/index.js";
-import { BlobInfoCache } from "./blob-info.js";
+import { knownGzip, recordPulledLayer } from "./blob-info.js";
 import type { TransferStore } from "./store-port.js";
 
 export function storeTransfer(store: Store): TransferStore {
-  const blobInfo = new BlobInfoCache(join(store.paths.data, "blob-info"), store.paths.tmp);
   return {
     hasBlob: (d) => store.hasBlob(d),
     openBlob: (d) => store.openBlob(d),
@@ -44,9 +42,8 @@ export function storeTransfer(store: Store): TransferStore {
         abort: () => dest.abort(),
       };
     },
-    recordLayer: (r) => writeLayerRecord(store.paths, r),
-    rememberGzip: (diffId, blob) => blobInfo.remember(diffId, blob),
-    knownGzip: (diffId) => blobInfo.known(diffId),
+    recordLayer: (r) => recordPulledLayer(store.paths, r),
+    knownGzip: (diffId) => knownGzip(store.paths, diffId),
     compressedLayer: async (diffId, sink) => {
       const info = await compressLayer(store, diffId, sink);
       return { ...info, mediaType: MediaType.OCI_LAYER_GZIP, open: () => store.openBlob(info.digest) };

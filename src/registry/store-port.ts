@@ -43,8 +43,8 @@ export interface PendingImage {
   readonly manifestBytes?: Uint8Array;
 }
 
-/** What the store records of a pulled gzip layer (store/layer-records.ts). */
-export interface PulledLayerRecord extends StoredBlob {
+/** What the store records of a pulled gzip layer (store/layer-records.ts): the blob, its plain size, and where it was found. */
+export interface PulledLayerRecord extends KnownBlob {
   readonly diffId: Digest;
   /** From the gzip trailer: provisional until the store first inflates the layer. */
   readonly uncompressedSize: number;
@@ -92,11 +92,13 @@ export interface TransferStore {
   resolveImage(ref: string): Promise<LocalImage | undefined>;
   /** A staging session (optional): blobs fsynced in one parallel batch at commit. */
   begin?(): TransferSession;
-  /** Record a pulled gzip layer's diff ID and provisional plain size (optional; sizes fall back to the gzip size). */
+  /**
+   * Record a pulled gzip layer: its diff ID, provisional plain size, and the registry
+   * repository it was verified in, remembered for push (optional; without it sizes fall
+   * back to the gzip size and push gzips the layer).
+   */
   recordLayer?(record: PulledLayerRecord): Promise<void>;
-  /** Remember a verified gzip form of the layer `diffId` (optional). */
-  rememberGzip?(diffId: Digest, blob: KnownBlob): Promise<void>;
-  /** The gzip forms of the layer `diffId` remembered from registries, newest first (optional). */
+  /** The gzip forms of the layer `diffId` recorded from registries, newest first (optional). */
   knownGzip?(diffId: Digest): Promise<readonly KnownBlob[]>;
   /**
    * The remembered compressed form of an uncompressed layer, computing it once (optional).

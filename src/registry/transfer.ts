@@ -134,13 +134,13 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
       if (held) {
         opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "exists" });
         const stored = held === "gzip" ? { diffId, size: layer.size, compressed: { digest: layer.digest, size: layer.size } } : { diffId, size: await blobSize(store, diffId) };
-        return { digest: layer.digest, diffId, status: "exists" as const, stored, gzip: false };
+        return { digest: layer.digest, diffId, status: "exists" as const, stored };
       }
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
       const stored = await withRetries(opts, () => downloadLayer(client, store, session, ref, layer, diffId, opts));
       downloaded = true;
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
-      return { digest: layer.digest, diffId, status: "pulled" as const, stored, gzip };
+      return { digest: layer.digest, diffId, status: "pulled" as const, stored };
     });
 
     // Only now, with every layer verified and stored, write the config and the image. An
@@ -156,8 +156,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
       await store.putBlob(once(configBytes), manifest.config.digest);
       image = await store.putImage(pending);
     }
-    // Small files, each fsynced: written side by side rather than one after another.
-    await Promise.all([recordPulledLayers(store, layers), rememberPulledGzip(store, ref, manifest.layers, layers)]);
+    await recordPulledLayers(store, ref, layers);
     return {
       ref: full,
       remoteDigest: top.digest,
@@ -209,33 +208,18 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
 }
 
 /**
- * Record each gzip layer this pull stored: its diff ID and the provisional plain size from
- * its trailer (layer-records.ts). After the commit, so a failed pull leaves no record; a
- * record lost to a crash right after it only means sizes show the gzip size until the
- * layer is first inflated (which writes the exact record).
+ * Record each gzip layer this pull stored (layer-records.ts), side by side: its diff ID,
+ * the provisional plain size from its trailer, and the repository it was verified in, so a
+ * later push to that registry finds the blob instead of gzipping the layer (blob-info.ts).
+ * After the commit, so a failed pull leaves no record; best effort: a record lost to a
+ * crash right after it only means sizes show the gzip size until the layer is first
+ * inflated (which writes the exact record), and a push gzips the layer.
  */
-async function recordPulledLayers(store: TransferStore, layers: readonly { status: "exists" | "pulled"; stored: PendingLayer }[]): Promise<void> {
+async function recordPulledLayers(store: TransferStore, ref: Reference, layers: readonly { status: "exists" | "pulled"; stored: PendingLayer }[]): Promise<void> {
   await Promise.all(
     layers.map(async ({ status, stored }) => {
       if (status !== "pulled" || !stored.compressed) return;
-      await store.recordLayer?.({ diffId: stored.diffId, ...stored.compressed, uncompressedSize: stored.size, provisional: true }).catch(() => undefined);
-    }),
-  );
-}
-
-/**
- * Remember where the gzip form of each layer this pull downloaded (and so verified both
- * ways) lives, so a later push to that registry finds it instead of gzipping the layer.
- * Best effort: the image is already stored, and a lost hint only costs a gzip later.
- */
-async function rememberPulledGzip(store: TransferStore, ref: Reference, remote: readonly Descriptor[], layers: readonly { diffId: Digest; status: "exists" | "pulled"; gzip?: boolean }[]): Promise<void> {
-  const remember = store.rememberGzip?.bind(store);
-  if (!remember) return;
-  await Promise.all(
-    layers.map(async (l, i) => {
-      if (l.status !== "pulled" || !l.gzip) return;
-      const { digest, size } = remote[i]!;
-      await remember(l.diffId, { digest, size, registry: ref.domain, repository: ref.path }).catch(() => undefined);
+      await store.recordLayer?.({ diffId: stored.diffId, ...stored.compressed, uncompressedSize: stored.size, provisional: true, registry: ref.domain, repository: ref.path }).catch(() => undefined);
     }),
   );
 }

@@ -98,7 +98,7 @@ export async function compressLayer(store: Store, diffId: Digest, sink?: GzipSin
     await sent.catch(() => undefined);
   } else info = await store.putBlob(gz);
   const plain = await stat(store.blobPath(diffId));
-  await writeLayerRecord(store.paths, { diffId, digest: info.digest, size: info.size, uncompressedSize: plain.size });
+  await writeLayerRecord(store.paths, { diffId, digest: info.digest, size: info.size, uncompressedSize: plain.size, seen: known?.seen });
   return info;
 }
 

@@ -13,4 +13,4 @@ export { writeFileAtomic, tempName } from "./blobs.js";
 export { nodeArchiveDeps } from "./node-deps.js";
 export type { CheckReport, CheckProblem, CheckProblemKind, CheckOptions } from "./check.js";
 export { checkStore, cleanTemp, collectGarbage, compressLayer, diskUsage, gzipParallel, liveBlobs } from "./lazy.js";
-export { gunzip, provisionalPlainSize, readLayerRecord, writeLayerRecord, type LayerRecord } from "./layer-records.js";
+export { gunzip, provisionalPlainSize, readLayerRecord, seenBlobs, writeLayerRecord, type LayerRecord, type SeenBlob } from "./layer-records.js";

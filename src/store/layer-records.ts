@@ -10,8 +10,9 @@
 // beside the gzip blob as derived data while an image references the layer. Layers that
 // tbuild builds are still stored plain and gzipped lazily (compress.ts), as before.
 //
-// One record per diff ID: `{ diffId, digest, size, uncompressedSize, provisional? }`:
-// the gzip blob (`digest`, `size`) holding the layer, and the plain tar's size. A pull
+// One record per diff ID: `{ diffId, digest, size, uncompressedSize, provisional?, seen? }`:
+// the gzip blob (`digest`, `size`) holding the layer, the plain tar's size, and where pulls
+// found gzip forms of it (registry/blob-info.ts: push hints). A pull
 // knows the plain size only from the gzip trailer (ISIZE: the last member's size mod
 // 2^32), so it records it as provisional; it is wrong for a layer of 4 GiB or more and
 // for a multi-member gzip (pigz, tbuild's own parallel gzip), where it is the last
@@ -35,6 +36,17 @@ export interface LayerRecord {
   readonly uncompressedSize?: number;
   /** True while `uncompressedSize` comes from the gzip trailer and no inflate confirmed it. */
   readonly provisional?: boolean;
+  /** Gzip forms of the layer that pulls verified in registries, newest first (push hints; never trusted without the registry's answer). */
+  readonly seen?: readonly SeenBlob[];
+}
+
+/** A gzip form of a layer in a registry repository: `digest` and `size` there. */
+export interface SeenBlob {
+  readonly digest: Digest;
+  readonly size: number;
+  /** Registry host as in references (`docker.io`, `localhost:5000`). */
+  readonly registry: string;
+  readonly repository: string;
 }
 
 /** Where layer `diffId`'s record lives. */
@@ -52,17 +64,36 @@ export async function readLayerRecord(p: StorePaths, diffId: Digest): Promise<La
   }
   if (typeof v.digest !== "string" || !isDigest(v.digest) || !Number.isSafeInteger(v.size)) return undefined;
   const exact = Number.isSafeInteger(v.uncompressedSize) && v.uncompressedSize! >= 0;
+  const seen = seenBlobs(v.seen);
   return {
     diffId,
     digest: v.digest,
     size: v.size!,
     ...(exact ? { uncompressedSize: v.uncompressedSize!, ...(v.provisional === true ? { provisional: true } : {}) } : {}),
+    ...(seen.length ? { seen } : {}),
   };
+}
+
+/** The well-formed entries of a list of seen blobs read from disk (anything else: none). */
+export function seenBlobs(v: unknown): SeenBlob[] {
+  return Array.isArray(v) ? v.filter(isSeenBlob) : [];
+}
+
+function isSeenBlob(v: unknown): v is SeenBlob {
+  const k = v as Partial<SeenBlob> | null;
+  return typeof k === "object" && k !== null && typeof k.digest === "string" && isDigest(k.digest) && Number.isSafeInteger(k.size) && k.size! >= 0 && typeof k.registry === "string" && typeof k.repository === "string";
 }
 
 /** Replace the record for `r.diffId` atomically. */
 export async function writeLayerRecord(p: StorePaths, r: LayerRecord): Promise<void> {
-  const v = { digest: r.digest, size: r.size, diffId: r.diffId, ...(r.uncompressedSize !== undefined ? { uncompressedSize: r.uncompressedSize } : {}), ...(r.provisional ? { provisional: true } : {}) };
+  const v = {
+    digest: r.digest,
+    size: r.size,
+    diffId: r.diffId,
+    ...(r.uncompressedSize !== undefined ? { uncompressedSize: r.uncompressedSize } : {}),
+    ...(r.provisional ? { provisional: true } : {}),
+    ...(r.seen?.length ? { seen: r.seen.map(({ digest, size, registry, repository }) => ({ digest, size, registry, repository })) } : {}),
+  };
   await writeFileAtomic(p.tmp, recordPath(p, r.diffId), JSON.stringify(v));
 }
 
@@ -185,6 +216,6 @@ export async function inflateLayer(store: InflateStore, diffId: Digest, compress
   // A record naming another gzip blob that is still there (tbuild's own, for push) keeps it.
   const keep = rec !== undefined && (rec.digest === source || (await store.hasBlob(rec.digest)));
   const gz = keep ? { digest: rec.digest, size: rec.size } : { digest: source, size: (await fsp.stat(store.blobPath(source))).size };
-  await writeLayerRecord(store.paths, { diffId, ...gz, uncompressedSize: t.size });
+  await writeLayerRecord(store.paths, { diffId, ...gz, uncompressedSize: t.size, seen: rec?.seen });
   return t.size;
 }
