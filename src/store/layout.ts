@@ -20,7 +20,7 @@ export interface StorePaths {
   /** Temporary files and staging folders (`<pid>-<random>`); same file system as blobs. */
   readonly tmp: string;
   readonly lock: string;
-  /** diffId hex → gzip form (`{digest,size}`), one small file each. */
+  /** diffId hex → the layer's record (gzip blob, plain size, where pulls found it; layer-records.ts), one small file each. */
   readonly gzipMap: string;
 }
 
