@@ -14,3 +14,5 @@ export { nodeArchiveDeps } from "./node-deps.js";
 export type { CheckReport, CheckProblem, CheckProblemKind, CheckOptions } from "./check.js";
 export { checkStore, cleanTemp, collectGarbage, compressLayer, diskUsage, gzipParallel, liveBlobs } from "./lazy.js";
 export { gunzip, provisionalPlainSize, readLayerRecord, writeLayerRecord, type LayerRecord } from "./layer-records.js";
+export { WorkerPool, workerScriptUrl, type JobOptions, type WorkerPoolOptions } from "./worker-pool.js";
+export { JobCancelled, serveJobs } from "./worker-serve.js";
