@@ -34,9 +34,13 @@ export interface WrittenTemp extends BlobInfo {
   readonly synced?: Promise<void>;
 }
 
+/** How errors name a blob. */
+function labelOf(expect: BlobExpectation): string {
+  return expect.label ?? (expect.digest ? `blob ${expect.digest}` : "blob");
+}
+
 function mismatch(expect: BlobExpectation, what: string, want: string | number, got: string | number): TbuildError {
-  const label = expect.label ?? (expect.digest ? `blob ${expect.digest}` : "blob");
-  return new TbuildError("E_ARCHIVE_INVALID", `${label}: ${what} mismatch: expected ${want}, got ${got}`, { hint: "the data is truncated or was modified; nothing was stored" });
+  return new TbuildError("E_ARCHIVE_INVALID", `${labelOf(expect)}: ${what} mismatch: expected ${want}, got ${got}`, { hint: "the data is truncated or was modified; nothing was stored" });
 }
 
 /** Bytes gathered into one writev call. */
@@ -173,7 +177,7 @@ export async function copyRangeInWorker(tmpDir: string, fd: number, offset: numb
   const path = join(tmpDir, tempName("blob-"));
   let ok = false;
   try {
-    const got = await rangeWorkers().run({ fd, offset, size, path }, { label: expect.label ?? (expect.digest ? `blob ${expect.digest}` : "blob"), ...(opts.signal ? { signal: opts.signal } : {}) });
+    const got = await rangeWorkers().run({ fd, offset, size, path }, { label: labelOf(expect), ...(opts.signal ? { signal: opts.signal } : {}) });
     // The worker stops at the end of the file: a short copy is a size mismatch.
     const fail = failWith(expect, opts);
     if (got.size !== size) throw fail("size", size, got.size);
