@@ -25,6 +25,11 @@ export interface RandomAccessInput {
   readonly size: number;
   /** Read into `buf` from `position`; resolves to the bytes read (0 at the end of the file). */
   read(buf: Uint8Array, position: number): Promise<number>;
+  /**
+   * The open file's descriptor, when the input is one: lets a destination read ranges on
+   * another thread of this process. It MUST stay open until every put given this input settles.
+   */
+  readonly fd?: number;
 }
 
 /** A layer in transit: uncompressed identity plus, optionally, a compressed form. */
@@ -60,9 +65,10 @@ export interface ImageDestination {
   /**
    * Optional, as putBlob with the `size` bytes at `offset` of `input` as the data: lets a
    * destination copy a file's range with its own buffers. A source calls it only for bytes
-   * it sends as they are (no gunzip).
+   * it sends as they are (no gunzip), and MAY have several in flight at once; `signal`
+   * stops a copy mid-way.
    */
-  putBlobRange?(input: RandomAccessInput, offset: number, size: number, expect?: BlobExpectation): Promise<BlobInfo>;
+  putBlobRange?(input: RandomAccessInput, offset: number, size: number, expect?: BlobExpectation, signal?: AbortSignal): Promise<BlobInfo>;
   putImage(image: TransferImage): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;

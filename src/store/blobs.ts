@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { TbuildError, digestHex, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, RandomAccessInput } from "../image/index.js";
 import { readFully } from "../image/archive/index.js";
+import type { RangeCopyJob, RangeCopyResult } from "./range-copy.js";
 import { createBlobHasher, hashFile } from "./sha256-stream.js";
+import { WorkerPool, workerScriptUrl } from "./worker-pool.js";
 
 /** A unique temporary name for this process (`<pid>-<random>`, so stale ones can be found). */
 export function tempName(prefix = ""): string {
@@ -32,9 +34,13 @@ export interface WrittenTemp extends BlobInfo {
   readonly synced?: Promise<void>;
 }
 
+/** How errors name a blob. */
+function labelOf(expect: BlobExpectation): string {
+  return expect.label ?? (expect.digest ? `blob ${expect.digest}` : "blob");
+}
+
 function mismatch(expect: BlobExpectation, what: string, want: string | number, got: string | number): TbuildError {
-  const label = expect.label ?? (expect.digest ? `blob ${expect.digest}` : "blob");
-  return new TbuildError("E_ARCHIVE_INVALID", `${label}: ${what} mismatch: expected ${want}, got ${got}`, { hint: "the data is truncated or was modified; nothing was stored" });
+  return new TbuildError("E_ARCHIVE_INVALID", `${labelOf(expect)}: ${what} mismatch: expected ${want}, got ${got}`, { hint: "the data is truncated or was modified; nothing was stored" });
 }
 
 /** Bytes gathered into one writev call. */
@@ -143,16 +149,72 @@ export function copyRangeToTemp(tmpDir: string, input: RandomAccessInput, offset
   return fillTemp(tmpDir, expect, opts, (out, fail) => copyRange(out, input, offset, size, fail));
 }
 
+/** Blobs at least this large are copied by copyRangeInWorker (smaller ones are not worth a message round trip). */
+export const RANGE_WORKER_MIN = 8 << 20;
+
+/** The range-copy workers, started on the first large range (or by warmRangeWorkers). */
+let rangePool: WorkerPool<RangeCopyJob, RangeCopyResult> | undefined;
+
+function rangeWorkers(): WorkerPool<RangeCopyJob, RangeCopyResult> {
+  return (rangePool ??= new WorkerPool(workerScriptUrl(import.meta.url, "range-copy-worker.js")));
+}
+
+/**
+ * Start the range-copy workers now, so their boot overlaps the caller's reading of the
+ * archive's headers, when a source of `bytes` may hold a range large enough for them.
+ */
+export function warmRangeWorkers(bytes: number): void {
+  if (bytes >= RANGE_WORKER_MIN) rangeWorkers().warm();
+}
+
+/**
+ * As copyRangeToTemp, with the read, hash and write on a worker thread (range-copy.ts),
+ * reading each byte once; several such copies run at once, one per core. `fd` is an open
+ * descriptor of the source file and MUST stay open until this settles. The fsync runs
+ * here, as copyRangeToTemp's does. `signal` stops the copy mid-way (the file is removed).
+ */
+export async function copyRangeInWorker(tmpDir: string, fd: number, offset: number, size: number, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "sync"> & { signal?: AbortSignal } = {}): Promise<WrittenTemp> {
+  const path = join(tmpDir, tempName("blob-"));
+  let ok = false;
+  try {
+    const got = await rangeWorkers().run({ fd, offset, size, path }, { label: labelOf(expect), ...(opts.signal ? { signal: opts.signal } : {}) });
+    // The worker stops at the end of the file: a short copy is a size mismatch.
+    const fail = failWith(expect, opts);
+    if (got.size !== size) throw fail("size", size, got.size);
+    verify(expect, got, fail);
+    if (opts.sync === "background") {
+      const synced = syncFile(path);
+      synced.catch(() => undefined); // observed by the caller's await
+      ok = true;
+      return { path, ...got, synced };
+    }
+    await syncFile(path);
+    ok = true;
+    return { path, ...got };
+  } finally {
+    if (!ok) await fsp.rm(path, { force: true });
+  }
+}
+
+function failWith(expect: BlobExpectation, opts: Pick<WriteTempOptions, "mismatch">): Mismatch {
+  return (what, want, got) => (opts.mismatch ? opts.mismatch(what, want, got) : mismatch(expect, what, want, got));
+}
+
+/** Throw `fail`'s error unless `got` has the expected size and digest. */
+function verify(expect: BlobExpectation, got: BlobInfo, fail: Mismatch): void {
+  if (expect.size !== undefined && got.size !== expect.size) throw fail("size", expect.size, got.size);
+  if (expect.digest !== undefined && got.digest !== expect.digest) throw fail("digest", expect.digest, got.digest);
+}
+
 /** The temporary file's life: create, fill, verify, fsync (now or in the background); removed on any failure. */
 async function fillTemp(tmpDir: string, expect: BlobExpectation, opts: WriteTempOptions, fill: Fill): Promise<WrittenTemp> {
   const path = join(tmpDir, tempName("blob-"));
-  const fail: Mismatch = (what, want, got) => (opts.mismatch ? opts.mismatch(what, want, got) : mismatch(expect, what, want, got));
+  const fail = failWith(expect, opts);
   const out = new TempWriter(path, await fsp.open(path, "wx", 0o644));
   let ok = false;
   try {
     const { digest, size } = await fill(out, fail);
-    if (expect.size !== undefined && size !== expect.size) throw fail("size", expect.size, size);
-    if (expect.digest !== undefined && digest !== expect.digest) throw fail("digest", expect.digest, digest);
+    verify(expect, { digest, size }, fail);
     if (opts.sync === "background") {
       const synced = (async () => {
         try {
@@ -292,6 +354,16 @@ export async function writeFileAtomic(tmpDir: string, dest: string, bytes: Uint8
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw e;
+  }
+}
+
+/** fsync a file written and closed elsewhere (fsync covers the file, whichever descriptor asks). */
+async function syncFile(path: string): Promise<void> {
+  const fh = await fsp.open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, RandomAccessInput, TransferImage } from "../image/index.js";
 import { rangeChunks } from "../image/archive/index.js";
-import { copyRangeToTemp, tempName, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
+import { RANGE_WORKER_MIN, copyRangeInWorker, copyRangeToTemp, tempName, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
 import type { PendingImage, PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {
@@ -52,10 +52,16 @@ export class StoreDestination implements ImageDestination {
     return this.stage(writeTemp(await this.stagingDir(), data, expect, { ...opts, sync: "background" }));
   }
 
-  /** Stage a file range (an uncompressed archive's layer), copied with reused buffers; as putBlob otherwise. */
-  async putBlobRange(input: RandomAccessInput, offset: number, size: number, expect: BlobExpectation = {}): Promise<BlobInfo> {
+  /**
+   * Stage a file range (an uncompressed archive's layer); as putBlob otherwise. A large
+   * range of an open file is copied, hashed and fsynced on a worker thread, so two layers
+   * in flight use both cores; a smaller one is copied here with reused buffers.
+   */
+  async putBlobRange(input: RandomAccessInput, offset: number, size: number, expect: BlobExpectation = {}, signal?: AbortSignal): Promise<BlobInfo> {
     if (expect.digest !== undefined && (await this.store.hasBlob(expect.digest))) return this.putBlob(rangeChunks(input, offset, size), expect);
-    return this.stage(copyRangeToTemp(await this.stagingDir(), input, offset, size, expect, { sync: "background" }));
+    const dir = await this.stagingDir();
+    if (input.fd !== undefined && size >= RANGE_WORKER_MIN) return this.stage(copyRangeInWorker(dir, input.fd, offset, size, expect, { sync: "background", ...(signal ? { signal } : {}) }));
+    return this.stage(copyRangeToTemp(dir, input, offset, size, expect, { sync: "background" }));
   }
 
   private async stagingDir(): Promise<string> {

@@ -1,10 +1,12 @@
 // The image lifecycle through the compiled CLI with a temporary --root, read back with the
 // test OCI reader and with skopeo, umoci and podman (installed by test/setup; never skipped).
+import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import tar from "tar-stream";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
+import { buildTar } from "../helpers/tar-builder.js";
 import { findImage, listBlobs, readLayout, snapshotStore, verifyLayout } from "../helpers/oci-reader.js";
 import { sh, tb, tbOk, tempDir } from "./store-helpers.js";
 
@@ -251,6 +253,51 @@ describe("load -i FILE (indexed, layers copied by range) and load from stdin (st
     expect(viaFile).toBe(viaStdin);
     expect(viaFile).toBe(loadBothWays(plain, "gz-plain")[0]);
     expect(viaFile).toContain(id.slice(7, 19));
+  });
+});
+
+describe("large layers (copied, hashed and written on worker threads)", () => {
+  /** A store with two images whose single layers are 10 and 14 MiB of random bytes, saved in one archive. */
+  function largeArchive(): { root: string; archive: string; layers: string[] } {
+    const root = tempDir("large");
+    const dir = tempDir("large-out");
+    for (const [i, mib] of [10, 14].entries()) {
+      const rootfs = join(dir, `rootfs${i}.tar`);
+      writeFileSync(rootfs, buildTar([{ name: "data.bin", content: randomBytes(mib << 20) }]));
+      tbOk(root, ["import", rootfs, `large:${i}`]);
+    }
+    const archive = join(dir, "large.tar");
+    tbOk(root, ["save", "-o", archive, "large:0", "large:1"]);
+    return { root, archive, layers: ["large:0", "large:1"].map((r) => findImage(root, `docker.io/library/${r}`)!.layers[0]!.digest.slice(7)) };
+  }
+
+  // Both tests also show the CLI exits: a worker that kept it alive would hang it past the test's timeout.
+  it("load -i and load from stdin give identical stores", () => {
+    const { archive, layers } = largeArchive();
+    const viaFile = tempDir("large-file");
+    const viaStdin = tempDir("large-stdin");
+    const out = tbOk(viaFile, ["load", "-i", archive]);
+    expect(out).toBe(tbOk(viaStdin, ["load"], { input: readFileSync(archive) }));
+    verifyLayout(viaFile);
+    expect(snapshotStore(viaFile)).toBe(snapshotStore(viaStdin));
+    for (const l of layers) expect(listBlobs(viaFile)).toContain(l);
+  });
+
+  it("a corrupted layer range is named, nothing is stored, and no worker outlives the process", async () => {
+    const { archive, layers } = largeArchive();
+    const bad = join(tempDir("large-bad"), "bad.tar");
+    await rewriteTar(archive, bad, (name, body) => {
+      if (name.endsWith(layers[1]!)) body[5 << 20] = body[5 << 20]! ^ 0xff;
+      return body;
+    });
+    const root2 = tempDir("large-bad2");
+    importBusybox(root2, "keep:me");
+    const snap = snapshotStore(root2);
+    const r = tb(root2, ["load", "-i", bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`E_ARCHIVE_INVALID: blob blobs/sha256/${layers[1]} in the archive: digest mismatch: expected sha256:${layers[1]}, got sha256:`));
+    expect(snapshotStore(root2)).toBe(snap);
+    expect(readdirSync(join(root2, "tbuild", "tmp"))).toEqual([]);
   });
 });
 

@@ -20,6 +20,11 @@ import { TarIndexError, indexTar, readExactly, type TarIndexEntry } from "./tar-
 /** Entries up to this size (and JSON files) are kept in memory until the manifest is read. */
 const SMALL = 1 << 20;
 const MAX_JSON = 64 << 20;
+/**
+ * Large entries of an uncompressed archive file sent to the destination at once: the
+ * store copies and hashes each on a worker thread, so two keep both cores busy.
+ */
+const PARALLEL_PUTS = 2;
 
 type Entry =
   | { kind: "mem"; bytes: Uint8Array }
@@ -67,6 +72,7 @@ function abortable(input: RandomAccessInput, signal: AbortSignal | undefined): R
   if (!signal) return input;
   return {
     size: input.size,
+    ...(input.fd !== undefined ? { fd: input.fd } : {}),
     read: (buf, position) => {
       signal.throwIfAborted();
       return input.read(buf, position);
@@ -129,28 +135,55 @@ export class ArchiveSource implements ImageSource {
     return true;
   }
 
-  /** An uncompressed archive in a file: index its headers, then read each entry from its range. */
+  /**
+   * An uncompressed archive in a file: index its headers, then read each entry from its
+   * range, up to PARALLEL_PUTS large ones at once. The first failure stops the others, and
+   * nothing returns before every put has settled (so the caller may abort the destination).
+   */
   private async readIndexed(input: RandomAccessInput, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
     const index = await indexTar(input).catch(rethrowUnreadable);
-    for (const e of index) {
-      signal?.throwIfAborted();
-      const name = normalizeEntryName(e.name);
-      if (this.addLink(name, e.type, e.linkname) || e.type !== "file") continue;
-      if (ArchiveSource.inMemory(name, e.size)) {
-        this.entries.set(name, { kind: "mem", bytes: await readExactly(input, e.size, e.offset, name).catch(rethrowUnreadable) });
-      } else {
-        this.entries.set(name, await this.rangeEntry(name, input, e, dest));
+    const failed = new AbortController();
+    const putSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+    const running: Promise<void>[] = [];
+    // Of entries with one name the last in the archive wins, whichever copy ends first.
+    const latest = new Map<string, TarIndexEntry>();
+    try {
+      for (const e of index) {
+        putSignal.throwIfAborted();
+        const name = normalizeEntryName(e.name);
+        const link = this.addLink(name, e.type, e.linkname);
+        if (link || e.type === "file") latest.set(name, e);
+        if (link || e.type !== "file") continue;
+        if (ArchiveSource.inMemory(name, e.size)) {
+          this.entries.set(name, { kind: "mem", bytes: await readExactly(input, e.size, e.offset, name).catch(rethrowUnreadable) });
+          continue;
+        }
+        if (running.length >= PARALLEL_PUTS) await running.shift();
+        const put = this.rangeEntry(name, input, e, dest, putSignal).then(
+          (entry) => void (latest.get(name) === e && this.entries.set(name, entry)),
+          (err: unknown) => {
+            failed.abort(err);
+            throw err;
+          },
+        );
+        put.catch(() => undefined); // observed in turn below
+        running.push(put);
       }
+      while (running.length) await running.shift();
+    } catch (err) {
+      failed.abort(err); // a no-op when a put failed first: its error is the one reported
+      await Promise.allSettled(running);
+      throw signal?.aborted ? err : failed.signal.reason;
     }
   }
 
   /** Send a large entry of a file to the destination as a range (a gzipped one is streamed through gunzip). */
-  private async rangeEntry(name: string, input: RandomAccessInput, e: TarIndexEntry, dest: ImageDestination): Promise<Entry> {
+  private async rangeEntry(name: string, input: RandomAccessInput, e: TarIndexEntry, dest: ImageDestination, signal: AbortSignal): Promise<Entry> {
     const magic = new Uint8Array(2);
     await readFully(input, magic, e.offset);
     if (isGzip(magic) || !dest.putBlobRange) return this.streamEntry(name, e.size, rangeChunks(input, e.offset, e.size), dest);
     const named = digestFromPath(name);
-    const stored = await dest.putBlobRange(input, e.offset, e.size, { label: `blob ${name} in the archive`, size: e.size, ...(named ? { digest: named } : {}) });
+    const stored = await dest.putBlobRange(input, e.offset, e.size, { label: `blob ${name} in the archive`, size: e.size, ...(named ? { digest: named } : {}) }, signal);
     return { kind: "put", raw: stored, stored, gzip: false };
   }
 
