@@ -5,7 +5,7 @@
 import * as nodeFs from "node:fs";
 import { TbuildError } from "../util/index.js";
 import type { MatchInfo, PatternMatcher } from "./ignore.js";
-import { rawLstatReader, StatsLstatReader, type LstatReader } from "./lstat-reader.js";
+import { rawLstatReader, StatsLstatReader, type LstatDir, type LstatReader } from "./lstat-reader.js";
 import { StampTable } from "./stamps.js";
 import { compareNames, type ContextEntry, type EntryType, type FileStamp } from "./tree-hash.js";
 
@@ -73,12 +73,11 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
     }
     sortNames(names);
     const prefix = rel ? `${rel}/` : "";
-    // One concatenation per child for the path lstat reads (each is garbage right after).
     const absPrefix = `${abs}/`;
+    const dir = lstat.dir(absPrefix);
     for (const name of names) {
-      const childAbs = absPrefix + name;
       const childRel = prefix + name;
-      const mode = lstatChild(lstat, childAbs, childRel);
+      const mode = lstatChild(lstat, dir, name, childRel);
       const type = typeOf(mode);
       let excluded = false;
       let childEx = noInfo;
@@ -104,14 +103,14 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
       }
       const self = included && !excluded;
       if (type !== "dir") {
-        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, lstat, stamps));
+        if (self) emit(makeEntry(fs, absPrefix, name, childRel, type, mode, lstat, stamps));
         continue;
       }
       if (excluded && !blocking!.every((m) => m.mayReincludeBelow(childRel))) continue;
-      const entry = makeEntry(fs, childAbs, childRel, type, mode, lstat, stamps);
+      const entry = makeEntry(fs, absPrefix, name, childRel, type, mode, lstat, stamps);
       if (self) emit(entry);
       else pending.push(entry);
-      walkDir(childAbs, childRel, childEx, childInc, self);
+      walkDir(absPrefix + name, childRel, childEx, childInc, self);
       if (pending[pending.length - 1] === entry) pending.pop();
     }
   };
@@ -126,24 +125,30 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
  */
 function sortNames(names: string[]): void {
   // libuv's scandir returns names sorted by bytes, which is code-point order: most
-  // directories need only this check, which allocates nothing (a sort copies, a join too).
-  if (inPlainOrder(names)) return;
-  names.sort();
-  if (SURROGATE.test(names.join("/"))) names.sort(compareNames);
+  // directories need only this one pass, which allocates nothing.
+  const order = plainOrder(names);
+  if (order === IN_ORDER) return;
+  if (order === UNSORTED) names.sort();
+  else names.sort(compareNames);
 }
-const SURROGATE = /[\ud800-\udfff]/;
+const IN_ORDER = 0;
+/** Out of UTF-16 order, and no surrogate: the native sort gives code-point order. */
+const UNSORTED = 1;
+/** Some name holds a surrogate: only compareNames gives code-point order. */
+const SURROGATES = 2;
 
-/** Whether `names` ascend by UTF-16 code unit and hold no surrogate (so they ascend by code point too). */
-function inPlainOrder(names: readonly string[]): boolean {
+/** How `names` stand: ascending by UTF-16 code unit, not, or holding a surrogate (checked in every name). */
+function plainOrder(names: readonly string[]): number {
+  let order = IN_ORDER;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    if (i > 0 && !(names[i - 1]! < name)) return false;
+    if (i > 0 && !(names[i - 1]! < name)) order = UNSORTED;
     for (let k = 0; k < name.length; k++) {
       const c = name.charCodeAt(k);
-      if (c >= 0xd800 && c <= 0xdfff) return false;
+      if (c >= 0xd800 && c <= 0xdfff) return SURROGATES;
     }
   }
-  return true;
+  return order;
 }
 
 /**
@@ -166,9 +171,9 @@ function typeOf(mode: number): EntryType {
  * lstat a child found by readdir. A name that is not valid UTF-8 reaches JS with U+FFFD in
  * place of its bad bytes, so the path no longer names the file: say so instead of ENOENT.
  */
-function lstatChild(lstat: LstatReader, abs: string, rel: string): number {
+function lstatChild(lstat: LstatReader, dir: LstatDir, name: string, rel: string): number {
   try {
-    return lstat.lstat(abs);
+    return lstat.lstatChild(dir, name);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" && rel.includes("\ufffd")) {
       throw new TbuildError("E_CONTEXT_NOT_FOUND", `a name in the build context is not valid UTF-8: ${JSON.stringify(rel)}`, { cause: e, hint: "rename it: tbuild reads UTF-8 names only" });
@@ -177,14 +182,14 @@ function lstatChild(lstat: LstatReader, abs: string, rel: string): number {
   }
 }
 
-function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, lstat: LstatReader, stamps: StampTable): ContextEntry {
+function makeEntry(fs: WalkFs, absPrefix: string, name: string, path: string, type: EntryType, st: number, lstat: LstatReader, stamps: StampTable): ContextEntry {
   const mode = st & 0o7777;
   const row = lstat.pushStamp(stamps);
   switch (type) {
     case "file":
       return new WalkedEntry(path, type, mode, lstat.size(), stamps, row);
     case "symlink":
-      return new WalkedEntry(path, type, mode, 0, stamps, row, fs.readlinkSync(abs));
+      return new WalkedEntry(path, type, mode, 0, stamps, row, fs.readlinkSync(absPrefix + name));
     case "char-device":
     case "block-device": {
       // Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor).
