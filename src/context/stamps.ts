@@ -63,6 +63,11 @@ export class StampTable {
     return this.rows++;
   }
 
+  /** Keep the first `rows` rows only. */
+  truncate(rows: number): void {
+    this.rows = Math.min(this.rows, rows);
+  }
+
   /** Write `s` at `row` (which must exist). Values are stored modulo 2^64. */
   put(row: number, s: StampSource): void {
     const w = row * 5;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FileHashCache, openContext, walkContext, type FileStamp } from "../../../src/context/index.js";
 import { StampTable } from "../../../src/context/stamps.js";
-import { WalkedEntry } from "../../../src/context/walk.js";
+import { WalkedEntry } from "../../../src/context/entry-table.js";
 
 const tmp = fs.mkdtempSync(join(tmpdir(), "tbuild-fhc-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
