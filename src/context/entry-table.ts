@@ -82,7 +82,7 @@ export class EntryTable {
   }
 
   private grow(): void {
-    const n = 2 * this.parents.length;
+    const n = 4 * this.parents.length;
     const parents = new Int32Array(n);
     parents.set(this.parents);
     this.parents = parents;

@@ -96,6 +96,8 @@ class RawLstatReader implements LstatReader {
   private readonly w: Int32Array;
   /** Directory paths, nested ones after their parents', and the name being read. */
   private path = Buffer.alloc(4096);
+  /** Views of `path` from its start, 512 (k + 1) bytes long at k: made once, not per directory. */
+  private views: Buffer[] = [];
 
   constructor(
     private readonly binding: FsBinding,
@@ -115,10 +117,15 @@ class RawLstatReader implements LstatReader {
     // A subdirectory's prefix extends its parent's, so rewriting it leaves the parent's
     // bytes as they were and the parent's handle stays good (a grown buffer is a new one).
     const need = Buffer.byteLength(absPrefix) + NAME_ROOM;
-    if (need > this.path.length) this.path = Buffer.alloc(Math.max(need, 2 * this.path.length));
+    if (need > this.path.length) {
+      this.path = Buffer.alloc(Math.max(need, 2 * this.path.length));
+      this.views = [];
+    }
     const bytes = this.path.write(absPrefix, 0);
-    // The view spans the longest path it can hold: the binding copies it whole.
-    return { absPrefix, view: this.path.subarray(0, need), bytes };
+    // The binding copies the view whole: it is a little longer than the longest path it
+    // must hold, in steps of 512 bytes.
+    const k = (need - 1) >> 9;
+    return { absPrefix, view: (this.views[k] ??= this.path.subarray(0, Math.min(512 * (k + 1), this.path.length))), bytes };
   }
 
   lstatChild(dir: LstatDir, name: string): number {
