@@ -88,8 +88,16 @@ export async function openContext(dir: string, opts: OpenContextOptions = {}): P
   const patterns = readIgnoreFile(text);
   const matcher = PatternMatcher.compile(patterns, loc.ignoreFile ? relative(root, loc.ignoreFile) || loc.ignoreFile : ".dockerignore");
   const walkOpts = { exclude: [matcher], ...(opts.fs ? { fs: opts.fs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
-  const table = walkEntryTable(root, walkOpts);
-  const cache = opts.cacheDir ? await FileHashCache.open(opts.cacheDir) : FileHashCache.memory();
+  // The cache file's checksum is computed on libuv's threads while this thread walks.
+  const opening = opts.cacheDir ? FileHashCache.open(opts.cacheDir) : undefined;
+  let table: EntryTable;
+  try {
+    table = walkEntryTable(root, walkOpts);
+  } catch (e) {
+    opening?.catch(() => undefined);
+    throw e;
+  }
+  const cache = opening ? await opening : FileHashCache.memory();
   return new BuildContext(root, loc, patterns, matcher, table, cache, opts);
 }
 

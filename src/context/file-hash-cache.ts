@@ -3,7 +3,7 @@
 // is never read twice. One compact binary file with a SHA-256 of its records, replaced
 // atomically (temp + rename); a damaged file is ignored, never trusted.
 // Racy-git rule: a file modified within RACY_WINDOW_NS of being hashed is not trusted.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -58,6 +58,14 @@ export class FileHashCache {
   private next: Int32Array = new Int32Array(0);
   /** Per hash bucket: the newest slot of its chain, or -1. Length is a power of two. */
   private heads: Int32Array = new Int32Array(1024).fill(-1);
+  /** Whether `heads` and `next` chain every live slot (built on the first `find`, not on open). */
+  private indexed = true;
+  /**
+   * The slot after the last one a lookup found. Slots are kept in the order their files
+   * were hashed, mostly walk order, so a re-hash finds most entries here without the
+   * hash table: it is tried first.
+   */
+  private hint = 0;
   /** A stamp given as an object is written here (row 0) to be compared like a table row. */
   private readonly scratch = new StampTable(1);
   private dirty = false;
@@ -71,7 +79,11 @@ export class FileHashCache {
     return new FileHashCache(undefined);
   }
 
-  /** Load the cache kept in folder `dir` (created on save). */
+  /**
+   * Load the cache kept in folder `dir` (created on save). The file is read at once; its
+   * checksum is computed on libuv's threads, so a caller that walks the context before
+   * awaiting this pays little for it.
+   */
   static async open(dir: string): Promise<FileHashCache> {
     const c = new FileHashCache(join(dir, FILE_NAME));
     let buf: Buffer;
@@ -86,14 +98,15 @@ export class FileHashCache {
     const n = buf.readUInt32LE(8);
     if (buf.length !== HEADER + n * RECORD) return c;
     // A torn or flipped byte anywhere in the records must not become a trusted digest.
-    if (!createHash("sha256").update(buf.subarray(HEADER)).digest().equals(buf.subarray(12, HEADER))) return c;
+    const sum = Buffer.from(await webcrypto.subtle.digest("SHA-256", buf.subarray(HEADER)));
+    if (!sum.equals(buf.subarray(12, HEADER))) return c;
     // The word view needs a 4-byte aligned start (a pooled Buffer may not have one).
     if (buf.byteOffset % 4 !== 0) buf = Buffer.from(buf);
     c.data = buf;
     c.words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
     c.next = new Int32Array(n);
     c.slots = c.live = n;
-    c.rehash(n);
+    c.indexed = false;
     return c;
   }
 
@@ -103,6 +116,7 @@ export class FileHashCache {
 
   /** Rebuild `heads` and the chains for room for `n` slots (load factor at most 1/2). */
   private rehash(n: number): void {
+    this.indexed = true;
     let cap = this.heads.length;
     while (cap < 2 * n) cap *= 2;
     if (cap !== this.heads.length) this.heads = new Int32Array(cap);
@@ -119,6 +133,7 @@ export class FileHashCache {
 
   /** The live slot with the dev and ino of row `row` of `t` (its words at 10 row), or -1. */
   private find(t: Int32Array, at: number): number {
+    if (!this.indexed) this.rehash(this.slots);
     const w = this.words;
     for (let slot = this.heads[bucket(t, at) & (this.heads.length - 1)]!; slot >= 0; slot = this.next[slot]!) {
       const o = HEADER_WORDS + 18 * slot;
@@ -134,12 +149,18 @@ export class FileHashCache {
   lookup(table: StampTable, row: number): number {
     const t = table.i32;
     const at = row * 10;
-    const slot = this.find(t, at);
+    const w = this.words;
+    let slot = this.hint;
+    let o = HEADER_WORDS + 18 * slot;
+    // A live slot with this dev and ino is the only one (set() reuses it): what find() gives.
+    if (!(slot < this.slots && this.next[slot] !== -2 && w[o] === t[at] && w[o + 1] === t[at + 1] && w[o + 2] === t[at + 2] && w[o + 3] === t[at + 3])) {
+      slot = this.find(t, at);
+      o = HEADER_WORDS + 18 * slot;
+    }
     if (slot >= 0) {
-      const w = this.words;
-      const o = HEADER_WORDS + 18 * slot;
       if (w[o + 4] === t[at + 4] && w[o + 5] === t[at + 5] && w[o + 6] === t[at + 6] && w[o + 7] === t[at + 7] && w[o + 8] === t[at + 8] && w[o + 9] === t[at + 9]) {
         this.stats.hits++;
+        this.hint = slot + 1;
         return slot;
       }
     }

@@ -39,6 +39,30 @@ describe("cache file format", () => {
     expect(back.get(stamp(999n))).toBeUndefined();
   });
 
+  it("answers lookups in any order, and never from a slot dropped or changed since", async () => {
+    const { dir, stamps } = await savedCache();
+    const c = await FileHashCache.open(dir);
+    const want = (i: number) => dig("0123456789abcdef"[i % 16]!);
+    // Slots follow insertion order: walk it backwards, forwards, then at random.
+    for (let i = stamps.length - 1; i >= 0; i--) expect(c.get(stamps[i]!)).toBe(want(i));
+    for (let i = 0; i < stamps.length; i++) expect(c.get(stamps[i]!)).toBe(want(i));
+    let seed = 3;
+    for (let k = 0; k < 200; k++) {
+      const i = (seed = (seed * 1103515245 + 12345) >>> 0) % stamps.length;
+      expect(c.get(stamps[i]!)).toBe(want(i));
+    }
+    // Entry 11 is next in order after 10; a racy re-hash drops it, then it must miss.
+    expect(c.get(stamps[10]!)).toBe(want(10));
+    c.set(stamps[11]!, dig("f"), stamps[11]!.mtimeNs);
+    expect(c.get(stamps[10]!)).toBe(want(10));
+    expect(c.get(stamps[11]!)).toBeUndefined();
+    // Entry 13 changed (same dev and inode, new mtime): next in order, and a miss.
+    expect(c.get(stamps[12]!)).toBe(want(12));
+    expect(c.get({ ...stamps[13]!, mtimeNs: stamps[13]!.mtimeNs + 1n })).toBeUndefined();
+    expect(c.get(stamps[14]!)).toBe(want(14));
+    expect(c.stats).toMatchObject({ racy: 1 });
+  });
+
   const damages: [string, (b: Buffer) => Buffer][] = [
     ["garbage", () => Buffer.from("garbage")],
     ["empty", () => Buffer.alloc(0)],
