@@ -69,13 +69,13 @@ export class EntryTable {
   entries(): ContextEntry[] {
     if (this.built) return this.built;
     const out: ContextEntry[] = new Array(this.rows);
-    // A folder's path, by its entry index; its children's paths extend it.
-    const dirPaths: string[] = [];
+    // A folder's path and a slash, by its entry index: a child's path is one concatenation.
+    const prefixes: string[] = [];
     for (let i = 0; i < this.rows; i++) {
       const p = this.parents[i]!;
-      const path = p < 0 ? this.names[i]! : `${dirPaths[p]!}/${this.names[i]!}`;
+      const path = p < 0 ? this.names[i]! : prefixes[p]! + this.names[i]!;
       const type = this.type(i);
-      if (type === "dir") dirPaths[i] = path;
+      if (type === "dir") prefixes[i] = `${path}/`;
       out[i] = new WalkedEntry(path, type, this.modes[i]! & 0o7777, this.sizes[i]!, this, i, this.extras.get(i));
     }
     return (this.built = out);
