@@ -11,7 +11,7 @@ import { FileHashCache } from "./file-hash-cache.js";
 import { hashFiles, type HashFilesStats } from "./hash-files.js";
 import { PatternMatcher, readIgnoreFile } from "./ignore.js";
 import { typeOf, WalkedEntry, type EntryTable } from "./entry-table.js";
-import { hashEntryTable, hashEntryTree, type EntryDigests } from "./entry-tree-hash.js";
+import { entryTableKey, hashEntryTable, hashEntryTree, type EntryDigests } from "./entry-tree-hash.js";
 import { EntryIndex, normalizeSource, selectSources, type SelectedRoot, type Selection, type SelectOptions } from "./select.js";
 import { hashTree, type ContextEntry, type FileRecord, type FileStamp, type StringHasher } from "./tree-hash.js";
 import { walkEntryTable, type WalkFs } from "./walk.js";
@@ -186,7 +186,7 @@ export class BuildContext {
     });
     const stats = await this.hashMisses(misses, missAt, found, cacheHits);
     const roots = selection.roots.map((r, k) => {
-      const digest = hashWalkedRoot(r, found[k]!) ?? hashEntryTree(r.entries, r.path, found[k]!) ?? hashTree(rootRecords(r, found[k]!), nodeStringHasher).digest;
+      const digest = hashWalkedRoot(cache, r, found[k]!) ?? hashEntryTree(r.entries, r.path, found[k]!) ?? hashTree(rootRecords(r, found[k]!), nodeStringHasher).digest;
       return { source: r.source, path: r.path, destName: r.destName, digest };
     });
     return selectionHash(roots, () => selection.roots.flatMap((r, k) => r.entries.map((e, i) => new SelectedFile(r.path, e, found[k]!, i))), stats);
@@ -220,7 +220,7 @@ export class BuildContext {
       [got],
       cacheHits,
     );
-    const digest = hashEntryTable(t, -1, n, got)!;
+    const digest = memoisedTableDigest(this.cache, t, -1, n, got)!;
     return selectionHash([{ source: ".", path: "", destName: "", digest }], () => this.entries.map((e, i) => new SelectedFile("", e, got, i)), stats);
   }
 
@@ -308,7 +308,7 @@ function selectionHash(roots: SelectionHash["roots"], files: () => HashedFile[],
  * The digest of a selection root from its walk's EntryTable, when its entries are rows
  * of one table in a run (what a root without --exclude always is); else undefined.
  */
-function hashWalkedRoot(r: SelectedRoot, found: EntryDigests): Digest | undefined {
+function hashWalkedRoot(cache: FileHashCache, r: SelectedRoot, found: EntryDigests): Digest | undefined {
   const n = r.entries.length;
   const first = r.entries[0];
   const t = first && WalkedEntry.entryTable(first);
@@ -318,8 +318,18 @@ function hashWalkedRoot(r: SelectedRoot, found: EntryDigests): Digest | undefine
     const e = r.entries[i]!;
     if (WalkedEntry.entryTable(e) !== t || WalkedEntry.stampRow(e) !== base + i) return undefined;
   }
-  if (r.path === "") return base === 0 ? hashEntryTable(t, -1, n, found) : undefined;
-  return first.path === r.path ? hashEntryTable(t, base, base + n, found) : undefined;
+  if (r.path === "") return base === 0 ? memoisedTableDigest(cache, t, -1, n, found) : undefined;
+  return first.path === r.path ? memoisedTableDigest(cache, t, base, base + n, found) : undefined;
+}
+
+/** hashEntryTable, answered from the cache's tree-digest memo when nothing it reads changed. */
+function memoisedTableDigest(cache: FileHashCache, t: EntryTable, root: number, end: number, found: EntryDigests): Digest | undefined {
+  const key = entryTableKey(t, root, end, found);
+  const known = cache.treeDigest(key);
+  if (known !== undefined) return known;
+  const digest = hashEntryTable(t, root, end, found);
+  if (digest !== undefined) cache.setTreeDigest(key, digest);
+  return digest;
 }
 
 /** The records of a selection root: paths relative to it, content digests from `found`. */

@@ -65,6 +65,13 @@ export class EntryTable {
     return this.extras.get(i);
   }
 
+  /** The rows in [from, to) with a link target or device numbers, in row order, with them. */
+  extrasIn(from: number, to: number): [number, EntryExtras][] {
+    const out: [number, EntryExtras][] = [];
+    for (const [i, x] of this.extras) if (i >= from && i < to) out.push([i, x]);
+    return out;
+  }
+
   /** The entries as objects (built once), in walk order. */
   entries(): ContextEntry[] {
     if (this.built) return this.built;

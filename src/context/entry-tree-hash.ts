@@ -377,6 +377,28 @@ export function hashEntryTable(t: EntryTable, root: number, end: number, digests
   return digest;
 }
 
+/**
+ * The key under which the file-hash cache memoises hashEntryTable(t, root, end, digests):
+ * a SHA-256 of everything that digest is computed from (the rows' names, parent links,
+ * st_mode, sizes, link targets and device numbers, the digests present, the range, and the
+ * tags of the preimages), so equal keys mean equal digests. It hashes ~60 bytes a file
+ * where the tree hash writes and hashes ~120 as text: a third of the work.
+ */
+export function entryTableKey(t: EntryTable, root: number, end: number, digests: EntryDigests): Buffer {
+  const base = root < 0 ? 0 : root;
+  const n = end - base;
+  const h = crypto.createHash("sha256");
+  h.update(KEY_TAG).update(DIR_TAG).update(RECORD_TAG).update(`${root < 0 ? "root" : "dir"}\0${n}\0`);
+  // Names hold neither "/" nor NUL: joined by NUL they stay apart. UTF-16, since UTF-8
+  // would make any lone surrogate U+FFFD, and the tree hash tells those apart.
+  h.update(t.names.slice(base, end).join("\0"), "utf16le");
+  h.update(t.parents.subarray(base, end)).update(t.modes.subarray(base, end)).update(t.sizes.subarray(base, end));
+  h.update(digests.has.subarray(0, n)).update(digests.bytes.subarray(0, 32 * n));
+  h.update(JSON.stringify(t.extrasIn(base, end)));
+  return h.digest();
+}
+const KEY_TAG = ascii("tbuild.context.tree-key.v1\0");
+
 /** Whether `p` is directly inside directory `dir` ("" = the root). */
 function isChild(p: string, dir: string): boolean {
   if (dir === "") return p.indexOf("/") < 0;

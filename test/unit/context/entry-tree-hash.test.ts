@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { EntryTable } from "../../../src/context/entry-table.js";
-import { hashEntryTable, hashEntryTree, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
+import { entryTableKey, hashEntryTable, hashEntryTree, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
 import { compareNames, hashTree, openContext, type ContextEntry, type FileRecord } from "../../../src/context/index.js";
 import type { Digest } from "../../../src/util/index.js";
 
@@ -111,6 +111,37 @@ describe("hashEntryTree on synthetic entries", () => {
       }
     });
   }
+
+  it("the memo key of a table changes with everything its tree digest is made of", () => {
+    const all: ContextEntry[] = [
+      { path: "a", type: "dir", mode: 0o755, size: 0 },
+      { path: "a/f", type: "file", mode: 0o644, size: 5 },
+      { path: "a/g", type: "file", mode: 0o644, size: 6 },
+      { path: "b", type: "file", mode: 0o644, size: 7 },
+      { path: "c", type: "char-device", mode: 0o660, size: 0, devMajor: 1, devMinor: 3 },
+      { path: "l", type: "symlink", mode: 0o777, size: 0, linkTarget: "b" },
+      { path: "z", type: "dir", mode: 0o755, size: 0 },
+    ];
+    const d = digestsFor(all, false);
+    const hex = (entries: readonly ContextEntry[], digests: EntryDigests, end = entries.length) => entryTableKey(tableOf(entries), -1, end, digests).toString("hex");
+    const base = hex(all, d);
+    const b = (change: Partial<ContextEntry>) => all.map((e) => (e.path === "b" ? { ...e, ...change } : e));
+    const variants: [string, ContextEntry[], EntryDigests][] = [
+      ["a name", b({ path: "bb" }), d],
+      ["a mode", b({ mode: 0o645 }), d],
+      ["a size", b({ size: 8 }), d],
+      ["a type", b({ type: "fifo" }), d],
+      ["a link target", all.map((e) => (e.path === "l" ? { ...e, linkTarget: "a" } : e)), d],
+      ["device numbers", all.map((e) => (e.path === "c" ? { ...e, devMinor: 4 } : e)), d],
+      ["a file in another folder", [...all.filter((e) => e.path !== "a/g"), { path: "z/g", type: "file", mode: 0o644, size: 6 }], d],
+      ["a digest byte", all, { bytes: d.bytes.map((v, i) => (i === 32 * 3 + 31 ? v ^ 1 : v)), has: d.has }],
+      ["a digest missing", all, { bytes: d.bytes, has: d.has.map((h, i) => (i === 3 ? 0 : h)) }],
+    ];
+    for (const [what, entries, digests] of variants) expect(hex(entries, digests), what).not.toBe(base);
+    expect(hex(all, d, all.length - 1)).not.toBe(base);
+    // The same inputs, built again: the same key.
+    expect(hex(all.map((e) => ({ ...e })), { bytes: d.bytes.slice(), has: d.has.slice() })).toBe(base);
+  });
 
   it("a lone file or symlink root is its record digest", () => {
     const d = digestsFor([{ path: "x", type: "file", mode: 0o644, size: 3 }], false);

@@ -63,6 +63,26 @@ describe("cache file format", () => {
     expect(c.stats).toMatchObject({ racy: 1 });
   });
 
+  it("keeps the newest tree digests across a save, and ignores a damaged memo file", async () => {
+    const dir = join(tmp, `c${n++}`);
+    const c = await FileHashCache.open(dir);
+    const key = (i: number) => {
+      const k = Buffer.alloc(32);
+      k.writeUInt32LE(i);
+      return k;
+    };
+    for (let i = 0; i < 300; i++) c.setTreeDigest(key(i), dig("0123456789abcdef"[i % 16]!));
+    await c.save();
+    const back = await FileHashCache.open(dir);
+    expect(back.treeDigest(key(299))).toBe(dig("b"));
+    expect(back.treeDigest(key(44))).toBe(dig("c"));
+    expect(back.treeDigest(key(43))).toBeUndefined(); // 256 kept: the oldest 44 are gone
+    expect(back.stats.treeHits).toBe(2);
+    const file = join(dir, "tree-digests.v1.bin");
+    fs.writeFileSync(file, flip(fs.readFileSync(file), 100));
+    expect((await FileHashCache.open(dir)).treeDigest(key(299))).toBeUndefined();
+  });
+
   const damages: [string, (b: Buffer) => Buffer][] = [
     ["garbage", () => Buffer.from("garbage")],
     ["empty", () => Buffer.alloc(0)],
