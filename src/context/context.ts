@@ -10,10 +10,11 @@ import { TbuildError, type Digest } from "../util/index.js";
 import { FileHashCache } from "./file-hash-cache.js";
 import { hashFiles, type HashFilesStats } from "./hash-files.js";
 import { PatternMatcher, readIgnoreFile } from "./ignore.js";
-import { hashEntryTree, type EntryDigests } from "./entry-tree-hash.js";
+import { typeOf, WalkedEntry, type EntryTable } from "./entry-table.js";
+import { entryTableKey, hashEntryTable, hashEntryTree, type EntryDigests } from "./entry-tree-hash.js";
 import { EntryIndex, normalizeSource, selectSources, type SelectedRoot, type Selection, type SelectOptions } from "./select.js";
 import { hashTree, type ContextEntry, type FileRecord, type FileStamp, type StringHasher } from "./tree-hash.js";
-import { walkContext, WalkedEntry, type WalkFs } from "./walk.js";
+import { walkEntryTable, type WalkFs } from "./walk.js";
 
 export interface OpenContextOptions {
   /** The Dockerfile: absolute, or relative to the context directory. Default `Dockerfile`. */
@@ -87,9 +88,17 @@ export async function openContext(dir: string, opts: OpenContextOptions = {}): P
   const patterns = readIgnoreFile(text);
   const matcher = PatternMatcher.compile(patterns, loc.ignoreFile ? relative(root, loc.ignoreFile) || loc.ignoreFile : ".dockerignore");
   const walkOpts = { exclude: [matcher], ...(opts.fs ? { fs: opts.fs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
-  const entries = walkContext(root, walkOpts);
-  const cache = opts.cacheDir ? await FileHashCache.open(opts.cacheDir) : FileHashCache.memory();
-  return new BuildContext(root, loc, patterns, matcher, entries, cache, opts);
+  // The cache file's checksum is computed on libuv's threads while this thread walks.
+  const opening = opts.cacheDir ? FileHashCache.open(opts.cacheDir) : undefined;
+  let table: EntryTable;
+  try {
+    table = walkEntryTable(root, walkOpts);
+  } catch (e) {
+    opening?.catch(() => undefined);
+    throw e;
+  }
+  const cache = opening ? await opening : FileHashCache.memory();
+  return new BuildContext(root, loc, patterns, matcher, table, cache, opts);
 }
 
 /** An opened build context. Entries are a snapshot taken at open time. */
@@ -100,22 +109,30 @@ export class BuildContext {
   /** The ignore file's patterns as read (comments gone, cleaned). */
   readonly ignorePatterns: readonly string[];
   readonly matcher: PatternMatcher;
-  /** What the build would send: every entry not excluded, in WalkDir order. */
-  readonly entries: readonly ContextEntry[];
   readonly cache: FileHashCache;
-  private readonly index: EntryIndex;
+  /** The walk's entries as columns; their objects are built on first use of `entries`. */
+  private readonly table: EntryTable;
+  private entryIndex: EntryIndex | undefined;
   private readonly opts: OpenContextOptions;
 
-  constructor(root: string, loc: DockerfileLocation, patterns: string[], matcher: PatternMatcher, entries: ContextEntry[], cache: FileHashCache, opts: OpenContextOptions) {
+  constructor(root: string, loc: DockerfileLocation, patterns: string[], matcher: PatternMatcher, table: EntryTable, cache: FileHashCache, opts: OpenContextOptions) {
     this.root = root;
     this.dockerfile = loc.dockerfile;
     this.ignoreFile = loc.ignoreFile;
     this.ignorePatterns = patterns;
     this.matcher = matcher;
-    this.entries = entries;
+    this.table = table;
     this.cache = cache;
-    this.index = new EntryIndex(entries);
     this.opts = opts;
+  }
+
+  /** What the build would send: every entry not excluded, in WalkDir order. */
+  get entries(): readonly ContextEntry[] {
+    return this.table.entries();
+  }
+
+  private get index(): EntryIndex {
+    return (this.entryIndex ??= new EntryIndex(this.entries));
   }
 
   /** Whether .dockerignore excludes `path` (context-relative). Throws E_CONTEXT_ESCAPE for `..` out. */
@@ -138,7 +155,8 @@ export class BuildContext {
   async hashSelection(selection: Selection): Promise<SelectionHash> {
     // The file-hash cache answers first, its digests copied as raw bytes per entry; only
     // what it cannot answer goes to hashFiles. Each root is then hashed on bytes
-    // (hashEntryTree); records and digest strings are built only if `files` is read.
+    // (hashEntryTable, else hashEntryTree); records and digest strings are built only if
+    // `files` is read.
     const cache = this.cache;
     const found: EntryDigests[] = [];
     const misses: ContextEntry[] = [];
@@ -147,7 +165,7 @@ export class BuildContext {
     let cacheHits = 0;
     selection.roots.forEach((r, k) => {
       const n = r.entries.length;
-      const got: EntryDigests = { bytes: new Uint8Array(32 * n), has: new Uint8Array(n) };
+      const got = noDigests(n);
       const words = new Int32Array(got.bytes.buffer);
       for (let i = 0; i < n; i++) {
         const e = r.entries[i]!;
@@ -166,43 +184,67 @@ export class BuildContext {
       }
       found.push(got);
     });
-    let stats: HashFilesStats = { filesRead: 0, bytesRead: 0, cacheHits };
-    if (misses.length > 0) {
-      const done = await hashFiles(this.root, misses, {
-        // Misses were looked up above: hashFiles reads them and records what it read.
-        cache: new CacheWriteThrough(cache),
-        ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
-        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      });
-      for (let m = 0; m < misses.length; m++) {
-        const d = done.digests.get(misses[m]!.path);
-        if (d === undefined) continue;
-        const got = found[missAt[2 * m]!]!;
-        const i = missAt[2 * m + 1]!;
-        Buffer.from(got.bytes.buffer, got.bytes.byteOffset, got.bytes.length).write(d.slice(7), 32 * i, 32, "hex");
-        got.has[i] = 1;
-      }
-      stats = { ...done.stats, cacheHits };
-    }
+    const stats = await this.hashMisses(misses, missAt, found, cacheHits);
     const roots = selection.roots.map((r, k) => {
-      const digest = hashEntryTree(r.entries, r.path, found[k]!) ?? hashTree(rootRecords(r, found[k]!), nodeStringHasher).digest;
+      const digest = hashWalkedRoot(cache, r, found[k]!) ?? hashEntryTree(r.entries, r.path, found[k]!) ?? hashTree(rootRecords(r, found[k]!), nodeStringHasher).digest;
       return { source: r.source, path: r.path, destName: r.destName, digest };
     });
-    const digest = nodeStringHasher(`tbuild.context.selection.v1\0${JSON.stringify(roots.map((r) => [r.destName, r.digest]))}`);
-    let files: HashedFile[] | undefined;
-    return {
-      digest,
-      roots,
-      get files(): HashedFile[] {
-        return (files ??= selection.roots.flatMap((r, k) => r.entries.map((e, i) => new SelectedFile(r.path, e, found[k]!, i))));
-      },
-      stats,
-    };
+    return selectionHash(roots, () => selection.roots.flatMap((r, k) => r.entries.map((e, i) => new SelectedFile(r.path, e, found[k]!, i))), stats);
   }
 
   /** The hash of everything the build would send (`COPY . .`). */
   async hashAll(): Promise<SelectionHash> {
-    return this.hashSelection(this.select(["."]));
+    // hashSelection(select(["."])) from the walk's columns: no entry object is built
+    // unless a file must be read or `files` is asked for.
+    const t = this.table;
+    const n = t.length;
+    if (n === 0) return this.hashSelection(this.select(["."]));
+    const got = noDigests(n);
+    const words = new Int32Array(got.bytes.buffer);
+    const missRows: number[] = [];
+    let cacheHits = 0;
+    for (let i = 0; i < n; i++) {
+      if (typeOf(t.modes[i]!) !== "file") continue;
+      const slot = this.cache.lookup(t.stamps, i);
+      if (slot < 0) missRows.push(i);
+      else {
+        this.cache.copyDigest(slot, words, 8 * i);
+        got.has[i] = 1;
+        cacheHits++;
+      }
+    }
+    const entries = missRows.length > 0 ? this.entries : [];
+    const stats = await this.hashMisses(
+      missRows.map((i) => entries[i]!),
+      missRows.flatMap((i) => [0, i]),
+      [got],
+      cacheHits,
+    );
+    const digest = memoisedTableDigest(this.cache, t, -1, n, got)!;
+    return selectionHash([{ source: ".", path: "", destName: "", digest }], () => this.entries.map((e, i) => new SelectedFile("", e, got, i)), stats);
+  }
+
+  /**
+   * Read the files the cache could not answer (`misses`; miss m is entry missAt[2m + 1] of
+   * root missAt[2m]), put their digests in `found` and record them in the cache.
+   */
+  private async hashMisses(misses: readonly ContextEntry[], missAt: readonly number[], found: readonly EntryDigests[], cacheHits: number): Promise<HashFilesStats> {
+    if (misses.length === 0) return { filesRead: 0, bytesRead: 0, cacheHits };
+    const done = await hashFiles(this.root, misses, {
+      // Misses were looked up already: hashFiles reads them and records what it read.
+      cache: new CacheWriteThrough(this.cache),
+      ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    });
+    for (let m = 0; m < misses.length; m++) {
+      const d = done.digests.get(misses[m]!.path);
+      if (d === undefined) continue;
+      const got = found[missAt[2 * m]!]!;
+      const i = missAt[2 * m + 1]!;
+      Buffer.from(got.bytes.buffer, got.bytes.byteOffset, got.bytes.length).write(d.slice(7), 32 * i, 32, "hex");
+      got.has[i] = 1;
+    }
+    return { ...done.stats, cacheHits };
   }
 
   /**
@@ -241,6 +283,53 @@ export class BuildContext {
     const r = relative(this.root, abs);
     return r.startsWith("..") || isAbsolute(r) ? abs : r.split(sep).join("/");
   }
+}
+
+/** Room for the content digests of `n` entries, none present yet. */
+function noDigests(n: number): EntryDigests {
+  return { bytes: new Uint8Array(32 * n), has: new Uint8Array(n) };
+}
+
+/** A selection's hash from its roots' digests; `files` is built by `files` when first read. */
+function selectionHash(roots: SelectionHash["roots"], files: () => HashedFile[], stats: HashFilesStats): SelectionHash {
+  const digest = nodeStringHasher(`tbuild.context.selection.v1\0${JSON.stringify(roots.map((r) => [r.destName, r.digest]))}`);
+  let built: HashedFile[] | undefined;
+  return {
+    digest,
+    roots,
+    get files(): HashedFile[] {
+      return (built ??= files());
+    },
+    stats,
+  };
+}
+
+/**
+ * The digest of a selection root from its walk's EntryTable, when its entries are rows
+ * of one table in a run (what a root without --exclude always is); else undefined.
+ */
+function hashWalkedRoot(cache: FileHashCache, r: SelectedRoot, found: EntryDigests): Digest | undefined {
+  const n = r.entries.length;
+  const first = r.entries[0];
+  const t = first && WalkedEntry.entryTable(first);
+  if (!t) return undefined;
+  const base = WalkedEntry.stampRow(first);
+  for (let i = 1; i < n; i++) {
+    const e = r.entries[i]!;
+    if (WalkedEntry.entryTable(e) !== t || WalkedEntry.stampRow(e) !== base + i) return undefined;
+  }
+  if (r.path === "") return base === 0 ? memoisedTableDigest(cache, t, -1, n, found) : undefined;
+  return first.path === r.path ? memoisedTableDigest(cache, t, base, base + n, found) : undefined;
+}
+
+/** hashEntryTable, answered from the cache's tree-digest memo when nothing it reads changed. */
+function memoisedTableDigest(cache: FileHashCache, t: EntryTable, root: number, end: number, found: EntryDigests): Digest | undefined {
+  const key = entryTableKey(t, root, end, found);
+  const known = cache.treeDigest(key);
+  if (known !== undefined) return known;
+  const digest = hashEntryTable(t, root, end, found);
+  if (digest !== undefined) cache.setTreeDigest(key, digest);
+  return digest;
 }
 
 /** The records of a selection root: paths relative to it, content digests from `found`. */

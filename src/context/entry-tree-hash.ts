@@ -7,6 +7,7 @@
 // tests hold both to the same digests).
 import * as crypto from "node:crypto";
 import type { Digest } from "../util/index.js";
+import { typeOf, type EntryTable } from "./entry-table.js";
 import { compareNames, jsonString, type ContextEntry } from "./tree-hash.js";
 
 /** Content digests of files, by entry index: 32 raw bytes at 32 i, present when `has[i]`. */
@@ -236,18 +237,7 @@ export function hashEntryTree(entries: readonly ContextEntry[], rootPath: string
   const bufs: Bytes[] = [];
   const stack: Frame[] = [];
   const open = (path: string, index: number, mode: number): void => {
-    const out = (bufs[stack.length] ??= new Bytes());
-    out.len = 0;
-    out.reserve(256);
-    out.raw(DIR_TAG);
-    out.raw(TYPE_OPEN.dir!);
-    out.number(mode);
-    out.raw(OWNER_ZERO);
-    out.byte(48);
-    out.raw(NO_LINK);
-    out.raw(NO_DEVICE);
-    out.raw(NO_XATTRS);
-    out.raw(NO_DIGEST_CLOSE);
+    openDir((bufs[stack.length] ??= new Bytes()), mode);
     stack.push({ path, index, last: -1 });
   };
   if (rootPath === "") open("", -1, 0o755);
@@ -272,14 +262,7 @@ export function hashEntryTree(entries: readonly ContextEntry[], rootPath: string
       digest = `sha256:${d.toString("hex")}`;
       return;
     }
-    const out = bufs[stack.length - 1]!;
-    const name = f.path.length - nameLength(f.path);
-    out.reserve(8);
-    out.byte(10);
-    out.jsonString(f.path, name);
-    out.reserve(80);
-    out.raw(D_PART);
-    out.hex(d, 0);
+    dirPart(bufs[stack.length - 1]!, f.path, f.path.length - nameLength(f.path), d);
   };
   for (; i < entries.length; i++) {
     const e = entries[i]!;
@@ -303,16 +286,118 @@ export function hashEntryTree(entries: readonly ContextEntry[], rootPath: string
     const out = bufs[stack.length - 1]!;
     const plain = e.type === "file" && digests.has[i] && e.linkTarget === undefined && e.devMajor === undefined && e.devMinor === undefined && MODES[e.mode] !== undefined && Number.isSafeInteger(e.size) && e.size >= 0;
     if (plain && out.filePart(p, from, e.mode, e.size, digests.bytes, 32 * i)) continue;
-    out.reserve(8);
-    out.byte(10);
-    out.jsonString(p, from);
-    out.reserve(8);
-    out.raw(F_PART);
-    writeRecord(out, e, digests, i);
+    entryPart(out, p, from, e, digests, i);
   }
   while (stack.length > 0) close();
   return digest;
 }
+
+/** Start a directory's preimage in `out`: its tag and own record (uid/gid 0, size 0, no digest). */
+function openDir(out: Bytes, mode: number): void {
+  out.len = 0;
+  out.reserve(256);
+  out.raw(DIR_TAG);
+  out.raw(TYPE_OPEN.dir!);
+  out.number(mode);
+  out.raw(OWNER_ZERO);
+  out.byte(48);
+  out.raw(NO_LINK);
+  out.raw(NO_DEVICE);
+  out.raw(NO_XATTRS);
+  out.raw(NO_DIGEST_CLOSE);
+}
+
+/** A subdirectory's line in its parent's preimage: `\n"<name>" dsha256:<hex>`, the name being `p` from `from`. */
+function dirPart(out: Bytes, p: string, from: number, digest: Uint8Array): void {
+  out.reserve(8);
+  out.byte(10);
+  out.jsonString(p, from);
+  out.reserve(80);
+  out.raw(D_PART);
+  out.hex(digest, 0);
+}
+
+/** A non-directory's line in its parent's preimage: `\n"<name>" f<record>`, the name being `p` from `from`. */
+function entryPart(out: Bytes, p: string, from: number, e: ContextEntry, digests: EntryDigests, i: number): void {
+  out.reserve(8);
+  out.byte(10);
+  out.jsonString(p, from);
+  out.reserve(8);
+  out.raw(F_PART);
+  writeRecord(out, e, digests, i);
+}
+
+/**
+ * hashEntryTree straight from a walk's EntryTable, for a selection root whose entries are
+ * rows `base` to `end` - 1 of `t` (digests by row - base): `root` is -1 for the context
+ * root (base 0), else the root folder's row (base `root`). No path is read: each row's
+ * name and parent link give the tree, and the walk wrote the rows in walk order. Undefined
+ * if a row's parent is not an open folder of the range (then it is not such a root).
+ */
+export function hashEntryTable(t: EntryTable, root: number, end: number, digests: EntryDigests): Digest | undefined {
+  const base = root < 0 ? 0 : root;
+  if (end <= base || end > t.length) return undefined;
+  const bufs: Bytes[] = [];
+  /** Rows of the open folders (-1: the context root). */
+  const stack: number[] = [];
+  const open = (row: number, mode: number): void => {
+    openDir((bufs[stack.length] ??= new Bytes()), mode);
+    stack.push(row);
+  };
+  if (root < 0) open(-1, 0o755);
+  else if (typeOf(t.modes[root]!) !== "dir") return undefined;
+  else open(root, t.modes[root]! & 0o7777);
+  let digest: Digest | undefined;
+  const close = (): void => {
+    const row = stack.pop()!;
+    const d = bufs[stack.length]!.sha256();
+    if (stack.length === 0) digest = `sha256:${d.toString("hex")}`;
+    else dirPart(bufs[stack.length - 1]!, t.names[row]!, 0, d);
+  };
+  const { names, parents, modes, sizes } = t;
+  for (let i = root < 0 ? 0 : root + 1; i < end; i++) {
+    const parent = parents[i]!;
+    while (stack.length > 0 && stack[stack.length - 1] !== parent) close();
+    if (stack.length === 0) return undefined;
+    const st = modes[i]!;
+    const type = typeOf(st);
+    if (type === "dir") {
+      open(i, st & 0o7777);
+      continue;
+    }
+    const out = bufs[stack.length - 1]!;
+    const k = i - base;
+    const name = names[i]!;
+    const size = sizes[i]!;
+    // A regular file has no link target or device numbers.
+    if (type === "file" && digests.has[k] && Number.isSafeInteger(size) && size >= 0 && out.filePart(name, 0, st & 0o7777, size, digests.bytes, 32 * k)) continue;
+    entryPart(out, name, 0, { path: name, type, mode: st & 0o7777, size: type === "file" ? size : 0, ...t.extrasOf(i) }, digests, k);
+  }
+  while (stack.length > 0) close();
+  return digest;
+}
+
+/**
+ * The key under which the file-hash cache memoises hashEntryTable(t, root, end, digests):
+ * a SHA-256 of everything that digest is computed from (the rows' names, parent links,
+ * st_mode, sizes, link targets and device numbers, the digests present, the range, and the
+ * tags of the preimages), so equal keys mean equal digests. It hashes ~60 bytes a file
+ * where the tree hash writes and hashes ~120 as text: a third of the work.
+ */
+export function entryTableKey(t: EntryTable, root: number, end: number, digests: EntryDigests): Buffer {
+  const base = root < 0 ? 0 : root;
+  const n = end - base;
+  const h = crypto.createHash("sha256");
+  h.update(KEY_TAG).update(DIR_TAG).update(RECORD_TAG).update(`${root < 0 ? "root" : "dir"}\0${n}\0`);
+  // Names hold neither "/" nor NUL: joined by NUL they stay apart. UTF-16, since UTF-8
+  // would make any lone surrogate U+FFFD, and the tree hash tells those apart.
+  h.update(t.names.slice(base, end).join("\0"), "utf16le");
+  h.update(t.parents.subarray(base, end)).update(t.modes.subarray(base, end)).update(t.sizes.subarray(base, end));
+  h.update(digests.has.subarray(0, n)).update(digests.bytes.subarray(0, 32 * n));
+  h.update(JSON.stringify(t.extrasIn(base, end)));
+  return h.digest();
+}
+const KEY_TAG = ascii("tbuild.context.tree-key.v1\0");
 
 /** Whether `p` is directly inside directory `dir` ("" = the root). */
 function isChild(p: string, dir: string): boolean {

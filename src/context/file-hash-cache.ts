@@ -3,7 +3,10 @@
 // is never read twice. One compact binary file with a SHA-256 of its records, replaced
 // atomically (temp + rename); a damaged file is ignored, never trusted.
 // Racy-git rule: a file modified within RACY_WINDOW_NS of being hashed is not trusted.
-import { createHash, randomBytes } from "node:crypto";
+// Beside it, a small memo of tree digests (as git's index keeps tree ids): a selection
+// root's digest by a SHA-256 of everything that digest is computed from (entry-tree-hash
+// `entryTableKey`), so an unchanged context is not hashed again as a tree either.
+import { createHash, randomBytes, webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,6 +26,12 @@ const HEADER = 44;
 const HEADER_WORDS = HEADER / 4;
 const RECORD = 72; // dev, ino, size, mtime, ctime (8 bytes each, LE) + 32-byte SHA-256
 const MAX_ENTRIES = 2_000_000;
+const MEMO_FILE_NAME = "tree-digests.v1.bin";
+const MEMO_MAGIC = Buffer.from("TBTDM\x001\n", "latin1"); // 8 bytes
+/** Key (32 bytes) and tree digest (32 bytes). */
+const MEMO_RECORD = 64;
+/** Tree digests kept (the newest): a few contexts and their selections. */
+const MEMO_ENTRIES = 256;
 
 export interface FileHashCacheStats {
   /** Lookups answered from the cache. */
@@ -33,6 +42,8 @@ export interface FileHashCacheStats {
   stored: number;
   /** Digests not recorded because the file was modified too recently to trust its stamp. */
   racy: number;
+  /** Tree digests answered from the memo. */
+  treeHits: number;
 }
 
 /**
@@ -47,7 +58,7 @@ export interface FileHashCacheStats {
  */
 export class FileHashCache {
   readonly file: string | undefined;
-  readonly stats: FileHashCacheStats = { hits: 0, misses: 0, stored: 0, racy: 0 };
+  readonly stats: FileHashCacheStats = { hits: 0, misses: 0, stored: 0, racy: 0, treeHits: 0 };
   /** Slot i is bytes [44 + 72 i, 44 + 72 (i + 1)) of `data` (the header comes first). */
   private data: Buffer = Buffer.alloc(HEADER);
   /** `data` as 32-bit words: slot i's stamp is words [11 + 18 i, 21 + 18 i). */
@@ -58,9 +69,20 @@ export class FileHashCache {
   private next: Int32Array = new Int32Array(0);
   /** Per hash bucket: the newest slot of its chain, or -1. Length is a power of two. */
   private heads: Int32Array = new Int32Array(1024).fill(-1);
+  /** Whether `heads` and `next` chain every live slot (built on the first `find`, not on open). */
+  private indexed = true;
+  /**
+   * The slot after the last one a lookup found. Slots are kept in the order their files
+   * were hashed, mostly walk order, so a re-hash finds most entries here without the
+   * hash table: it is tried first.
+   */
+  private hint = 0;
   /** A stamp given as an object is written here (row 0) to be compared like a table row. */
   private readonly scratch = new StampTable(1);
   private dirty = false;
+  /** Tree digests by the hex of their key, oldest first. */
+  private memo = new Map<string, Digest>();
+  private memoDirty = false;
 
   private constructor(file: string | undefined) {
     this.file = file;
@@ -71,30 +93,48 @@ export class FileHashCache {
     return new FileHashCache(undefined);
   }
 
-  /** Load the cache kept in folder `dir` (created on save). */
+  /**
+   * Load the cache kept in folder `dir` (created on save). The files are read at once;
+   * their checksums are computed on libuv's threads, so a caller that walks the context
+   * before awaiting this pays little for them.
+   */
   static async open(dir: string): Promise<FileHashCache> {
     const c = new FileHashCache(join(dir, FILE_NAME));
-    let buf: Buffer;
-    try {
-      // Read at once, not through fs/promises: its chunked reads, each a round trip to
-      // libuv's threads, cost ~10 ms of a ~80 ms warm re-hash of 20,000 files.
-      buf = readFileSync(c.file!);
-    } catch {
-      return c;
+    const [hashes, memo] = await Promise.all([readChecked(c.file!, MAGIC, RECORD), readChecked(join(dir, MEMO_FILE_NAME), MEMO_MAGIC, MEMO_RECORD)]);
+    if (hashes) {
+      // The word view needs a 4-byte aligned start (a pooled Buffer may not have one).
+      const buf = hashes.byteOffset % 4 === 0 ? hashes : Buffer.from(hashes);
+      const n = (buf.length - HEADER) / RECORD;
+      c.data = buf;
+      c.words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
+      c.next = new Int32Array(n);
+      c.slots = c.live = n;
+      c.indexed = false;
     }
-    if (buf.length < HEADER || !buf.subarray(0, 8).equals(MAGIC)) return c;
-    const n = buf.readUInt32LE(8);
-    if (buf.length !== HEADER + n * RECORD) return c;
-    // A torn or flipped byte anywhere in the records must not become a trusted digest.
-    if (!createHash("sha256").update(buf.subarray(HEADER)).digest().equals(buf.subarray(12, HEADER))) return c;
-    // The word view needs a 4-byte aligned start (a pooled Buffer may not have one).
-    if (buf.byteOffset % 4 !== 0) buf = Buffer.from(buf);
-    c.data = buf;
-    c.words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
-    c.next = new Int32Array(n);
-    c.slots = c.live = n;
-    c.rehash(n);
+    for (let o = HEADER; memo && o < memo.length; o += MEMO_RECORD) {
+      c.memo.set(memo.toString("hex", o, o + 32), `sha256:${memo.toString("hex", o + 32, o + 64)}`);
+    }
     return c;
+  }
+
+  /** The tree digest memoised under `key` (see entryTableKey), if any. */
+  treeDigest(key: Uint8Array): Digest | undefined {
+    const digest = this.memo.get(Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex"));
+    if (digest !== undefined) this.stats.treeHits++;
+    return digest;
+  }
+
+  /** Memoise a tree digest under `key`; only the newest MEMO_ENTRIES are kept. */
+  setTreeDigest(key: Uint8Array, digest: Digest): void {
+    const k = Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex");
+    if (this.memo.get(k) === digest) return;
+    this.memo.delete(k);
+    this.memo.set(k, digest);
+    for (const old of this.memo.keys()) {
+      if (this.memo.size <= MEMO_ENTRIES) break;
+      this.memo.delete(old);
+    }
+    this.memoDirty = true;
   }
 
   get size(): number {
@@ -103,6 +143,7 @@ export class FileHashCache {
 
   /** Rebuild `heads` and the chains for room for `n` slots (load factor at most 1/2). */
   private rehash(n: number): void {
+    this.indexed = true;
     let cap = this.heads.length;
     while (cap < 2 * n) cap *= 2;
     if (cap !== this.heads.length) this.heads = new Int32Array(cap);
@@ -119,6 +160,7 @@ export class FileHashCache {
 
   /** The live slot with the dev and ino of row `row` of `t` (its words at 10 row), or -1. */
   private find(t: Int32Array, at: number): number {
+    if (!this.indexed) this.rehash(this.slots);
     const w = this.words;
     for (let slot = this.heads[bucket(t, at) & (this.heads.length - 1)]!; slot >= 0; slot = this.next[slot]!) {
       const o = HEADER_WORDS + 18 * slot;
@@ -134,12 +176,18 @@ export class FileHashCache {
   lookup(table: StampTable, row: number): number {
     const t = table.i32;
     const at = row * 10;
-    const slot = this.find(t, at);
+    const w = this.words;
+    let slot = this.hint;
+    let o = HEADER_WORDS + 18 * slot;
+    // A live slot with this dev and ino is the only one (set() reuses it): what find() gives.
+    if (!(slot < this.slots && this.next[slot] !== -2 && w[o] === t[at] && w[o + 1] === t[at + 1] && w[o + 2] === t[at + 2] && w[o + 3] === t[at + 3])) {
+      slot = this.find(t, at);
+      o = HEADER_WORDS + 18 * slot;
+    }
     if (slot >= 0) {
-      const w = this.words;
-      const o = HEADER_WORDS + 18 * slot;
       if (w[o + 4] === t[at + 4] && w[o + 5] === t[at + 5] && w[o + 6] === t[at + 6] && w[o + 7] === t[at + 7] && w[o + 8] === t[at + 8] && w[o + 9] === t[at + 9]) {
         this.stats.hits++;
+        this.hint = slot + 1;
         return slot;
       }
     }
@@ -236,37 +284,80 @@ export class FileHashCache {
     if (this.heads.length < 2 * cap) this.rehash(cap);
   }
 
-  /** Write the cache if it changed: temp file in the same folder, then rename. */
+  /** Write the cache and the memo if they changed: each to a temp file in the same folder, then renamed. */
   async save(): Promise<void> {
-    if (!this.file || !this.dirty) return;
-    let first = 0;
-    if (this.live > MAX_ENTRIES) {
-      // Keep the newest MAX_ENTRIES slots.
-      for (let skip = this.live - MAX_ENTRIES; skip > 0; first++) if (this.next[first] !== -2) skip--;
-    }
-    const count = Math.min(this.live, MAX_ENTRIES);
-    const buf = Buffer.allocUnsafe(HEADER + count * RECORD);
-    MAGIC.copy(buf, 0);
-    buf.writeUInt32LE(count, 8);
-    let o = HEADER;
-    for (let slot = first; slot < this.slots; slot++) {
-      if (this.next[slot] === -2) continue;
-      this.data.copy(buf, o, HEADER + slot * RECORD, HEADER + (slot + 1) * RECORD);
-      o += RECORD;
-    }
-    createHash("sha256").update(buf.subarray(HEADER)).digest().copy(buf, 12);
+    if (!this.file) return;
     const dir = join(this.file, "..");
-    await mkdir(dir, { recursive: true });
-    await rm(join(dir, OLD_FILE_NAME), { force: true });
-    const tmp = `${this.file}.tmp-${randomBytes(6).toString("hex")}`;
-    try {
-      await writeFile(tmp, buf);
-      await rename(tmp, this.file);
+    if (this.dirty) {
+      let first = 0;
+      if (this.live > MAX_ENTRIES) {
+        // Keep the newest MAX_ENTRIES slots.
+        for (let skip = this.live - MAX_ENTRIES; skip > 0; first++) if (this.next[first] !== -2) skip--;
+      }
+      const count = Math.min(this.live, MAX_ENTRIES);
+      const buf = Buffer.allocUnsafe(HEADER + count * RECORD);
+      let o = HEADER;
+      for (let slot = first; slot < this.slots; slot++) {
+        if (this.next[slot] === -2) continue;
+        this.data.copy(buf, o, HEADER + slot * RECORD, HEADER + (slot + 1) * RECORD);
+        o += RECORD;
+      }
+      await mkdir(dir, { recursive: true });
+      await rm(join(dir, OLD_FILE_NAME), { force: true });
+      await writeChecked(this.file, MAGIC, count, buf);
       this.dirty = false;
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
     }
+    if (this.memoDirty) {
+      const buf = Buffer.allocUnsafe(HEADER + this.memo.size * MEMO_RECORD);
+      let o = HEADER;
+      for (const [key, digest] of this.memo) {
+        buf.write(key, o, 32, "hex");
+        buf.write(digest.slice(7), o + 32, 32, "hex");
+        o += MEMO_RECORD;
+      }
+      await mkdir(dir, { recursive: true });
+      await writeChecked(join(dir, MEMO_FILE_NAME), MEMO_MAGIC, this.memo.size, buf);
+      this.memoDirty = false;
+    }
+  }
+}
+
+/**
+ * The bytes of a file of `record`-byte records written by writeChecked, or undefined if
+ * it is missing, not of this magic, or damaged (a torn or flipped byte anywhere in the
+ * records must not become a trusted value). Read at once, not through fs/promises: its
+ * chunked reads, each a round trip to libuv's threads, cost ~10 ms of a ~80 ms warm
+ * re-hash of 20,000 files. The checksum is computed on libuv's threads.
+ */
+async function readChecked(file: string, magic: Buffer, record: number): Promise<Buffer | undefined> {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  if (buf.length < HEADER || !buf.subarray(0, 8).equals(magic)) return undefined;
+  const n = buf.readUInt32LE(8);
+  if (buf.length !== HEADER + n * record) return undefined;
+  const sum = Buffer.from(await webcrypto.subtle.digest("SHA-256", buf.subarray(HEADER)));
+  return sum.equals(buf.subarray(12, HEADER)) ? buf : undefined;
+}
+
+/**
+ * Write `buf` (HEADER bytes left free, then `count` records) to `file` with its header:
+ * magic, count (u32 LE), SHA-256 of the records. Temp file in the same folder, then rename.
+ */
+async function writeChecked(file: string, magic: Buffer, count: number, buf: Buffer): Promise<void> {
+  magic.copy(buf, 0);
+  buf.writeUInt32LE(count, 8);
+  createHash("sha256").update(buf.subarray(HEADER)).digest().copy(buf, 12);
+  const tmp = `${file}.tmp-${randomBytes(6).toString("hex")}`;
+  try {
+    await writeFile(tmp, buf);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
   }
 }
 

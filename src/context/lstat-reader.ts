@@ -10,10 +10,17 @@ import { endianness } from "node:os";
 import { fileURLToPath } from "node:url";
 import { StampTable } from "./stamps.js";
 
-/** One lstat at a time: call `lstat`, then read the other fields of that same call. */
+/** One lstat at a time: call `lstat` or `lstatChild`, then read the other fields of that same call. */
 export interface LstatReader {
   /** lstat `path` (a symlink is not followed); returns st_mode. Throws as lstatSync does. */
   lstat(path: string): number;
+  /**
+   * Ready the lstat of the children of one directory: `absPrefix` is its absolute path
+   * and a slash. The handle stays valid while the children of its subdirectories are read.
+   */
+  dir(absPrefix: string): LstatDir;
+  /** `lstat(absPrefix + name)` for the directory of `dir`. */
+  lstatChild(dir: LstatDir, name: string): number;
   /** st_size of the last lstat. */
   size(): number;
   /** st_rdev of the last lstat. */
@@ -32,6 +39,14 @@ export class StatsLstatReader implements LstatReader {
     return Number(this.last.mode);
   }
 
+  dir(absPrefix: string): LstatDir {
+    return { absPrefix, view: undefined, bytes: 0 };
+  }
+
+  lstatChild(dir: LstatDir, name: string): number {
+    return this.lstat(dir.absPrefix + name);
+  }
+
   size(): number {
     return Number(this.last!.size);
   }
@@ -44,6 +59,17 @@ export class StatsLstatReader implements LstatReader {
     return table.push(this.last!);
   }
 }
+
+/**
+ * A directory being read: its path with a trailing slash, and for the raw reader the
+ * bytes of that path at the start of the reader's path buffer, seen through `view`.
+ */
+export interface LstatDir {
+  readonly absPrefix: string;
+  readonly view: Buffer | undefined;
+  readonly bytes: number;
+}
+
 const BIGINT = { bigint: true } as const;
 
 /** Index of each field in the binding's stat array (node's src/node_file.h FsStatsOffset). */
@@ -51,16 +77,27 @@ const F = { dev: 0, mode: 1, rdev: 5, ino: 7, size: 8, mtimeSec: 12, mtimeNsec: 
 
 /** The part of node's internal fs binding the raw reader uses. */
 interface FsBinding {
-  lstat(path: string, bigint: true, req: undefined, throwIfNoEntry: true): unknown;
+  lstat(path: string | Uint8Array, bigint: true, req: undefined, throwIfNoEntry: true): unknown;
   readonly bigintStatValues: unknown;
 }
 
-/** The reader over node's fs binding (see the file header): no allocation per lstat. */
+/** Bytes a name can take in UTF-8 (Linux NAME_MAX), with the terminating NUL. */
+const NAME_ROOM = 256;
+
+/**
+ * The reader over node's fs binding (see the file header): no allocation per lstat.
+ * A child's path is not built as a string: its directory's path is written once into a
+ * byte buffer, each name after it, then a NUL. The binding copies the view it is given
+ * and the kernel reads the path up to that NUL (a name never holds one), which saves
+ * the concatenated string and its flattened copy per entry (~2 ms of a 20,000-file walk).
+ */
 class RawLstatReader implements LstatReader {
   /** The binding's stat array as 32-bit words: field f is words 2f (low) and 2f + 1 (high). */
   private readonly w: Int32Array;
-  /** A stamp's ten words, composed here before they are appended to a table. */
-  private readonly stamp = new StampTable(1);
+  /** Directory paths, nested ones after their parents', and the name being read. */
+  private path = Buffer.alloc(4096);
+  /** Views of `path` from its start, 512 (k + 1) bytes long at k: made once, not per directory. */
+  private views: Buffer[] = [];
 
   constructor(
     private readonly binding: FsBinding,
@@ -69,11 +106,46 @@ class RawLstatReader implements LstatReader {
     this.w = new Int32Array(values.buffer, values.byteOffset, 2 * F.count);
   }
 
-  lstat(path: string): number {
+  lstat(path: string | Uint8Array): number {
     // lstatSync returns undefined only when told not to throw for ENOENT; it is told to.
     // lstatSync's own call: bigint stats, synchronous (no request), throw even for ENOENT.
-    if (this.binding.lstat(path, true, undefined, true) !== this.values) throw new Error(`fs binding lstat returned no stats for ${path}`);
+    if (this.binding.lstat(path, true, undefined, true) !== this.values) throw new Error(`fs binding lstat returned no stats for ${String(path)}`);
     return this.w[2 * F.mode]!;
+  }
+
+  dir(absPrefix: string): LstatDir {
+    // A subdirectory's prefix extends its parent's, so rewriting it leaves the parent's
+    // bytes as they were and the parent's handle stays good (a grown buffer is a new one).
+    const need = Buffer.byteLength(absPrefix) + NAME_ROOM;
+    if (need > this.path.length) {
+      this.path = Buffer.alloc(Math.max(need, 2 * this.path.length));
+      this.views = [];
+    }
+    const bytes = this.path.write(absPrefix, 0);
+    // The binding copies the view whole: it is a little longer than the longest path it
+    // must hold, in steps of 512 bytes.
+    const k = (need - 1) >> 9;
+    return { absPrefix, view: (this.views[k] ??= this.path.subarray(0, Math.min(512 * (k + 1), this.path.length))), bytes };
+  }
+
+  lstatChild(dir: LstatDir, name: string): number {
+    // Written into the directory's own view: after the buffer grew, an outer directory's
+    // view still holds its path in the old buffer.
+    const view = dir.view!;
+    let o = dir.bytes;
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c >= 0x80) {
+        // Buffer.write stops short of a character that does not fit: check the room first.
+        if (dir.bytes + Buffer.byteLength(name) >= view.length) return this.lstat(dir.absPrefix + name);
+        o = dir.bytes + view.write(name, dir.bytes);
+        break;
+      }
+      view[o++] = c; // past the view's end a store does nothing, and the check below sees it
+    }
+    if (o >= view.length) return this.lstat(dir.absPrefix + name);
+    view[o] = 0;
+    return this.lstat(view);
   }
 
   size(): number {
@@ -86,16 +158,18 @@ class RawLstatReader implements LstatReader {
 
   pushStamp(table: StampTable): number {
     const w = this.w;
-    const s = this.stamp.i32;
-    s[0] = w[2 * F.dev]!;
-    s[1] = w[2 * F.dev + 1]!;
-    s[2] = w[2 * F.ino]!;
-    s[3] = w[2 * F.ino + 1]!;
-    s[4] = w[2 * F.size]!;
-    s[5] = w[2 * F.size + 1]!;
-    this.nanoseconds(F.mtimeSec, F.mtimeNsec, s, 6);
-    this.nanoseconds(F.ctimeSec, F.ctimeNsec, s, 8);
-    return table.pushRow(this.stamp, 0);
+    const row = table.addRow();
+    const s = table.i32;
+    const at = 10 * row;
+    s[at] = w[2 * F.dev]!;
+    s[at + 1] = w[2 * F.dev + 1]!;
+    s[at + 2] = w[2 * F.ino]!;
+    s[at + 3] = w[2 * F.ino + 1]!;
+    s[at + 4] = w[2 * F.size]!;
+    s[at + 5] = w[2 * F.size + 1]!;
+    this.nanoseconds(F.mtimeSec, F.mtimeNsec, s, at + 6);
+    this.nanoseconds(F.ctimeSec, F.ctimeNsec, s, at + 8);
+    return row;
   }
 
   /** sec × 10^9 + nsec of fields `sec` and `nsec`, as two words at `out[at]`, modulo 2^64. */

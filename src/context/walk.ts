@@ -5,9 +5,9 @@
 import * as nodeFs from "node:fs";
 import { TbuildError } from "../util/index.js";
 import type { MatchInfo, PatternMatcher } from "./ignore.js";
-import { rawLstatReader, StatsLstatReader, type LstatReader } from "./lstat-reader.js";
-import { StampTable } from "./stamps.js";
-import { compareNames, type ContextEntry, type EntryType, type FileStamp } from "./tree-hash.js";
+import { rawLstatReader, StatsLstatReader, type LstatDir, type LstatReader } from "./lstat-reader.js";
+import { EntryTable, typeOf } from "./entry-table.js";
+import { compareNames, type ContextEntry } from "./tree-hash.js";
 
 /** The file-system calls the walker makes (node:fs by default; tests may wrap them). */
 export interface WalkFs {
@@ -37,20 +37,17 @@ export interface WalkOptions {
  * excluded; an excluded unreadable directory is skipped silently, as in fsutil.
  */
 export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[] {
+  return walkEntryTable(root, opts).entries();
+}
+
+/** walkContext's entries as an EntryTable (no object or path string per entry). */
+export function walkEntryTable(root: string, opts: WalkOptions = {}): EntryTable {
   const fs = opts.fs ?? (nodeFs as unknown as WalkFs);
   const lstat: LstatReader = (opts.fs ? undefined : rawLstatReader()) ?? new StatsLstatReader(fs);
   // A filter without patterns never matches: skip it (most contexts have no .dockerignore).
   const layers = (opts.exclude ?? []).filter((m) => m.patterns.length > 0);
   const include = opts.include;
-  const out: ContextEntry[] = [];
-  const pending: ContextEntry[] = [];
-  const emit = (e: ContextEntry) => {
-    if (pending.length > 0) {
-      for (const p of pending) out.push(p);
-      pending.length = 0;
-    }
-    out.push(e);
-  };
+  const filtered = layers.length > 0 || include !== undefined;
   let st: nodeFs.BigIntStats;
   try {
     st = fs.lstatSync(root, { bigint: true });
@@ -59,9 +56,11 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
   }
   if (!st.isDirectory()) throw new TbuildError("E_CONTEXT_NOT_FOUND", `build context is not a directory: ${root}`);
   const noInfo: MatchInfo[] = [];
-  const stamps = new StampTable(1024);
+  const table = new EntryTable();
 
-  const walkDir = (abs: string, rel: string, exInfo: MatchInfo[], incInfo: MatchInfo, emitted: boolean) => {
+  // A folder the filters exclude is still listed when something below it is kept (it is
+  // added first and dropped again if nothing followed it), as fsutil lists parents.
+  const walkDir = (abs: string, rel: string, self: number, exInfo: MatchInfo[], incInfo: MatchInfo, emitted: boolean) => {
     opts.signal?.throwIfAborted();
     let names: string[];
     try {
@@ -73,13 +72,14 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
     }
     sortNames(names);
     const prefix = rel ? `${rel}/` : "";
-    // One concatenation per child for the path lstat reads (each is garbage right after).
     const absPrefix = `${abs}/`;
+    const dir = lstat.dir(absPrefix);
     for (const name of names) {
-      const childAbs = absPrefix + name;
-      const childRel = prefix + name;
-      const mode = lstatChild(lstat, childAbs, childRel);
-      const type = typeOf(mode);
+      const mode = lstatChild(lstat, dir, name, prefix);
+      const isDir = (mode & 0o170000) === 0o040000;
+      // Paths are built for the filters and for folders only: a file's is made from its
+      // folder's when its entry object is asked for.
+      const childRel = filtered || isDir ? prefix + name : "";
       let excluded = false;
       let childEx = noInfo;
       let blocking: PatternMatcher[] | undefined;
@@ -102,21 +102,19 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
         included = r.matched;
         childInc = r.info;
       }
-      const self = included && !excluded;
-      if (type !== "dir") {
-        if (self) emit(makeEntry(fs, childAbs, childRel, type, mode, lstat, stamps));
+      const kept = included && !excluded;
+      if (!isDir) {
+        if (kept) addEntry(table, fs, absPrefix, name, self, mode, lstat);
         continue;
       }
       if (excluded && !blocking!.every((m) => m.mayReincludeBelow(childRel))) continue;
-      const entry = makeEntry(fs, childAbs, childRel, type, mode, lstat, stamps);
-      if (self) emit(entry);
-      else pending.push(entry);
-      walkDir(childAbs, childRel, childEx, childInc, self);
-      if (pending[pending.length - 1] === entry) pending.pop();
+      const at = addEntry(table, fs, absPrefix, name, self, mode, lstat);
+      walkDir(absPrefix + name, childRel, at, childEx, childInc, kept);
+      if (!kept && table.length === at + 1) table.dropLast();
     }
   };
-  walkDir(root, "", layers.map(() => undefined), undefined, true);
-  return out;
+  walkDir(root, "", -1, layers.map(() => undefined), undefined, true);
+  return table;
 }
 
 /**
@@ -126,50 +124,41 @@ export function walkContext(root: string, opts: WalkOptions = {}): ContextEntry[
  */
 function sortNames(names: string[]): void {
   // libuv's scandir returns names sorted by bytes, which is code-point order: most
-  // directories need only this check, which allocates nothing (a sort copies, a join too).
-  if (inPlainOrder(names)) return;
-  names.sort();
-  if (SURROGATE.test(names.join("/"))) names.sort(compareNames);
+  // directories need only this one pass, which allocates nothing.
+  const order = plainOrder(names);
+  if (order === IN_ORDER) return;
+  if (order === UNSORTED) names.sort();
+  else names.sort(compareNames);
 }
-const SURROGATE = /[\ud800-\udfff]/;
+const IN_ORDER = 0;
+/** Out of UTF-16 order, and no surrogate: the native sort gives code-point order. */
+const UNSORTED = 1;
+/** Some name holds a surrogate: only compareNames gives code-point order. */
+const SURROGATES = 2;
 
-/** Whether `names` ascend by UTF-16 code unit and hold no surrogate (so they ascend by code point too). */
-function inPlainOrder(names: readonly string[]): boolean {
+/** How `names` stand: ascending by UTF-16 code unit, not, or holding a surrogate (checked in every name). */
+function plainOrder(names: readonly string[]): number {
+  let order = IN_ORDER;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    if (i > 0 && !(names[i - 1]! < name)) return false;
+    if (i > 0 && !(names[i - 1]! < name)) order = UNSORTED;
     for (let k = 0; k < name.length; k++) {
       const c = name.charCodeAt(k);
-      if (c >= 0xd800 && c <= 0xdfff) return false;
+      if (c >= 0xd800 && c <= 0xdfff) return SURROGATES;
     }
   }
-  return true;
-}
-
-/**
- * The entry type from st_mode as a number: BigIntStats' isFile() and friends do bigint
- * masking (an allocation each), which costs more than the lstat's JS wrapper here.
- */
-function typeOf(mode: number): EntryType {
-  switch (mode & 0o170000) {
-    case 0o100000: return "file";
-    case 0o040000: return "dir";
-    case 0o120000: return "symlink";
-    case 0o010000: return "fifo";
-    case 0o140000: return "socket";
-    case 0o020000: return "char-device";
-    default: return "block-device";
-  }
+  return order;
 }
 
 /**
  * lstat a child found by readdir. A name that is not valid UTF-8 reaches JS with U+FFFD in
  * place of its bad bytes, so the path no longer names the file: say so instead of ENOENT.
  */
-function lstatChild(lstat: LstatReader, abs: string, rel: string): number {
+function lstatChild(lstat: LstatReader, dir: LstatDir, name: string, prefix: string): number {
   try {
-    return lstat.lstat(abs);
+    return lstat.lstatChild(dir, name);
   } catch (e) {
+    const rel = prefix + name;
     if ((e as NodeJS.ErrnoException).code === "ENOENT" && rel.includes("\ufffd")) {
       throw new TbuildError("E_CONTEXT_NOT_FOUND", `a name in the build context is not valid UTF-8: ${JSON.stringify(rel)}`, { cause: e, hint: "rename it: tbuild reads UTF-8 names only" });
     }
@@ -177,71 +166,18 @@ function lstatChild(lstat: LstatReader, abs: string, rel: string): number {
   }
 }
 
-function makeEntry(fs: WalkFs, abs: string, path: string, type: EntryType, st: number, lstat: LstatReader, stamps: StampTable): ContextEntry {
-  const mode = st & 0o7777;
-  const row = lstat.pushStamp(stamps);
-  switch (type) {
-    case "file":
-      return new WalkedEntry(path, type, mode, lstat.size(), stamps, row);
-    case "symlink":
-      return new WalkedEntry(path, type, mode, 0, stamps, row, fs.readlinkSync(abs));
-    case "char-device":
-    case "block-device": {
-      // Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor).
-      const r = lstat.rdev();
-      const devMajor = Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn));
-      const devMinor = Number((r & 0xffn) | ((r >> 12n) & ~0xffn));
-      return new WalkedEntry(path, type, mode, 0, stamps, row, undefined, devMajor, devMinor);
-    }
-    default:
-      return new WalkedEntry(path, type, mode, 0, stamps, row);
+/** Add the entry of the child just lstat-ed (with its stamp); returns its index. */
+function addEntry(table: EntryTable, fs: WalkFs, absPrefix: string, name: string, parent: number, st: number, lstat: LstatReader): number {
+  lstat.pushStamp(table.stamps);
+  const type = typeOf(st);
+  if (type === "file") return table.add(name, parent, st, lstat.size());
+  if (type === "symlink") return table.add(name, parent, st, 0, { linkTarget: fs.readlinkSync(absPrefix + name) });
+  if (type === "char-device" || type === "block-device") {
+    // Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor).
+    const r = lstat.rdev();
+    const devMajor = Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn));
+    const devMinor = Number((r & 0xffn) | ((r >> 12n) & ~0xffn));
+    return table.add(name, parent, st, 0, { devMajor, devMinor });
   }
-}
-
-/**
- * A walked entry: plain data fields, and its stamp kept as a row of the walk's StampTable
- * (built as an object only when `stamp` is read). The file-hash cache looks rows up in
- * place through `stampRow`.
- */
-export class WalkedEntry implements ContextEntry {
-  // Fields are declared, not defined (ES2022 class fields would define each as undefined
-  // first): a file then carries no undefined linkTarget and device numbers, which makes
-  // 20,000 entries ~30% smaller; they outlive a young-generation GC or two.
-  declare readonly path: string;
-  declare readonly type: EntryType;
-  declare readonly mode: number;
-  declare readonly size: number;
-  declare readonly linkTarget?: string;
-  declare readonly devMajor?: number;
-  declare readonly devMinor?: number;
-  readonly #stamps: StampTable;
-  readonly #row: number;
-
-  constructor(path: string, type: EntryType, mode: number, size: number, stamps: StampTable, row: number, linkTarget?: string, devMajor?: number, devMinor?: number) {
-    this.path = path;
-    this.type = type;
-    this.mode = mode;
-    this.size = size;
-    if (linkTarget !== undefined) this.linkTarget = linkTarget;
-    if (devMajor !== undefined) {
-      this.devMajor = devMajor;
-      this.devMinor = devMinor;
-    }
-    this.#stamps = stamps;
-    this.#row = row;
-  }
-
-  get stamp(): FileStamp {
-    return this.#stamps.get(this.#row);
-  }
-
-  /** The table holding `e`'s stamp, if `e` came from walkContext. */
-  static stampTable(e: ContextEntry): StampTable | undefined {
-    return #row in e ? e.#stamps : undefined;
-  }
-
-  /** The row of `e`'s stamp in its table (-1 if `e` did not come from walkContext). */
-  static stampRow(e: ContextEntry): number {
-    return #row in e ? e.#row : -1;
-  }
+  return table.add(name, parent, st, 0);
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { diffRecords, FileHashCache, hashFiles, openContext, RACY_WINDOW_NS, type FileStamp } from "../../../src/context/index.js";
+import { diffRecords, FileHashCache, hashFiles, hashTree, openContext, RACY_WINDOW_NS, type FileStamp } from "../../../src/context/index.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "tbuild-ctx-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -175,6 +175,41 @@ describe("file-hash cache", () => {
     const third = await run();
     expect(third.stats).toMatchObject({ filesRead: 1, cacheHits: 2 });
     expect(third.digests.get("a.txt")).not.toBe(first.digests.get("a.txt"));
+  });
+
+  it("memoises tree digests across runs and never answers for a changed tree", async () => {
+    const root = tree({ "a.txt": "aaaa", "b.txt": "bbbb", "c/d.txt": "dddd" });
+    fs.symlinkSync("a.txt", join(root, "link"));
+    const cacheDir = join(tmp, `cache${n++}`);
+    const run = async () => {
+      const ctx = await openContext(root, { cacheDir });
+      const all = await ctx.hashAll();
+      const c = await ctx.hashSelection(ctx.select(["c"]));
+      for (const h of [all, c]) expect(h.roots[0]!.digest).toBe(hashTree(h.files.map((f) => f.record)).digest);
+      const treeHits = ctx.cache.stats.treeHits;
+      await ctx.close();
+      return { all: all.digest, c: c.digest, treeHits };
+    };
+    const first = await run();
+    expect(first.treeHits).toBe(0);
+    const second = await run();
+    expect(second).toEqual({ ...first, treeHits: 2 });
+    // Each change gives a new digest for the whole context; c/ is unchanged and memoised.
+    const changes: [string, () => void][] = [
+      ["content of the same size", () => fs.writeFileSync(join(root, "a.txt"), "AAAA")],
+      ["mode", () => fs.chmodSync(join(root, "b.txt"), 0o600)],
+      ["name", () => fs.renameSync(join(root, "b.txt"), join(root, "b2.txt"))],
+      ["link target", () => (fs.rmSync(join(root, "link")), fs.symlinkSync("b2.txt", join(root, "link")))],
+      ["empty folder", () => fs.mkdirSync(join(root, "e"))],
+    ];
+    const seen = new Set([first.all]);
+    for (const [what, change] of changes) {
+      change();
+      const r = await run();
+      expect(seen.has(r.all), what).toBe(false);
+      seen.add(r.all);
+      expect(r, what).toMatchObject({ c: first.c, treeHits: 1 });
+    }
   });
 
   it("re-reads a file modified in the same second as it was hashed (racy stamp)", async () => {

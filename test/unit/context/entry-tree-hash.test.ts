@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hashEntryTree, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
+import { EntryTable } from "../../../src/context/entry-table.js";
+import { entryTableKey, hashEntryTable, hashEntryTree, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
 import { compareNames, hashTree, openContext, type ContextEntry, type FileRecord } from "../../../src/context/index.js";
 import type { Digest } from "../../../src/util/index.js";
 
@@ -33,6 +34,23 @@ function spec(entries: readonly ContextEntry[], rootPath: string, d: EntryDigest
   const cut = rootPath === "" ? 0 : rootPath.length + 1;
   const hex = (i: number) => (d.has[i] ? (`sha256:${Buffer.from(d.bytes.subarray(32 * i, 32 * i + 32)).toString("hex")}` as Digest) : undefined);
   return hashTree(entries.map((e, i) => record(e, e.path === rootPath ? "" : e.path.slice(cut), hex(i)))).digest;
+}
+
+/** st_mode's type bits of each entry type. */
+const TYPE_BITS: Record<ContextEntry["type"], number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000, fifo: 0o010000, socket: 0o140000, "char-device": 0o020000, "block-device": 0o060000 };
+
+/** The EntryTable a walk would write for `entries` (in walk order). */
+function tableOf(entries: readonly ContextEntry[]): EntryTable {
+  const t = new EntryTable();
+  const rows = new Map<string, number>();
+  for (const e of entries) {
+    const cut = e.path.lastIndexOf("/");
+    const parent = cut < 0 ? -1 : rows.get(e.path.slice(0, cut))!;
+    t.stamps.addRow();
+    const extras = e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : e.devMajor !== undefined ? { devMajor: e.devMajor, devMinor: e.devMinor! } : undefined;
+    rows.set(e.path, t.add(e.path.slice(cut + 1), parent, TYPE_BITS[e.type] | e.mode, e.size, extras));
+  }
+  return t;
 }
 
 describe("hashEntryTree on synthetic entries", () => {
@@ -73,6 +91,9 @@ describe("hashEntryTree on synthetic entries", () => {
       const got = hashEntryTree(all, "", d);
       expect(got).toBeDefined();
       expect(got).toBe(spec(all, "", d));
+      const table = tableOf(all);
+      expect(table.entries().map((e) => ({ ...e }))).toEqual(all);
+      expect(hashEntryTable(table, -1, all.length, d)).toBe(got);
       // Every directory as a selection root (its entry first, then everything below it).
       for (let i = 0; i < all.length; i++) {
         const root = all[i]!;
@@ -82,9 +103,45 @@ describe("hashEntryTree on synthetic entries", () => {
         const sub = all.slice(i, j);
         const sd: EntryDigests = { bytes: d.bytes.subarray(32 * i, 32 * j), has: d.has.subarray(i, j) };
         expect(hashEntryTree(sub, root.path, sd), root.path).toBe(spec(sub, root.path, sd));
+        if (root.type === "dir") {
+          expect(hashEntryTable(table, i, j, sd), root.path).toBe(spec(sub, root.path, sd));
+          // One row past the folder's subtree has a parent outside it: refused.
+          if (j < all.length) expect(hashEntryTable(table, i, j + 1, digestsFor(all.slice(i, j + 1), false))).toBeUndefined();
+        }
       }
     });
   }
+
+  it("the memo key of a table changes with everything its tree digest is made of", () => {
+    const all: ContextEntry[] = [
+      { path: "a", type: "dir", mode: 0o755, size: 0 },
+      { path: "a/f", type: "file", mode: 0o644, size: 5 },
+      { path: "a/g", type: "file", mode: 0o644, size: 6 },
+      { path: "b", type: "file", mode: 0o644, size: 7 },
+      { path: "c", type: "char-device", mode: 0o660, size: 0, devMajor: 1, devMinor: 3 },
+      { path: "l", type: "symlink", mode: 0o777, size: 0, linkTarget: "b" },
+      { path: "z", type: "dir", mode: 0o755, size: 0 },
+    ];
+    const d = digestsFor(all, false);
+    const hex = (entries: readonly ContextEntry[], digests: EntryDigests, end = entries.length) => entryTableKey(tableOf(entries), -1, end, digests).toString("hex");
+    const base = hex(all, d);
+    const b = (change: Partial<ContextEntry>) => all.map((e) => (e.path === "b" ? { ...e, ...change } : e));
+    const variants: [string, ContextEntry[], EntryDigests][] = [
+      ["a name", b({ path: "bb" }), d],
+      ["a mode", b({ mode: 0o645 }), d],
+      ["a size", b({ size: 8 }), d],
+      ["a type", b({ type: "fifo" }), d],
+      ["a link target", all.map((e) => (e.path === "l" ? { ...e, linkTarget: "a" } : e)), d],
+      ["device numbers", all.map((e) => (e.path === "c" ? { ...e, devMinor: 4 } : e)), d],
+      ["a file in another folder", [...all.filter((e) => e.path !== "a/g"), { path: "z/g", type: "file", mode: 0o644, size: 6 }], d],
+      ["a digest byte", all, { bytes: d.bytes.map((v, i) => (i === 32 * 3 + 31 ? v ^ 1 : v)), has: d.has }],
+      ["a digest missing", all, { bytes: d.bytes, has: d.has.map((h, i) => (i === 3 ? 0 : h)) }],
+    ];
+    for (const [what, entries, digests] of variants) expect(hex(entries, digests), what).not.toBe(base);
+    expect(hex(all, d, all.length - 1)).not.toBe(base);
+    // The same inputs, built again: the same key.
+    expect(hex(all.map((e) => ({ ...e })), { bytes: d.bytes.slice(), has: d.has.slice() })).toBe(base);
+  });
 
   it("a lone file or symlink root is its record digest", () => {
     const d = digestsFor([{ path: "x", type: "file", mode: 0o644, size: 3 }], false);
@@ -143,5 +200,27 @@ describe("hashSelection on real directories agrees with hashTree over its record
       }
       expect(at).toBe(h.files.length);
     }
+    // hashAll reads the walk's table: the same digests and files as selecting ".".
+    const all = await ctx.hashAll();
+    const dot = await ctx.hashSelection(ctx.select(["."]));
+    expect(all.digest).toBe(dot.digest);
+    expect(all.roots).toEqual(dot.roots);
+    expect(all.files.map((f) => f.record)).toEqual(dot.files.map((f) => f.record));
+    expect(all.roots[0]!.digest).toBe(hashTree(all.files.map((f) => f.record)).digest);
+  });
+
+  it("hashAll under an ignore file that keeps a folder only for what it re-includes", async () => {
+    const root = join(tmp, "ignored");
+    for (const p of ["keep/a", "drop/b", "drop/sub/c", "part/x.log", "part/y.txt", "part/deep/z.log", "part/deep/w.log", "part/other/v.log"]) {
+      fs.mkdirSync(join(root, p, ".."), { recursive: true });
+      fs.writeFileSync(join(root, p), p);
+    }
+    // part/other is walked (a w.log could be below it) and dropped again: nothing in it is kept.
+    fs.writeFileSync(join(root, ".dockerignore"), "drop\npart\n!part/**/w.log\n");
+    const ctx = await openContext(root);
+    expect(ctx.entries.map((e) => e.path)).toEqual([".dockerignore", "keep", "keep/a", "part", "part/deep", "part/deep/w.log"]);
+    const all = await ctx.hashAll();
+    expect(all.digest).toBe((await ctx.hashSelection(ctx.select(["."]))).digest);
+    expect(all.roots[0]!.digest).toBe(hashTree(all.files.map((f) => f.record)).digest);
   });
 });

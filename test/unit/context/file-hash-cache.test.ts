@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FileHashCache, openContext, walkContext, type FileStamp } from "../../../src/context/index.js";
 import { StampTable } from "../../../src/context/stamps.js";
-import { WalkedEntry } from "../../../src/context/walk.js";
+import { WalkedEntry } from "../../../src/context/entry-table.js";
 
 const tmp = fs.mkdtempSync(join(tmpdir(), "tbuild-fhc-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -37,6 +37,50 @@ describe("cache file format", () => {
     stamps.forEach((s, i) => expect(back.get(s)).toBe(dig("0123456789abcdef"[i % 16]!)));
     expect(back.get({ ...stamps[3]!, ctimeNs: stamps[3]!.ctimeNs + 1n })).toBeUndefined();
     expect(back.get(stamp(999n))).toBeUndefined();
+  });
+
+  it("answers lookups in any order, and never from a slot dropped or changed since", async () => {
+    const { dir, stamps } = await savedCache();
+    const c = await FileHashCache.open(dir);
+    const want = (i: number) => dig("0123456789abcdef"[i % 16]!);
+    // Slots follow insertion order: walk it backwards, forwards, then at random.
+    for (let i = stamps.length - 1; i >= 0; i--) expect(c.get(stamps[i]!)).toBe(want(i));
+    for (let i = 0; i < stamps.length; i++) expect(c.get(stamps[i]!)).toBe(want(i));
+    let seed = 3;
+    for (let k = 0; k < 200; k++) {
+      const i = (seed = (seed * 1103515245 + 12345) >>> 0) % stamps.length;
+      expect(c.get(stamps[i]!)).toBe(want(i));
+    }
+    // Entry 11 is next in order after 10; a racy re-hash drops it, then it must miss.
+    expect(c.get(stamps[10]!)).toBe(want(10));
+    c.set(stamps[11]!, dig("f"), stamps[11]!.mtimeNs);
+    expect(c.get(stamps[10]!)).toBe(want(10));
+    expect(c.get(stamps[11]!)).toBeUndefined();
+    // Entry 13 changed (same dev and inode, new mtime): next in order, and a miss.
+    expect(c.get(stamps[12]!)).toBe(want(12));
+    expect(c.get({ ...stamps[13]!, mtimeNs: stamps[13]!.mtimeNs + 1n })).toBeUndefined();
+    expect(c.get(stamps[14]!)).toBe(want(14));
+    expect(c.stats).toMatchObject({ racy: 1 });
+  });
+
+  it("keeps the newest tree digests across a save, and ignores a damaged memo file", async () => {
+    const dir = join(tmp, `c${n++}`);
+    const c = await FileHashCache.open(dir);
+    const key = (i: number) => {
+      const k = Buffer.alloc(32);
+      k.writeUInt32LE(i);
+      return k;
+    };
+    for (let i = 0; i < 300; i++) c.setTreeDigest(key(i), dig("0123456789abcdef"[i % 16]!));
+    await c.save();
+    const back = await FileHashCache.open(dir);
+    expect(back.treeDigest(key(299))).toBe(dig("b"));
+    expect(back.treeDigest(key(44))).toBe(dig("c"));
+    expect(back.treeDigest(key(43))).toBeUndefined(); // 256 kept: the oldest 44 are gone
+    expect(back.stats.treeHits).toBe(2);
+    const file = join(dir, "tree-digests.v1.bin");
+    fs.writeFileSync(file, flip(fs.readFileSync(file), 100));
+    expect((await FileHashCache.open(dir)).treeDigest(key(299))).toBeUndefined();
   });
 
   const damages: [string, (b: Buffer) => Buffer][] = [

@@ -1,15 +1,15 @@
 // The walker's raw lstat (node's fs binding read in place) against lstatSync: the same
 // entry table, stamps to the nanosecond, on a real tree with every entry type, special
 // modes, odd names and times outside 1970–2106; and the same digests either way.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openContext, PatternMatcher, walkContext, type ContextEntry } from "../../../src/context/index.js";
 import { rawLstatReader, StatsLstatReader } from "../../../src/context/lstat-reader.js";
 import { StampTable } from "../../../src/context/stamps.js";
+import { spawnCliSync } from "../../helpers/run-cli.js";
 
 const tmp = fs.mkdtempSync(join(tmpdir(), "tbuild-lstat-"));
 const root = join(tmp, "ctx");
@@ -110,10 +110,9 @@ describe("raw lstat", () => {
   });
 
   it("keeps process.binding's deprecation warning (fatal under --throw-deprecation) from the user", () => {
-    const cli = fileURLToPath(new URL("../../../dist/src/cli/main.js", import.meta.url));
-    const r = spawnSync(process.execPath, ["--pending-deprecation", "--throw-deprecation", cli, "context", "--hash", root], { encoding: "utf8" });
+    const r = spawnCliSync(["context", "--hash", root], { env: { NODE_OPTIONS: "--pending-deprecation --throw-deprecation" } });
     expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/sha256:[0-9a-f]{64}/);
   });
 
