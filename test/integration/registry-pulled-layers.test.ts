@@ -48,6 +48,20 @@ async function inspect(root: string, ref: string): Promise<{ Id: string; Size: n
   return (Array.isArray(v) ? v[0] : v) as { Id: string; Size: number; RootFS: { Layers: string[] } };
 }
 
+/** Push `repo:1` to the test registry: one layer of bytes `blob`, labelled tar+gzip, whose config names `diffId`. */
+async function pushGzipLabelled(repo: string, blob: Uint8Array, diffId: Digest): Promise<void> {
+  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [diffId] }, config: {} }));
+  const client = new RegistryClient({ registry: reg.host });
+  for (const b of [blob, config]) await client.uploadBlob(repo, sha256(b), b.length, async function* () { yield b; });
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(blob), size: blob.length }],
+  }));
+  await client.putManifest(repo, "1", manifest, "application/vnd.oci.image.manifest.v1+json");
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "tbuild-pulled-"));
   env = { HOME: work, XDG_CONFIG_HOME: join(work, "cfg"), DOCKER_CONFIG: join(work, "docker"), SOURCE_DATE_EPOCH: "1700000000" };
@@ -74,11 +88,10 @@ describe("pulled layers: kept gzip, inflated once on first use", () => {
     expect(ins.Layers).toEqual([record(root, diffId!).digest]);
     const raw = JSON.parse(sh("skopeo", ["inspect", "--raw", `oci:${root}:${base}`]).stdout) as { layers: { mediaType: string }[] };
     expect(raw.layers.map((l) => l.mediaType)).toEqual(["application/vnd.oci.image.layer.v1.tar+gzip"]);
-    const bundle = join(mkdtempSync(join(tmpdir(), "tbuild-umoci-")), "bundle");
+    const bundle = join(work, "umoci-bundle"); // under work: removed with it, pass or fail
     const u = sh("umoci", ["unpack", "--image", `${root}:${base}`, bundle]);
     expect(u.code, u.stderr).toBe(0);
     expect(readFileSync(join(bundle, "rootfs", "etc", "passwd"), "utf8")).toMatch(/^root:x:0:0/);
-    rmSync(join(bundle, ".."), { recursive: true, force: true });
     expect((await tb(["store", "check", "--root", root])).code).toBe(0);
   });
 
@@ -180,16 +193,7 @@ describe("pulled layers: kept gzip, inflated once on first use", () => {
     const real = tarOf("real\n");
     const claimed = sha256(tarOf("claimed\n"));
     const gz = gzipSync(real);
-    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [claimed] }, config: {} }));
-    const client = new RegistryClient({ registry: reg.host });
-    for (const b of [gz, config]) await client.uploadBlob("bad/liar", sha256(b), b.length, async function* () { yield b; });
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(gz), size: gz.length }],
-    }));
-    await client.putManifest("bad/liar", "1", manifest, "application/vnd.oci.image.manifest.v1+json");
+    await pushGzipLabelled("bad/liar", gz, claimed);
 
     const root = join(work, "liar");
     await ok(["pull", "--root", root, base]);
@@ -244,16 +248,7 @@ describe("pulled layers: kept gzip, inflated once on first use", () => {
     const zst = z.stdout;
     expect([...zst.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
     const diffId = sha256(layer);
-    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [diffId] }, config: {} }));
-    const client = new RegistryClient({ registry: reg.host });
-    for (const b of [zst, config]) await client.uploadBlob("bad/zstd", sha256(b), b.length, async function* () { yield b; });
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(zst), size: zst.length }],
-    }));
-    await client.putManifest("bad/zstd", "1", manifest, "application/vnd.oci.image.manifest.v1+json");
+    await pushGzipLabelled("bad/zstd", zst, diffId);
 
     const root = join(work, "zstd-as-gzip");
     await ok(["pull", "--root", root, `${reg.host}/bad/zstd:1`]);
