@@ -4,7 +4,7 @@
 // network. What lists the environment (the step's env, its summary and history line) is
 // read through getters over a view of a snapshot, built on first read and shared by the RUNs
 // between two changes, so a RUN costs the same however many variables are set.
-import { cleanPath, defineGetters, withLocation } from "../util/index.js";
+import { defineGetters, withLocation } from "../util/index.js";
 import { chompHeredoc, type Mount, type RunCommand } from "../dockerfile/index.js";
 import { formatEnvList, parseEnvList, processWord, type Environment } from "../shell/index.js";
 import type { HistoryEntry } from "../image/index.js";
@@ -145,7 +145,7 @@ async function resolveMount(svc: PlannerServices, st: StageState, m: Mount, loca
   const rawTarget = x(m.target) ?? "";
   // A secret with env= and no target is exposed only as the variable: its target stays "".
   const envOnly = m.type === "secret" && rawTarget === "" && m.env !== undefined;
-  const target = envOnly ? "" : rawTarget.startsWith("/") ? cleanPath(rawTarget) : resolveWorkdir(st.config.WorkingDir, rawTarget === "" ? "." : rawTarget);
+  const target = envOnly ? "" : resolveWorkdir(st.config.WorkingDir, rawTarget);
   const source = x(m.source);
   const fromValue = x(m.from);
   const out: { -readonly [K in keyof RunMount]?: RunMount[K] } = { type: m.type, target, readOnly: m.readOnly };
