@@ -6,8 +6,8 @@ import { afterAll } from "vitest";
 
 /**
  * A maker of temporary directories (`tbuild-<name>-…` under the system temp folder), each
- * removed after the calling file's tests. Call it at the top level of a test file: it
- * registers that file's afterAll.
+ * removed after the calling scope's tests. Call it at the top level of a test file or of a
+ * describe block: it registers that scope's afterAll.
  */
 export function tempDirs(): (name: string) => string {
   const made: string[] = [];
