@@ -148,7 +148,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       if (r) return { replayed: true, imageId: r.imageId, manifestDigest: r.manifestDigest, tags: r.tags, cachedSteps: r.cached, totalSteps: r.total };
     }
     // Loaded only now: a replayed build never plans or solves (the planner alone is ~30 modules).
-    const [{ parseDockerfile }, { explainPlan, planParsed }, { ContextHasher, StoreImageResolver }, { Solver, describeSteps, oneLine }] = await Promise.all([import("../dockerfile/index.js"), import("../plan/index.js"), import("./ports.js"), import("./solve.js")]);
+    const [{ parseDockerfile }, { explainPlan, keyEnvsToStore, planParsed }, { ContextHasher, StoreImageResolver }, { Solver, describeSteps, oneLine }] = await Promise.all([import("../dockerfile/index.js"), import("../plan/index.js"), import("./ports.js"), import("./solve.js")]);
     const hasher = new ContextHasher(context);
     const resolver = new StoreImageResolver(store, { pull: !o.dryRun, always: o.pull === true, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
     // Parsed once: the lint checks before and after the build share this tree.
@@ -231,16 +231,19 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     // tokens, which the keys cover) differs from the stored one's.
     const steps = plan.stages.flatMap((s) => s.steps);
     const digest = planDigest(planId.file, planId.target, steps.map((s) => ({ stage: s.stage, index: s.index, text: s.text, kind: s.kind, key: s.key, summary: s.summary, preimage: s.preimage })));
-    await cache.writePlan(planId.file, planId.target, digest, (): PlanRecord => ({
-      version: 1,
-      file: planId.file,
-      target: planId.target,
-      steps: steps.map((s) => ({
-        stage: s.stage, index: s.index, text: s.text, kind: s.kind, key: s.key, summary: s.summary, preimage: s.preimage,
-        ...(s.kind === "copy" || s.kind === "add" ? (s.files ? { files: s.files } : {}) : {}),
-        ...(s.kind === "run" ? { keyEnv: s.keyEnv } : {}),
-      })),
-    }));
+    await cache.writePlan(planId.file, planId.target, digest, (): PlanRecord => {
+      const keyEnvs = keyEnvsToStore(steps);
+      return {
+        version: 1,
+        file: planId.file,
+        target: planId.target,
+        steps: steps.map((s, i) => ({
+          stage: s.stage, index: s.index, text: s.text, kind: s.kind, key: s.key, summary: s.summary, preimage: s.preimage,
+          ...(s.kind === "copy" || s.kind === "add" ? (s.files ? { files: s.files } : {}) : {}),
+          ...(keyEnvs[i] ? { keyEnv: keyEnvs[i] } : {}),
+        })),
+      };
+    });
     if (fast && fp) {
       // Best effort: a record that cannot be written only means the next build does the work.
       await recordBuild(store, cache, fast, fp, {

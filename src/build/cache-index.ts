@@ -30,7 +30,10 @@ export interface PlanRecordStep {
   readonly preimage: unknown;
   /** Per-file digests of a COPY's context selection. */
   readonly files?: Readonly<Record<string, Digest>>;
-  /** A RUN's variables (`K=V`), which its preimage holds by digest: explanations name the one that changed. */
+  /**
+   * A RUN's variables (`K=V`), which its preimage holds by digest: explanations name the one
+   * that changed. Kept on the first RUN of each environment only (plan's keyEnvsToStore).
+   */
   readonly keyEnv?: readonly string[];
 }
 

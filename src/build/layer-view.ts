@@ -11,6 +11,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import type { RootStat, RootView, FileBytes } from "./root-view.js";
 import type { TarEntryType } from "../exec/index.js";
+import { MAX_SYMLINK_HOPS } from "../util/index.js";
 
 /** The chain cannot be read this way; unpack a snapshot instead. */
 export class LayerViewUnsupported extends Error {}
@@ -36,7 +37,6 @@ interface Node {
   layer: number;
 }
 
-const MAX_HOPS = 40;
 /** Most file bytes one view hands out as in-memory content over a build (beyond: the caller unpacks). */
 const MAX_CONTENT_BYTES = 64 << 20;
 
@@ -158,7 +158,7 @@ export class LayerView implements RootView {
       }
       if (next.inode.type === "symlink") {
         if (ownSymlinks?.has(next)) throw new LayerViewUnsupported("a layer writes through its own symlink");
-        if (++hops > MAX_HOPS) throw new LayerViewUnsupported("symlink loop");
+        if (++hops > MAX_SYMLINK_HOPS) throw new LayerViewUnsupported("symlink loop");
         const target = next.inode.linkname ?? "";
         if (target.startsWith("/")) stack.length = 1;
         queue.unshift(...target.split("/"));
@@ -173,7 +173,7 @@ export class LayerView implements RootView {
   /** The node at `rel`: intermediate symlinks followed inside the root; the last one too when `follow`. */
   private find(rel: string, follow: boolean): Node | undefined {
     let parts = rel.split("/").filter((p) => p !== "" && p !== ".");
-    for (let hops = 0; hops <= MAX_HOPS; hops++) {
+    for (let hops = 0; hops <= MAX_SYMLINK_HOPS; hops++) {
       if (parts.length === 0) return this.root;
       const last = parts[parts.length - 1]!;
       let dir: Node | undefined;

@@ -2,7 +2,7 @@
 // against the context root: globs (Go filepath.Match syntax plus `**`), directories (their
 // contents are copied), symlinks copied as symlinks and only ever resolved inside the
 // context. `..` that leaves the context is refused; a source that matches nothing fails.
-import { TbuildError } from "../util/index.js";
+import { MAX_SYMLINK_HOPS, TbuildError } from "../util/index.js";
 import { BadPatternError, cleanPath, compileGlob, goRegexpToJs, validateGlob } from "./glob.js";
 import { PatternMatcher } from "./ignore.js";
 import type { ContextEntry, EntryType } from "./tree-hash.js";
@@ -94,7 +94,7 @@ export class EntryIndex {
       const e = this.get(cand);
       if (!e) return undefined;
       if (e.type === "symlink" && (todo.length > 0 || followLast)) {
-        if (++hops > 40) throw new TbuildError("E_CONTEXT_NOT_FOUND", `too many levels of symbolic links: ${path}`);
+        if (++hops > MAX_SYMLINK_HOPS) throw new TbuildError("E_CONTEXT_NOT_FOUND", `too many levels of symbolic links: ${path}`);
         const t = e.linkTarget ?? "";
         if (t.startsWith("/")) cur.length = 0;
         todo = [...t.split("/"), ...todo];

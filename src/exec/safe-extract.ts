@@ -10,7 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { createGunzip } from "node:zlib";
 import { extract, type Header } from "tar-stream";
-import { TbuildError, isTbuildError } from "../util/index.js";
+import { MAX_PATH_BYTES, MAX_SYMLINK_HOPS, TbuildError, exceedsPathMax, isTbuildError } from "../util/index.js";
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from "./changes.js";
 
 export interface ExtractOptions {
@@ -44,8 +44,6 @@ const execFileP = promisify(execFile);
 
 /** An entry's content stream as tar-stream yields it. */
 type EntryBody = AsyncIterable<unknown> & { resume(): unknown };
-const MAX_SYMLINK_HOPS = 40;
-const MAX_PATH = 4096;
 
 /**
  * Extract the tar read from `input` (gzip is detected by its magic bytes) into the existing
@@ -308,7 +306,7 @@ class Extractor {
 /** Split an archive name into components: leading `/` stripped, `.` dropped, `..` refused. */
 function splitName(name: string, entry: string): string[] {
   if (name.includes("\0")) throw invalid(entry, "name contains NUL");
-  if (Buffer.byteLength(name) > MAX_PATH) throw invalid(entry, `name longer than ${MAX_PATH} bytes`);
+  if (exceedsPathMax(name)) throw invalid(entry, `name longer than ${MAX_PATH_BYTES} bytes`);
   const parts = name.split("/").filter((s) => s !== "" && s !== ".");
   if (parts.includes("..")) throw new TbuildError("E_TAR_PATH_ESCAPE", `tar entry ${JSON.stringify(entry)} has a ".." path component`, { hint: "the archive tries to write outside its target directory" });
   return parts;

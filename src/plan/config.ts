@@ -22,42 +22,12 @@ export function withDefaultPath(config: ContainerConfig): ContainerConfig {
 }
 
 /**
- * The longest path Linux takes (PATH_MAX is 4,096 bytes with the terminating NUL): a WORKDIR
- * beyond it can be neither created nor entered, so such a build fails at its first step
- * there (mkdir: ENAMETOOLONG). The planner rejects it instead, which also bounds what every
- * later step carries and hashes (its cwd, a destination): 9,999 nested relative WORKDIRs
- * made paths of 20,000+ characters, each one re-cleaned and re-hashed (8 s of planning).
- */
-export const MAX_PATH_BYTES = 4095;
-
-const encoder = new TextEncoder();
-
-/** Whether `path` is longer than Linux can use (see MAX_PATH_BYTES). */
-export function exceedsPathMax(path: string): boolean {
-  // UTF-8 takes 1–3 bytes per UTF-16 unit: most paths are decided by their length alone.
-  if (path.length > MAX_PATH_BYTES) return true;
-  if (path.length * 3 <= MAX_PATH_BYTES) return false;
-  return encoder.encode(path).length > MAX_PATH_BYTES;
-}
-
-/** A clean absolute path: `/` or `/seg…` with no empty, `.` or `..` segment and no trailing `/`. */
-const CLEAN_ABSOLUTE = /^(?:\/(?!\.\.?(?:\/|$))[^/]+)+$/;
-
-/**
  * Resolve a WORKDIR against the previous one: relative paths join it, the result is clean.
- * A clean previous path is extended segment by segment, not split and re-joined whole.
+ * Cleaning the whole path each time is bounded by MAX_PATH_BYTES (the planner refuses a
+ * WORKDIR past it), so a chain of relative WORKDIRs stays linear.
  */
 export function resolveWorkdir(prev: string | undefined, path: string): string {
-  if (path.startsWith("/")) return cleanPath(path);
-  const base = prev && prev !== "" ? prev : "/";
-  if (base !== "/" && !CLEAN_ABSOLUTE.test(base)) return cleanPath(`${base}/${path}`);
-  let out = base;
-  for (const seg of path.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") out = out.slice(0, Math.max(1, out.lastIndexOf("/")));
-    else out = out === "/" ? `/${seg}` : `${out}/${seg}`;
-  }
-  return out;
+  return cleanPath(path.startsWith("/") ? path : `${prev || "/"}/${path}`);
 }
 
 /**
@@ -66,7 +36,7 @@ export function resolveWorkdir(prev: string | undefined, path: string): string {
  */
 export function resolveDest(workdir: string | undefined, dest: string): string {
   const dirLike = dest.endsWith("/") || dest === "." || dest.endsWith("/.");
-  const abs = dest.startsWith("/") ? cleanPath(dest) : resolveWorkdir(workdir, dest);
+  const abs = resolveWorkdir(workdir, dest);
   return dirLike && abs !== "/" ? `${abs}/` : abs;
 }
 

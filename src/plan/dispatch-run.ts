@@ -2,8 +2,9 @@
 // (heredocs folded in the way BuildKit does), never expanded here; the key covers the whole
 // execution definition: argv, env (ENV + ARGs, proxies out, by digest), cwd, user, mounts,
 // network. What lists the environment (the step's env, its summary and history line) is
-// built on first read from a snapshot, so a RUN costs the same however many variables are set.
-import { cleanPath, defineLazy, withLocation } from "../util/index.js";
+// read through getters over a view of a snapshot, built on first read and shared by the RUNs
+// between two changes, so a RUN costs the same however many variables are set.
+import { defineGetters, withLocation } from "../util/index.js";
 import { chompHeredoc, type Mount, type RunCommand } from "../dockerfile/index.js";
 import { formatEnvList, parseEnvList, processWord, type Environment } from "../shell/index.js";
 import type { HistoryEntry } from "../image/index.js";
@@ -11,13 +12,13 @@ import { PROXY_ARGS, runEnv } from "./args.js";
 import { DEFAULT_PATH, DEFAULT_SHELL, resolveWorkdir } from "./config.js";
 import { history, type DispatchOrigin, wordEnv } from "./dispatch.js";
 import { computeStepKey, type MountPreimage, type RunPreimage } from "./keys.js";
-import type { EnvSnapshot } from "./stage-env.js";
+import { SMALL_ENV, type EnvSnapshot } from "./stage-env.js";
 import { snapshotConfig, type PlannerServices, type StageState } from "./state.js";
 import type { RunMount, RunStep, Step } from "./steps.js";
 
 /**
  * RUN's environment at one point of a stage, worked out from a snapshot on first read and
- * kept: consecutive RUNs with no ARG or ENV between them share one view (see viewNow).
+ * kept: consecutive RUNs with no ARG or ENV between them share one view (see viewOf).
  */
 class RunEnvView {
   private lists: { readonly keyed: Environment; readonly full: Environment; readonly envLength: number } | undefined;
@@ -75,25 +76,17 @@ class RunEnvView {
   }
 }
 
-/** The view of each `StageEnv.now()` snapshot: one per environment state, not per RUN. */
-const nowViews = new WeakMap<EnvSnapshot, RunEnvView>();
+/** The view of each `StageEnv.snapshot()`: one per environment state, not per RUN. */
+const views = new WeakMap<EnvSnapshot, RunEnvView>();
 
-/** A view of the environment as it stands, to be read at once (its lists are shared by the RUNs until the next change). */
-function viewNow(snap: EnvSnapshot, proxies: Environment): RunEnvView {
-  let view = nowViews.get(snap);
+function viewOf(snap: EnvSnapshot, proxies: Environment): RunEnvView {
+  let view = views.get(snap);
   if (!view) {
     view = new RunEnvView(snap, proxies);
-    nowViews.set(snap, view);
+    views.set(snap, view);
   }
   return view;
 }
-
-/**
- * A summary lists the variables only up to this many; beyond, it gives their number. Every
- * `tbuild plan` line reads a summary: listing thousands of variables per RUN made the
- * output, and the plan command, cost steps × variables again.
- */
-const MAX_LISTED_VARS = 16;
 
 /** BuildKit's history form: `RUN |N K=V… <argv> # buildkit` with the stage's ARGs. */
 function runHistory(view: RunEnvView, argvText: string): string {
@@ -102,19 +95,20 @@ function runHistory(view: RunEnvView, argvText: string): string {
 
 /**
  * `head; env …; tail` (tail empty or starting with "; "). `varCount`: how many variables the
- * key covers (counted, not listed, past MAX_LISTED_VARS).
+ * key covers, listed up to SMALL_ENV and counted past it: every `tbuild plan` line reads a
+ * summary, and listing thousands of variables per RUN made it cost steps × variables again.
  */
 function runSummary(view: RunEnvView, varCount: number, head: string, tail: string): string {
-  return `${head}; ${varCount > MAX_LISTED_VARS ? `env ${varCount} variables` : view.summaryEnv()}${tail}`;
+  return `${head}; ${varCount > SMALL_ENV ? `env ${varCount} variables` : view.summaryEnv()}${tail}`;
 }
 
 /**
- * Make the environment-listing fields of `step` and its history entry lazy getters over
- * `view` (a module-level function: the getters must not keep dispatchRun's scope alive).
+ * Make the environment-listing fields of `step` and its history entry getters over `view`
+ * (a module-level function: the getters must not keep dispatchRun's scope alive).
  */
-function deferEnv(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: string, summaryTail: string): void {
-  defineLazy(h, { created_by: () => runHistory(view, argvText) });
-  defineLazy(step, {
+function defineEnvFields(step: RunStep, h: HistoryEntry, view: RunEnvView, argvText: string, varCount: number, summaryHead: string, summaryTail: string): void {
+  defineGetters(h, { created_by: () => runHistory(view, argvText) });
+  defineGetters(step, {
     env: () => view.full(),
     argNames: () => view.argNames(),
     keyEnv: () => view.keyEnv(),
@@ -151,7 +145,7 @@ async function resolveMount(svc: PlannerServices, st: StageState, m: Mount, loca
   const rawTarget = x(m.target) ?? "";
   // A secret with env= and no target is exposed only as the variable: its target stays "".
   const envOnly = m.type === "secret" && rawTarget === "" && m.env !== undefined;
-  const target = envOnly ? "" : rawTarget.startsWith("/") ? cleanPath(rawTarget) : resolveWorkdir(st.config.WorkingDir, rawTarget === "" ? "." : rawTarget);
+  const target = envOnly ? "" : resolveWorkdir(st.config.WorkingDir, rawTarget);
   const source = x(m.source);
   const fromValue = x(m.from);
   const out: { -readonly [K in keyof RunMount]?: RunMount[K] } = { type: m.type, target, readOnly: m.readOnly };
@@ -206,25 +200,19 @@ export async function dispatchRun(svc: PlannerServices, st: StageState, cmd: Run
   if (security !== "sandbox") extras.push(`security ${security}`);
   const head = `argv ${JSON.stringify(argv)}; cwd ${cwd}; user ${user || "(default)"}`;
   const tail = extras.length ? `; ${extras.join("; ")}` : "";
-  const argvText = argv.join(" ");
-  // Many variables: the env lists, summary and history line are built when read. Few (most
-  // Dockerfiles): they cost less to build now than getters do.
-  const varCount = st.vars.keyedCount();
-  const defer = varCount > MAX_LISTED_VARS || st.args.declared().length > MAX_LISTED_VARS;
-  const proxies = svc.buildArgs.proxies();
-  const view = defer ? new RunEnvView(st.vars.snapshot(), proxies) : viewNow(st.vars.now(), proxies);
-  const h = history(defer ? "" : runHistory(view, argvText), true);
+  const view = viewOf(st.vars.snapshot(), svc.buildArgs.proxies());
+  const h = history("", true);
   st.history.push(h);
+  // The env fields are placeholders here (they keep their place among the keys) and getters below.
   const step: RunStep = {
-    kind: "run", argv, form: cmd.form,
-    env: defer ? [] : view.full(), argNames: defer ? [] : view.argNames(), keyEnv: defer ? [] : view.keyEnv(),
+    kind: "run", argv, form: cmd.form, env: [], argNames: [], keyEnv: [],
     cwd, user, mounts, network, security,
     ...(script ? { script } : {}),
     stage: st.index, index: st.steps.length, location: origin.location, text: cmd.node.line,
     ...(origin.trigger ? { trigger: true } : {}),
-    key: st.key, preimage, summary: defer ? "" : runSummary(view, varCount, head, tail), layer: true, history: h, config: snapshotConfig(st),
+    key: st.key, preimage, summary: "", layer: true, history: h, config: snapshotConfig(st),
   };
-  if (defer) deferEnv(step, h, view, argvText, varCount, head, tail);
+  defineEnvFields(step, h, view, argv.join(" "), st.vars.keyedCount(), head, tail);
   st.steps.push(step);
   return step;
 }

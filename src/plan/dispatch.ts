@@ -1,12 +1,12 @@
 // plan/dispatch.ts: one decoded instruction → one Step, updating the stage's config, ARG
 // scope and file-system key (BuildKit's dispatch* functions). Words are expanded here, in
 // exactly the instructions Docker expands them in; RUN text is left to the shell.
-import { TbuildError, type SourceLocation } from "../util/index.js";
+import { MAX_PATH_BYTES, TbuildError, exceedsPathMax, type SourceLocation } from "../util/index.js";
 import type { Command, CmdCommand, EnvCommand, ArgCommand, HealthcheckCommand, OnbuildCommand, ShellCommand, SimpleCommand, ListCommand } from "../dockerfile/index.js";
 import { processWord, processWords } from "../shell/index.js";
 import type { HealthConfig, HistoryEntry } from "../image/index.js";
 import { PROXY_ARGS } from "./args.js";
-import { DEFAULT_SHELL, HISTORY_COMMENT, MAX_PATH_BYTES, exceedsPathMax, formatDuration, goQList, goVList, goVSet, parsePorts, resolveWorkdir } from "./config.js";
+import { DEFAULT_SHELL, HISTORY_COMMENT, formatDuration, goQList, goVList, goVSet, parsePorts, resolveWorkdir } from "./config.js";
 import { computeStepKey } from "./keys.js";
 import { snapshotConfig, syncEnv, type PlannerServices, type StageState } from "./state.js";
 import type { ConfigInstruction, Step } from "./steps.js";

@@ -1,7 +1,8 @@
 // plan/dump.ts: a Plan as text, one record per line in a stable order (the golden format
-// of testdata/plan/<case>/plan.txt and what `tbuild plan` prints in full).
-import { canonicalJson, shortDigest, type Range } from "../util/index.js";
-import type { Plan, PlanStage, Step } from "./steps.js";
+// of testdata/plan/<case>/plan.txt and what `tbuild plan` prints in full), and as the
+// value `tbuild plan --format json` prints.
+import { canonicalJson, shortDigest, type Digest, type Range } from "../util/index.js";
+import type { Plan, PlanStage, RunStep, Step } from "./steps.js";
 
 /** Keep one record per line: newlines inside heredoc text are shown as `\n`. */
 function oneLine(s: string): string {
@@ -72,4 +73,40 @@ export function formatPlan(plan: Plan): string {
     }
   }
   return out.join("\n") + "\n";
+}
+
+/** `tbuild plan --format json`: the plan, with each RUN environment once (see planJson). */
+export interface PlanJson extends Omit<Plan, "stages"> {
+  readonly stages: readonly (Omit<PlanStage, "steps"> & { readonly steps: readonly object[] })[];
+  /** The `K=V` list each digest in a RUN preimage (`env`, `args`) is the Merkle digest of. */
+  readonly environments: Readonly<Record<Digest, readonly string[]>>;
+}
+
+/** The RUN fields that list the environment: the JSON form gives it by digest instead. */
+const RUN_ENV_FIELDS: ReadonlySet<string> = new Set(["env", "argNames", "keyEnv"]);
+
+/**
+ * The plan as `--format json` prints it. A RUN's environment is given once per digest, in
+ * `environments`, which its preimage's `env` and `args` reference: printed per RUN (three
+ * times: env, keyEnv, argNames) the output grew as RUNs × variables. Proxy build args are
+ * never shown (they stay out of keys and history too).
+ */
+export function planJson(plan: Plan): PlanJson {
+  const environments: Record<Digest, readonly string[]> = {};
+  const stages = plan.stages.map((st) => ({ ...st, steps: st.steps.map((s) => (s.kind === "run" ? runJson(s, environments) : s)) }));
+  return { ...plan, stages, environments };
+}
+
+function runJson(s: RunStep, environments: Record<Digest, readonly string[]>): object {
+  const out: Record<string, unknown> = {};
+  // Copied key by key: a spread would build the environment lists (they are getters).
+  for (const k of Object.keys(s)) if (!RUN_ENV_FIELDS.has(k)) out[k] = s[k as keyof RunStep];
+  const p = s.preimage;
+  if (p?.kind === "run" && !(p.env in environments && p.args in environments)) {
+    const keyed = s.keyEnv;
+    const envCount = keyed.length - s.argNames.length;
+    environments[p.env] = keyed.slice(0, envCount);
+    environments[p.args] = keyed.slice(envCount);
+  }
+  return out;
 }

@@ -82,21 +82,44 @@ function diffEnv(a: readonly string[], b: readonly string[], argsA: readonly str
 
 const json = (v: unknown): string => JSON.stringify(v);
 
+/** RUN keyEnv lists by environment (envId): what stored records hold once per environment. */
+export type RecordedEnvs = ReadonlyMap<string, readonly string[]>;
+
+/** A RUN's environment as its key holds it: the Env and ARG digests. */
+const envId = (p: RunPreimage): string => `${String(p.env)} ${String(p.args)}`;
+
 /**
- * The variables of a RUN record: its keyEnv, or the list itself in a record made before
- * keys held the environment by digest (run preimage v1).
+ * What stored records keep of each step's `keyEnv`: a RUN's list the first time its
+ * environment appears, nothing otherwise (explainPlan finds those by digest). RUNs with no
+ * ARG or ENV between them share one environment: a list per RUN made records grow as
+ * RUNs × variables.
  */
-function keyEnvOf(r: StepRecord, p: RunPreimage): readonly string[] | undefined {
-  const legacy: unknown = p.env;
-  return r.keyEnv ?? (Array.isArray(legacy) ? (legacy as string[]) : undefined);
+export function keyEnvsToStore(steps: readonly Step[]): (readonly string[] | undefined)[] {
+  const seen = new Set<string>();
+  return steps.map((s) => {
+    if (s.kind !== "run" || s.preimage?.kind !== "run") return undefined;
+    const id = envId(s.preimage);
+    if (seen.has(id)) return undefined;
+    seen.add(id);
+    return s.keyEnv;
+  });
 }
 
-function diffRun(a: RunPreimage, b: RunPreimage, before: StepRecord, after: StepRecord): string[] {
+/**
+ * The variables of a RUN record: its keyEnv, the one recorded for its environment, or the
+ * list itself in a record made before keys held the environment by digest (run preimage v1).
+ */
+function keyEnvOf(r: StepRecord, p: RunPreimage, envs: RecordedEnvs): readonly string[] | undefined {
+  const legacy: unknown = p.env;
+  return r.keyEnv ?? envs.get(envId(p)) ?? (Array.isArray(legacy) ? (legacy as string[]) : undefined);
+}
+
+function diffRun(a: RunPreimage, b: RunPreimage, before: StepRecord, after: StepRecord, envs: RecordedEnvs): string[] {
   const out: string[] = [];
   if (json(a.argv) !== json(b.argv)) out.push("command changed");
   if (json(a.script) !== json(b.script)) out.push("script changed");
-  const envA = keyEnvOf(before, a);
-  const envB = keyEnvOf(after, b);
+  const envA = keyEnvOf(before, a, envs);
+  const envB = keyEnvOf(after, b, envs);
   const vars = envA && envB ? diffEnv(envA, envB, before.argNames ?? [], after.argNames ?? []) : [];
   if (vars.length) out.push(...vars);
   else if (a.env !== b.env || a.args !== b.args) out.push(typeof a.args === "string" ? "environment changed" : "cache key format changed (tbuild upgrade)");
@@ -130,8 +153,11 @@ function diffCopy(a: CopyPreimage, b: CopyPreimage, fa: StepRecord["files"], fb:
   return out;
 }
 
-/** Name what changed between two records of the same step; [] when the keys agree. */
-export function explainChange(before: StepRecord | undefined, after: StepRecord): string[] {
+/**
+ * Name what changed between two records of the same step; [] when the keys agree. `envs`:
+ * the RUN variables of `before`'s records by environment (see keyEnvsToStore).
+ */
+export function explainChange(before: StepRecord | undefined, after: StepRecord, envs: RecordedEnvs = new Map()): string[] {
   if (!before) return ["new step"];
   if (before.key === after.key) return [];
   const a = before.preimage;
@@ -151,7 +177,7 @@ export function explainChange(before: StepRecord | undefined, after: StepRecord)
     const ownB = { ...b, parent: null };
     if (json(own) === json(ownB)) return ["an earlier step changed"];
   }
-  if (a.kind === "run" && b.kind === "run") out.push(...diffRun(a, b, before, after));
+  if (a.kind === "run" && b.kind === "run") out.push(...diffRun(a, b, before, after, envs));
   else if ((a.kind === "copy" || a.kind === "add") && (b.kind === "copy" || b.kind === "add")) out.push(...diffCopy(a, b, before.files, after.files, after.from));
   else if (a.kind === "workdir" && b.kind === "workdir") {
     if (a.path !== b.path) out.push(`path changed from ${a.path} to ${b.path}`);
@@ -167,14 +193,18 @@ export function explainChange(before: StepRecord | undefined, after: StepRecord)
 export function explainPlan(before: Plan | readonly StepRecord[], after: Plan): Explanation[] {
   const prev = new Map<string, StepRecord>();
   const records: readonly StepRecord[] = Array.isArray(before) ? (before as readonly StepRecord[]) : (before as Plan).stages.flatMap((s) => s.steps);
-  for (const r of records) prev.set(`${r.stage}/${r.index}`, r);
+  const envs = new Map<string, readonly string[]>();
+  for (const r of records) {
+    prev.set(`${r.stage}/${r.index}`, r);
+    if (r.keyEnv && r.preimage?.kind === "run") envs.set(envId(r.preimage), r.keyEnv);
+  }
   const out: Explanation[] = [];
   for (const st of after.stages) {
     for (const s of st.steps as readonly Step[]) {
       const b = prev.get(`${s.stage}/${s.index}`);
       if (b && b.key === s.key && b.text === s.text) continue;
       if (b && b.key === s.key) continue;
-      const changes = explainChange(b, s);
+      const changes = explainChange(b, s, envs);
       if (changes.length === 0) continue;
       out.push({ stage: s.stage, index: s.index, text: s.text, changes, message: `${s.text}: ${changes.join("; ")}` });
       break;

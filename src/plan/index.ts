@@ -7,5 +7,5 @@ export { computeStepKey, type KeyPreimage, type FromPreimage, type RunPreimage, 
 export { PROXY_ARGS, PLATFORM_ARGS, parseBuildArgs } from "./args.js";
 export { DEFAULT_PATH, parsePorts, resolveWorkdir, resolveDest } from "./config.js";
 export { MAX_STAGES } from "./stages.js";
-export { dumpPlan, dumpStep, formatPlan, stepKind, type DumpOptions } from "./dump.js";
-export { explainPlan, explainChange, diffFiles, type Explanation, type StepRecord } from "./explain.js";
+export { dumpPlan, dumpStep, formatPlan, planJson, stepKind, type DumpOptions, type PlanJson } from "./dump.js";
+export { explainPlan, explainChange, diffFiles, keyEnvsToStore, type Explanation, type RecordedEnvs, type StepRecord } from "./explain.js";

@@ -1,7 +1,7 @@
 // plan/plan.ts: planBuild, the planner's entry point (BuildKit's Dockerfile2LLB without the
 // LLB): text → decoded commands → stage graph → steps with expanded words and cache keys.
 // Pure: base images and context hashes come through the ports; nothing is read or run.
-import { TbuildError, withLocation, type Diagnostic, type Digest, type SourceLocation } from "../util/index.js";
+import { TbuildError, defineGetters, withLocation, type Diagnostic, type Digest, type SourceLocation } from "../util/index.js";
 import { decodeDockerfileStrict, parseDockerfile, type Command, type ParseResult } from "../dockerfile/index.js";
 import { processWord, type ShellOptions } from "../shell/index.js";
 import { formatPlatform, normalizeReference, parsePlatform, type ContainerConfig, type HistoryEntry, type Platform } from "../image/index.js";
@@ -112,7 +112,9 @@ class StageHistory {
  * spread would call the getter: the list must stay lazy for long FROM chains.)
  */
 function withLazyHistory<T extends object>(stage: T, h: StageHistory): T & { readonly history: readonly HistoryEntry[] } {
-  return Object.defineProperty(stage, "history", { get: () => h.entries(), enumerable: true }) as T & { readonly history: readonly HistoryEntry[] };
+  const out = stage as T & { readonly history: readonly HistoryEntry[] };
+  defineGetters<{ readonly history: readonly HistoryEntry[] }>(out, { history: () => h.entries() });
+  return out;
 }
 
 /** The platforms are the same when os, architecture and variant (missing = "") agree. */

@@ -214,11 +214,6 @@ export class StageEnv {
     });
   }
 
-  /** How many entries the config's `Env` has. */
-  envLength(): number {
-    return this.small ? this.small.length : this.large!.log.length;
-  }
-
   /** How many `K=V` entries the digests cover (Env entries and keyed ARGs). */
   keyedCount(): number {
     const env = this.large ? this.large.tree.length : this.small!.length;
@@ -226,17 +221,11 @@ export class StageEnv {
   }
 
   /**
-   * The environment as it stands, to be read at once (before the next ARG or ENV). The same
-   * object until then, so what is worked out from it can be kept for the next RUN.
+   * The environment as it stands, for reading later: O(1) to take, and the same object until
+   * the next ARG or ENV, so what is worked out from it is kept for every RUN in between.
    */
-  now(): EnvSnapshot {
-    const args = this.args;
-    return (this.current ??= { env: this.envReader(), args: () => args.declared() });
-  }
-
-  /** The environment as it stands, for reading later: O(1) to take. */
   snapshot(): EnvSnapshot {
-    return { env: this.envReader(), args: this.args.snapshot() };
+    return (this.current ??= { env: this.envReader(), args: this.args.snapshot() });
   }
 
   /** `ARG key[=default]` in this stage (see {@link ArgScope.declare}). */
@@ -268,49 +257,41 @@ export class StageEnv {
       return;
     }
     this.changed();
-    if (this.small) this.setSmall(pairs);
-    else this.setLarge(pairs);
+    if (this.small) {
+      const next = this.small.slice();
+      this.applyPairs(pairs, next.length, (i, text) => (next[i] = text));
+      this.setList(next);
+    } else {
+      const { log, tree } = this.large!;
+      this.applyPairs(pairs, log.length, (i, text) => {
+        log.write(i, text);
+        if (i < tree.length) tree.set(i, text);
+        else tree.push(text);
+      });
+    }
+  }
+
+  /**
+   * Record `pairs` in the indexes and hand each entry to `write(i, text)`: at its key's first
+   * place, or appended to the Env of `length` entries (`i` = the length so far).
+   */
+  private applyPairs(pairs: readonly { key: string; value: string }[], length: number, write: (i: number, text: string) => void): void {
+    for (const { key, value } of pairs) {
+      this.values.set(key, value);
+      this.words.set(key, value);
+      let i = this.first.get(key);
+      if (i === undefined) {
+        i = length++;
+        this.first.set(key, i);
+        this.envTakes(key);
+      }
+      write(i, `${key}=${value}`);
+    }
   }
 
   /** The Env now sets `key`: an ARG of the same name leaves RUN's key. */
   private envTakes(key: string): void {
     const slot = this.args.position(key);
     if (slot !== undefined) this.updateArg(slot, this.args.declared()[slot]!);
-  }
-
-  private setSmall(pairs: readonly { key: string; value: string }[]): void {
-    const next = this.small!.slice();
-    for (const { key, value } of pairs) {
-      const i = this.first.get(key);
-      const text = `${key}=${value}`;
-      this.values.set(key, value);
-      this.words.set(key, value);
-      if (i !== undefined) next[i] = text;
-      else {
-        this.first.set(key, next.length);
-        next.push(text);
-        this.envTakes(key);
-      }
-    }
-    this.setList(next);
-  }
-
-  private setLarge(pairs: readonly { key: string; value: string }[]): void {
-    const { log, tree } = this.large!;
-    for (const { key, value } of pairs) {
-      const i = this.first.get(key);
-      const text = `${key}=${value}`;
-      this.values.set(key, value);
-      this.words.set(key, value);
-      if (i !== undefined) {
-        log.write(i, text);
-        tree.set(i, text);
-      } else {
-        this.first.set(key, log.length);
-        log.write(log.length, text);
-        tree.push(text);
-        this.envTakes(key);
-      }
-    }
   }
 }

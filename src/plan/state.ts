@@ -53,12 +53,13 @@ export function snapshotConfig(st: StageState): ContainerConfig {
   return st.maps.snapshot();
 }
 
-/** Up to this many Env entries, a step's config holds its Env list itself, not a getter. */
-const EAGER_ENV_ENTRIES = 64;
-
-/** How the config's Env reads through `vars` (a module-level function: it keeps `vars` only). */
+/**
+ * How the config's Env reads through `vars` once large (a module-level function: it keeps
+ * `vars` only). Never eager: a small Env is a plain list the config holds (syncEnv), and a
+ * large one built per step is what made planning cost steps × variables.
+ */
 function envBinding(vars: StageEnv): () => { read: () => readonly string[]; eager: boolean } {
-  return () => ({ read: vars.envReader(), eager: vars.envLength() <= EAGER_ENV_ENTRIES });
+  return () => ({ read: vars.envReader(), eager: false });
 }
 
 /**

@@ -178,6 +178,22 @@ export async function* gunzip(src: AsyncIterable<Uint8Array>, invalid: (cause: E
   }
 }
 
+/**
+ * Whether the file at `path` starts a zstd stream: a frame (magic 0xFD2FB528) or a
+ * skippable frame (0x184D2A50-5F), little endian (RFC 8878, 3.1.1 and 3.1.2).
+ */
+async function startsWithZstd(path: string): Promise<boolean> {
+  const fh = await fsp.open(path);
+  try {
+    const { bytesRead, buffer: b } = await fh.read(Buffer.alloc(4), 0, 4, 0);
+    if (bytesRead < 4) return false;
+    const magic = b.readUInt32LE(0);
+    return magic === 0xfd2fb528 || (magic & 0xfffffff0) >>> 0 === 0x184d2a50;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** What inflating needs from the store (the Store class passes itself). */
 export interface InflateStore {
   readonly paths: StorePaths;
@@ -200,6 +216,13 @@ export async function inflateLayer(store: InflateStore, diffId: Digest, compress
     throw new TbuildError("E_STORE_CORRUPT", `layer ${diffId} is not in the store${source ? ` (neither plain nor as its compressed blob ${source})` : ""}`, { hint: 'run "tbuild store check", then pull the image again' });
   }
   const what = `layer ${diffId} (compressed blob ${source})`;
+  // Judged here, where every compressed → plain path starts, and by the bytes: the media
+  // type may say zstd, or may wrongly say gzip, and zlib would only call it "not valid gzip".
+  if (await startsWithZstd(store.blobPath(source))) {
+    throw new TbuildError("E_STORE_UNSUPPORTED", `${what} is zstd-compressed, which tbuild does not support (Node 20 has no zstd)`, {
+      hint: "recompress the image with gzip (skopeo copy --dest-compress-format gzip) and bring it in again",
+    });
+  }
   const plain = gunzip(store.openBlob(source), (cause) => new TbuildError("E_STORE_CORRUPT", `${what} is not valid gzip: ${cause.message}`, { cause, hint: "remove the image (tbuild rmi) and pull it again" }));
   const t = await writeTemp(store.paths.tmp, plain, { digest: diffId }, {
     mismatch: (kind, _want, got) =>

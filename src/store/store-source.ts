@@ -2,7 +2,7 @@
 // the destination wants; a pulled layer is inflated once for a plain destination, and
 // goes as it came to a gzip one) and configs. Used by save.
 import { TbuildError, type Digest } from "../util/index.js";
-import { layerCompression, type ImageDestination, type ImageSource, type TransferImage, type TransferLayer } from "../image/index.js";
+import { isCompressedLayer, layerCompression, type ImageDestination, type ImageSource, type TransferImage, type TransferLayer } from "../image/index.js";
 import { compressLayer } from "./lazy.js";
 import type { StoredImage } from "./images.js";
 import type { Store } from "./store.js";
@@ -29,11 +29,14 @@ export class StoreSource implements ImageSource {
         signal?.throwIfAborted();
         const label = `layer ${i + 1} of ${name} (${l.blob.digest})`;
         const c = layerCompression(l.blob.mediaType);
-        if (c === "zstd" || (c === undefined && l.blob.digest !== l.diffId)) {
-          throw new TbuildError("E_STORE_CONFLICT", `layer ${i + 1} of ${name} is stored as ${l.blob.mediaType}, which tbuild cannot read`, { hint: "this image was written into the store by another tool" });
+        if (c === undefined && l.blob.digest !== l.diffId) {
+          throw new TbuildError("E_STORE_UNSUPPORTED", `layer ${i + 1} of ${name} is stored as ${l.blob.mediaType}, which tbuild cannot read`, { hint: "this image was written into the store by another tool" });
         }
+        // A layer held compressed is made plain by plainLayer, which refuses zstd by name.
+        const held = isCompressedLayer(l.blob.mediaType);
         if (dest.wantsCompressedLayers) {
           // A pulled layer goes as the gzip blob it came as; a plain one is gzipped once.
+          if (held && c !== "gzip") await this.store.plainLayer(l.diffId, l.blob.digest);
           const gz = c === "gzip" ? { digest: l.blob.digest, size: l.blob.size } : await compressLayer(this.store, l.diffId);
           if (!sent.has(gz.digest)) {
             await dest.putBlob(this.store.openBlob(gz.digest), { ...gz, label });
@@ -41,7 +44,7 @@ export class StoreSource implements ImageSource {
           }
           layers.push({ diffId: l.diffId, size: l.size, compressed: gz });
         } else {
-          const size = c === "gzip" ? (await this.store.plainLayer(l.diffId, l.blob.digest)).size : l.size;
+          const size = held ? (await this.store.plainLayer(l.diffId, l.blob.digest)).size : l.size;
           if (!sent.has(l.diffId)) {
             await dest.putBlob(this.store.openBlob(l.diffId), { digest: l.diffId, size, label });
             sent.add(l.diffId);

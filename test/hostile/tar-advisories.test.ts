@@ -127,7 +127,11 @@ describe("hostile tars", () => {
   it("node-tar CVE-2024-28863 (GHSA-f5x3-32g6-xq36): absurdly deep paths are refused", async () => {
     const deep = Array.from({ length: 3000 }, () => "d").join("/");
     const e = await attempt([{ name: "x", pax: { path: `${deep}/f` }, content: "x" }]);
-    expect(e).toMatchObject({ code: "E_TAR_INVALID", message: expect.stringContaining("longer than 4096") });
+    expect(e).toMatchObject({ code: "E_TAR_INVALID", message: expect.stringContaining("longer than 4095 bytes") });
+    // The limit is Linux's PATH_MAX less its NUL, as for a WORKDIR: 4,096 bytes are one too many.
+    const exact = `${Array.from({ length: 2047 }, () => "d").join("/")}/ff`;
+    expect(Buffer.byteLength(exact)).toBe(4096);
+    expect(await attempt([{ name: "x", pax: { path: exact }, content: "x" }])).toMatchObject({ code: "E_TAR_INVALID", message: expect.stringContaining("longer than 4095 bytes") });
   });
 
   it("tar bomb: a header claiming an absurd size is refused before any byte is written", async () => {

@@ -104,6 +104,20 @@ describe("the build cache", () => {
     expect(history.stdout).toContain("COPY /src/out.txt /opt/");
   });
 
+  it("a changed build arg is named for every stage's RUN, though the plan record keeps each environment's variables once", async () => {
+    const root = await freshStore("arg");
+    const dir = join(work, "arg");
+    mkdirSync(dir, { recursive: true });
+    // Both RUNs run with the same environment: only the first's record holds its variables.
+    writeFileSync(join(dir, "Dockerfile"), "FROM busybox:test AS a\nARG V=1\nRUN echo a $V > /a\nFROM busybox:test\nARG V=1\nRUN echo b $V > /b\nCOPY --from=a /a /a\n");
+    await ok(["build", "--root", root, "--progress", "plain", dir]);
+    const r = await ok(["build", "--root", root, "--progress", "plain", "--build-arg", "V=2", dir]);
+    for (const run of ["RUN echo a $V > /a", "RUN echo b $V > /b"]) expect(r.stderr).toContain(`cache miss: ${run}: build arg V changed from "1" to "2"`);
+    const plans = join(root, "tbuild", "plans");
+    const record = readdirSync(plans).map((f) => readFileSync(join(plans, f), "utf8")).join("");
+    expect(record.match(/"keyEnv"/g)).toHaveLength(1);
+  });
+
   it("--no-cache rebuilds every step", async () => {
     const root = await freshStore("nocache");
     const dir = project("nocache");

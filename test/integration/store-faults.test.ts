@@ -10,7 +10,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import tar from "tar-stream";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { findImage, readLayout, verifyLayout } from "../helpers/oci-reader.js";
-import { tb, tbOk, tbSpawn, tempDir } from "./store-helpers.js";
+import { tempDirs } from "../helpers/temp-dirs.js";
+import { tb, tbOk, tbSpawn } from "./store-helpers.js";
+
+const tempDir = tempDirs();
 
 const BB = "docker.io/library/busybox:test";
 let rootfs: string;

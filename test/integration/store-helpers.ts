@@ -1,8 +1,5 @@
 // Running the compiled CLI as a child process with a temporary --root (store suites).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { CLI, spawnCliSync, type ProcessResult } from "../helpers/run-cli.js";
 
 /** Run `tbuild ARGS` with TBUILD_ROOT=root, synchronously. */
@@ -20,10 +17,6 @@ export function tbOk(root: string, args: string[], opts: { input?: Buffer; cwd?:
 /** Start `tbuild ARGS` without waiting. */
 export function tbSpawn(root: string, args: string[]) {
   return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TBUILD_ROOT: root }, stdio: ["ignore", "pipe", "pipe"] });
-}
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `tbuild-${prefix}-`));
 }
 
 export function sh(cmd: string, args: string[]): ProcessResult {

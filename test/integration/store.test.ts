@@ -8,7 +8,10 @@ import tar from "tar-stream";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { buildTar } from "../helpers/tar-builder.js";
 import { findImage, listBlobs, readLayout, snapshotStore, verifyLayout } from "../helpers/oci-reader.js";
-import { sh, tb, tbOk, tempDir } from "./store-helpers.js";
+import { tempDirs } from "../helpers/temp-dirs.js";
+import { sh, tb, tbOk } from "./store-helpers.js";
+
+const tempDir = tempDirs();
 
 let rootfs: string;
 const BB = "docker.io/library/busybox:test";
@@ -362,13 +365,14 @@ describe("bad archives are rejected and leave the store unchanged", () => {
     const cutFile = join(dir, "cut.tar");
     for (const cut of [100, 600, Math.floor(bytes.length / 2), bytes.length - 1500]) {
       writeFileSync(cutFile, bytes.subarray(0, cut));
-      for (const r of [tb(root2, ["load"], { input: bytes.subarray(0, cut) }), tb(root2, ["load", "-i", cutFile])]) {
+      const fromFile = tb(root2, ["load", "-i", cutFile]);
+      for (const r of [tb(root2, ["load"], { input: bytes.subarray(0, cut) }), fromFile]) {
         expect(r.code, `cut at ${cut}`).toBe(1);
         expect(r.stderr).toContain("E_ARCHIVE_INVALID");
         expect(snapshotStore(root2)).toBe(snap);
       }
       // The file is indexed before any byte is copied: the entry it ends in is named.
-      if (cut > 600) expect(tb(root2, ["load", "-i", cutFile]).stderr).toMatch(/cannot read the archive at [^:]+: it is truncated/);
+      if (cut > 600) expect(fromFile.stderr).toMatch(/cannot read the archive at [^:]+: it is truncated/);
     }
     expect(readdirSync(join(root2, "tbuild", "tmp"))).toEqual([]);
     writeFileSync(cutFile, "hello world\n".repeat(100));

@@ -7,7 +7,7 @@ import { arch } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
 import { openContext, recordDigest, type BuildContext } from "../../context/index.js";
 import { ociArchitecture, type Platform } from "../../image/index.js";
-import { formatPlan, planBuild, type BaseImageResolver, type ResolvedImage, type SourceHasher } from "../../plan/index.js";
+import { formatPlan, planBuild, planJson, type BaseImageResolver, type ResolvedImage, type SourceHasher } from "../../plan/index.js";
 import { Store } from "../../store/index.js";
 import { TbuildError, type Digest } from "../../util/index.js";
 import type { CommandSpec } from "../args.js";
@@ -21,7 +21,7 @@ export const spec: CommandSpec = {
     file: { type: "string", short: "f", valueName: "FILE", description: "the Dockerfile (default CONTEXT/Dockerfile)" },
     "build-arg": { type: "string", multiple: true, valueName: "K[=V]", description: "set a build arg (K alone takes its value from the environment)" },
     target: { type: "string", valueName: "STAGE", description: "plan only this stage and the stages it needs" },
-    format: { type: "string", valueName: "FORMAT", default: "text", description: "text (default) or json (the whole plan: steps, keys, preimages)" },
+    format: { type: "string", valueName: "FORMAT", default: "text", description: "text (default) or json (the whole plan: steps, keys, preimages; each RUN environment once, by digest)" },
   },
   details: "Each step shows its short cache key, `layer` when it makes a layer, its line, and a summary of its inputs.",
   minPositionals: 1,
@@ -90,7 +90,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       resolver: storeResolver(store),
       hasher: contextHasher(c),
     });
-    if (format === "json") io.stdout.write(JSON.stringify(plan, null, 2) + "\n");
+    if (format === "json") io.stdout.write(JSON.stringify(planJson(plan), null, 2) + "\n");
     else io.stdout.write(formatPlan(plan));
     for (const d of plan.diagnostics) {
       const where = d.location ? `${d.location.file}:${d.location.range.start.line}: ` : "";

@@ -3,8 +3,7 @@
 // (long names, links, a directory) and on hostile ones; and the file path of ArchiveSource
 // against its streaming path on the same archive.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, linkSync, writeFileSync, promises as fsp } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, linkSync, writeFileSync, promises as fsp } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { spawnSync } from "node:child_process";
@@ -15,8 +14,10 @@ import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { TarIndexError, indexTar } from "../../../src/image/archive/tar-index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
 import { buildTar } from "../../helpers/tar-builder.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
 
-const temp = () => mkdtempSync(join(tmpdir(), "tbuild-unit-tar-index-"));
+const tempDir = tempDirs();
+const temp = () => tempDir("unit-tar-index");
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}` as `sha256:${string}`;
 
 /** `bytes` read at offsets, counting the reads. */

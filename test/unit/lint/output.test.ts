@@ -1,10 +1,10 @@
 // Output formats (text, JSON, SARIF 2.1.0, Checkstyle), --fix, suppression and the CLI's
 // exit codes, plus a crash-free run over the real-world corpus.
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
 import { parseReference } from "../../../src/image/index.js";
 import { parseDockerfile } from "../../../src/dockerfile/index.js";
 import {
@@ -131,7 +131,7 @@ describe("lint --fix", () => {
 });
 
 describe("tbuild lint (CLI)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "tbuild-lint-"));
+  const dir = tempDirs()("lint");
   mkdirSync(join(dir, "svc", "node_modules", "x"), { recursive: true });
   writeFileSync(join(dir, "Dockerfile"), "FROM alpine:3.20\nRUN echo ok\n");
   writeFileSync(join(dir, "svc", "api.Dockerfile"), "FROM alpine\n");

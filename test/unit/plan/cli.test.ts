@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
-import type { Plan } from "../../../src/plan/index.js";
+import { DEFAULT_PATH, type Plan, type PlanJson, type RunPreimage, type RunStep, type Step } from "../../../src/plan/index.js";
+import { merkleDigest } from "../../../src/util/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tbuild-plan-cli-"));
 const root = join(dir, "no-store");
@@ -43,6 +44,24 @@ describe("tbuild plan", () => {
     chmodSync(join(ctx, "src", "index.ts"), 0o755);
     const c = JSON.parse((await run(["plan", "--format", "json", "ctx"])).out) as Plan;
     expect(keysOf(c)[copyAt]).not.toBe(kb[copyAt]);
+  });
+
+  it("--format json gives each RUN environment once, by the digests its preimage holds", async () => {
+    const json = (await run(["plan", "--format", "json", "--build-arg", "HTTP_PROXY=http://p:3128", "ctx"])).out;
+    const p = JSON.parse(json) as PlanJson;
+    const runs = p.stages.flatMap((s) => s.steps).filter((s): s is RunStep => (s as Step).kind === "run");
+    expect(runs.map((r) => r.text)).toEqual(["RUN npm ci", "RUN npm run build"]);
+    for (const r of runs) {
+      expect(r).not.toHaveProperty("env");
+      expect(r).not.toHaveProperty("keyEnv");
+      expect(r).not.toHaveProperty("argNames");
+      const pre = r.preimage as RunPreimage;
+      expect(merkleDigest(p.environments[pre.env]!)).toBe(pre.env);
+      expect(merkleDigest(p.environments[pre.args]!)).toBe(pre.args);
+    }
+    // Both RUNs share one environment: node's (unknown here) Env is the default PATH alone.
+    expect(Object.values(p.environments)).toEqual([[`PATH=${DEFAULT_PATH}`], []]);
+    expect(json).not.toContain("HTTP_PROXY");
   });
 
   it("takes --build-arg K=V and bare K from the environment, and --target", async () => {

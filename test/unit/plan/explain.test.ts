@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { diffFiles, explainPlan, planBuild, type Plan } from "../../../src/plan/index.js";
+import { diffFiles, explainPlan, keyEnvsToStore, planBuild, type Plan } from "../../../src/plan/index.js";
 import { FakeHasher, FakeResolver, HOST, type FakeFile, type FakeImage } from "./fakes.js";
 
 const ROOT = join(import.meta.dirname, "../../../testdata/explain");
@@ -48,14 +48,19 @@ describe("explain", () => {
     expect(explainPlan(records, b).map((e) => e.message)).toEqual(["COPY . /app: a.txt changed"]);
   });
 
-  it("names the variable that changed from stored records, which hold a RUN's env by digest", async () => {
-    const df = "FROM alpine\nARG VERSION=1\nENV MODE=dev\nRUN make\n";
+  it("names the variable that changed from stored records, which hold a RUN's env by digest, once per environment", async () => {
+    // Stage 1's RUN has stage 0's environment: its record holds no keyEnv of its own.
+    const df = "FROM alpine\nARG VERSION=1\nENV MODE=dev\nRUN make\nRUN make check\nFROM alpine\nARG VERSION=1\nENV MODE=dev\nRUN make dist\nCOPY --from=0 /out /out\n";
     const a = await planWith(df, {});
-    const b = await planWith(df.replace("MODE=dev", "MODE=prod"), { buildArgs: ["VERSION=2"] });
-    // What a build writes (build.ts): the preimage plus a RUN's keyEnv, through JSON.
-    const records = JSON.parse(JSON.stringify(a.stages.flatMap((s) => s.steps.map((st) => ({ stage: st.stage, index: st.index, text: st.text, key: st.key, preimage: st.preimage, ...(st.kind === "run" ? { keyEnv: st.keyEnv } : {}) })))));
+    const b = await planWith(df.replaceAll("MODE=dev", "MODE=prod"), { buildArgs: ["VERSION=2"] });
+    // What a build writes (build.ts): the preimage plus keyEnv where keyEnvsToStore says, through JSON.
+    const steps = a.stages.flatMap((s) => s.steps);
+    const keyEnvs = keyEnvsToStore(steps);
+    expect(keyEnvs.filter((e) => e !== undefined)).toHaveLength(1);
+    const records = JSON.parse(JSON.stringify(steps.map((st, i) => ({ stage: st.stage, index: st.index, text: st.text, key: st.key, preimage: st.preimage, ...(keyEnvs[i] ? { keyEnv: keyEnvs[i] } : {}) }))));
     expect(JSON.stringify(records)).not.toContain("MODE=dev\"]"); // the preimage holds no values
-    expect(explainPlan(records, b).map((e) => e.message)).toEqual(['RUN make: ENV MODE changed from "dev" to "prod"; build arg VERSION changed from "1" to "2"']);
+    const change = 'ENV MODE changed from "dev" to "prod"; build arg VERSION changed from "1" to "2"';
+    expect(explainPlan(records, b).map((e) => e.message)).toEqual([`RUN make: ${change}`, `RUN make dist: ${change}`]);
   });
 
   it("says the key format changed for a record made before RUN keys held the environment by digest", async () => {

@@ -111,13 +111,29 @@ describe("steps × state: each step costs the same however much state the stage 
     const last = lastRun(r.large);
     expect(last.keyEnv).toHaveLength(SCALE_FACTOR * PAIRS + 1);
     expect(last.keyEnv.at(-1)).toBe(`V${SCALE_FACTOR * PAIRS - 1}=${SCALE_FACTOR * PAIRS - 1}`);
-    // `tbuild plan` reads every summary: past 16 variables it counts them.
+    // `tbuild plan` reads every summary: past SMALL_ENV (32) variables it counts them.
     expect(last.summary).toBe(`argv ["/bin/sh","-c","echo ${SCALE_FACTOR * PAIRS - 1}"]; cwd /; user (default); env ${SCALE_FACTOR * PAIRS + 1} variables`);
     expect(lastRun(r.small).summary).toMatch(/; env 601 variables$/);
-    const sixteen = lastRun(await plan(`FROM scratch\n${lines(15, (i) => `ENV V${i}=${i}`)}RUN x\n`));
-    expect(sixteen.summary).toMatch(/; env V0=0 V1=1 .* V14=14$/);
+    // One limit (SMALL_ENV, 32) for listing, for the Env's small form and for Merkle leaves.
+    const summaryAt = async (n: number) => lastRun(await plan(`FROM scratch\n${lines(n, (i) => `ENV V${i}=${i}`)}RUN x\n`)).summary;
+    expect(await summaryAt(31)).toMatch(/; env V0=0 V1=1 .* V30=30$/); // PATH is the 32nd
+    expect(await summaryAt(32)).toMatch(/; env 33 variables$/);
     expect(r.ratio, `${SCALE_FACTOR}× the pairs took ${r.ratio.toFixed(1)}× the time`).toBeLessThan(MAX_RATIO);
   }, 300_000);
+
+  it("a large Env is read, never copied, per step; RUNs with no change between share one environment", async () => {
+    // 33–64 entries were copied into every step's config (a second, larger limit).
+    const p = await plan(`FROM scratch\n${lines(40, (i) => `ENV V${i}=${i}`)}RUN a\nRUN b\nENV LAST=1\nRUN c\n`);
+    const runs = p.stages[0]!.steps.filter((s): s is RunStep => s.kind === "run");
+    for (const r of runs) expect(Object.getOwnPropertyDescriptor(r.config, "Env")!.get, r.text).toBeTypeOf("function");
+    expect(runs[0]!.config.Env).toHaveLength(41);
+    expect(runs[2]!.config.Env!.at(-1)).toBe("LAST=1");
+    // One snapshot per environment state: a and b read the same lists, c its own.
+    expect(runs[1]!.env).toBe(runs[0]!.env);
+    expect(runs[1]!.keyEnv).toBe(runs[0]!.keyEnv);
+    expect(runs[2]!.env).not.toBe(runs[0]!.env);
+    expect(runs[2]!.keyEnv).toHaveLength(42);
+  });
 
   it("ARG + RUN pairs", async () => {
     const r = await ratioOf((n) => `FROM scratch\n${lines(n, (i) => `ARG A${i}=${i}\nRUN echo ${i}`)}`);

@@ -70,4 +70,23 @@ describe("cleanPath (Go's path.Clean)", () => {
     const cases: [string, string][] = [["", "."], [".", "."], ["/", "/"], ["a/b/", "a/b"], ["//a//./b/", "/a/b"], ["/../a/..", "/"], ["../a/../..", "../.."], ["a/../..", ".."], ["a/./b/../c", "a/c"]];
     for (const [input, want] of cases) expect(cleanPath(input), input).toBe(want);
   });
+
+  it("agrees with a plain segment walk on every path of up to 5 segments from / . .. a .a ...", () => {
+    // The reference: Go's algorithm over all segments (cleanPath keeps a clean head as is).
+    const reference = (p: string): string => {
+      const rooted = p.startsWith("/");
+      const out: string[] = [];
+      for (const part of p.split("/")) {
+        if (part === "" || part === ".") continue;
+        if (part !== "..") out.push(part);
+        else if (out.length > 0 && out.at(-1) !== "..") out.pop();
+        else if (!rooted) out.push("..");
+      }
+      return rooted ? `/${out.join("/")}` : out.join("/") || ".";
+    };
+    const parts = ["", ".", "..", "a", ".a", "...", "b.."];
+    let paths = [""];
+    for (let n = 0; n < 5; n++) paths = [...paths, ...paths.flatMap((p) => parts.map((x) => (p === "" ? x : `${p}/${x}`)))];
+    for (const p of new Set([...paths, ...paths.map((p) => `/${p}`)])) expect(cleanPath(p), JSON.stringify(p)).toBe(reference(p));
+  });
 });
