@@ -32,6 +32,7 @@ import {
   type Reference,
 } from "../image/index.js";
 import { MEDIA, selectPlatform } from "./types.js";
+import { WORKER_MIN_SIZE, WorkerDownloads } from "./worker-download.js";
 
 /** Progress of a transfer, for the CLI to render (Docker's per-layer lines). */
 export type TransferEvent =
@@ -122,6 +123,9 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   // With a staging session (the real store), layers are written unsynced into a private
   // folder and fsynced in one parallel batch at commit; nothing is visible before it.
   const session = store.begin?.();
+  // Big layers are downloaded on worker threads, into the session's staging folder; a test's
+  // own transport runs only on this thread.
+  const workers = session?.putBlobFile && !opts.transport ? new WorkerDownloads(opts.signal) : undefined;
   try {
     let downloaded = false;
     // 6 downloads at once, as containers/image (skopeo, podman): a pull now only streams
@@ -137,7 +141,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
         return { digest: layer.digest, diffId, status: "exists" as const, stored, gzip: false };
       }
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
-      const stored = await withRetries(opts, () => downloadLayer(client, store, session, ref, layer, diffId, opts));
+      const stored = await withRetries(opts, () => downloadLayer(client, store, session, workers, ref, layer, diffId, opts));
       downloaded = true;
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
       return { digest: layer.digest, diffId, status: "pulled" as const, stored, gzip };
@@ -169,6 +173,8 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   } catch (e) {
     await session?.abort().catch(() => undefined);
     throw e;
+  } finally {
+    await workers?.close();
   }
 }
 
@@ -186,24 +192,34 @@ function checkCompression(layer: Descriptor): "gzip" | "none" {
  * and not inflated (the store does that on first use, against the diff ID); its plain size
  * is taken from the gzip trailer, provisionally. A plain layer is stored under its diff ID.
  */
-async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
+async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, workers: WorkerDownloads | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
   const gzip = checkCompression(layer) === "gzip";
-  let done = 0;
   let tail: Uint8Array = new Uint8Array(0);
+  const progress = (done: number) => opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
   const source = async function* () {
-    // The store's writer hashes the bytes (once, off the main thread for a large blob) and
-    // keeps nothing that differs: the client need not hash them too.
+    // The store's writer hashes the bytes and keeps nothing that differs: the client need not hash them too.
+    let done = 0;
     for await (const c of client.openBlob(ref.path, layer.digest, layer.size, { verifiedBy: "consumer" })) {
       done += c.byteLength;
       tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
-      opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
+      progress(done);
       yield c;
     }
   };
   const want = gzip ? layer.digest : diffId;
   const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
   const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
-  const stored = session ? await session.putBlob(source(), want, mismatch, layer.size) : await store.putBlob(checkDigest(source(), want, what), want);
+  const onWorker = workers && session?.putBlobFile && layer.size >= WORKER_MIN_SIZE;
+  const stored = onWorker
+    ? await session.putBlobFile!(async (dir) => {
+        const file = await workers.download(client, ref.path, layer.digest, layer.size, dir, progress);
+        tail = file.tail;
+        progress(file.size);
+        return file;
+      }, want, mismatch, layer.size)
+    : session
+      ? await session.putBlob(source(), want, mismatch, layer.size)
+      : await store.putBlob(checkDigest(source(), want, what), want);
   if (!gzip) return { diffId, size: stored.size };
   return { diffId, size: provisionalPlainSize(tail.subarray(-4), stored.size), compressed: { digest: stored.digest, size: stored.size } };
 }

@@ -32,7 +32,7 @@ export interface WrittenTemp extends BlobInfo {
   readonly synced?: Promise<void>;
 }
 
-function mismatch(expect: BlobExpectation, what: string, want: string | number, got: string | number): TbuildError {
+export function blobMismatch(expect: BlobExpectation, what: string, want: string | number, got: string | number): TbuildError {
   const label = expect.label ?? (expect.digest ? `blob ${expect.digest}` : "blob");
   return new TbuildError("E_ARCHIVE_INVALID", `${label}: ${what} mismatch: expected ${want}, got ${got}`, { hint: "the data is truncated or was modified; nothing was stored" });
 }
@@ -146,7 +146,7 @@ export function copyRangeToTemp(tmpDir: string, input: RandomAccessInput, offset
 /** The temporary file's life: create, fill, verify, fsync (now or in the background); removed on any failure. */
 async function fillTemp(tmpDir: string, expect: BlobExpectation, opts: WriteTempOptions, fill: Fill): Promise<WrittenTemp> {
   const path = join(tmpDir, tempName("blob-"));
-  const fail: Mismatch = (what, want, got) => (opts.mismatch ? opts.mismatch(what, want, got) : mismatch(expect, what, want, got));
+  const fail: Mismatch = (what, want, got) => (opts.mismatch ? opts.mismatch(what, want, got) : blobMismatch(expect, what, want, got));
   const out = new TempWriter(path, await fsp.open(path, "wx", 0o644));
   let ok = false;
   try {
