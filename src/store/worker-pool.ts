@@ -1,124 +1,191 @@
-// A small pool of worker threads, started lazily: a thread costs ~20 ms to start, so none
-// starts before the first job, and one more only when every running one is busy. Jobs and
-// results are structured-cloned messages; a worker may run several jobs at once (they are
-// mostly waiting on I/O) and may send progress messages while a job runs. Idle workers do
-// not keep the process alive. Worker scripts run from dist/ (compiled JavaScript).
-import { existsSync } from "node:fs";
-import { sep } from "node:path";
+// A small pool of worker threads for CPU-heavy blob jobs (hash while copying), so a
+// transfer of several large blobs uses every core. Workers start lazily, one per job up to
+// the pool's size; jobs and results are small messages (offsets, paths, digests), never
+// the bytes. An idle worker does not keep the process alive and ends after `idleMs`.
+// This is the main thread's side; a worker's entry calls serveJobs (worker-serve.ts).
+import { availableParallelism } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker, parentPort } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
+import { ERROR_CODES, TbuildError, type ErrorCode } from "../util/index.js";
+import type { JobMessage, JobReply } from "./worker-serve.js";
 
-/** How many jobs a worker runs at once before the pool starts another (up to `size`). */
-const JOBS_PER_WORKER = 2;
-
-interface Pending {
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (e: Error) => void;
-  readonly onProgress: ((p: unknown) => void) | undefined;
+/** What a job carries besides its payload: a name for errors and an optional abort. */
+export interface JobOptions {
+  /** Names the blob in errors: `blob blobs/sha256/… in the archive`. */
+  readonly label: string;
+  /**
+   * Stops the job: a queued job is dropped, a running one is asked to stop (its handler
+   * sees `cancelled()` turn true) and the promise rejects with the signal's reason once the
+   * worker has cleaned up.
+   */
+  readonly signal?: AbortSignal;
 }
 
-interface Slot {
+export interface WorkerPoolOptions {
+  /** Most workers at once (default: the CPU count, at most 2). */
+  readonly size?: number;
+  /** An idle worker ends after this long (default 1 s); it never holds the process open. */
+  readonly idleMs?: number;
+}
+
+interface Pending<J, R> {
+  readonly id: number;
+  readonly job: J;
+  readonly opts: JobOptions;
+  readonly cancel: Int32Array;
+  resolve(r: R): void;
+  reject(e: unknown): void;
+  /** Detaches the abort listener. */
+  done(): void;
+}
+
+interface Slot<J, R> {
   readonly worker: Worker;
-  readonly jobs: Map<number, Pending>;
-}
-
-/** A job's error as it crosses the thread boundary (node's `code`, as ENOSPC, kept). */
-interface ErrorMessage {
-  readonly message: string;
-  readonly name?: string;
-  readonly code?: string;
-}
-
-type Reply = { readonly id: number; readonly progress: unknown } | { readonly id: number; readonly result: unknown } | { readonly id: number; readonly error: ErrorMessage };
-
-export class WorkerPool<Job, Result, Progress = never> {
-  private readonly slots: Slot[] = [];
-  private nextId = 0;
-  private closed = false;
-
-  /** `script`: the worker's compiled module (see compiledScript); at most `size` threads. */
-  constructor(
-    private readonly script: URL,
-    private readonly size: number,
-  ) {}
-
-  /** Run `job` on a worker; rejects when the job throws or its worker dies. */
-  run(job: Job, onProgress?: (p: Progress) => void): Promise<Result> {
-    if (this.closed) return Promise.reject(new Error("the worker pool is closed"));
-    const slot = this.pick();
-    const id = this.nextId++;
-    return new Promise<Result>((resolve, reject) => {
-      slot.jobs.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: onProgress as ((p: unknown) => void) | undefined });
-      if (slot.jobs.size === 1) slot.worker.ref();
-      slot.worker.postMessage({ id, job });
-    });
-  }
-
-  /** Stop every worker (jobs still running reject). */
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
-  }
-
-  /** The least busy worker, or a new one when all are busy and the pool may grow. */
-  private pick(): Slot {
-    const least = this.slots.reduce<Slot | undefined>((a, s) => (a === undefined || s.jobs.size < a.jobs.size ? s : a), undefined);
-    if (least && (least.jobs.size < JOBS_PER_WORKER || this.slots.length >= this.size)) return least;
-    return this.start();
-  }
-
-  private start(): Slot {
-    const worker = new Worker(this.script);
-    const slot: Slot = { worker, jobs: new Map() };
-    this.slots.push(slot);
-    worker.on("message", (m: Reply) => {
-      const p = slot.jobs.get(m.id);
-      if (!p) return;
-      if ("progress" in m) return p.onProgress?.(m.progress);
-      slot.jobs.delete(m.id);
-      if (slot.jobs.size === 0) worker.unref();
-      if ("result" in m) p.resolve(m.result);
-      else p.reject(Object.assign(new Error(m.error.message), m.error.name ? { name: m.error.name } : {}, m.error.code ? { code: m.error.code } : {}));
-    });
-    // A worker that dies fails its jobs; the next job starts a fresh one.
-    const fail = (e: Error) => {
-      const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots.splice(i, 1);
-      for (const p of slot.jobs.values()) p.reject(e);
-      slot.jobs.clear();
-    };
-    worker.on("error", fail);
-    worker.on("exit", (code) => fail(new Error(`worker thread exited (code ${code})`)));
-    return slot;
-  }
-}
-
-/** In a worker script: run each job the pool sends with `handle`, which may report progress. */
-export function serveJobs<Job, Result, Progress = never>(handle: (job: Job, progress: (p: Progress) => void) => Promise<Result>): void {
-  const port = parentPort;
-  if (!port) throw new Error("serveJobs runs in a worker thread");
-  port.on("message", ({ id, job }: { id: number; job: Job }) => {
-    handle(job, (progress) => port.postMessage({ id, progress })).then(
-      (result) => port.postMessage({ id, result }),
-      (e: unknown) => port.postMessage({ id, error: errorMessage(e) }),
-    );
-  });
+  job?: Pending<J, R>;
+  idleTimer?: NodeJS.Timeout;
 }
 
 /**
- * The compiled worker script `name` beside the module at `moduleUrl`. When that module is
- * the TypeScript source (tests run src/ directly), its compiled twin under dist/.
+ * The URL of a worker script given by its compiled name (`range-copy-worker.js`) beside the
+ * module at `moduleUrl`. Workers run compiled JavaScript: when the caller runs from source
+ * (the tests), the script is looked up in dist/ at the same relative path.
  */
-export function compiledScript(moduleUrl: string, name: string): URL {
-  const beside = new URL(name, moduleUrl);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  const path = fileURLToPath(beside);
-  const at = path.lastIndexOf(`${sep}src${sep}`);
-  return at < 0 ? beside : pathToFileURL(`${path.slice(0, at)}${sep}dist${path.slice(at)}`);
+export function workerScriptUrl(moduleUrl: string, jsName: string): URL {
+  const here = fileURLToPath(moduleUrl);
+  if (here.endsWith(".js")) return new URL(jsName, moduleUrl);
+  const i = here.lastIndexOf("/src/");
+  if (i < 0) throw new TbuildError("E_INTERNAL", `cannot locate the compiled worker ${jsName} for ${here}`);
+  return new URL(jsName, pathToFileURL(`${here.slice(0, i)}/dist${here.slice(i)}`));
 }
 
-function errorMessage(e: unknown): ErrorMessage {
-  if (!(e instanceof Error)) return { message: String(e) };
-  const code = (e as { code?: unknown }).code;
-  return { message: e.message, name: e.name, ...(typeof code === "string" ? { code } : {}) };
+/**
+ * Runs jobs of type J in worker threads started from `script`, which MUST call serveJobs.
+ * A failed job rejects with a TbuildError naming its label (the worker's code when it
+ * threw a TbuildError, else E_IO); a worker that dies rejects its job the same way and is
+ * replaced on demand.
+ */
+export class WorkerPool<J, R> {
+  private readonly slots: Slot<J, R>[] = [];
+  private readonly queue: Pending<J, R>[] = [];
+  private readonly size: number;
+  private readonly idleMs: number;
+  private nextId = 0;
+
+  constructor(
+    private readonly script: URL,
+    opts: WorkerPoolOptions = {},
+  ) {
+    this.size = Math.max(1, opts.size ?? Math.min(2, availableParallelism()));
+    this.idleMs = opts.idleMs ?? 1000;
+  }
+
+  /** Run `job` in a worker; resolves with its result. */
+  run(job: J, opts: JobOptions): Promise<R> {
+    opts.signal?.throwIfAborted();
+    return new Promise<R>((resolve, reject) => {
+      const cancel = new Int32Array(new SharedArrayBuffer(4));
+      const onAbort = () => {
+        const queued = this.queue.indexOf(p);
+        if (queued >= 0) {
+          this.queue.splice(queued, 1);
+          p.done();
+          reject(opts.signal!.reason);
+        } else Atomics.store(cancel, 0, 1);
+      };
+      const p: Pending<J, R> = { id: this.nextId++, job, opts, cancel, resolve, reject, done: () => opts.signal?.removeEventListener("abort", onAbort) };
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      this.queue.push(p);
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Start the workers before the first job (their boot then overlaps the caller's own
+   * work); they idle as after a job.
+   */
+  warm(): void {
+    while (this.slots.length < this.size) this.rest(this.spawn());
+  }
+
+  /** End every worker now; queued and running jobs reject. */
+  async close(): Promise<void> {
+    const closed = (p: Pending<J, R>) => this.settle(p, new TbuildError("E_INTERNAL", `${p.opts.label}: the worker pool was closed`));
+    this.queue.splice(0).forEach(closed);
+    const slots = this.slots.splice(0);
+    for (const s of slots) {
+      clearTimeout(s.idleTimer);
+      if (s.job) closed(s.job);
+      s.job = undefined;
+    }
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length) {
+      const slot = this.slots.find((s) => !s.job) ?? (this.slots.length < this.size ? this.spawn() : undefined);
+      if (!slot) return;
+      const p = this.queue.shift()!;
+      slot.job = p;
+      clearTimeout(slot.idleTimer);
+      slot.worker.ref();
+      slot.worker.postMessage({ id: p.id, job: p.job, cancel: p.cancel } satisfies JobMessage<J>);
+    }
+  }
+
+  private spawn(): Slot<J, R> {
+    const slot: Slot<J, R> = { worker: new Worker(this.script) };
+    slot.worker.on("message", (m: JobReply<R>) => this.onReply(slot, m));
+    slot.worker.on("error", (e) => this.onExit(slot, e.message));
+    slot.worker.on("exit", (code) => this.onExit(slot, `the worker exited with code ${code}`));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private onReply(slot: Slot<J, R>, m: JobReply<R>): void {
+    const p = slot.job;
+    if (!p || p.id !== m.id) return;
+    slot.job = undefined;
+    if ("result" in m) this.settle(p, undefined, m.result);
+    else if (m.error.cancelled && p.opts.signal?.aborted) this.settle(p, p.opts.signal.reason);
+    else this.settle(p, new TbuildError(isErrorCode(m.error.code) ? m.error.code : "E_IO", `${p.opts.label}: ${m.error.message}`, m.error.hint ? { hint: m.error.hint } : {}));
+    if (this.queue.length) this.dispatch();
+    else this.rest(slot);
+  }
+
+  /** An idle worker lets the process exit, and ends after idleMs. */
+  private rest(slot: Slot<J, R>): void {
+    slot.worker.unref();
+    slot.idleTimer = setTimeout(() => {
+      this.drop(slot);
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
+  }
+
+  private onExit(slot: Slot<J, R>, why: string): void {
+    if (!this.drop(slot)) return;
+    clearTimeout(slot.idleTimer);
+    const p = slot.job;
+    slot.job = undefined;
+    if (p) this.settle(p, new TbuildError("E_IO", `${p.opts.label}: ${why}`));
+    this.dispatch();
+  }
+
+  /** Forget `slot`; false when it was already gone. */
+  private drop(slot: Slot<J, R>): boolean {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return false;
+    this.slots.splice(i, 1);
+    return true;
+  }
+
+  private settle(p: Pending<J, R>, error: unknown, result?: R): void {
+    p.done();
+    if (error !== undefined) p.reject(error);
+    else p.resolve(result as R);
+  }
+}
+
+function isErrorCode(code: string | undefined): code is ErrorCode {
+  return code !== undefined && Object.hasOwn(ERROR_CODES, code);
 }
