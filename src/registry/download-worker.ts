@@ -3,7 +3,7 @@
 // hashed and written into the store's staging folder (writeTemp: node:crypto on this
 // thread, fsync), so hashing and HTTP parsing of big layers use more than one core. The
 // main thread keeps auth, retries and verification: this thread only says what happened.
-import { serveJobs, writeTemp } from "../store/index.js";
+import { JobCancelled, serveJobs, writeTemp } from "../store/index.js";
 import type { Digest } from "../util/index.js";
 import { sendHttp } from "./http.js";
 
@@ -27,8 +27,8 @@ export type DownloadOutcome =
   /** The body had `got` bytes (undefined: more than the job's size). */
   | { readonly kind: "size"; readonly got?: number };
 
-/** Bytes between progress reports (the CLI's per-layer progress). */
-const PROGRESS_EVERY = 8 << 20;
+/** How often a running job looks at its cancel flag (the pull was interrupted). */
+const CANCEL_POLL_MS = 50;
 /** Headers of a non-200 answer the client reads: the auth challenge and the error body's type. */
 const ANSWER_HEADERS = ["www-authenticate", "content-type", "retry-after"];
 /** An error answer's body is short JSON; more is cut. */
@@ -40,10 +40,23 @@ class SizeMismatch extends Error {
   }
 }
 
-async function download(job: DownloadJob, progress: (done: number) => void): Promise<DownloadOutcome> {
+/** A download that stops (JobCancelled, its file removed) when the pool cancels it, even while no byte arrives. */
+async function cancellable(job: DownloadJob, cancelled: () => boolean): Promise<DownloadOutcome> {
+  const stop = new AbortController();
+  const poll = setInterval(() => cancelled() && stop.abort(), CANCEL_POLL_MS);
+  try {
+    const out = await download(job, stop.signal);
+    if (stop.signal.aborted) throw new JobCancelled("the download was cancelled");
+    return out;
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+async function download(job: DownloadJob, signal: AbortSignal): Promise<DownloadOutcome> {
   let res;
   try {
-    res = await sendHttp(job.url, { method: "GET", headers: job.headers });
+    res = await sendHttp(job.url, { method: "GET", headers: job.headers, signal });
   } catch (e) {
     return fault("request", e);
   }
@@ -52,16 +65,12 @@ async function download(job: DownloadJob, progress: (done: number) => void): Pro
     return { kind: "answer", status: res.status, statusText: res.statusText, headers, text: (await res.text().catch(() => "")).slice(0, ANSWER_TEXT_MAX) };
   }
   const body = res.body;
-  let done = 0;
-  let reported = 0;
   let tail: Uint8Array = new Uint8Array(0);
   let broke: { e: unknown } | undefined;
   const counted = async function* () {
     try {
       for await (const c of body) {
-        done += c.byteLength;
         tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
-        if (done - reported >= PROGRESS_EVERY) progress((reported = done));
         yield c;
       }
     } catch (e) {
@@ -86,4 +95,4 @@ function fault(during: "request" | "body", e: unknown): DownloadOutcome {
   return { kind: "fault", during, message: e instanceof Error ? e.message : String(e), ...(typeof code === "string" ? { code } : {}) };
 }
 
-serveJobs(download);
+serveJobs(cancellable);

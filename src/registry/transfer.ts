@@ -123,9 +123,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   // With a staging session (the real store), layers are written unsynced into a private
   // folder and fsynced in one parallel batch at commit; nothing is visible before it.
   const session = store.begin?.();
-  // Big layers are downloaded on worker threads, into the session's staging folder; a test's
-  // own transport runs only on this thread.
-  const workers = session?.putBlobFile && !opts.transport ? new WorkerDownloads(opts.signal) : undefined;
+  const workers = await startWorkers(store, session, manifest.layers, opts);
   try {
     let downloaded = false;
     // 6 downloads at once, as containers/image (skopeo, podman): a pull now only streams
@@ -178,6 +176,21 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   }
 }
 
+/**
+ * Worker threads for the big layers the store lacks, started now so that they boot while
+ * the pull checks the store. They write into the session's staging folder; a test's own
+ * transport runs only on this thread.
+ */
+async function startWorkers(store: TransferStore, session: TransferSession | undefined, layers: readonly Descriptor[], opts: PullOptions): Promise<WorkerDownloads | undefined> {
+  if (!session?.putBlobFile || opts.transport) return undefined;
+  const big = layers.filter((l) => l.size >= WORKER_MIN_SIZE);
+  const missing = await Promise.all(big.map(async (l) => !(await store.hasBlob(l.digest))));
+  if (!missing.includes(true)) return undefined;
+  const workers = new WorkerDownloads(opts.signal);
+  workers.warm();
+  return workers;
+}
+
 /** The layer's compression; throws for one tbuild cannot read (zstd, unknown media types). */
 function checkCompression(layer: Descriptor): "gzip" | "none" {
   const compression = layerCompression(layer.mediaType);
@@ -212,7 +225,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   const onWorker = workers && session?.putBlobFile && layer.size >= WORKER_MIN_SIZE;
   const stored = onWorker
     ? await session.putBlobFile!(async (dir) => {
-        const file = await workers.download(client, ref.path, layer.digest, layer.size, dir, progress);
+        const file = await workers.download(client, ref.path, layer.digest, layer.size, dir);
         tail = file.tail;
         progress(file.size);
         return file;

@@ -6,7 +6,7 @@
 // (a 401 answers with a fresh token), retries and error reporting are the client's as for
 // any request, and verifies the result against the descriptor before staging it.
 import { availableParallelism } from "node:os";
-import { WorkerPool, compiledScript } from "../store/index.js";
+import { WorkerPool, workerScriptUrl } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";
 import type { DownloadJob, DownloadOutcome } from "./download-worker.js";
@@ -24,27 +24,24 @@ export interface DownloadedFile extends WrittenFile {
   readonly tail: Uint8Array;
 }
 
-/** The worker threads of one pull: started on the first big blob, closed by the pull. */
+/** The worker threads of one pull: started by warm() or the first big blob, closed by the pull. */
 export class WorkerDownloads {
-  private pool: WorkerPool<DownloadJob, DownloadOutcome, number> | undefined;
-  private readonly stop = () => void this.pool?.close();
+  private pool: WorkerPool<DownloadJob, DownloadOutcome> | undefined;
 
-  /**
-   * `signal` stops the threads, so their downloads end at once (their jobs reject, and the
-   * client reports the interruption); the pull's abort removes what they had written.
-   */
-  constructor(private readonly signal?: AbortSignal) {
-    signal?.addEventListener("abort", this.stop, { once: true });
+  /** `signal` cancels running downloads (their files removed): the client then reports the interruption. */
+  constructor(private readonly signal?: AbortSignal) {}
+
+  /** Start the threads now, so their boot overlaps the pull's own requests. */
+  warm(): void {
+    this.threads().warm();
   }
 
-  /** Download `digest` (`size` bytes) from `repo` into a new file in `dir`; `onBytes` hears progress. */
-  async download(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string, onBytes?: (done: number) => void): Promise<DownloadedFile> {
-    // Two or three threads: every core hashes, as skopeo's goroutines do.
-    this.pool ??= new WorkerPool(compiledScript(import.meta.url, "./download-worker.js"), Math.min(3, Math.max(2, availableParallelism())));
-    const pool = this.pool;
+  /** Download `digest` (`size` bytes) from `repo` into a new file in `dir`. */
+  async download(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string): Promise<DownloadedFile> {
+    const pool = this.threads();
     let outcome: DownloadOutcome | undefined;
     const transport: HttpTransport = async (url, req) => {
-      outcome = await pool.run({ url, headers: { ...req.headers }, dir, size }, onBytes);
+      outcome = await pool.run({ url, headers: { ...req.headers }, dir, size }, { label: `blob ${digest}`, ...(this.signal ? { signal: this.signal } : {}) });
       return asResponse(outcome);
     };
     await client.getBlob(repo, digest, transport);
@@ -57,8 +54,13 @@ export class WorkerDownloads {
   }
 
   async close(): Promise<void> {
-    this.signal?.removeEventListener("abort", this.stop);
     await this.pool?.close();
+  }
+
+  private threads(): WorkerPool<DownloadJob, DownloadOutcome> {
+    // Two or three threads, one download each: every core hashes, as skopeo's goroutines do.
+    this.pool ??= new WorkerPool(workerScriptUrl(import.meta.url, "./download-worker.js"), { size: Math.min(3, Math.max(2, availableParallelism())) });
+    return this.pool;
   }
 }
 
