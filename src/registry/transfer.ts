@@ -51,6 +51,12 @@ export interface TransferOptions extends Omit<RegistryClientOptions, "registry">
 export interface PullOptions extends TransferOptions {
   /** `os/arch[/variant]`; default the host's (linux/<node arch>). */
   readonly platform?: string;
+  /**
+   * Worker threads that download big layers beside this thread (default 0: all on this
+   * thread). Off by default: on the 2-core bench machine, shared with other work, they made
+   * the pull slower (worker-download.ts has the numbers).
+   */
+  readonly workerThreads?: number;
 }
 
 export interface PullResult {
@@ -177,16 +183,16 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
 }
 
 /**
- * Worker threads for the big layers the store lacks, started now so that they boot while
- * the pull checks the store. They write into the session's staging folder; a test's own
- * transport runs only on this thread.
+ * The worker threads asked for, when the store lacks a big layer: started now so that they
+ * boot while the pull checks the store. They write into the session's staging folder; a
+ * transport of the caller's own runs only on this thread.
  */
 async function startWorkers(store: TransferStore, session: TransferSession | undefined, layers: readonly Descriptor[], opts: PullOptions): Promise<WorkerDownloads | undefined> {
-  if (!session?.putBlobFile || opts.transport) return undefined;
+  if (!opts.workerThreads || !session?.putBlobFile || opts.transport) return undefined;
   const big = layers.filter((l) => l.size >= WORKER_MIN_SIZE);
   const missing = await Promise.all(big.map(async (l) => !(await store.hasBlob(l.digest))));
   if (!missing.includes(true)) return undefined;
-  const workers = new WorkerDownloads(opts.signal);
+  const workers = new WorkerDownloads(opts.workerThreads, opts.signal);
   workers.warm();
   return workers;
 }
@@ -222,17 +228,24 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   const want = gzip ? layer.digest : diffId;
   const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
   const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
-  const onWorker = workers && session?.putBlobFile && layer.size >= WORKER_MIN_SIZE;
-  const stored = onWorker
-    ? await session.putBlobFile!(async (dir) => {
-        const file = await workers.download(client, ref.path, layer.digest, layer.size, dir);
-        tail = file.tail;
-        progress(file.size);
-        return file;
-      }, want, mismatch, layer.size)
-    : session
-      ? await session.putBlob(source(), want, mismatch, layer.size)
-      : await store.putBlob(checkDigest(source(), want, what), want);
+  // A big layer waits for a lane: this thread or a worker's, so that every core hashes.
+  const lane = workers && layer.size >= WORKER_MIN_SIZE ? await workers.lane() : undefined;
+  let stored;
+  try {
+    stored =
+      lane === "worker"
+        ? await session!.putBlobFile!(async (dir) => {
+            const file = await workers!.download(client, ref.path, layer.digest, layer.size, dir);
+            tail = file.tail;
+            progress(file.size);
+            return file;
+          }, want, mismatch, layer.size)
+        : session
+          ? await session.putBlob(source(), want, mismatch, layer.size)
+          : await store.putBlob(checkDigest(source(), want, what), want);
+  } finally {
+    if (lane) workers!.release(lane);
+  }
   if (!gzip) return { diffId, size: stored.size };
   return { diffId, size: provisionalPlainSize(tail.subarray(-4), stored.size), compressed: { digest: stored.digest, size: stored.size } };
 }

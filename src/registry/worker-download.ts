@@ -1,11 +1,16 @@
-// Big blob downloads of a pull on worker threads (download-worker.ts). On the main thread
-// alone a pull of the 512 MiB registry bench cannot reach skopeo: hashing and HTTP parsing
-// of ~270 MB on one core is the cost (a minimal one-thread node:http + node:crypto script
-// took 1.14× skopeo), and skopeo (Go) spreads it over both cores. A worker does the whole
-// download (GET, hash, write, fsync); the main thread sends it as a transport, so auth
-// (a 401 answers with a fresh token), retries and error reporting are the client's as for
-// any request, and verifies the result against the descriptor before staging it.
-import { availableParallelism } from "node:os";
+// Big blob downloads of a pull on worker threads (download-worker.ts), when asked for
+// (PullOptions.workerThreads). A worker does the whole download (GET, hash, write, fsync);
+// the main thread sends it as a transport, so auth (a 401 answers with a fresh token),
+// retries and error reporting are the client's as for any request, and verifies the file
+// against the descriptor before staging it.
+// Why it is off by default: on one thread, hashing and HTTP parsing of the 512 MiB bench's
+// ~270 MB is the cost, and skopeo spreads it over both cores. But each worker costs ~80 ms
+// of CPU to start (an empty one ~40), and the bench machine's two cores are shared with
+// other work: there, every worker variant was slower than this thread alone (medians of 9,
+// alternated, load average 3.4-4.4: this thread 1,162 ms and 0.90 CPU-s, skopeo 1,155 ms
+// and 0.98 CPU-s; two workers 1,240 ms and 1.12 CPU-s; this thread and one worker 1,445 ms;
+// this thread and two workers 1,379 ms). A one-off script (workers doing bare node:http +
+// node:crypto) matched skopeo only in the quietest runs (682 against 685 ms, best of 9).
 import { WorkerPool, workerScriptUrl } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";
@@ -24,21 +29,49 @@ export interface DownloadedFile extends WrittenFile {
   readonly tail: Uint8Array;
 }
 
-/** The worker threads of one pull: started by warm() or the first big blob, closed by the pull. */
+/** Where a big blob downloads: on this thread, or on a worker. */
+export type Lane = "here" | "worker";
+
+/**
+ * The lanes of one pull's big blobs: this thread and each worker thread, one download
+ * each at a time (a big blob waits for a free lane). The workers start with warm() or the
+ * first worker download, and end with close().
+ */
 export class WorkerDownloads {
   private pool: WorkerPool<DownloadJob, DownloadOutcome> | undefined;
+  private readonly free: Lane[];
+  private readonly waiting: ((lane: Lane) => void)[] = [];
 
-  /** `signal` cancels running downloads (their files removed): the client then reports the interruption. */
-  constructor(private readonly signal?: AbortSignal) {}
+  /**
+   * `threads` workers besides this thread. `signal` cancels running downloads (their files
+   * removed): the client then reports the interruption.
+   */
+  constructor(
+    private readonly threads: number,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.free = [...Array<Lane>(threads).fill("worker"), "here"];
+  }
+
+  /** A free lane, once there is one; give it back with release(). */
+  async lane(): Promise<Lane> {
+    return this.free.shift() ?? (await new Promise<Lane>((resolve) => this.waiting.push(resolve)));
+  }
+
+  release(lane: Lane): void {
+    const next = this.waiting.shift();
+    if (next) next(lane);
+    else this.free.push(lane);
+  }
 
   /** Start the threads now, so their boot overlaps the pull's own requests. */
   warm(): void {
-    this.threads().warm();
+    this.workers().warm();
   }
 
   /** Download `digest` (`size` bytes) from `repo` into a new file in `dir`. */
   async download(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string): Promise<DownloadedFile> {
-    const pool = this.threads();
+    const pool = this.workers();
     let outcome: DownloadOutcome | undefined;
     const transport: HttpTransport = async (url, req) => {
       outcome = await pool.run({ url, headers: { ...req.headers }, dir, size }, { label: `blob ${digest}`, ...(this.signal ? { signal: this.signal } : {}) });
@@ -57,9 +90,8 @@ export class WorkerDownloads {
     await this.pool?.close();
   }
 
-  private threads(): WorkerPool<DownloadJob, DownloadOutcome> {
-    // Two or three threads, one download each: every core hashes, as skopeo's goroutines do.
-    this.pool ??= new WorkerPool(workerScriptUrl(import.meta.url, "./download-worker.js"), { size: Math.min(3, Math.max(2, availableParallelism())) });
+  private workers(): WorkerPool<DownloadJob, DownloadOutcome> {
+    this.pool ??= new WorkerPool(workerScriptUrl(import.meta.url, "./download-worker.js"), { size: this.threads });
     return this.pool;
   }
 }

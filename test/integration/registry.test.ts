@@ -237,7 +237,7 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
       } else proxy(reg.host, req, res);
     });
     const b = await newStore();
-    const pulled = await pullImage(b, `${front}/app/redirected:v1`, { ...fast, credentials: async () => ({ username: "u", password: "p" }) });
+    const pulled = await pullImage(b, `${front}/app/redirected:v1`, { ...fast, workerThreads: 1, credentials: async () => ({ username: "u", password: "p" }) });
     expect(pulled.imageId).toBe(id);
     expect(storageAuth).toHaveLength(3); // the config and both layers
     expect(storageAuth).toEqual([undefined, undefined, undefined]);
@@ -269,11 +269,11 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
   });
 });
 
-// A pull downloads big layers (>= 16 MiB) on worker threads, unless a transport of its own
-// is given: a registry killed mid-layer must be survived on both paths.
+// A pull downloads big layers (>= 16 MiB) on worker threads when asked to: a registry
+// killed mid-layer must be survived on both paths.
 describe.each([
-  { path: "a worker thread", opts: {} },
-  { path: "the main thread (a transport of its own)", opts: { transport: sendHttp } },
+  { path: "a worker thread", opts: { workerThreads: 1 } },
+  { path: "the main thread", opts: {} },
 ])("registry killed in the middle of a layer downloaded on $path", ({ opts }) => {
   afterAll(() => closeFronts());
 
