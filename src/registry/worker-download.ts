@@ -18,10 +18,7 @@ import type { DownloadJob, DownloadOutcome } from "./download-worker.js";
 import type { HttpResponse, HttpTransport } from "./http.js";
 import type { WrittenFile } from "./store-port.js";
 
-/**
- * Blobs at least this big go to a worker. A thread costs ~20 ms to start, about what the
- * main thread spends on 16 MiB, so configs and small layers stay here.
- */
+/** Blobs at least this big take a lane; configs and small layers stay on this thread. */
 export const WORKER_MIN_SIZE = 16 << 20;
 
 /** A downloaded blob's file, with the last 4 bytes of its body (a gzip trailer's size). */
