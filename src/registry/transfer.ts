@@ -53,8 +53,8 @@ export interface PullOptions extends TransferOptions {
   readonly platform?: string;
   /**
    * Worker threads that download big layers beside this thread (default 0: all on this
-   * thread). Off by default: on the 2-core bench machine, shared with other work, they made
-   * the pull slower (worker-download.ts has the numbers).
+   * thread). Off by default: on the 2-core bench machine, shared with other work, they were
+   * no faster and cost more CPU (worker-download.ts has the numbers).
    */
   readonly workerThreads?: number;
 }

@@ -6,11 +6,11 @@
 // Why it is off by default: on one thread, hashing and HTTP parsing of the 512 MiB bench's
 // ~270 MB is the cost, and skopeo spreads it over both cores. But each worker costs ~80 ms
 // of CPU to start (an empty one ~40), and the bench machine's two cores are shared with
-// other work: there, every worker variant was slower than this thread alone (medians of 9,
-// alternated, load average 3.4-4.4: this thread 1,162 ms and 0.90 CPU-s, skopeo 1,155 ms
-// and 0.98 CPU-s; two workers 1,240 ms and 1.12 CPU-s; this thread and one worker 1,445 ms;
-// this thread and two workers 1,379 ms). A one-off script (workers doing bare node:http +
-// node:crypto) matched skopeo only in the quietest runs (682 against 685 ms, best of 9).
+// other work, so no core is idle. In four alternated runs (7-15 rounds, load average
+// 1.8-4.4), two workers took 1.07, 0.83, 0.94 and 1.03 times this thread's median, using
+// ~0.2 CPU-s more (1.06 against 0.86; skopeo 0.92), and no variant reached skopeo (this
+// thread and one or two worker lanes did no better). A one-off script (workers doing bare
+// node:http + node:crypto) matched skopeo only in the quietest runs (682 against 685 ms).
 import { WorkerPool, workerScriptUrl } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";
