@@ -55,6 +55,8 @@ interface RequestInit2 {
   readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
   /** Token scopes this request needs, e.g. `repository:library/alpine:pull`. */
   readonly scopes: readonly string[];
+  /** Send it with this instead of the client's transport. */
+  readonly transport?: HttpTransport;
 }
 
 class RetryableError extends TbuildError {}
@@ -147,33 +149,53 @@ export class RegistryClient {
    * the bytes itself and keep nothing that differs (the store's writer does, once).
    */
   async *openBlob(repo: string, digest: Digest, size?: number, opts: { verifiedBy?: "consumer" } = {}): AsyncGenerator<Uint8Array> {
-    const res = await this.send("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [pullScope(repo)] });
-    if (res.status === 404) {
-      res.discard();
-      throw new TbuildError("E_REGISTRY", `blob ${digest} not found in ${this.registry}/${repo}`);
-    }
-    await this.expect(res, [200], `GET blob ${digest}`);
+    const res = await this.getBlob(repo, digest);
     const hash = opts.verifiedBy === "consumer" ? undefined : createHash("sha256");
     let n = 0;
-    const tooBig = () => new TbuildError("E_REGISTRY_DIGEST", `blob ${digest} from ${this.registry}/${repo} is larger than its ${size} bytes`);
     try {
       for await (const chunk of res.body) {
         n += chunk.byteLength;
-        if (size !== undefined && n > size) throw tooBig();
+        if (size !== undefined && n > size) throw this.wrongSize(repo, digest, size);
         hash?.update(chunk);
         yield chunk;
       }
     } catch (e) {
       if (e instanceof TbuildError) throw e;
-      this.throwIfAborted();
-      throw new RetryableError("E_REGISTRY", `download of ${digest} from ${this.registry} broke off: ${describeNetError(e)}`, { cause: e });
+      throw this.brokeOff(digest, e);
     }
-    if (size !== undefined && n !== size) throw new TbuildError("E_REGISTRY_DIGEST", `blob ${digest} from ${this.registry}/${repo} has ${n} bytes, expected ${size}`);
+    if (size !== undefined && n !== size) throw this.wrongSize(repo, digest, size, n);
     if (!hash) return;
     const got = `sha256:${hash.digest("hex")}`;
     if (got !== digest) {
       throw new TbuildError("E_REGISTRY_DIGEST", `blob ${digest} from ${this.registry}/${repo} does not match its digest: got ${got}`, { hint: "the registry sent corrupted data; nothing was stored" });
     }
+  }
+
+  /**
+   * GET a blob (with auth and retries as every request): its 200 answer, whose body the
+   * caller reads. `transport` sends this request instead of the client's (a worker thread
+   * that writes the body to a file).
+   */
+  async getBlob(repo: string, digest: Digest, transport?: HttpTransport): Promise<HttpResponse> {
+    const res = await this.send("GET", `/v2/${repo}/blobs/${digest}`, { scopes: [pullScope(repo)], ...(transport ? { transport } : {}) });
+    if (res.status === 404) {
+      res.discard();
+      throw new TbuildError("E_REGISTRY", `blob ${digest} not found in ${this.registry}/${repo}`);
+    }
+    await this.expect(res, [200], `GET blob ${digest}`);
+    return res;
+  }
+
+  /** The error for a blob body that broke off (`cause`): retryable, unless the transfer was interrupted. */
+  brokeOff(digest: Digest, cause: unknown): TbuildError {
+    this.throwIfAborted();
+    return new RetryableError("E_REGISTRY", `download of ${digest} from ${this.registry} broke off: ${describeNetError(cause)}`, { cause });
+  }
+
+  /** The error for a blob of `got` bytes (undefined: more than `size`) where `size` were expected. */
+  wrongSize(repo: string, digest: Digest, size: number, got?: number): TbuildError {
+    const what = got === undefined ? `is larger than its ${size} bytes` : `has ${got} bytes, expected ${size}`;
+    return new TbuildError("E_REGISTRY_DIGEST", `blob ${digest} from ${this.registry}/${repo} ${what}`);
   }
 
   /** Fetch a small blob (an image config) whole, verified. */
@@ -308,7 +330,7 @@ export class RegistryClient {
       if (auth) headers.authorization = auth;
       let res: HttpResponse;
       try {
-        res = await this.transport(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+        res = await (init.transport ?? this.transport)(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
       } catch (e) {
         this.throwIfAborted();
         if (e instanceof TbuildError) throw e;

@@ -4,7 +4,7 @@
 // blobs pulls saw in registries (blob-info.ts).
 import { MediaType } from "../image/index.js";
 import { StoreDestination, compressLayer, type Store } from "../store/index.js";
-import { TbuildError } from "../util/index.js";
+import { TbuildError, type Digest } from "../util/index.js";
 import { knownGzip, recordPulledLayer } from "./blob-info.js";
 import type { TransferStore } from "./store-port.js";
 
@@ -32,9 +32,11 @@ export function storeTransfer(store: Store): TransferStore {
     },
     begin: () => {
       const dest = new StoreDestination(store);
+      const expect = (digest: Digest, size: number | undefined) => ({ digest, ...(size !== undefined ? { size } : {}) });
+      const report = (mismatch: (got: string) => Error) => (what: "size" | "digest", _want: unknown, got: string | number) => mismatch(what === "digest" ? String(got) : `${got} bytes`);
       return {
-        putBlob: (src, expected, mismatch, size) =>
-          dest.putBlob(src, { digest: expected, ...(size !== undefined ? { size } : {}) }, { hashInProcess: true, mismatch: (what, _want, got) => mismatch(what === "digest" ? String(got) : `${got} bytes`) }),
+        putBlob: (src, expected, mismatch, size) => dest.putBlob(src, expect(expected, size), { hashInProcess: true, mismatch: report(mismatch) }),
+        putBlobFile: (write, expected, mismatch, size) => dest.adoptBlob(write, expect(expected, size), { mismatch: report(mismatch) }),
         commit: async (img) => {
           const [r] = await dest.commitPending([img]);
           return { manifestDigest: r!.manifestDigest };

@@ -8,6 +8,11 @@ export interface StoredBlob {
   readonly size: number;
 }
 
+/** A blob written to a file by a helper thread: its path, with the digest and size it hashed. */
+export interface WrittenFile extends StoredBlob {
+  readonly path: string;
+}
+
 /** A compressed form of a stored layer that the store computed once and remembers. */
 export interface CompressedLayer extends StoredBlob {
   readonly mediaType: string;
@@ -69,6 +74,11 @@ export interface TransferSession {
    * and keep nothing.
    */
   putBlob(source: AsyncIterable<Uint8Array>, expected: Digest, mismatch: (got: string) => Error, size?: number): Promise<StoredBlob>;
+  /**
+   * As putBlob, for a blob that `write` puts into a new file in the folder it is given (a
+   * download on a worker thread, which hashes and fsyncs it there). Optional.
+   */
+  putBlobFile?(write: (dir: string) => Promise<WrittenFile>, expected: Digest, mismatch: (got: string) => Error, size?: number): Promise<StoredBlob>;
   /** Make the blobs durable, then write the image and tag it, atomically. */
   commit(image: PendingImage): Promise<{ readonly manifestDigest: Digest }>;
   /** Drop everything written (also after a failed commit). */

@@ -32,6 +32,7 @@ import {
   type Reference,
 } from "../image/index.js";
 import { MEDIA, selectPlatform } from "./types.js";
+import { WORKER_MIN_SIZE, WorkerDownloads } from "./worker-download.js";
 
 /** Progress of a transfer, for the CLI to render (Docker's per-layer lines). */
 export type TransferEvent =
@@ -50,6 +51,12 @@ export interface TransferOptions extends Omit<RegistryClientOptions, "registry">
 export interface PullOptions extends TransferOptions {
   /** `os/arch[/variant]`; default the host's (linux/<node arch>). */
   readonly platform?: string;
+  /**
+   * Worker threads that download big layers beside this thread. Default: one per big layer
+   * the store lacks beyond the first (that one downloads here), at most MAX_PULL_WORKERS;
+   * 0 keeps every download on this thread (worker-download.ts has the measurements).
+   */
+  readonly workerThreads?: number;
 }
 
 export interface PullResult {
@@ -122,6 +129,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   // With a staging session (the real store), layers are written unsynced into a private
   // folder and fsynced in one parallel batch at commit; nothing is visible before it.
   const session = store.begin?.();
+  const workers = await startWorkers(store, session, manifest.layers, opts);
   try {
     let downloaded = false;
     // 6 downloads at once, as containers/image (skopeo, podman): a pull now only streams
@@ -137,7 +145,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
         return { digest: layer.digest, diffId, status: "exists" as const, stored };
       }
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
-      const stored = await withRetries(opts, () => downloadLayer(client, store, session, ref, layer, diffId, opts));
+      const stored = await withRetries(opts, () => downloadLayer(client, store, session, workers, ref, layer, diffId, opts));
       downloaded = true;
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "pulled" });
       return { digest: layer.digest, diffId, status: "pulled" as const, stored };
@@ -168,7 +176,28 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   } catch (e) {
     await session?.abort().catch(() => undefined);
     throw e;
+  } finally {
+    await workers?.close();
   }
+}
+
+/** Worker threads a pull starts at most by default: with this thread, four big downloads at once. */
+const MAX_PULL_WORKERS = 3;
+
+/**
+ * The worker threads for the big layers the store lacks (PullOptions.workerThreads),
+ * started now so that they boot while the pull checks the store. They write into the
+ * session's staging folder; a transport of the caller's own runs only on this thread.
+ */
+async function startWorkers(store: TransferStore, session: TransferSession | undefined, layers: readonly Descriptor[], opts: PullOptions): Promise<WorkerDownloads | undefined> {
+  if (opts.workerThreads === 0 || !session?.putBlobFile || opts.transport) return undefined;
+  const big = layers.filter((l) => l.size >= WORKER_MIN_SIZE);
+  const missing = (await Promise.all(big.map(async (l) => !(await store.hasBlob(l.digest))))).filter(Boolean).length;
+  const threads = opts.workerThreads ?? Math.min(MAX_PULL_WORKERS, missing - 1);
+  if (missing === 0 || threads <= 0) return undefined;
+  const workers = new WorkerDownloads(threads, opts.signal);
+  workers.warm();
+  return workers;
 }
 
 /** The layer's compression; throws for one tbuild cannot read (zstd, unknown media types). */
@@ -185,24 +214,41 @@ function checkCompression(layer: Descriptor): "gzip" | "none" {
  * and not inflated (the store does that on first use, against the diff ID); its plain size
  * is taken from the gzip trailer, provisionally. A plain layer is stored under its diff ID.
  */
-async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
+async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, workers: WorkerDownloads | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
   const gzip = checkCompression(layer) === "gzip";
-  let done = 0;
   let tail: Uint8Array = new Uint8Array(0);
+  const progress = (done: number) => opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
   const source = async function* () {
-    // The store's writer hashes the bytes (once, off the main thread for a large blob) and
-    // keeps nothing that differs: the client need not hash them too.
+    // The store's writer hashes the bytes and keeps nothing that differs: the client need not hash them too.
+    let done = 0;
     for await (const c of client.openBlob(ref.path, layer.digest, layer.size, { verifiedBy: "consumer" })) {
       done += c.byteLength;
       tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
-      opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
+      progress(done);
       yield c;
     }
   };
   const want = gzip ? layer.digest : diffId;
   const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
   const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
-  const stored = session ? await session.putBlob(source(), want, mismatch, layer.size) : await store.putBlob(checkDigest(source(), want, what), want);
+  // A big layer waits for a lane: this thread or a worker's, so that every core hashes.
+  const lane = workers && layer.size >= WORKER_MIN_SIZE ? await workers.lane() : undefined;
+  let stored;
+  try {
+    stored =
+      lane === "worker"
+        ? await session!.putBlobFile!(async (dir) => {
+            const file = await workers!.download(client, ref.path, layer.digest, layer.size, dir);
+            tail = file.tail;
+            progress(file.size);
+            return file;
+          }, want, mismatch, layer.size)
+        : session
+          ? await session.putBlob(source(), want, mismatch, layer.size)
+          : await store.putBlob(checkDigest(source(), want, what), want);
+  } finally {
+    if (lane) workers!.release(lane);
+  }
   if (!gzip) return { diffId, size: stored.size };
   return { diffId, size: provisionalPlainSize(tail.subarray(-4), stored.size), compressed: { digest: stored.digest, size: stored.size } };
 }

@@ -200,6 +200,11 @@ function failWith(expect: BlobExpectation, opts: Pick<WriteTempOptions, "mismatc
   return (what, want, got) => (opts.mismatch ? opts.mismatch(what, want, got) : mismatch(expect, what, want, got));
 }
 
+/** Throw the mismatch error (the caller's, else one naming the blob) unless `got` has the expected size and digest. */
+export function checkBlob(expect: BlobExpectation, got: BlobInfo, opts: Pick<WriteTempOptions, "mismatch"> = {}): void {
+  verify(expect, got, failWith(expect, opts));
+}
+
 /** Throw `fail`'s error unless `got` has the expected size and digest. */
 function verify(expect: BlobExpectation, got: BlobInfo, fail: Mismatch): void {
   if (expect.size !== undefined && got.size !== expect.size) throw fail("size", expect.size, got.size);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, RandomAccessInput, TransferImage } from "../image/index.js";
 import { rangeChunks } from "../image/archive/index.js";
-import { RANGE_WORKER_MIN, copyRangeInWorker, copyRangeToTemp, tempName, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
+import { RANGE_WORKER_MIN, copyRangeInWorker, checkBlob, copyRangeToTemp, tempName, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
 import type { PendingImage, PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {
@@ -50,6 +50,22 @@ export class StoreDestination implements ImageDestination {
       return { digest, size };
     }
     return this.stage(writeTemp(await this.stagingDir(), data, expect, { ...opts, sync: "background" }));
+  }
+
+  /**
+   * Stage a blob that `write` puts into a new file in the staging folder itself (a download
+   * on a worker thread, which hashes and fsyncs it there). The file is verified against
+   * `expect` here and removed when it differs; `write` MUST leave no file when it fails.
+   */
+  async adoptBlob(write: (dir: string) => Promise<WrittenTemp>, expect: BlobExpectation, opts: Pick<WriteTempOptions, "mismatch"> = {}): Promise<BlobInfo> {
+    const t = await write(await this.stagingDir());
+    try {
+      checkBlob(expect, t, opts);
+    } catch (e) {
+      await fsp.rm(t.path, { force: true });
+      throw e;
+    }
+    return this.stage(Promise.resolve(t));
   }
 
   /**

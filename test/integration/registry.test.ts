@@ -4,8 +4,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, request, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-stream";
@@ -13,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient, pullImage, pushImage, type TransferEvent } from "../../src/registry/index.js";
 import { sendHttp, type HttpTransport } from "../../src/registry/http.js";
 import { TbuildError, type Digest } from "../../src/util/index.js";
+import { closeFronts, listen, proxy } from "../helpers/http-front.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import { openRealStore, putTarImage, type RealTransferStore } from "../helpers/registry-store.js";
 
@@ -41,24 +40,6 @@ async function makeImage(store: RealTransferStore, ref: string, layers: Record<s
 
 const fast = { retries: 2, backoffMs: 20 };
 
-/** A node:http server on 127.0.0.1 until the suite ends; returns its host:port. */
-async function listen(handler: RequestListener): Promise<string> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-const servers: Server[] = [];
-
-/** Forward a request to `host` as it is and stream the answer back. */
-function proxy(host: string, req: IncomingMessage, res: ServerResponse): void {
-  const out = request(`http://${host}${req.url}`, { method: req.method, headers: { ...req.headers, host } }, (up) => {
-    res.writeHead(up.statusCode!, up.headers);
-    up.pipe(res);
-  });
-  out.on("error", () => res.destroy());
-  req.pipe(out);
-}
 const uploads = (r: RegistryServer) => r.requests().filter((q) => (q.method === "PATCH" || q.method === "PUT") && q.path.includes("/blobs/uploads/"));
 
 describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
@@ -68,7 +49,7 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
   });
   afterAll(async () => {
     await reg?.stop();
-    for (const server of servers) server.close();
+    closeFronts();
     for (const d of tmpRoots) rmSync(d, { recursive: true, force: true });
   });
 
@@ -236,7 +217,8 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
   it("follows a registry's redirect of blob GETs to another host, without sending it the credentials", async () => {
     const s = await newStore();
     const ref = `${reg.host}/app/redirected:v1`;
-    const id = await makeImage(s, ref, [{ a: randomBytes(300_000) }, { b: Buffer.alloc(200_000, "redirect ") }]);
+    // The second layer is big enough to be downloaded on a worker thread: its redirect too must drop the credentials.
+    const id = await makeImage(s, ref, [{ a: randomBytes(300_000) }, { b: randomBytes(17 * 1024 * 1024) }]);
     await pushImage(s, ref, fast);
     // "storage" serves blobs from the real registry; the front asks for Basic auth, proxies
     // the API and answers each blob GET with a 307 to storage, as registries backed by S3 do.
@@ -255,7 +237,7 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
       } else proxy(reg.host, req, res);
     });
     const b = await newStore();
-    const pulled = await pullImage(b, `${front}/app/redirected:v1`, { ...fast, credentials: async () => ({ username: "u", password: "p" }) });
+    const pulled = await pullImage(b, `${front}/app/redirected:v1`, { ...fast, workerThreads: 1, credentials: async () => ({ username: "u", password: "p" }) });
     expect(pulled.imageId).toBe(id);
     expect(storageAuth).toHaveLength(3); // the config and both layers
     expect(storageAuth).toEqual([undefined, undefined, undefined]);
@@ -287,26 +269,36 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
   });
 });
 
-describe("registry killed in the middle of a pull", () => {
+// A pull downloads big layers (>= 16 MiB) on worker threads when asked to: a registry
+// killed mid-layer must be survived on both paths.
+describe.each([
+  { path: "a worker thread", opts: { workerThreads: 1 } },
+  { path: "the main thread", opts: {} },
+])("registry killed in the middle of a layer downloaded on $path", ({ opts }) => {
+  afterAll(() => closeFronts());
+
   it("leaves the store clean, and a retry after a restart succeeds", async () => {
     let reg = await startRegistry();
     const storageDir = reg.storageDir;
     try {
       const s = await newStore();
-      const ref = `${reg.host}/app/big:v1`;
-      const id = await makeImage(s, ref, [{ small: Buffer.from("x") }, { big: randomBytes(48 * 1024 * 1024) }]);
-      await pushImage(s, ref, fast);
-      const b = await newStore();
+      const id = await makeImage(s, `${reg.host}/app/big:v1`, [{ small: Buffer.from("x") }, { big: randomBytes(48 * 1024 * 1024) }]);
+      await pushImage(s, `${reg.host}/app/big:v1`, fast);
+      // The front kills the registry once 4 MiB of a blob have passed through it.
+      let passed = 0;
       let killed = false;
-      const err = await pullImage(b, ref, {
-        ...fast,
-        onEvent: (e) => {
-          if (!killed && e.kind === "bytes" && e.done > 4 * 1024 * 1024) {
+      const front = await listen((req, res) =>
+        proxy(reg.host, req, res, (chunk) => {
+          passed += chunk.byteLength;
+          if (!killed && passed > 4 * 1024 * 1024) {
             killed = true;
             void reg.kill();
           }
-        },
-      }).catch((e: unknown) => e);
+        }),
+      );
+      const ref = `${front}/app/big:v1`;
+      const b = await newStore();
+      const err = await pullImage(b, ref, { ...fast, ...opts }).catch((e: unknown) => e);
       expect(killed).toBe(true);
       expect(err).toBeInstanceOf(TbuildError);
       expect((err as TbuildError).code).toBe("E_REGISTRY");
@@ -316,7 +308,7 @@ describe("registry killed in the middle of a pull", () => {
       expect(await b.index()).toEqual([]);
 
       reg = await startRegistry({ storageDir, port: reg.port });
-      const pulled = await pullImage(b, ref, fast);
+      const pulled = await pullImage(b, ref, { ...fast, ...opts });
       expect(pulled.imageId).toBe(id);
       expect((await b.check()).bad).toEqual([]);
     } finally {

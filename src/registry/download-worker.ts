@@ -1,0 +1,98 @@
+// A worker thread of a pull (worker-download.ts starts it): one blob GET per job, through
+// the main thread's transport (sendHttp: redirects, Authorization dropped across origins),
+// hashed and written into the store's staging folder (writeTemp: node:crypto on this
+// thread, fsync), so hashing and HTTP parsing of big layers use more than one core. The
+// main thread keeps auth, retries and verification: this thread only says what happened.
+import { JobCancelled, serveJobs, writeTemp } from "../store/index.js";
+import type { Digest } from "../util/index.js";
+import { sendHttp } from "./http.js";
+
+export interface DownloadJob {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The folder to write the blob's file in. */
+  readonly dir: string;
+  /** The descriptor's size: more bytes stop the download. */
+  readonly size: number;
+}
+
+/** What a job did. Only "written" leaves a file. */
+export type DownloadOutcome =
+  /** The whole body, hashed and fsynced in `path`; `tail` is its last 4 bytes (a gzip trailer's size). */
+  | { readonly kind: "written"; readonly path: string; readonly digest: Digest; readonly size: number; readonly tail: Uint8Array }
+  /** Not 200: the answer as it came, for the main thread's auth and retry rules. */
+  | { readonly kind: "answer"; readonly status: number; readonly statusText: string; readonly headers: Readonly<Record<string, string>>; readonly text: string }
+  /** The request failed (`during: "request"`) or its body broke off. */
+  | { readonly kind: "fault"; readonly during: "request" | "body"; readonly message: string; readonly code?: string }
+  /** The body had `got` bytes (undefined: more than the job's size). */
+  | { readonly kind: "size"; readonly got?: number };
+
+/** How often a running job looks at its cancel flag (the pull was interrupted). */
+const CANCEL_POLL_MS = 50;
+/** Headers of a non-200 answer the client reads: the auth challenge and the error body's type. */
+const ANSWER_HEADERS = ["www-authenticate", "content-type", "retry-after"];
+/** An error answer's body is short JSON; more is cut. */
+const ANSWER_TEXT_MAX = 64 << 10;
+
+class SizeMismatch extends Error {
+  constructor(readonly got: number | undefined) {
+    super("size mismatch");
+  }
+}
+
+/** A download that stops (JobCancelled, its file removed) when the pool cancels it, even while no byte arrives. */
+async function cancellable(job: DownloadJob, cancelled: () => boolean): Promise<DownloadOutcome> {
+  const stop = new AbortController();
+  const poll = setInterval(() => cancelled() && stop.abort(), CANCEL_POLL_MS);
+  try {
+    const out = await download(job, stop.signal);
+    if (stop.signal.aborted) throw new JobCancelled("the download was cancelled");
+    return out;
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+async function download(job: DownloadJob, signal: AbortSignal): Promise<DownloadOutcome> {
+  let res;
+  try {
+    res = await sendHttp(job.url, { method: "GET", headers: job.headers, signal });
+  } catch (e) {
+    return fault("request", e);
+  }
+  if (res.status !== 200) {
+    const headers = Object.fromEntries(ANSWER_HEADERS.flatMap((h) => (res.header(h) === undefined ? [] : [[h, res.header(h)!]])));
+    return { kind: "answer", status: res.status, statusText: res.statusText, headers, text: (await res.text().catch(() => "")).slice(0, ANSWER_TEXT_MAX) };
+  }
+  const body = res.body;
+  let tail: Uint8Array = new Uint8Array(0);
+  let broke: { e: unknown } | undefined;
+  const counted = async function* () {
+    try {
+      for await (const c of body) {
+        tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
+        yield c;
+      }
+    } catch (e) {
+      broke = { e };
+      throw e;
+    }
+  };
+  try {
+    const mismatch = (what: "size" | "digest", _want: unknown, got: string | number) => new SizeMismatch(what === "size" && typeof got === "number" ? got : undefined);
+    const t = await writeTemp(job.dir, counted(), { size: job.size }, { hashInProcess: true, mismatch });
+    return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: Uint8Array.from(tail.subarray(-4)) };
+  } catch (e) {
+    if (broke) return fault("body", broke.e);
+    // Stopping early destroyed the response (its iterator was returned).
+    if (e instanceof SizeMismatch) return { kind: "size", ...(e.got !== undefined ? { got: e.got } : {}) };
+    throw e;
+  }
+}
+
+function fault(during: "request" | "body", e: unknown): DownloadOutcome {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return { kind: "fault", during, message: e instanceof Error ? e.message : String(e), ...(typeof code === "string" ? { code } : {}) };
+}
+
+serveJobs(cancellable);
