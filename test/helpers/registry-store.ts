@@ -1,9 +1,7 @@
 // The real src/store Store behind the registry's TransferStore port, for the registry
 // suites (STYLE.md: real parts, not fakes), with the few extra views those suites assert
 // on: tag a manifest, resolve a tag, list the images, and a clean-store check.
-import { mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync } from "node:fs";
 import { storeTransfer, type TransferStore } from "../../src/registry/index.js";
 import { Store, checkStore } from "../../src/store/index.js";
 import type { Digest } from "../../src/util/index.js";
@@ -20,7 +18,8 @@ export interface RealTransferStore extends TransferStore {
   check(): Promise<{ temps: string[]; bad: string[] }>;
 }
 
-export async function openRealStore(dir = mkdtempSync(join(tmpdir(), "tbuild-reg-store-"))): Promise<RealTransferStore> {
+/** The store in `dir` (the caller removes it: test/helpers/temp-dirs.ts). */
+export async function openRealStore(dir: string): Promise<RealTransferStore> {
   const store = await Store.open(dir);
   return {
     ...storeTransfer(store),

@@ -8,6 +8,9 @@ import { RegistryClient, defaultCredentials, pullImage, pushImage, saveCredentia
 import { TbuildError } from "../../src/util/index.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import { openRealStore, putTarImage } from "../helpers/registry-store.js";
+import { tempDirs } from "../helpers/temp-dirs.js";
+
+const tempDir = tempDirs();
 
 describe("registry basic auth (htpasswd)", () => {
   let reg: RegistryServer;
@@ -26,19 +29,17 @@ describe("registry basic auth (htpasswd)", () => {
     const file = await saveCredentials(env, reg.host, { username: "alice", password: "s3cret" });
     expect(file).toBe(join(home, "config/tbuild/auth.json"));
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    const store = await openRealStore();
+    const store = await openRealStore(tempDir("reg-store"));
     const ref = `${reg.host}/secure/app:v1`;
     await putTarImage(store, ref, [Buffer.alloc(1024, 7)]);
     const pushed = await pushImage(store, ref, { credentials: defaultCredentials(env) });
-    const other = await openRealStore();
+    const other = await openRealStore(tempDir("reg-store"));
     // Docker's config.json works too (auths, base64).
     const dockerEnv = { HOME: join(home, "dockeruser") };
     mkdirSync(join(home, "dockeruser/.docker"), { recursive: true });
     writeFileSync(join(home, "dockeruser/.docker/config.json"), JSON.stringify({ auths: { [`http://${reg.host}`]: { auth: Buffer.from("alice:s3cret").toString("base64") } } }));
     const pulled = await pullImage(other, ref, { credentials: defaultCredentials(dockerEnv) });
     expect(pulled.remoteDigest).toBe(pushed.digest);
-    rmSync(store.dir, { recursive: true, force: true });
-    rmSync(other.dir, { recursive: true, force: true });
   });
 
   it("a wrong password gets a clear E_REGISTRY_AUTH error", async () => {

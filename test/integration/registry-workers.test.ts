@@ -3,9 +3,7 @@
 // fronts that corrupt, expire tokens, fail or stall requests: whatever a worker meets, the
 // store keeps nothing unverified, and an interrupted pull ends at once.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { statSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pullImage, pushImage, type TransferEvent } from "../../src/registry/index.js";
 import { TbuildError, type Digest } from "../../src/util/index.js";
@@ -13,16 +11,12 @@ import { closeFronts, listen, proxy } from "../helpers/http-front.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import { openRealStore, putTarImage, type RealTransferStore } from "../helpers/registry-store.js";
 import { buildTar } from "../helpers/tar-builder.js";
+import { tempDirs } from "../helpers/temp-dirs.js";
 
 const BIG = 20 * 1024 * 1024;
 const fast = { retries: 2, backoffMs: 20, workerThreads: 1 };
-const tmpRoots: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tmpRoots.push(d);
-  return d;
-}
-const newStore = () => openRealStore(tempDir("tbuild-regw-store-"));
+const tempDir = tempDirs();
+const newStore = () => openRealStore(tempDir("regw-store"));
 
 describe("pulling big layers on worker threads (docker-registry on 127.0.0.1)", () => {
   let reg: RegistryServer;
@@ -32,7 +26,6 @@ describe("pulling big layers on worker threads (docker-registry on 127.0.0.1)", 
   afterAll(async () => {
     closeFronts();
     await reg?.stop();
-    for (const d of tmpRoots) rmSync(d, { recursive: true, force: true });
   });
 
   /** Push an image of a small and a big (random, so its gzip is big too) layer; returns its image ID and the big layer's gzip digest. */

@@ -3,9 +3,7 @@
 // corrupted blob and a registry killed mid-pull.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { pack } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient, pullImage, pushImage, type TransferEvent } from "../../src/registry/index.js";
@@ -14,13 +12,11 @@ import { TbuildError, type Digest } from "../../src/util/index.js";
 import { closeFronts, listen, proxy } from "../helpers/http-front.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import { openRealStore, putTarImage, type RealTransferStore } from "../helpers/registry-store.js";
+import { tempDirs } from "../helpers/temp-dirs.js";
 
-const tmpRoots: string[] = [];
-async function newStore(): Promise<RealTransferStore> {
-  const dir = mkdtempSync(join(tmpdir(), "tbuild-reg-store-"));
-  tmpRoots.push(dir);
-  return await openRealStore(dir);
-}
+// Removed after every describe below (file scope), pass or fail.
+const tempDir = tempDirs();
+const newStore = (): Promise<RealTransferStore> => openRealStore(tempDir("reg-store"));
 
 async function tarOf(files: Record<string, Uint8Array>): Promise<Buffer> {
   const p = pack();
@@ -50,7 +46,6 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
   afterAll(async () => {
     await reg?.stop();
     closeFronts();
-    for (const d of tmpRoots) rmSync(d, { recursive: true, force: true });
   });
 
   it("push then pull into an empty store gives the same digests; skopeo reads what was pushed", async () => {
@@ -273,7 +268,7 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
 // killed mid-layer must be survived on both paths.
 describe.each([
   { path: "a worker thread", opts: { workerThreads: 1 } },
-  { path: "the main thread", opts: {} },
+  { path: "the main thread", opts: { workerThreads: 0 } },
 ])("registry killed in the middle of a layer downloaded on $path", ({ opts }) => {
   afterAll(() => closeFronts());
 
