@@ -193,7 +193,10 @@ class Bytes {
   }
 }
 
-/** recordPreimage of the record toRecord makes for `e` (uid/gid 0, no xattrs). */
+/**
+ * recordPreimage of the record toRecord makes for `e` (uid/gid 0, no xattrs).
+ * Bump TREE_HASH_IMPL whenever this function's output changes.
+ */
 function writeRecord(out: Bytes, e: ContextEntry, digests: EntryDigests, i: number): void {
   out.reserve(256);
   out.raw(TYPE_OPEN[e.type]!);
@@ -333,6 +336,7 @@ function entryPart(out: Bytes, p: string, from: number, e: ContextEntry, digests
  * root (base 0), else the root folder's row (base `root`). No path is read: each row's
  * name and parent link give the tree, and the walk wrote the rows in walk order. Undefined
  * if a row's parent is not an open folder of the range (then it is not such a root).
+ * Bump TREE_HASH_IMPL whenever this function's output changes (its memo outlives a release).
  */
 export function hashEntryTable(t: EntryTable, root: number, end: number, digests: EntryDigests): Digest | undefined {
   const base = root < 0 ? 0 : root;
@@ -382,13 +386,14 @@ export function hashEntryTable(t: EntryTable, root: number, end: number, digests
  * a SHA-256 of everything that digest is computed from (the rows' names, parent links,
  * st_mode, sizes, link targets and device numbers, the digests present, the range, and the
  * tags of the preimages), so equal keys mean equal digests. It hashes ~60 bytes a file
- * where the tree hash writes and hashes ~120 as text: a third of the work.
+ * where the tree hash writes and hashes ~120 as text: a third of the work. `impl` is the
+ * implementation version the key names (the tests pass another).
  */
-export function entryTableKey(t: EntryTable, root: number, end: number, digests: EntryDigests): Buffer {
+export function entryTableKey(t: EntryTable, root: number, end: number, digests: EntryDigests, impl = TREE_HASH_IMPL): Buffer {
   const base = root < 0 ? 0 : root;
   const n = end - base;
   const h = crypto.createHash("sha256");
-  h.update(KEY_TAG).update(DIR_TAG).update(RECORD_TAG).update(`${root < 0 ? "root" : "dir"}\0${n}\0`);
+  h.update(KEY_TAG).update(`${impl}\0`).update(DIR_TAG).update(RECORD_TAG).update(`${root < 0 ? "root" : "dir"}\0${n}\0`);
   // Names hold neither "/" nor NUL: joined by NUL they stay apart. UTF-16, since UTF-8
   // would make any lone surrogate U+FFFD, and the tree hash tells those apart.
   h.update(t.names.slice(base, end).join("\0"), "utf16le");
@@ -398,6 +403,13 @@ export function entryTableKey(t: EntryTable, root: number, end: number, digests:
   return h.digest();
 }
 const KEY_TAG = ascii("tbuild.context.tree-key.v1\0");
+/**
+ * The version of this file's byte-level hashing (hashEntryTable, writeRecord), named in
+ * every memo key: the memo file outlives an upgrade, and a release that fixes a bug in
+ * those functions without changing the preimage tags must not be served the old, wrong
+ * digests. Bump it whenever their output changes.
+ */
+export const TREE_HASH_IMPL = 1;
 
 /** Whether `p` is directly inside directory `dir` ("" = the root). */
 function isChild(p: string, dir: string): boolean {

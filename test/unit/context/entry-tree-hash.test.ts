@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { EntryTable } from "../../../src/context/entry-table.js";
-import { entryTableKey, hashEntryTable, hashEntryTree, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
-import { compareNames, hashTree, openContext, type ContextEntry, type FileRecord } from "../../../src/context/index.js";
+import { entryTableKey, hashEntryTable, hashEntryTree, TREE_HASH_IMPL, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
+import { compareNames, FileHashCache, hashTree, openContext, type ContextEntry, type FileRecord } from "../../../src/context/index.js";
 import type { Digest } from "../../../src/util/index.js";
 
 const tmp = fs.mkdtempSync(join(tmpdir(), "tbuild-eth-"));
@@ -141,6 +141,19 @@ describe("hashEntryTree on synthetic entries", () => {
     expect(hex(all, d, all.length - 1)).not.toBe(base);
     // The same inputs, built again: the same key.
     expect(hex(all.map((e) => ({ ...e })), { bytes: d.bytes.slice(), has: d.has.slice() })).toBe(base);
+  });
+
+  it("a memo key written by another implementation version is not this one's", () => {
+    const all: ContextEntry[] = [
+      { path: "a", type: "dir", mode: 0o755, size: 0 },
+      { path: "a/f", type: "file", mode: 0o644, size: 5 },
+    ];
+    const t = tableOf(all);
+    const d = digestsFor(all, false);
+    const cache = FileHashCache.memory();
+    cache.setTreeDigest(entryTableKey(t, -1, all.length, d, TREE_HASH_IMPL - 1), `sha256:${"0".repeat(64)}`);
+    expect(cache.treeDigest(entryTableKey(t, -1, all.length, d))).toBeUndefined();
+    expect(entryTableKey(t, -1, all.length, d, TREE_HASH_IMPL).equals(entryTableKey(t, -1, all.length, d))).toBe(true);
   });
 
   it("a lone file or symlink root is its record digest", () => {
