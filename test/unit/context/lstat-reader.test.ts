@@ -116,6 +116,40 @@ describe("raw lstat", () => {
     expect(r.stdout).toMatch(/sha256:[0-9a-f]{64}/);
   });
 
+  it("gives lstatSync's entries and digest on a tree nested ~3.9 KB deep with non-ASCII names", async () => {
+    // The raw reader's path buffer (4 KiB, read through views 512 bytes apart) grows once a
+    // folder's path leaves less than a name's room; a sibling after each deep folder is then
+    // read through its outer folder's view of the old buffer. Names of 255 bytes, made of
+    // two- and four-byte characters, run up to the views' ends.
+    const deep = join(tmp, "deep");
+    const longName = (i: number) => {
+      const unit = ["\u00e9", "\u{1f600}", "\u4e2d"][i % 3]!;
+      let n = `f${i}-`;
+      while (Buffer.byteLength(n + unit) <= 255) n += unit;
+      return n;
+    };
+    let dir = deep;
+    let level = 0;
+    while (Buffer.byteLength(dir) < 3900) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(join(dir, `z-after-\u00e9${level}`), `${level}`);
+      fs.writeFileSync(join(dir, longName(level)), "x");
+      const room = 3990 - Buffer.byteLength(dir);
+      const name = `d${level}-${"\u00e9".repeat(Math.max(1, Math.min(100, (room - 10) >> 1)))}`;
+      dir = join(dir, name);
+      level++;
+    }
+    fs.mkdirSync(dir);
+    fs.writeFileSync(join(dir, "\u{1f600}"), "deepest");
+    expect(Buffer.byteLength(dir)).toBeGreaterThan(4096 - 256); // past the first buffer
+    const raw = walkContext(deep);
+    expect(raw.length).toBe(3 * level + 1);
+    expect(table(raw)).toEqual(table(walkContext(deep, { fs })));
+    const a = await openContext(deep);
+    const b = await openContext(deep, { fs });
+    expect((await a.hashAll()).digest).toBe((await b.hashAll()).digest);
+  });
+
   it("throws lstatSync's error for a missing path", () => {
     const p = join(root, "missing");
     expect(() => rawLstatReader()!.lstat(p)).toThrow(expect.objectContaining({ code: "ENOENT" }));
