@@ -37,12 +37,8 @@ class MapLog {
   }
 }
 
-/**
- * A config field read through a log: `current()` gives a reader of its value as it stands,
- * and whether a snapshot should read it at once (a small value: a plain property is cheaper
- * to make and to read than a getter).
- */
-type Bound = () => { readonly read: () => unknown; readonly eager: boolean };
+/** A config field read through a log: `current()` gives a reader of its value as it stands. */
+type Bound<T = unknown> = () => () => T;
 
 /**
  * The logs of one stage's config. Once a field is bound to a log (a map the first time an
@@ -58,13 +54,13 @@ export class ConfigMaps {
   constructor(private readonly config: MutableConfig) {}
 
   /** Read `config[name]` through `current` from now on (see Bound). */
-  bind<K extends keyof ContainerConfig>(name: K, current: () => { readonly read: () => ContainerConfig[K]; readonly eager: boolean }): void {
+  bind<K extends keyof ContainerConfig>(name: K, current: Bound<ContainerConfig[K]>): void {
     this.bound.set(name, current);
-    Object.defineProperty(this.config, name, { enumerable: true, configurable: true, get: () => current().read() });
+    Object.defineProperty(this.config, name, { enumerable: true, configurable: true, get: () => current()() });
   }
 
   /** {@link bind}, unless `name` is bound already. */
-  bindOnce<K extends keyof ContainerConfig>(name: K, current: () => { readonly read: () => ContainerConfig[K]; readonly eager: boolean }): void {
+  bindOnce<K extends keyof ContainerConfig>(name: K, current: Bound<ContainerConfig[K]>): void {
     if (!this.bound.has(name)) this.bind(name, current);
   }
 
@@ -75,7 +71,7 @@ export class ConfigMaps {
       const created = new MapLog(this.config[name]);
       log = created;
       this.logs.set(name, created);
-      this.bind(name, () => ({ read: created.reader() as () => ContainerConfig[MapName], eager: false }));
+      this.bind(name, () => created.reader() as () => ContainerConfig[MapName]);
     }
     for (const [k, v] of entries) log.set(k, v);
   }
@@ -85,7 +81,7 @@ export class ConfigMaps {
     if (!this.triggers) {
       const log = new ListLog<string>(this.config.OnBuild ?? []);
       this.triggers = log;
-      this.bind("OnBuild", () => ({ read: log.reader(), eager: false }));
+      this.bind("OnBuild", () => log.reader());
     }
     this.triggers.write(this.triggers.length, expression);
   }
@@ -96,10 +92,9 @@ export class ConfigMaps {
     if (this.bound.size === 0) return { ...this.config };
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(this.config) as (keyof ContainerConfig)[]) {
-      const bound = this.bound.get(k)?.();
-      if (!bound) out[k] = this.config[k];
-      else if (bound.eager) out[k] = bound.read();
-      else Object.defineProperty(out, k, { enumerable: true, configurable: true, get: bound.read });
+      const read = this.bound.get(k)?.();
+      if (!read) out[k] = this.config[k];
+      else Object.defineProperty(out, k, { enumerable: true, configurable: true, get: read });
     }
     return out as ContainerConfig;
   }

@@ -55,11 +55,11 @@ export function snapshotConfig(st: StageState): ContainerConfig {
 
 /**
  * How the config's Env reads through `vars` once large (a module-level function: it keeps
- * `vars` only). Never eager: a small Env is a plain list the config holds (syncEnv), and a
- * large one built per step is what made planning cost steps × variables.
+ * `vars` only). Snapshots read it through a getter: a small Env is a plain list the config
+ * holds (syncEnv), and a large one built per step is what made planning cost steps × variables.
  */
-function envBinding(vars: StageEnv): () => { read: () => readonly string[]; eager: boolean } {
-  return () => ({ read: vars.envReader(), eager: false });
+function envBinding(vars: StageEnv): () => () => readonly string[] {
+  return () => vars.envReader();
 }
 
 /**
