@@ -11,7 +11,7 @@ import { FileHashCache } from "./file-hash-cache.js";
 import { hashFiles, type HashFilesStats } from "./hash-files.js";
 import { PatternMatcher, readIgnoreFile } from "./ignore.js";
 import { typeOf, WalkedEntry, type EntryTable } from "./entry-table.js";
-import { entryTableKey, hashEntryTable, hashEntryTree, type EntryDigests } from "./entry-tree-hash.js";
+import { entryTableKey, hashEntryTable, type EntryDigests } from "./entry-tree-hash.js";
 import { EntryIndex, normalizeSource, selectSources, type SelectedRoot, type Selection, type SelectOptions } from "./select.js";
 import { hashTree, type ContextEntry, type FileRecord, type FileStamp, type StringHasher } from "./tree-hash.js";
 import { walkEntryTable, type WalkFs } from "./walk.js";
@@ -155,8 +155,7 @@ export class BuildContext {
   async hashSelection(selection: Selection): Promise<SelectionHash> {
     // The file-hash cache answers first, its digests copied as raw bytes per entry; only
     // what it cannot answer goes to hashFiles. Each root is then hashed on bytes
-    // (hashEntryTable, else hashEntryTree); records and digest strings are built only if
-    // `files` is read.
+    // (hashEntryTable); records and digest strings are built only if `files` is read.
     const cache = this.cache;
     const found: EntryDigests[] = [];
     const misses: ContextEntry[] = [];
@@ -186,7 +185,7 @@ export class BuildContext {
     });
     const stats = await this.hashMisses(misses, missAt, found, cacheHits);
     const roots = selection.roots.map((r, k) => {
-      const digest = hashWalkedRoot(cache, r, found[k]!) ?? hashEntryTree(r.entries, r.path, found[k]!) ?? hashTree(rootRecords(r, found[k]!), nodeStringHasher).digest;
+      const digest = hashWalkedRoot(cache, r, found[k]!) ?? hashTree(rootRecords(r, found[k]!), nodeStringHasher).digest;
       return { source: r.source, path: r.path, destName: r.destName, digest };
     });
     return selectionHash(roots, () => selection.roots.flatMap((r, k) => r.entries.map((e, i) => new SelectedFile(r.path, e, found[k]!, i))), stats);
@@ -305,21 +304,33 @@ function selectionHash(roots: SelectionHash["roots"], files: () => HashedFile[],
 }
 
 /**
- * The digest of a selection root from its walk's EntryTable, when its entries are rows
- * of one table in a run (what a root without --exclude always is); else undefined.
+ * The digest of a selection root from its walk's EntryTable, when its entries are rows of
+ * one table; else undefined. A run of rows (what a root without a mid-range --exclude
+ * always is) is memoised; rows with gaps are hashed as listed.
  */
 function hashWalkedRoot(cache: FileHashCache, r: SelectedRoot, found: EntryDigests): Digest | undefined {
   const n = r.entries.length;
   const first = r.entries[0];
   const t = first && WalkedEntry.entryTable(first);
   if (!t) return undefined;
+  const root = r.path === "" ? -1 : first.path === r.path ? WalkedEntry.stampRow(first) : undefined;
+  if (root === undefined) return undefined;
   const base = WalkedEntry.stampRow(first);
+  let rows: Int32Array | undefined;
   for (let i = 1; i < n; i++) {
     const e = r.entries[i]!;
-    if (WalkedEntry.entryTable(e) !== t || WalkedEntry.stampRow(e) !== base + i) return undefined;
+    if (WalkedEntry.entryTable(e) !== t) return undefined;
+    const row = WalkedEntry.stampRow(e);
+    if (rows) rows[i] = row;
+    else if (row !== base + i) {
+      // The first gap: list the rows from here on (those before it are the run).
+      rows = new Int32Array(n);
+      for (let k = 0; k < i; k++) rows[k] = base + k;
+      rows[i] = row;
+    }
   }
-  if (r.path === "") return base === 0 ? memoisedTableDigest(cache, t, -1, n, found) : undefined;
-  return first.path === r.path ? memoisedTableDigest(cache, t, base, base + n, found) : undefined;
+  if (!rows && (root >= 0 || base === 0)) return memoisedTableDigest(cache, t, root, base + n, found);
+  return hashEntryTable(t, root, rows ?? Int32Array.from({ length: n }, (_, k) => base + k), found);
 }
 
 /** hashEntryTable, answered from the cache's tree-digest memo when nothing it reads changed. */

@@ -1,14 +1,14 @@
 // The tree hash of walked entries on bytes (edge): the digest hashTree gives for a selection
-// root's records, written straight into per-depth byte buffers and hashed with node:crypto,
-// without building a record, a preimage string or a digest string per file. This is the
-// no-change rebuild's inner loop (20,000 files: a few milliseconds instead of tens). It
-// covers entries in walk order, which a selection root always is; for anything else it
-// answers undefined and the caller takes hashTree over records (the specification; the
-// tests hold both to the same digests).
+// root's records, written from the walk's EntryTable straight into per-depth byte buffers
+// and hashed with node:crypto, without building a record, a preimage string or a digest
+// string per file. This is the no-change rebuild's inner loop (20,000 files: a few
+// milliseconds instead of tens). It covers a root's rows in walk order, which a walked
+// selection root always is; for anything else it answers undefined and the caller takes
+// hashTree over records (the specification; the tests hold both to the same digests).
 import * as crypto from "node:crypto";
 import type { Digest } from "../util/index.js";
 import { typeOf, type EntryTable } from "./entry-table.js";
-import { compareNames, jsonString, type ContextEntry } from "./tree-hash.js";
+import { jsonString, type ContextEntry } from "./tree-hash.js";
 
 /** Content digests of files, by entry index: 32 raw bytes at 32 i, present when `has[i]`. */
 export interface EntryDigests {
@@ -221,80 +221,6 @@ function writeRecord(out: Bytes, e: ContextEntry, digests: EntryDigests, i: numb
   } else out.raw(NO_DIGEST_CLOSE);
 }
 
-interface Frame {
-  /** Context path of the directory ("" for the context root). */
-  readonly path: string;
-  /** Index of the directory's entry (-1: the context root), and of its last child so far. */
-  readonly index: number;
-  last: number;
-}
-
-/**
- * hashTree(records, nodeStringHasher).digest for the records a selection root's `entries`
- * give (record paths relative to `rootPath`, as BuildContext.hashSelection makes them), or
- * undefined when the entries are not in walk order.
- */
-export function hashEntryTree(entries: readonly ContextEntry[], rootPath: string, digests: EntryDigests): Digest | undefined {
-  if (entries.length === 0) return undefined;
-  let i = 0;
-  const bufs: Bytes[] = [];
-  const stack: Frame[] = [];
-  const open = (path: string, index: number, mode: number): void => {
-    openDir((bufs[stack.length] ??= new Bytes()), mode);
-    stack.push({ path, index, last: -1 });
-  };
-  if (rootPath === "") open("", -1, 0o755);
-  else {
-    const first = entries[0]!;
-    if (first.path !== rootPath) return undefined;
-    if (first.type !== "dir") {
-      if (entries.length !== 1) return undefined;
-      const out = new Bytes();
-      out.raw(RECORD_TAG);
-      writeRecord(out, first, digests, 0);
-      return `sha256:${out.sha256().toString("hex")}`;
-    }
-    open(rootPath, 0, first.mode);
-    i = 1;
-  }
-  let digest: Digest | undefined;
-  const close = (): void => {
-    const f = stack.pop()!;
-    const d = bufs[stack.length]!.sha256();
-    if (stack.length === 0) {
-      digest = `sha256:${d.toString("hex")}`;
-      return;
-    }
-    dirPart(bufs[stack.length - 1]!, f.path, f.path.length - nameLength(f.path), d);
-  };
-  for (; i < entries.length; i++) {
-    const e = entries[i]!;
-    const p = e.path;
-    // Close directories until the top one is this entry's parent.
-    for (;;) {
-      const top = stack[stack.length - 1];
-      if (!top) return undefined;
-      if (isChild(p, top.path)) break;
-      close();
-    }
-    const top = stack[stack.length - 1]!;
-    const from = top.path === "" ? 0 : top.path.length + 1;
-    if (from >= p.length) return undefined;
-    if (top.last >= 0 && compareNamesFrom(entries[top.last]!.path, p, from) >= 0) return undefined;
-    top.last = i;
-    if (e.type === "dir") {
-      open(p, i, e.mode);
-      continue;
-    }
-    const out = bufs[stack.length - 1]!;
-    const plain = e.type === "file" && digests.has[i] && e.linkTarget === undefined && e.devMajor === undefined && e.devMinor === undefined && MODES[e.mode] !== undefined && Number.isSafeInteger(e.size) && e.size >= 0;
-    if (plain && out.filePart(p, from, e.mode, e.size, digests.bytes, 32 * i)) continue;
-    entryPart(out, p, from, e, digests, i);
-  }
-  while (stack.length > 0) close();
-  return digest;
-}
-
 /** Start a directory's preimage in `out`: its tag and own record (uid/gid 0, size 0, no digest). */
 function openDir(out: Bytes, mode: number): void {
   out.len = 0;
@@ -331,16 +257,23 @@ function entryPart(out: Bytes, p: string, from: number, e: ContextEntry, digests
 }
 
 /**
- * hashEntryTree straight from a walk's EntryTable, for a selection root whose entries are
- * rows `base` to `end` - 1 of `t` (digests by row - base): `root` is -1 for the context
- * root (base 0), else the root folder's row (base `root`). No path is read: each row's
- * name and parent link give the tree, and the walk wrote the rows in walk order. Undefined
- * if a row's parent is not an open folder of the range (then it is not such a root).
+ * hashTree(records, nodeStringHasher).digest for a selection root straight from a walk's
+ * EntryTable. `root` is -1 for the context root, else the root folder's row. `rows` gives
+ * the root's rows, in walk order: a number `end` for the run from the root's row (row 0
+ * for the context root) to `end` - 1 (what a root without a mid-range --exclude is), or
+ * the rows listed (the root's row first unless it is the context root). Entry k of `rows`
+ * has its content digest at k in `digests`. No path is read: each row's name and parent
+ * link give the tree, and the walk wrote the rows in walk order. Undefined if the rows are
+ * not increasing or a row's parent is not an open folder of them (then they are not such
+ * a root; the caller takes hashTree).
  * Bump TREE_HASH_IMPL whenever this function's output changes (its memo outlives a release).
  */
-export function hashEntryTable(t: EntryTable, root: number, end: number, digests: EntryDigests): Digest | undefined {
+export function hashEntryTable(t: EntryTable, root: number, rows: number | ArrayLike<number>, digests: EntryDigests): Digest | undefined {
+  const list = typeof rows === "number" ? undefined : rows;
   const base = root < 0 ? 0 : root;
-  if (end <= base || end > t.length) return undefined;
+  const n = list ? list.length : (rows as number) - base;
+  if (n <= 0 || (list ? list[n - 1]! >= t.length : base + n > t.length)) return undefined;
+  if (list && root >= 0 && list[0] !== root) return undefined;
   const bufs: Bytes[] = [];
   /** Rows of the open folders (-1: the context root). */
   const stack: number[] = [];
@@ -359,7 +292,11 @@ export function hashEntryTable(t: EntryTable, root: number, end: number, digests
     else dirPart(bufs[stack.length - 1]!, t.names[row]!, 0, d);
   };
   const { names, parents, modes, sizes } = t;
-  for (let i = root < 0 ? 0 : root + 1; i < end; i++) {
+  let prev = root;
+  for (let k = root < 0 ? 0 : 1; k < n; k++) {
+    const i = list ? list[k]! : base + k;
+    if (i <= prev) return undefined;
+    prev = i;
     const parent = parents[i]!;
     while (stack.length > 0 && stack[stack.length - 1] !== parent) close();
     if (stack.length === 0) return undefined;
@@ -370,7 +307,6 @@ export function hashEntryTable(t: EntryTable, root: number, end: number, digests
       continue;
     }
     const out = bufs[stack.length - 1]!;
-    const k = i - base;
     const name = names[i]!;
     const size = sizes[i]!;
     // A regular file has no link target or device numbers.
@@ -410,25 +346,3 @@ const KEY_TAG = ascii("tbuild.context.tree-key.v1\0");
  * digests. Bump it whenever their output changes.
  */
 export const TREE_HASH_IMPL = 1;
-
-/** Whether `p` is directly inside directory `dir` ("" = the root). */
-function isChild(p: string, dir: string): boolean {
-  if (dir === "") return p.indexOf("/") < 0;
-  return p.length > dir.length + 1 && p.charCodeAt(dir.length) === 47 && p.startsWith(dir) && p.indexOf("/", dir.length + 1) < 0;
-}
-
-/** compareNames(a.slice(from), b.slice(from)) without the slices. */
-function compareNamesFrom(a: string, b: string, from: number): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = from; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return compareNames(a.slice(i, i + 1), b.slice(i, i + 1));
-  }
-  return a.length - b.length;
-}
-
-/** Length of the last path component. */
-function nameLength(p: string): number {
-  return p.length - p.lastIndexOf("/") - 1;
-}

@@ -1,4 +1,4 @@
-// hashEntryTree (bytes, the no-change rebuild's path) gives exactly the digest hashTree
+// hashEntryTable (bytes, the no-change rebuild's path) gives exactly the digest hashTree
 // (records, the specification) gives, for synthetic entries of every type and awkward
 // names, and for real directories through BuildContext.hashSelection; anything not in
 // walk order is refused (undefined), so the caller falls back to hashTree.
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { EntryTable } from "../../../src/context/entry-table.js";
-import { entryTableKey, hashEntryTable, hashEntryTree, TREE_HASH_IMPL, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
+import { entryTableKey, hashEntryTable, TREE_HASH_IMPL, type EntryDigests } from "../../../src/context/entry-tree-hash.js";
 import { compareNames, FileHashCache, hashTree, openContext, type ContextEntry, type FileRecord } from "../../../src/context/index.js";
 import type { Digest } from "../../../src/util/index.js";
 
@@ -53,7 +53,7 @@ function tableOf(entries: readonly ContextEntry[]): EntryTable {
   return t;
 }
 
-describe("hashEntryTree on synthetic entries", () => {
+describe("hashEntryTable on synthetic entries", () => {
   let seed = 11;
   const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
 
@@ -88,12 +88,13 @@ describe("hashEntryTree on synthetic entries", () => {
       const all: ContextEntry[] = [];
       tree(3, "", all);
       const d = digestsFor(all, c % 3 === 0);
-      const got = hashEntryTree(all, "", d);
-      expect(got).toBeDefined();
-      expect(got).toBe(spec(all, "", d));
       const table = tableOf(all);
       expect(table.entries().map((e) => ({ ...e }))).toEqual(all);
-      expect(hashEntryTable(table, -1, all.length, d)).toBe(got);
+      const got = hashEntryTable(table, -1, all.length, d);
+      expect(got).toBeDefined();
+      expect(got).toBe(spec(all, "", d));
+      const every = Array.from(all, (_, i) => i);
+      expect(hashEntryTable(table, -1, every, d)).toBe(got);
       // Every directory as a selection root (its entry first, then everything below it).
       for (let i = 0; i < all.length; i++) {
         const root = all[i]!;
@@ -102,8 +103,16 @@ describe("hashEntryTree on synthetic entries", () => {
         if (root.type !== "dir" && j > i + 1) continue;
         const sub = all.slice(i, j);
         const sd: EntryDigests = { bytes: d.bytes.subarray(32 * i, 32 * j), has: d.has.subarray(i, j) };
-        expect(hashEntryTree(sub, root.path, sd), root.path).toBe(spec(sub, root.path, sd));
-        if (root.type === "dir") {
+        // The context root with this entry and everything below it left out (a mid-range --exclude): rows listed.
+        const kept = every.filter((k) => k < i || k >= j);
+        if (kept.length > 0) {
+          const kd: EntryDigests = { bytes: new Uint8Array(32 * kept.length), has: Uint8Array.from(kept, (k) => d.has[k]!) };
+          kept.forEach((k, at) => kd.bytes.set(d.bytes.subarray(32 * k, 32 * k + 32), 32 * at));
+          expect(hashEntryTable(table, -1, kept, kd), `without ${root.path}`).toBe(spec(kept.map((k) => all[k]!), "", kd));
+        }
+        if (root.type !== "dir") expect(hashEntryTable(table, i, j, sd)).toBeUndefined(); // hashTree's to answer
+        else {
+          expect(hashEntryTable(table, i, every.slice(i, j), sd), root.path).toBe(spec(sub, root.path, sd));
           expect(hashEntryTable(table, i, j, sd), root.path).toBe(spec(sub, root.path, sd));
           // One row past the folder's subtree has a parent outside it: refused.
           if (j < all.length) expect(hashEntryTable(table, i, j + 1, digestsFor(all.slice(i, j + 1), false))).toBeUndefined();
@@ -156,28 +165,27 @@ describe("hashEntryTree on synthetic entries", () => {
     expect(entryTableKey(t, -1, all.length, d, TREE_HASH_IMPL).equals(entryTableKey(t, -1, all.length, d))).toBe(true);
   });
 
-  it("a lone file or symlink root is its record digest", () => {
-    const d = digestsFor([{ path: "x", type: "file", mode: 0o644, size: 3 }], false);
-    const f: ContextEntry = { path: "dir/x", type: "file", mode: 0o644, size: 3 };
-    expect(hashEntryTree([f], "dir/x", d)).toBe(spec([f], "dir/x", d));
-    const l: ContextEntry = { path: "l", type: "symlink", mode: 0o777, size: 0, linkTarget: 'a"b' };
-    expect(hashEntryTree([l], "l", d)).toBe(spec([l], "l", d));
-  });
-
-  it("refuses entries out of walk order, duplicates, gaps and a file root with children", () => {
-    const none: EntryDigests = { bytes: new Uint8Array(32 * 4), has: new Uint8Array(4) };
-    const f = (path: string): ContextEntry => ({ path, type: "file", mode: 0o644, size: 1 });
-    const dir = (path: string): ContextEntry => ({ path, type: "dir", mode: 0o755, size: 0 });
-    expect(hashEntryTree([f("b"), f("a")], "", none)).toBeUndefined();
-    expect(hashEntryTree([f("a"), f("a")], "", none)).toBeUndefined();
-    expect(hashEntryTree([f("a/b")], "", none)).toBeUndefined(); // parent directory missing
-    expect(hashEntryTree([dir("a"), f("a/x"), f("b"), f("a/y")], "", none)).toBeUndefined();
-    expect(hashEntryTree([f("x"), f("x/y")], "x", none)).toBeUndefined();
-    expect(hashEntryTree([dir("y"), f("y/a")], "x", none)).toBeUndefined(); // root entry is not the root path
-    expect(hashEntryTree([], "", none)).toBeUndefined();
-    // 😀 (U+1F600) sorts after U+FFFF by code point though its UTF-16 code unit is smaller.
-    expect(hashEntryTree([f("\uffff"), f("😀")], "", none)).toBeDefined();
-    expect(hashEntryTree([f("😀"), f("\uffff")], "", none)).toBeUndefined();
+  it("refuses rows out of walk order, duplicates, gaps, a root not listed first, and a file root", () => {
+    const none: EntryDigests = { bytes: new Uint8Array(32 * 5), has: new Uint8Array(5) };
+    const t = tableOf([
+      { path: "a", type: "dir", mode: 0o755, size: 0 },
+      { path: "a/x", type: "file", mode: 0o644, size: 1 },
+      { path: "a/y", type: "file", mode: 0o644, size: 1 },
+      { path: "b", type: "file", mode: 0o644, size: 1 },
+      { path: "l", type: "symlink", mode: 0o777, size: 0, linkTarget: 'a"b' },
+    ]);
+    expect(hashEntryTable(t, -1, [0, 1, 2, 3, 4], none)).toBeDefined();
+    expect(hashEntryTable(t, -1, [3, 0, 1], none)).toBeUndefined();
+    expect(hashEntryTable(t, -1, [0, 1, 1], none)).toBeUndefined();
+    expect(hashEntryTable(t, -1, [1, 3], none)).toBeUndefined(); // a/x without its folder
+    expect(hashEntryTable(t, -1, [0, 1, 3, 2], none)).toBeUndefined(); // a/y after b
+    expect(hashEntryTable(t, -1, [0, 5], none)).toBeUndefined(); // no such row
+    expect(hashEntryTable(t, -1, [], none)).toBeUndefined();
+    expect(hashEntryTable(t, 0, [1, 0, 2], none)).toBeUndefined(); // the root's row not first
+    expect(hashEntryTable(t, 0, [0, 2], none)).toBe(hashEntryTable(tableOf([{ path: "a", type: "dir", mode: 0o755, size: 0 }, { path: "a/y", type: "file", mode: 0o644, size: 1 }]), 0, 2, none));
+    // A lone file or symlink root is hashTree's record digest, not a folder's.
+    expect(hashEntryTable(t, 3, 4, none)).toBeUndefined();
+    expect(hashEntryTable(t, 4, [4], none)).toBeUndefined();
   });
 });
 
