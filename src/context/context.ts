@@ -335,6 +335,8 @@ function hashWalkedRoot(cache: FileHashCache, r: SelectedRoot, found: EntryDiges
 
 /** hashEntryTable, answered from the cache's tree-digest memo when nothing it reads changed. */
 function memoisedTableDigest(cache: FileHashCache, t: EntryTable, root: number, end: number, found: EntryDigests): Digest | undefined {
+  // hashEntryTable answers only for folders: a file or symlink root (COPY package.json .) would miss every time.
+  if (root >= 0 && typeOf(t.modes[root]!) !== "dir") return undefined;
   const key = entryTableKey(t, root, end, found);
   const known = cache.treeDigest(key);
   if (known !== undefined) return known;

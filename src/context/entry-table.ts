@@ -27,6 +27,8 @@ export class EntryTable {
   /** Entry i's stamp is row i. */
   readonly stamps = new StampTable(1024);
   private readonly extras = new Map<number, EntryExtras>();
+  /** The rows in `extras`, ascending (rows are added in order): extrasIn searches it. */
+  private readonly extraRows: number[] = [];
   private rows = 0;
   private built: ContextEntry[] | undefined;
 
@@ -45,7 +47,10 @@ export class EntryTable {
     this.parents[i] = parent;
     this.modes[i] = mode;
     this.sizes[i] = size;
-    if (extras) this.extras.set(i, extras);
+    if (extras) {
+      this.extras.set(i, extras);
+      this.extraRows.push(i);
+    }
     return i;
   }
 
@@ -53,7 +58,7 @@ export class EntryTable {
   dropLast(): void {
     const i = --this.rows;
     this.names.pop();
-    this.extras.delete(i);
+    if (this.extras.delete(i)) this.extraRows.pop();
     this.stamps.truncate(i);
   }
 
@@ -67,8 +72,16 @@ export class EntryTable {
 
   /** The rows in [from, to) with a link target or device numbers, in row order, with them. */
   extrasIn(from: number, to: number): [number, EntryExtras][] {
+    const rows = this.extraRows;
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (rows[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
     const out: [number, EntryExtras][] = [];
-    for (const [i, x] of this.extras) if (i >= from && i < to) out.push([i, x]);
+    for (let k = lo; k < rows.length && rows[k]! < to; k++) out.push([rows[k]!, this.extras.get(rows[k]!)!]);
     return out;
   }
 

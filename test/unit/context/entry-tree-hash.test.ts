@@ -152,6 +152,19 @@ describe("hashEntryTable on synthetic entries", () => {
     expect(hex(all.map((e) => ({ ...e })), { bytes: d.bytes.slice(), has: d.has.slice() })).toBe(base);
   });
 
+  it("lists the link targets and device numbers of a range of rows, in row order", () => {
+    const t = new EntryTable();
+    const add = (name: string, extras?: { linkTarget: string }) => (t.stamps.addRow(), t.add(name, -1, extras ? 0o120777 : 0o100644, 0, extras));
+    for (let i = 0; i < 10; i++) add(`r${i}`, i % 3 === 0 ? { linkTarget: `t${i}` } : undefined);
+    expect(t.extrasIn(0, 10).map(([i]) => i)).toEqual([0, 3, 6, 9]);
+    expect(t.extrasIn(1, 9)).toEqual([[3, { linkTarget: "t3" }], [6, { linkTarget: "t6" }]]);
+    expect(t.extrasIn(3, 4).map(([i]) => i)).toEqual([3]);
+    expect(t.extrasIn(4, 6)).toEqual([]);
+    t.dropLast();
+    add("again");
+    expect(t.extrasIn(0, 10).map(([i]) => i)).toEqual([0, 3, 6]);
+  });
+
   it("a memo key written by another implementation version is not this one's", () => {
     const all: ContextEntry[] = [
       { path: "a", type: "dir", mode: 0o755, size: 0 },
