@@ -333,10 +333,21 @@ export function entryTableKey(t: EntryTable, root: number, end: number, digests:
   // Names hold neither "/" nor NUL: joined by NUL they stay apart. UTF-16, since UTF-8
   // would make any lone surrogate U+FFFD, and the tree hash tells those apart.
   h.update(t.names.slice(base, end).join("\0"), "utf16le");
-  h.update(t.parents.subarray(base, end)).update(t.modes.subarray(base, end)).update(t.sizes.subarray(base, end));
+  // Rows counted from the root's, so a file added before the root (earlier in walk order)
+  // leaves a subtree's key as it was; the root's own parent does not count.
+  h.update(base === 0 ? t.parents.subarray(0, end) : relativeParents(t.parents, base, end));
+  h.update(t.modes.subarray(base, end)).update(t.sizes.subarray(base, end));
   h.update(digests.has.subarray(0, n)).update(digests.bytes.subarray(0, 32 * n));
-  h.update(JSON.stringify(t.extrasIn(base, end)));
+  const extras = t.extrasIn(base, end);
+  h.update(JSON.stringify(base === 0 ? extras : extras.map(([i, x]) => [i - base, x])));
   return h.digest();
+}
+/** Parent links of rows `base` to `end` - 1 as offsets from `base` (-1 for the root row's own). */
+function relativeParents(parents: Int32Array, base: number, end: number): Int32Array {
+  const out = new Int32Array(end - base);
+  out[0] = -1;
+  for (let i = base + 1; i < end; i++) out[i - base] = parents[i]! - base;
+  return out;
 }
 const KEY_TAG = ascii("tbuild.context.tree-key.v1\0");
 /**

@@ -30,7 +30,7 @@ const MEMO_FILE_NAME = "tree-digests.v1.bin";
 const MEMO_MAGIC = Buffer.from("TBTDM\x001\n", "latin1"); // 8 bytes
 /** Key (32 bytes) and tree digest (32 bytes). */
 const MEMO_RECORD = 64;
-/** Tree digests kept (the newest): a few contexts and their selections. */
+/** Tree digests kept (the most recently used): a few contexts and their selections. */
 const MEMO_ENTRIES = 256;
 
 export interface FileHashCacheStats {
@@ -80,9 +80,11 @@ export class FileHashCache {
   /** A stamp given as an object is written here (row 0) to be compared like a table row. */
   private readonly scratch = new StampTable(1);
   private dirty = false;
-  /** Tree digests by the hex of their key, oldest first. */
+  /** Tree digests by the hex of their key, least recently used first. */
   private memo = new Map<string, Digest>();
   private memoDirty = false;
+  /** The memo's keys in the order its file holds them: a hit that moves a key is written only if the order differs. */
+  private memoSaved: string[] = [];
 
   private constructor(file: string | undefined) {
     this.file = file;
@@ -114,17 +116,23 @@ export class FileHashCache {
     for (let o = HEADER; memo && o < memo.length; o += MEMO_RECORD) {
       c.memo.set(memo.toString("hex", o, o + 32), `sha256:${memo.toString("hex", o + 32, o + 64)}`);
     }
+    c.memoSaved = [...c.memo.keys()];
     return c;
   }
 
-  /** The tree digest memoised under `key` (see entryTableKey), if any. */
+  /** The tree digest memoised under `key` (see entryTableKey), if any; a hit makes it the newest. */
   treeDigest(key: Uint8Array): Digest | undefined {
-    const digest = this.memo.get(Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex"));
-    if (digest !== undefined) this.stats.treeHits++;
+    const k = Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex");
+    const digest = this.memo.get(k);
+    if (digest === undefined) return undefined;
+    this.stats.treeHits++;
+    // Eviction takes the least recently used: a context hashed on every build keeps its digests.
+    this.memo.delete(k);
+    this.memo.set(k, digest);
     return digest;
   }
 
-  /** Memoise a tree digest under `key`; only the newest MEMO_ENTRIES are kept. */
+  /** Memoise a tree digest under `key`; only the MEMO_ENTRIES most recently used are kept. */
   setTreeDigest(key: Uint8Array, digest: Digest): void {
     const k = Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex");
     if (this.memo.get(k) === digest) return;
@@ -307,7 +315,7 @@ export class FileHashCache {
       await writeChecked(this.file, MAGIC, count, buf);
       this.dirty = false;
     }
-    if (this.memoDirty) {
+    if (this.memoDirty || !sameOrder(this.memoSaved, this.memo.keys())) {
       const buf = Buffer.allocUnsafe(HEADER + this.memo.size * MEMO_RECORD);
       let o = HEADER;
       for (const [key, digest] of this.memo) {
@@ -318,8 +326,16 @@ export class FileHashCache {
       await mkdir(dir, { recursive: true });
       await writeChecked(join(dir, MEMO_FILE_NAME), MEMO_MAGIC, this.memo.size, buf);
       this.memoDirty = false;
+      this.memoSaved = [...this.memo.keys()];
     }
   }
+}
+
+/** Whether `keys` lists exactly `saved`, in order. */
+function sameOrder(saved: readonly string[], keys: Iterable<string>): boolean {
+  let i = 0;
+  for (const k of keys) if (saved[i++] !== k) return false;
+  return i === saved.length;
 }
 
 /**

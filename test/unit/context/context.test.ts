@@ -212,6 +212,25 @@ describe("file-hash cache", () => {
     }
   });
 
+  it("memoises a folder's tree digest wherever the folder's rows start", async () => {
+    const root = tree({ "m/a.txt": "a", "m/n/b.txt": "b", "z.txt": "z" });
+    fs.symlinkSync("a.txt", join(root, "m/link"));
+    const cacheDir = join(tmp, `cache${n++}`);
+    const run = async () => {
+      const ctx = await openContext(root, { cacheDir });
+      const h = await ctx.hashSelection(ctx.select(["m"]));
+      const treeHits = ctx.cache.stats.treeHits;
+      await ctx.close();
+      return { digest: h.digest, treeHits };
+    };
+    const first = await run();
+    expect(first.treeHits).toBe(0);
+    // Files and a symlink before m/ in walk order move its rows, not its tree.
+    fs.writeFileSync(join(root, "0.txt"), "0");
+    fs.symlinkSync("0.txt", join(root, "1-link"));
+    expect(await run()).toEqual({ ...first, treeHits: 1 });
+  });
+
   it("re-reads a file modified in the same second as it was hashed (racy stamp)", async () => {
     const root = tree({ "f.txt": "12345" });
     const cacheDir = join(tmp, `cache${n++}`);

@@ -83,6 +83,30 @@ describe("cache file format", () => {
     expect((await FileHashCache.open(dir)).treeDigest(key(299))).toBeUndefined();
   });
 
+  it("evicts the least recently used tree digest: a hit keeps it, and hits in saved order write nothing", async () => {
+    const dir = join(tmp, `c${n++}`);
+    const c = await FileHashCache.open(dir);
+    const key = (i: number) => Buffer.alloc(32, 0).fill(i & 255, 0, 1).fill(i >> 8, 1, 2);
+    for (let i = 0; i < 256; i++) c.setTreeDigest(key(i), dig("a"));
+    expect(c.treeDigest(key(0))).toBe(dig("a")); // the oldest, used again
+    c.setTreeDigest(key(256), dig("b")); // one more: the least recently used goes
+    await c.save();
+    const back = await FileHashCache.open(dir);
+    expect(back.treeDigest(key(0))).toBe(dig("a"));
+    expect(back.treeDigest(key(1))).toBeUndefined();
+    expect(back.treeDigest(key(256))).toBe(dig("b"));
+    await back.save(); // key(0) and key(256) were hit in their saved order: nothing moved
+    const file = join(dir, "tree-digests.v1.bin");
+    const before = fs.statSync(file).ino;
+    const again = await FileHashCache.open(dir);
+    again.treeDigest(key(256));
+    await again.save();
+    expect(fs.statSync(file).ino).toBe(before);
+    again.treeDigest(key(2));
+    await again.save();
+    expect(fs.statSync(file).ino).not.toBe(before); // replaced: key(2) is the newest now
+  });
+
   const damages: [string, (b: Buffer) => Buffer][] = [
     ["garbage", () => Buffer.from("garbage")],
     ["empty", () => Buffer.alloc(0)],
