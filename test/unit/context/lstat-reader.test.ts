@@ -47,6 +47,16 @@ beforeAll(() => {
   execFileSync("touch", ["-h", "-d", "2200-01-01 00:00:00.123456789 UTC", join(root, "future")]);
 });
 
+/** The code and message `f` throws, if it throws. */
+function message(f: () => unknown): [string | undefined, string] | undefined {
+  try {
+    f();
+  } catch (e) {
+    return [(e as { code?: string }).code, (e as Error).message];
+  }
+  return undefined;
+}
+
 /** Everything the walker records about an entry, stamp included (bigints as text). */
 const table = (entries: readonly ContextEntry[]) =>
   entries.map((e) => {
@@ -159,16 +169,20 @@ describe("raw lstat", () => {
     const bad = join(tmp, "bad-name");
     fs.mkdirSync(bad);
     fs.writeFileSync(Buffer.concat([Buffer.from(`${bad}/caf`), Buffer.from([0xe9]), Buffer.from(".txt")]), "x");
-    const message = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        return [(e as { code?: string }).code, (e as Error).message];
-      }
-      return undefined;
-    };
     const raw = message(() => walkContext(bad));
     expect(raw).toEqual(["E_CONTEXT_NOT_FOUND", 'a name in the build context is not valid UTF-8: "caf\ufffd.txt"']);
     expect(message(() => walkContext(bad, { fs }))).toEqual(raw);
+  });
+
+  it("refuses a symlink target that is not valid UTF-8, and keeps one that holds U+FFFD itself", () => {
+    // Read as text, 0xE9 and 0xFF would both become U+FFFD: two targets, one digest.
+    const links = join(tmp, "bad-target");
+    fs.mkdirSync(links);
+    fs.symlinkSync("caf\ufffd", join(links, "replacement"));
+    expect(walkContext(links).map((e) => e.linkTarget)).toEqual(["caf\ufffd"]);
+    fs.symlinkSync(Buffer.from([0x63, 0x61, 0x66, 0xe9]), join(links, "latin1"));
+    const expected = ["E_CONTEXT_NOT_FOUND", `a symlink's target in the build context is not valid UTF-8: ${JSON.stringify("latin1 -> caf\ufffd")}`];
+    expect(message(() => walkContext(links))).toEqual(expected);
+    expect(message(() => walkContext(links, { fs }))).toEqual(expected);
   });
 });

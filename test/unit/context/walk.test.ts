@@ -37,7 +37,7 @@ const permissionFs: WalkFs = {
     return fs.readdirSync(p);
   },
   lstatSync: (p, o) => fs.lstatSync(p, o),
-  readlinkSync: (p) => fs.readlinkSync(p),
+  readlinkSync: fs.readlinkSync,
 };
 
 interface WalkCase {
