@@ -6,8 +6,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { buildConfig } from "../../../src/image/index.js";
+import { buildConfig, type ImageDestination, type RandomAccessInput } from "../../../src/image/index.js";
 import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
 import { writeTemp } from "../../../src/store/blobs.js";
@@ -87,6 +88,38 @@ describe("an interrupted load", () => {
     expect(existsSync(s.blobPath(layerDigest as `sha256:${string}`))).toBe(false);
     expect(readdirSync(s.paths.sha256)).toEqual([]);
     expect(readdirSync(s.paths.tmp)).toEqual([]);
+  });
+
+  it("by a failed put stops a gzip entry in flight mid-way, not at its end", async () => {
+    const gz = gzipSync(randomBytes(16 << 20), { level: 1 });
+    const archive = buildTar([{ name: "a/layer.tar", content: gz }, { name: "b/layer.tar", content: randomBytes(2 << 20) }]);
+    let read = 0;
+    const input: RandomAccessInput = {
+      size: archive.length,
+      async read(buf, position) {
+        await new Promise((r) => setImmediate(r));
+        const n = archive.copy(buf, 0, position, Math.min(position + buf.length, archive.length));
+        read += n;
+        return n;
+      },
+    };
+    const dest: ImageDestination = {
+      wantsCompressedLayers: false,
+      hasBlob: async () => false,
+      async putBlob(data) {
+        let size = 0;
+        for await (const c of data) size += c.length;
+        return { digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size };
+      },
+      putBlobRange: async () => {
+        throw new Error("disk full");
+      },
+      putImage: async () => undefined,
+      commit: async () => undefined,
+      abort: async () => undefined,
+    };
+    await expect(new ArchiveSource(input, nodeArchiveDeps).copyTo(dest)).rejects.toThrow("disk full");
+    expect(read).toBeLessThan(gz.length / 2);
   });
 
   it("cut short by a truncated archive leaves no blob and no temporary file, then a full load commits", async () => {
