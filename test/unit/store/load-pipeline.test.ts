@@ -3,7 +3,8 @@
 // fsync is awaited before anything is renamed, and an interrupted or failed load leaves
 // neither a blob nor a temporary file behind.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -134,6 +135,40 @@ describe("an interrupted load", () => {
     expect((await s.resolve("big:1")).layers[0]!.digest).toBe(layerDigest);
     expect(readdirSync(s.paths.tmp)).toEqual([]);
     expect(dest.timings.syncWaitMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("an archive with two entries of one name", () => {
+  /** A docker-archive whose layer `layer.tar` is written once per item of `copies`; the config names `wanted`. */
+  function archiveOf(copies: Buffer[], wanted: Buffer): Buffer {
+    const config = Buffer.from(buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [sha(wanted) as `sha256:${string}`] }).bytes);
+    const manifest = JSON.stringify([{ Config: "config.json", RepoTags: ["docker.io/library/twice:1"], Layers: ["layer.tar"] }]);
+    return buildTar([...copies.map((content) => ({ name: "layer.tar", content })), { name: "config.json", content: config }, { name: "manifest.json", content: manifest }]);
+  }
+  /** Load `archive` from a file, as `tbuild load -i` does (large ranges are copied on worker threads). */
+  async function loadedLayer(archive: Buffer): Promise<string> {
+    const dir = root();
+    const path = join(dir, "archive.tar");
+    writeFileSync(path, archive);
+    const file = await open(path, "r");
+    try {
+      const input: RandomAccessInput = { size: archive.length, fd: file.fd, read: async (buf, position) => (await file.read(buf, 0, buf.length, position)).bytesRead };
+      const s = await Store.open(join(dir, "store"));
+      await copyImages(new ArchiveSource(input, nodeArchiveDeps), new StoreDestination(s));
+      return (await s.resolve("twice:1")).layers[0]!.digest;
+    } finally {
+      await file.close();
+    }
+  }
+
+  it("the later of two large ones wins, though the earlier (3x larger) one ends last", async () => {
+    const later = randomBytes(8 << 20);
+    expect(await loadedLayer(archiveOf([randomBytes(24 << 20), later], later))).toBe(sha(later));
+  });
+
+  it("a later small one (kept in memory) wins over a large one still being copied", async () => {
+    const later = randomBytes(1000);
+    expect(await loadedLayer(archiveOf([randomBytes(9 << 20), later], later))).toBe(sha(later));
   });
 });
 
