@@ -42,12 +42,9 @@ export class StoreDestination implements ImageDestination {
         h.update(c);
         size += c.length;
       }
-      const digest = `sha256:${h.digest("hex")}` as Digest;
-      if (digest !== expect.digest || (expect.size !== undefined && size !== expect.size)) {
-        if (opts.mismatch) throw digest !== expect.digest ? opts.mismatch("digest", expect.digest, digest) : opts.mismatch("size", expect.size!, size);
-        throw new TbuildError("E_ARCHIVE_INVALID", `${expect.label ?? "blob"}: digest mismatch: expected ${expect.digest}, got ${digest}`);
-      }
-      return { digest, size };
+      const got = { digest: `sha256:${h.digest("hex")}` as Digest, size };
+      checkBlob(expect, got, opts);
+      return got;
     }
     return this.stage(writeTemp(await this.stagingDir(), data, expect, { ...opts, sync: "background" }));
   }

@@ -172,6 +172,20 @@ describe("an archive with two entries of one name", () => {
   });
 });
 
+describe("a blob the store already has", () => {
+  it("is verified without being written; a size-only difference is reported as one, naming the blob", async () => {
+    const s = await Store.open(root());
+    const data = randomBytes(1000);
+    const digest = sha(data) as `sha256:${string}`;
+    await s.putBlob(data);
+    const dest = new StoreDestination(s);
+    expect(await dest.putBlob(chunks(data, 100), { digest, size: 1000 })).toEqual({ digest, size: 1000 });
+    await expect(dest.putBlob(chunks(data, 100), { digest, size: 999 })).rejects.toThrow(`blob ${digest}: size mismatch: expected 999, got 1000`);
+    await expect(dest.putBlob(chunks(randomBytes(1000), 100), { digest, label: "layer 2" })).rejects.toThrow(/^layer 2: digest mismatch/);
+    expect(readdirSync(s.paths.tmp)).toEqual([]);
+  });
+});
+
 // Last in this file: after a failed spawn the module sends later blobs to node:crypto.
 describe("without the openssl program", () => {
   it("a large blob is still hashed correctly (from the written file)", async () => {
