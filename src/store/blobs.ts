@@ -158,8 +158,8 @@ function rangeWorkers(): WorkerPool<RangeCopyJob, RangeCopyResult> {
 }
 
 /**
- * Start the range-copy workers now, so their boot overlaps the caller's reading of the
- * archive's headers, when a source of `bytes` may hold a range large enough for them.
+ * Start the range-copy workers now, so their boot overlaps the reading of the first range,
+ * when the largest range to copy (`bytes`) is large enough for them.
  */
 export function warmRangeWorkers(bytes: number): void {
   if (bytes >= RANGE_WORKER_MIN) rangeWorkers().warm();

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, RandomAccessInput, TransferImage } from "../image/index.js";
 import { rangeChunks } from "../image/archive/index.js";
-import { RANGE_WORKER_MIN, copyRangeInWorker, checkBlob, copyRangeToTemp, tempName, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
+import { RANGE_WORKER_MIN, copyRangeInWorker, checkBlob, copyRangeToTemp, tempName, warmRangeWorkers, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
 import type { PendingImage, PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {
@@ -75,6 +75,11 @@ export class StoreDestination implements ImageDestination {
     const dir = await this.stagingDir();
     if (input.fd !== undefined && size >= RANGE_WORKER_MIN) return this.stage(copyRangeInWorker(dir, input.fd, offset, size, expect, { sync: "background", ...(signal ? { signal } : {}) }));
     return this.stage(copyRangeToTemp(dir, input, offset, size, expect, { sync: "background" }));
+  }
+
+  /** Boot the range-copy workers while the first range is read, when putBlobRange will use them. */
+  expectRanges(input: RandomAccessInput, sizes: readonly number[]): void {
+    if (input.fd !== undefined) warmRangeWorkers(Math.max(...sizes));
   }
 
   private async stagingDir(): Promise<string> {

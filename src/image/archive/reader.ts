@@ -142,6 +142,8 @@ export class ArchiveSource implements ImageSource {
    */
   private async readIndexed(input: RandomAccessInput, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
     const index = await indexTar(input).catch(rethrowUnreadable);
+    const ranges = index.filter((e) => e.type === "file" && !ArchiveSource.inMemory(normalizeEntryName(e.name), e.size)).map((e) => e.size);
+    if (ranges.length && dest.putBlobRange) dest.expectRanges?.(input, ranges);
     const failed = new AbortController();
     const putSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
     // Puts read through this input, not `input`: a gzip entry or a range the store copies on

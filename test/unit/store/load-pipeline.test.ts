@@ -172,6 +172,39 @@ describe("an archive with two entries of one name", () => {
   });
 });
 
+describe("ranges announced to the destination (it boots worker threads for them)", () => {
+  /** The sizes an archive's source announces through expectRanges, or undefined when it announces none. */
+  async function announced(archive: Buffer): Promise<readonly number[] | undefined> {
+    let sizes: readonly number[] | undefined;
+    const input: RandomAccessInput = { size: archive.length, read: async (buf, position) => archive.copy(buf, 0, position, Math.min(position + buf.length, archive.length)) };
+    const dest: ImageDestination = {
+      wantsCompressedLayers: false,
+      hasBlob: async () => false,
+      expectRanges: (_input, s) => void (sizes = s),
+      async putBlob(data) {
+        for await (const _ of data);
+        return { digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size: 0 };
+      },
+      putBlobRange: async (_input, _offset, size) => ({ digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size }),
+      putImage: async () => undefined,
+      commit: async () => undefined,
+      abort: async () => undefined,
+    };
+    await new ArchiveSource(input, nodeArchiveDeps).copyTo(dest).catch(() => undefined); // the manifest does not matter here
+    return sizes;
+  }
+
+  it("an uncompressed archive with a large layer announces its large entries only", async () => {
+    const { archive } = dockerArchive(randomBytes(9 << 20));
+    expect(await announced(archive)).toEqual([9 << 20]);
+  });
+
+  it("a gzipped archive, or one whose entries are all small, announces none", async () => {
+    expect(await announced(gzipSync(dockerArchive(randomBytes(9 << 20)).archive, { level: 1 }))).toBeUndefined();
+    expect(await announced(dockerArchive(randomBytes(1 << 20)).archive)).toBeUndefined();
+  });
+});
+
 describe("a blob the store already has", () => {
   it("is verified without being written; a size-only difference is reported as one, naming the blob", async () => {
     const s = await Store.open(root());
