@@ -3,9 +3,8 @@
 // fsync is awaited before anything is renamed, and an interrupted or failed load leaves
 // neither a blob nor a temporary file behind.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -15,8 +14,11 @@ import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../s
 import { writeTemp } from "../../../src/store/blobs.js";
 import { OFFLOAD_MIN, createBlobHasher, hashFile } from "../../../src/store/sha256-stream.js";
 import { buildTar } from "../../helpers/tar-builder.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
 
-const root = () => mkdtempSync(join(tmpdir(), "tbuild-unit-load-"));
+const tmp = tempDirs();
+
+const root = () => tmp("unit-load");
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
 async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
