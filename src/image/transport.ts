@@ -69,6 +69,12 @@ export interface ImageDestination {
    * stops a copy mid-way.
    */
   putBlobRange?(input: RandomAccessInput, offset: number, size: number, expect?: BlobExpectation, signal?: AbortSignal): Promise<BlobInfo>;
+  /**
+   * Optional hint, given once before the putBlobRange calls: the sizes of the ranges of
+   * `input` the source will send, so a destination can get ready (start worker threads)
+   * while the first is read. Not given for a gzipped archive, whose entries are streamed.
+   */
+  expectRanges?(input: RandomAccessInput, sizes: readonly number[]): void;
   putImage(image: TransferImage): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { TbuildError, digestHex, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, RandomAccessInput } from "../image/index.js";
 import { readFully } from "../image/archive/index.js";
-import type { RangeCopyJob, RangeCopyResult } from "./range-copy.js";
+import { KICK, type RangeCopyJob, type RangeCopyResult } from "./range-copy.js";
 import { createBlobHasher, hashFile } from "./sha256-stream.js";
 import { WorkerPool, workerScriptUrl } from "./worker-pool.js";
 
@@ -45,8 +45,6 @@ function mismatch(expect: BlobExpectation, what: string, want: string | number, 
 
 /** Bytes gathered into one writev call. */
 const BATCH = 4 << 20;
-/** Start writeback (fdatasync in the background) after this many bytes since the last one. */
-const KICK = 32 << 20;
 /** Background writebacks in flight in this process (each holds a libuv pool thread). */
 let kicking = 0;
 const MAX_KICKING = 1;
@@ -160,8 +158,8 @@ function rangeWorkers(): WorkerPool<RangeCopyJob, RangeCopyResult> {
 }
 
 /**
- * Start the range-copy workers now, so their boot overlaps the caller's reading of the
- * archive's headers, when a source of `bytes` may hold a range large enough for them.
+ * Start the range-copy workers now, so their boot overlaps the reading of the first range,
+ * when the largest range to copy (`bytes`) is large enough for them.
  */
 export function warmRangeWorkers(bytes: number): void {
   if (bytes >= RANGE_WORKER_MIN) rangeWorkers().warm();

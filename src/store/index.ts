@@ -9,7 +9,7 @@ export type { GcOptions, GcResult } from "./gc.js";
 export { StoreDestination } from "./staging.js";
 export { StoreSource, copyImages, type SourceImage } from "./store-source.js";
 export type { DiskUsage, ImageUsage } from "./usage.js";
-export { writeFileAtomic, tempName, warmRangeWorkers, writeTemp, type WrittenTemp } from "./blobs.js";
+export { writeFileAtomic, tempName, writeTemp, type WrittenTemp } from "./blobs.js";
 export { nodeArchiveDeps } from "./node-deps.js";
 export type { CheckReport, CheckProblem, CheckProblemKind, CheckOptions } from "./check.js";
 export { checkStore, cleanTemp, collectGarbage, compressLayer, diskUsage, gzipParallel, liveBlobs } from "./lazy.js";

@@ -26,7 +26,7 @@ export interface RangeCopyResult {
 /** Bytes per read; 1 MiB beat 4 MiB here (the chunk stays in the CPU cache between read, hash and write). */
 const CHUNK = 1 << 20;
 /** Start writeback (fdatasync in the background) after this many bytes, so the final fsync has little left. */
-const KICK = 32 << 20;
+export const KICK = 32 << 20;
 
 /**
  * Copy `job.size` bytes at `job.offset` of `job.fd` to a new `job.path`, hashing them.
@@ -40,7 +40,9 @@ export async function copyRangeToFile(job: RangeCopyJob, cancelled: () => boolea
   const out = fs.openSync(job.path, "wx", 0o644);
   const h = createHash("sha256");
   const buf = Buffer.allocUnsafe(Math.max(1, Math.min(CHUNK, job.size)));
-  let kick: Promise<void> | undefined;
+  // One per KICK bytes, not awaited in the loop: it never yields, so a callback that
+  // cleared a single pending kick could not run before the copy ended.
+  const kicks: Promise<void>[] = [];
   let copied = 0;
   let keep = false;
   try {
@@ -54,15 +56,15 @@ export async function copyRangeToFile(job: RangeCopyJob, cancelled: () => boolea
       writeAllSync(out, chunk);
       copied += n;
       sinceKick += n;
-      if (sinceKick >= KICK && kick === undefined) {
+      if (sinceKick >= KICK) {
         sinceKick = 0;
-        kick = new Promise<void>((resolve) => fs.fdatasync(out, () => resolve())).then(() => (kick = undefined));
+        kicks.push(new Promise<void>((resolve) => fs.fdatasync(out, () => resolve())));
       }
     }
     keep = copied === job.size;
     return { digest: `sha256:${h.digest("hex")}` as Digest, size: copied };
   } finally {
-    await kick;
+    await Promise.all(kicks);
     fs.closeSync(out);
     if (!keep) fs.rmSync(job.path, { force: true });
   }

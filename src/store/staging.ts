@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, RandomAccessInput, TransferImage } from "../image/index.js";
 import { rangeChunks } from "../image/archive/index.js";
-import { RANGE_WORKER_MIN, copyRangeInWorker, checkBlob, copyRangeToTemp, tempName, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
+import { RANGE_WORKER_MIN, copyRangeInWorker, checkBlob, copyRangeToTemp, tempName, warmRangeWorkers, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
 import type { PendingImage, PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {
@@ -42,12 +42,9 @@ export class StoreDestination implements ImageDestination {
         h.update(c);
         size += c.length;
       }
-      const digest = `sha256:${h.digest("hex")}` as Digest;
-      if (digest !== expect.digest || (expect.size !== undefined && size !== expect.size)) {
-        if (opts.mismatch) throw digest !== expect.digest ? opts.mismatch("digest", expect.digest, digest) : opts.mismatch("size", expect.size!, size);
-        throw new TbuildError("E_ARCHIVE_INVALID", `${expect.label ?? "blob"}: digest mismatch: expected ${expect.digest}, got ${digest}`);
-      }
-      return { digest, size };
+      const got = { digest: `sha256:${h.digest("hex")}` as Digest, size };
+      checkBlob(expect, got, opts);
+      return got;
     }
     return this.stage(writeTemp(await this.stagingDir(), data, expect, { ...opts, sync: "background" }));
   }
@@ -78,6 +75,11 @@ export class StoreDestination implements ImageDestination {
     const dir = await this.stagingDir();
     if (input.fd !== undefined && size >= RANGE_WORKER_MIN) return this.stage(copyRangeInWorker(dir, input.fd, offset, size, expect, { sync: "background", ...(signal ? { signal } : {}) }));
     return this.stage(copyRangeToTemp(dir, input, offset, size, expect, { sync: "background" }));
+  }
+
+  /** Boot the range-copy workers while the first range is read, when putBlobRange will use them. */
+  expectRanges(input: RandomAccessInput, sizes: readonly number[]): void {
+    if (input.fd !== undefined) warmRangeWorkers(Math.max(...sizes));
   }
 
   private async stagingDir(): Promise<string> {

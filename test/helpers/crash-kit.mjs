@@ -5,7 +5,7 @@
 // `tbuild store check` read back as JSON.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /** Six file-system steps; `variant` changes the COPY input, so every step after `RUN one` re-runs. */
 export const CRASH_DOCKERFILE = `FROM busybox:test
@@ -80,7 +80,11 @@ export function crashKit(cli) {
   };
   /** Start `tbuild build` in its own process group (so the whole tree can be killed). */
   const startBuild = (root, ctx, tag, extra = []) => {
-    const child = spawn(process.execPath, [cli, "build", "--root", root, "--progress", "json", "-t", tag, ...extra, ctx], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    // A killed build cannot remove its RUN bundle (made under TMPDIR): keep those beside the store.
+    const tmp = join(dirname(root), "tmp");
+    mkdirSync(tmp, { recursive: true });
+    const env = { ...process.env, TMPDIR: tmp };
+    const child = spawn(process.execPath, [cli, "build", "--root", root, "--progress", "json", "-t", tag, ...extra, ctx], { stdio: ["ignore", "pipe", "pipe"], detached: true, env });
     let stderr = "";
     child.stdout.resume();
     child.stderr.on("data", (c) => (stderr += c.toString()));

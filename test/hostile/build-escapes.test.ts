@@ -5,9 +5,9 @@
 // folder beside the context is snapshotted before and after, and the host paths the attack
 // aims at are checked to be absent.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeStore, tb } from "../integration/crash-helpers.js";
 import { findImage } from "../helpers/oci-reader.js";
 import { imageLayers, ref } from "../integration/run-helpers.js";
@@ -56,6 +56,8 @@ beforeAll(async () => {
   writeFileSync(join(sentinel, "secret", "key"), "TOP-SECRET-SENTINEL\n");
   writeFileSync(join(sentinel, "x"), "outside the context\n");
 });
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 beforeEach(() => {
   sentinelBefore = snapshot(sentinel);

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeStore, startBuild, storeCheck, tb, writeContext } from "../integration/crash-helpers.js";
 import { findImage } from "../helpers/oci-reader.js";
 
@@ -17,6 +17,8 @@ beforeEach(async () => {
   const r = await startBuild(root, writeContext(work, "one"), "one:1").done;
   if (r.code !== 0) throw new Error(r.stderr);
 });
+
+afterEach(() => rmSync(work, { recursive: true, force: true }));
 
 const blob = (digest: string) => join(root, "blobs", "sha256", digest.replace(/^sha256:/, ""));
 const DEAD_PID = 2 ** 22 + 12345; // above pid_max's default: never a live process

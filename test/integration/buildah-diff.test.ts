@@ -185,7 +185,9 @@ interface Snapshot {
 
 async function sh(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
   try {
-    const r = await execFileP(cmd, [...args], { maxBuffer: 1 << 28, ...opts });
+    // buildah keeps a blob cache under TMPDIR: keep it in the test's folder, removed after.
+    const env = cmd === "buildah" ? { ...process.env, TMPDIR: join(work, "tmp") } : process.env;
+    const r = await execFileP(cmd, [...args], { maxBuffer: 1 << 28, env, ...opts });
     return r.stdout;
   } catch (e) {
     const x = e as { stderr?: string; stdout?: string; message: string };
@@ -261,6 +263,7 @@ async function buildBoth(c: Case): Promise<void> {
 beforeAll(async () => {
   ({ work, root } = await makeStore("tbuild-buildah-diff-"));
   mkdirSync(join(work, "unpacked"), { recursive: true });
+  mkdirSync(join(work, "tmp"), { recursive: true });
   bh = ["--root", join(work, "buildah", "root"), "--runroot", join(work, "buildah", "run"), "--storage-driver", "overlay"];
   const base = join(work, "base.tar");
   await sh(process.execPath, [CLI, "save", "--root", root, "--format", "oci", "-o", base, "busybox:test"]);

@@ -2,7 +2,8 @@
 // atomic blob and cache-record renames, racing snapshot creation). 8 builds at a time,
 // 5 rounds, some sharing steps and some not: every build succeeds, every tag points at an
 // intact image, and `tbuild store check` finds nothing to repair.
-import { describe, expect, it, beforeAll } from "vitest";
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeStore, startBuild, storeCheck, tb, writeContext } from "./crash-helpers.js";
 
 const PARALLEL = 8;
@@ -13,6 +14,8 @@ let root: string;
 beforeAll(async () => {
   ({ work, root } = await makeStore("concurrency"));
 });
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** A Dockerfile with a step every build shares, then its own steps. */
 function dockerfile(): string {

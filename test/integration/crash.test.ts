@@ -4,7 +4,7 @@
 // random moments; after each, `tbuild store check` must be clean or repairable with no tag
 // lost, and the same build run again must succeed and reuse every step the killed run
 // finished. bench/crash.mjs runs 50 of these. Also: SIGINT exits 130 and leaves no temp.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cachedSteps, finishedSteps, killGroup, makeStore, prng, startBuild, storeCheck, tb, writeContext } from "./crash-helpers.js";
@@ -26,9 +26,7 @@ beforeAll(async () => {
   if (w.code !== 0) throw new Error(`warm build failed: ${w.stderr}`);
 });
 
-afterAll(() => {
-  // The work folder holds only what tests made; leave it for inspection on failure.
-});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("crash consistency: SIGKILL mid-build", () => {
   it(`survives ${KILLS} kills at random moments: store check clean (or repaired, no tag lost), rebuild reuses finished steps`, async () => {

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
 import { familiarString, type RandomAccessInput } from "../../image/index.js";
 import { ArchiveSource } from "../../image/archive/index.js";
-import { Store, StoreDestination, copyImages, nodeArchiveDeps, warmRangeWorkers } from "../../store/index.js";
+import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../store/index.js";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
 
@@ -50,8 +50,6 @@ async function archiveInput(ctx: CommandContext, file: FileHandle | undefined): 
   if (file) {
     const st = await file.stat();
     if (st.isFile()) {
-      // Its large layers are copied on worker threads: they boot while the headers are read.
-      warmRangeWorkers(st.size);
       return { size: st.size, fd: file.fd, read: async (buf, position) => (await file.read(buf, 0, buf.length, position)).bytesRead };
     }
     // 4 MiB reads: fewer syscalls; tar-stream hands out slices of them without copying.

@@ -142,8 +142,13 @@ export class ArchiveSource implements ImageSource {
    */
   private async readIndexed(input: RandomAccessInput, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
     const index = await indexTar(input).catch(rethrowUnreadable);
+    const ranges = index.filter((e) => e.type === "file" && !ArchiveSource.inMemory(normalizeEntryName(e.name), e.size)).map((e) => e.size);
+    if (ranges.length && dest.putBlobRange) dest.expectRanges?.(input, ranges);
     const failed = new AbortController();
     const putSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+    // Puts read through this input, not `input`: a gzip entry or a range the store copies on
+    // this thread would otherwise run to its end after another put has failed.
+    const putInput = abortable(input, putSignal);
     const running: Promise<void>[] = [];
     // Of entries with one name the last in the archive wins, whichever copy ends first.
     const latest = new Map<string, TarIndexEntry>();
@@ -159,7 +164,7 @@ export class ArchiveSource implements ImageSource {
           continue;
         }
         if (running.length >= PARALLEL_PUTS) await running.shift();
-        const put = this.rangeEntry(name, input, e, dest, putSignal).then(
+        const put = this.rangeEntry(name, putInput, e, dest, putSignal).then(
           (entry) => void (latest.get(name) === e && this.entries.set(name, entry)),
           (err: unknown) => {
             failed.abort(err);

@@ -1,8 +1,5 @@
 // The one gunzip (layer-records.ts: zlib on libuv's pool, pieces taken by events) that the
 // store's inflate, the registry cache and the archive codecs (nodeArchiveDeps) share.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { buildConfig } from "../../../src/image/index.js";
@@ -10,6 +7,9 @@ import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { Store, StoreDestination, copyImages, gunzip, nodeArchiveDeps } from "../../../src/store/index.js";
 import { TbuildError, sha256Digest } from "../../../src/util/index.js";
 import { buildTar } from "../../helpers/tar-builder.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
+
+const tmp = tempDirs();
 
 const notGzip = (what: string) => (cause: Error) => new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${cause.message})`, { cause });
 
@@ -93,7 +93,7 @@ describe("gunzip", () => {
     const names = { layer: `blobs/sha256/${sha256Digest(layer).slice(7)}`, config: `blobs/sha256/${config.descriptor.digest.slice(7)}` };
     const manifest = JSON.stringify([{ Config: names.config, RepoTags: ["docker.io/library/gz:1"], Layers: [names.layer] }]);
     const archive = gzipSync(buildTar([{ name: names.layer, content: layer }, { name: names.config, content: Buffer.from(config.bytes) }, { name: "manifest.json", content: manifest }]));
-    const s = await Store.open(mkdtempSync(join(tmpdir(), "tbuild-unit-gunzip-")));
+    const s = await Store.open(tmp("unit-gunzip"));
     const load = (bytes: Uint8Array) => copyImages(new ArchiveSource(source(bytes, 64 << 10).gen, nodeArchiveDeps), new StoreDestination(s));
     const cut = await load(archive.subarray(0, archive.length >> 1)).catch((e: unknown) => e);
     expect(cut).toMatchObject({ code: "E_ARCHIVE_INVALID", message: `cannot read the archive at ${names.layer}: it is truncated` });

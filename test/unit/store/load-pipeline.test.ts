@@ -3,18 +3,22 @@
 // fsync is awaited before anything is renamed, and an interrupted or failed load leaves
 // neither a blob nor a temporary file behind.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { buildConfig } from "../../../src/image/index.js";
+import { buildConfig, type ImageDestination, type RandomAccessInput } from "../../../src/image/index.js";
 import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
 import { writeTemp } from "../../../src/store/blobs.js";
 import { OFFLOAD_MIN, createBlobHasher, hashFile } from "../../../src/store/sha256-stream.js";
 import { buildTar } from "../../helpers/tar-builder.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
 
-const root = () => mkdtempSync(join(tmpdir(), "tbuild-unit-load-"));
+const tmp = tempDirs();
+
+const root = () => tmp("unit-load");
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
 async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -89,6 +93,38 @@ describe("an interrupted load", () => {
     expect(readdirSync(s.paths.tmp)).toEqual([]);
   });
 
+  it("by a failed put stops a gzip entry in flight mid-way, not at its end", async () => {
+    const gz = gzipSync(randomBytes(16 << 20), { level: 1 });
+    const archive = buildTar([{ name: "a/layer.tar", content: gz }, { name: "b/layer.tar", content: randomBytes(2 << 20) }]);
+    let read = 0;
+    const input: RandomAccessInput = {
+      size: archive.length,
+      async read(buf, position) {
+        await new Promise((r) => setImmediate(r));
+        const n = archive.copy(buf, 0, position, Math.min(position + buf.length, archive.length));
+        read += n;
+        return n;
+      },
+    };
+    const dest: ImageDestination = {
+      wantsCompressedLayers: false,
+      hasBlob: async () => false,
+      async putBlob(data) {
+        let size = 0;
+        for await (const c of data) size += c.length;
+        return { digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size };
+      },
+      putBlobRange: async () => {
+        throw new Error("disk full");
+      },
+      putImage: async () => undefined,
+      commit: async () => undefined,
+      abort: async () => undefined,
+    };
+    await expect(new ArchiveSource(input, nodeArchiveDeps).copyTo(dest)).rejects.toThrow("disk full");
+    expect(read).toBeLessThan(gz.length / 2);
+  });
+
   it("cut short by a truncated archive leaves no blob and no temporary file, then a full load commits", async () => {
     const s = await Store.open(root());
     const { archive, layerDigest } = dockerArchive(randomBytes(12 << 20));
@@ -101,6 +137,87 @@ describe("an interrupted load", () => {
     expect((await s.resolve("big:1")).layers[0]!.digest).toBe(layerDigest);
     expect(readdirSync(s.paths.tmp)).toEqual([]);
     expect(dest.timings.syncWaitMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("an archive with two entries of one name", () => {
+  /** A docker-archive whose layer `layer.tar` is written once per item of `copies`; the config names `wanted`. */
+  function archiveOf(copies: Buffer[], wanted: Buffer): Buffer {
+    const config = Buffer.from(buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [sha(wanted) as `sha256:${string}`] }).bytes);
+    const manifest = JSON.stringify([{ Config: "config.json", RepoTags: ["docker.io/library/twice:1"], Layers: ["layer.tar"] }]);
+    return buildTar([...copies.map((content) => ({ name: "layer.tar", content })), { name: "config.json", content: config }, { name: "manifest.json", content: manifest }]);
+  }
+  /** Load `archive` from a file, as `tbuild load -i` does (large ranges are copied on worker threads). */
+  async function loadedLayer(archive: Buffer): Promise<string> {
+    const dir = root();
+    const path = join(dir, "archive.tar");
+    writeFileSync(path, archive);
+    const file = await open(path, "r");
+    try {
+      const input: RandomAccessInput = { size: archive.length, fd: file.fd, read: async (buf, position) => (await file.read(buf, 0, buf.length, position)).bytesRead };
+      const s = await Store.open(join(dir, "store"));
+      await copyImages(new ArchiveSource(input, nodeArchiveDeps), new StoreDestination(s));
+      return (await s.resolve("twice:1")).layers[0]!.digest;
+    } finally {
+      await file.close();
+    }
+  }
+
+  it("the later of two large ones wins, though the earlier (3x larger) one ends last", async () => {
+    const later = randomBytes(8 << 20);
+    expect(await loadedLayer(archiveOf([randomBytes(24 << 20), later], later))).toBe(sha(later));
+  });
+
+  it("a later small one (kept in memory) wins over a large one still being copied", async () => {
+    const later = randomBytes(1000);
+    expect(await loadedLayer(archiveOf([randomBytes(9 << 20), later], later))).toBe(sha(later));
+  });
+});
+
+describe("ranges announced to the destination (it boots worker threads for them)", () => {
+  /** The sizes an archive's source announces through expectRanges, or undefined when it announces none. */
+  async function announced(archive: Buffer): Promise<readonly number[] | undefined> {
+    let sizes: readonly number[] | undefined;
+    const input: RandomAccessInput = { size: archive.length, read: async (buf, position) => archive.copy(buf, 0, position, Math.min(position + buf.length, archive.length)) };
+    const dest: ImageDestination = {
+      wantsCompressedLayers: false,
+      hasBlob: async () => false,
+      expectRanges: (_input, s) => void (sizes = s),
+      async putBlob(data) {
+        for await (const _ of data);
+        return { digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size: 0 };
+      },
+      putBlobRange: async (_input, _offset, size) => ({ digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size }),
+      putImage: async () => undefined,
+      commit: async () => undefined,
+      abort: async () => undefined,
+    };
+    await new ArchiveSource(input, nodeArchiveDeps).copyTo(dest).catch(() => undefined); // the manifest does not matter here
+    return sizes;
+  }
+
+  it("an uncompressed archive with a large layer announces its large entries only", async () => {
+    const { archive } = dockerArchive(randomBytes(9 << 20));
+    expect(await announced(archive)).toEqual([9 << 20]);
+  });
+
+  it("a gzipped archive, or one whose entries are all small, announces none", async () => {
+    expect(await announced(gzipSync(dockerArchive(randomBytes(9 << 20)).archive, { level: 1 }))).toBeUndefined();
+    expect(await announced(dockerArchive(randomBytes(1 << 20)).archive)).toBeUndefined();
+  });
+});
+
+describe("a blob the store already has", () => {
+  it("is verified without being written; a size-only difference is reported as one, naming the blob", async () => {
+    const s = await Store.open(root());
+    const data = randomBytes(1000);
+    const digest = sha(data) as `sha256:${string}`;
+    await s.putBlob(data);
+    const dest = new StoreDestination(s);
+    expect(await dest.putBlob(chunks(data, 100), { digest, size: 1000 })).toEqual({ digest, size: 1000 });
+    await expect(dest.putBlob(chunks(data, 100), { digest, size: 999 })).rejects.toThrow(`blob ${digest}: size mismatch: expected 999, got 1000`);
+    await expect(dest.putBlob(chunks(randomBytes(1000), 100), { digest, label: "layer 2" })).rejects.toThrow(/^layer 2: digest mismatch/);
+    expect(readdirSync(s.paths.tmp)).toEqual([]);
   });
 });
 

@@ -3,9 +3,8 @@
 // from dist/), and whole loads through ArchiveSource from a real file, where a tampered,
 // rewritten or truncated layer is named and nothing is kept.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync, promises as fsp } from "node:fs";
+import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync, promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildConfig, type RandomAccessInput } from "../../../src/image/index.js";
@@ -14,8 +13,11 @@ import { JobCancelled, Store, StoreDestination, copyImages, nodeArchiveDeps } fr
 import { RANGE_WORKER_MIN, copyRangeInWorker } from "../../../src/store/blobs.js";
 import { copyRangeToFile } from "../../../src/store/range-copy.js";
 import { buildTar } from "../../helpers/tar-builder.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
 
-const temp = () => mkdtempSync(join(tmpdir(), "tbuild-unit-range-copy-"));
+const tmp = tempDirs();
+
+const temp = () => tmp("unit-range-copy");
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}` as `sha256:${string}`;
 
 /** `path` opened as load -i opens it: reads at offsets, the descriptor shared; counts the bytes read through `read`. */

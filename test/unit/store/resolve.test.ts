@@ -1,12 +1,13 @@
 // Resolving a name or ID goes through index.json and reads only the blobs of the image it
 // names, and one corrupt image does not stop the others from being found.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildConfig } from "../../../src/image/index.js";
 import { Store, resolveImage, type PutImageResult } from "../../../src/store/index.js";
 import { digestHex } from "../../../src/util/index.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
+
+const tmp = tempDirs();
 
 const enc = new TextEncoder();
 
@@ -18,7 +19,7 @@ async function image(store: Store, text: string, tags: string[]) {
 
 describe("resolveImage", () => {
   it("finds tags, IDs, ID prefixes and manifest digests, and names an ambiguous prefix", async () => {
-    const s = await Store.open(mkdtempSync(join(tmpdir(), "tbuild-resolve-")));
+    const s = await Store.open(tmp("resolve"));
     const made: PutImageResult[] = [];
     for (let i = 0; i < 18; i++) made.push(await image(s, `image ${i}`, i % 3 ? [`app:${i}`] : []));
     const all = await s.listImages();
@@ -41,7 +42,7 @@ describe("resolveImage", () => {
   });
 
   it("finds an image while another image's config is corrupt, which listing every image cannot", async () => {
-    const s = await Store.open(mkdtempSync(join(tmpdir(), "tbuild-resolve-")));
+    const s = await Store.open(tmp("resolve"));
     const good = await image(s, "good", ["good:1"]);
     const bad = await image(s, "bad", ["bad:1"]);
     writeFileSync(s.blobPath(bad.imageId), "{}");

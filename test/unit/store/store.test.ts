@@ -1,15 +1,16 @@
 // The Store API the build engine writes through, in-process against a temp root.
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { applyChanges, buildConfig, buildManifest } from "../../../src/image/index.js";
 import { storeTransfer } from "../../../src/registry/index.js";
 import { Store, collectGarbage, gzipParallel } from "../../../src/store/index.js";
 import { TbuildError, sha256Digest } from "../../../src/util/index.js";
 import { gunzipSync } from "node:zlib";
+import { tempDirs } from "../../helpers/temp-dirs.js";
 
-const root = () => mkdtempSync(join(tmpdir(), "tbuild-unit-store-"));
+const tmp = tempDirs();
+
+const root = () => tmp("unit-store");
 const enc = new TextEncoder();
 
 async function image(store: Store, text: string, tags: string[]) {
@@ -54,7 +55,8 @@ describe("Store", () => {
     const layers = [{ diffId: layer.digest, size: layer.size }];
     const built = buildManifest(config.descriptor, layers);
     // The same blobs, written as a registry might: another key order, indentation and an annotation.
-    const theirs = enc.encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(built.bytes)), annotations: { from: "registry" } }, null, 2));
+    const { layers: ls, config: c, ...rest } = JSON.parse(new TextDecoder().decode(built.bytes)) as Record<string, unknown>;
+    const theirs = enc.encode(JSON.stringify({ ...rest, layers: ls, config: c, annotations: { from: "registry" } }, null, 2));
     const kept = await s.putImage({ config, layers, tags: ["kept:1"], manifestBytes: theirs });
     expect(kept.manifestDigest).toBe(sha256Digest(theirs));
     expect(Buffer.from(await s.readBlob(kept.manifestDigest)).equals(theirs)).toBe(true);

@@ -4,13 +4,15 @@
 // replaced, an abort stops a running job and drops a queued one, and idle workers never
 // keep a process alive.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { WorkerPool, workerScriptUrl } from "../../../src/store/index.js";
 import { TbuildError } from "../../../src/util/index.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
+
+const tmp = tempDirs();
 
 /** The jobs test/helpers/pool-test-worker.mjs understands. */
 type PoolTestJob = { kind: "echo"; value: number; ms?: number } | { kind: "tbuild-error" } | { kind: "plain-error" } | { kind: "exit" } | { kind: "until-cancelled" };
@@ -92,7 +94,7 @@ describe("WorkerPool", () => {
       p.warm();
       const r = await p.run({ kind: "echo", value: 5 }, { label: "x" });
       console.log(r.value);`;
-    const file = join(mkdtempSync(join(tmpdir(), "tbuild-unit-pool-")), "one-job.mjs");
+    const file = join(tmp("unit-pool"), "one-job.mjs");
     writeFileSync(file, script);
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 20_000 });
