@@ -4,8 +4,8 @@
 // retries and error reporting are the client's as for any request, and verifies the file
 // against the descriptor before staging it.
 // Why: on one thread, hashing and HTTP parsing of the 512 MiB bench's ~270 MB is the cost,
-// and skopeo spreads it over both cores. Each worker costs ~80 ms of CPU to start (an empty
-// one ~40), so a pull starts one per big missing layer beyond the first, and none for a
+// and skopeo spreads it over both cores. Each worker costs ~35 ms of CPU to start (an empty
+// one ~28; download-worker.ts), so a pull starts one per big missing layer beyond the first, and none for a
 // single big layer. Measured on the 2-core bench machine, 11 alternated rounds with no
 // other work running (load ~2.5 from the pulls themselves), medians: this thread alone
 // 885 ms, two workers 859, three workers 764, skopeo 710. With other work filling both
