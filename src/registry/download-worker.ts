@@ -1,9 +1,11 @@
 // A worker thread of a pull (worker-download.ts starts it): one blob GET per job, through
 // the main thread's transport (sendHttp: redirects, Authorization dropped across origins),
-// hashed and written into the store's staging folder (writeTemp: node:crypto on this
-// thread, fsync), so hashing and HTTP parsing of big layers use more than one core. The
+// hashed and written into the store's staging folder (writeVerifiedTemp: node:crypto on
+// this thread, fsync), so hashing and HTTP parsing of big layers use more than one core. The
 // main thread keeps auth, retries and verification: this thread only says what happened.
-import { JobCancelled, serveJobs, writeTemp } from "../store/index.js";
+// It loads the store through store/worker.ts, not index.ts: 6 modules instead of 44 (a
+// worker's boot took ~33 ms of CPU instead of ~72; an empty worker's ~28).
+import { JobCancelled, serveJobs, writeVerifiedTemp } from "../store/worker.js";
 import type { Digest } from "../util/index.js";
 import { sendHttp } from "./http.js";
 
@@ -80,7 +82,7 @@ async function download(job: DownloadJob, signal: AbortSignal): Promise<Download
   };
   try {
     const mismatch = (what: "size" | "digest", _want: unknown, got: string | number) => new SizeMismatch(what === "size" && typeof got === "number" ? got : undefined);
-    const t = await writeTemp(job.dir, counted(), { size: job.size }, { hashInProcess: true, mismatch });
+    const t = await writeVerifiedTemp(job.dir, counted(), { size: job.size }, mismatch, { hashInProcess: true });
     return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: Uint8Array.from(tail.subarray(-4)) };
   } catch (e) {
     if (broke) return fault("body", broke.e);

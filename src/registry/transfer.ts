@@ -181,8 +181,11 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
   }
 }
 
-/** Worker threads a pull starts at most by default: with this thread, four big downloads at once. */
-const MAX_PULL_WORKERS = 3;
+/**
+ * Worker threads a pull starts at most by default: with this thread, three big downloads at
+ * once (a fourth waits for a lane). worker-download.ts has the measurements.
+ */
+const MAX_PULL_WORKERS = 2;
 
 /**
  * The worker threads for the big layers the store lacks (PullOptions.workerThreads),

@@ -4,12 +4,17 @@
 // retries and error reporting are the client's as for any request, and verifies the file
 // against the descriptor before staging it.
 // Why: on one thread, hashing and HTTP parsing of the 512 MiB bench's ~270 MB is the cost,
-// and skopeo spreads it over both cores. Each worker costs ~80 ms of CPU to start (an empty
-// one ~40), so a pull starts one per big missing layer beyond the first, and none for a
-// single big layer. Measured on the 2-core bench machine, 11 alternated rounds with no
-// other work running (load ~2.5 from the pulls themselves), medians: this thread alone
-// 885 ms, two workers 859, three workers 764, skopeo 710. With other work filling both
-// cores (load 3.4-4.4) two workers were up to 7% slower than this thread alone.
+// and skopeo spreads it over both cores. Each worker costs ~35 ms of CPU to start (an empty
+// one ~28; download-worker.ts), so a pull starts one per big missing layer beyond the
+// first, at most two, and none for a single big layer. Measured on the 2-core bench
+// machine, medians of alternated rounds:
+//  - workers loading the whole store (~72 ms each to start), 11 rounds with no other work
+//    running: this thread alone 885 ms, two workers 859, three 764, skopeo 710; with other
+//    work filling both cores (load 3.4-4.4) two workers were up to 7% slower than none.
+//  - workers loading only store/worker.ts, load 2.8-4.7, runs of 9 and 11 rounds: two
+//    workers 812 and 816 ms, three 984 and 849, one 965 (second run), every big layer on
+//    four workers with this thread only coordinating 1038 (first run); skopeo 731 and 726.
+//    Two won 13 of the 20 rounds against three.
 import { WorkerPool, workerScriptUrl } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, RandomAccessInput, TransferImage } from "../image/index.js";
 import { rangeChunks } from "../image/archive/index.js";
-import { RANGE_WORKER_MIN, copyRangeInWorker, checkBlob, copyRangeToTemp, tempName, warmRangeWorkers, writeTemp, type WriteTempOptions, type WrittenTemp } from "./blobs.js";
+import { RANGE_WORKER_MIN, copyRangeInWorker, checkBlob, copyRangeToTemp, warmRangeWorkers, writeTemp } from "./blobs.js";
+import { tempName, type WriteTempOptions, type WrittenTemp } from "./temp-file.js";
 import type { PendingImage, PutImageResult, Store } from "./store.js";
 
 export class StoreDestination implements ImageDestination {

@@ -42,9 +42,29 @@ function importsOf(text: string): string[] {
 
 const files = walk(SRC).map((f) => relative(SRC, f).split(sep).join("/"));
 
+/** The source files `file` loads at run time (type-only imports are erased), transitively. */
+function runtimeGraph(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(join(SRC, file), "utf8");
+  const re = /(?:^|\n)\s*(import|export)(\s+type)?\s[^;]*?from\s+["'](\.[^"']+)["']/g;
+  for (let m; (m = re.exec(text)); ) {
+    if (m[2]) continue;
+    const target = relative(SRC, resolve(dirname(join(SRC, file)), m[3]!)).split(sep).join("/");
+    runtimeGraph(target.replace(/\.js$/, ".ts"), seen);
+  }
+  return seen;
+}
+
 describe("architecture", () => {
   it("finds source files", () => {
     expect(files.length).toBeGreaterThan(5);
+  });
+
+  it("store/worker.ts, a worker thread's entry into the store, loads nothing outside store/", () => {
+    const loaded = [...runtimeGraph("store/worker.ts")];
+    expect(loaded).toContain("store/temp-file.ts");
+    expect(loaded.filter((f) => !f.startsWith("store/"))).toEqual([]);
   });
 
   for (const file of files) {
@@ -63,8 +83,9 @@ describe("architecture", () => {
           const tFolder = target.split("/")[0]!;
           if (tFolder === folder) continue;
           expect(ALLOWED[folder], `${file} imports ${spec} (folder ${tFolder})`).toContain(tFolder);
-          // image/ has a second entry point for its tar codecs, open to edge folders only.
-          const entry = tFolder === "image" && !pure ? /^image\/(archive\/)?index\.js$/ : new RegExp(`^${tFolder}/index\\.js$`);
+          // image/ has a second entry point for its tar codecs, open to edge folders only;
+          // store/ one for worker threads (store/worker.ts), which pay for every module they load.
+          const entry = tFolder === "image" && !pure ? /^image\/(archive\/)?index\.js$/ : tFolder === "store" ? /^store\/(index|worker)\.js$/ : new RegExp(`^${tFolder}/index\\.js$`);
           expect(target, `${file} must import ${tFolder}/ through its index.ts`).toMatch(entry);
         } else if (pure) {
           expect(spec, `pure module ${file} imports ${spec}`).not.toMatch(/^(node:|fs$|path$|child_process$|tar-stream$|fast-glob$)/);
