@@ -4,7 +4,7 @@
 // these run at once on a load, one per core (blobs.ts copyRangeInWorker); the main thread
 // checks the result, fsyncs the file in the background and renames it at commit. The bytes
 // are written with O_DIRECT (direct-file.ts), so loaded layers do not fill the page cache.
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import * as fs from "node:fs";
 import type { Digest } from "../util/index.js";
 import { DirectFile, alignedBuffers } from "./direct-file.js";
@@ -26,10 +26,16 @@ export interface RangeCopyResult {
 }
 
 /**
- * Bytes per read and per write: the largest request this virtio disk takes (max_sectors_kb
- * 4096); on the 512 MiB bench 4 MiB beat 1 MiB and 8 MiB with O_DIRECT writes.
+ * Bytes per write: the largest request this virtio disk takes (max_sectors_kb 4096); on the
+ * 512 MiB bench 4 MiB beat 1 MiB and 8 MiB with O_DIRECT writes.
  */
 export const CHUNK = 4 << 20;
+/**
+ * Bytes per read: each piece is hashed right after it is read, while it is still in the
+ * core's L2 cache (2 MiB here). Reading and hashing whole 4 MiB chunks cost ~0.07 s more
+ * user time per 512 MiB load (0.58-0.74 s against 0.50-0.54, 5 runs each).
+ */
+const READ = 256 << 10;
 /** Writes in flight while the next chunk is read and hashed (a direct write waits for the device). */
 const WRITES_IN_FLIGHT = 2;
 /** Buffer rings (WRITES_IN_FLIGHT + 1 chunks) not in use, reused by the next copy on this thread. */
@@ -57,10 +63,9 @@ export async function copyRangeToFile(job: RangeCopyJob, cancelled: () => boolea
       // The oldest write used this slot's buffer.
       if (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
       const buf = ring[slot % ring.length]!;
-      const n = fs.readSync(job.fd, buf, 0, Math.min(buf.length, job.size - copied), job.offset + copied);
+      const n = readHashed(job.fd, buf.subarray(0, Math.min(buf.length, job.size - copied)), job.offset + copied, h);
       if (n === 0) break;
       const chunk = buf.subarray(0, n);
-      h.update(chunk);
       const w = out.write(chunk, copied);
       w.catch(() => undefined); // observed in turn
       writes.push(w);
@@ -75,4 +80,16 @@ export async function copyRangeToFile(job: RangeCopyJob, cancelled: () => boolea
     if (aligned) spareRings.push(aligned);
     if (!keep) fs.rmSync(job.path, { force: true });
   }
+}
+
+/** Fill `buf` from `fd` at `position` in READ-sized pieces, hashing each; the bytes read (fewer at the end of the file). */
+function readHashed(fd: number, buf: Uint8Array, position: number, h: Hash): number {
+  let n = 0;
+  while (n < buf.length) {
+    const got = fs.readSync(fd, buf, n, Math.min(READ, buf.length - n), position + n);
+    if (got === 0) break;
+    h.update(buf.subarray(n, n + got));
+    n += got;
+  }
+  return n;
 }
