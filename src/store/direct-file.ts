@@ -46,7 +46,10 @@ export class DirectFile {
 
   private constructor(private readonly plain: number) {}
 
-  /** Create `path` (it MUST NOT exist); `direct` asks for O_DIRECT, which the caller's buffers MUST then allow (alignedBuffers). */
+  /**
+   * Create `path` (it MUST NOT exist; a failure leaves none); `direct` asks for O_DIRECT,
+   * which the caller's buffers MUST then allow (alignedBuffers).
+   */
   static create(path: string, direct: boolean): DirectFile {
     const f = new DirectFile(fs.openSync(path, "wx", 0o644));
     if (direct) {
@@ -56,6 +59,7 @@ export class DirectFile {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EINVAL") {
           fs.closeSync(f.plain);
+          fs.rmSync(path, { force: true });
           throw e;
         }
       }
