@@ -8,7 +8,7 @@ import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlobExpectation, BlobInfo } from "../image/index.js";
-import { KICK } from "./range-copy.js";
+import { KICK } from "./direct-file.js";
 import { createBlobHasher, hashFile } from "./sha256-stream.js";
 
 /** A unique temporary name for this process (`<pid>-<random>`, so stale ones can be found). */

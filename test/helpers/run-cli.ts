@@ -1,7 +1,7 @@
 // The compiled CLI (dist/) as a child process, for the suites that need a real process:
 // exit codes, signals, several builds at once. `env` is added to this process's environment;
 // stdin holds `input` and then ends. In-process runs use ./cli.ts instead.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
@@ -16,6 +16,8 @@ export interface SpawnCliOptions {
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string>>;
   readonly input?: string | Uint8Array;
+  /** An open descriptor given to the CLI as its stdin instead of `input` (a shell's `< FILE`; spawnCliSync only). */
+  readonly stdinFd?: number;
 }
 
 const spawnOptions = (opts: SpawnCliOptions) => ({ ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}), env: { ...process.env, ...opts.env } });
@@ -37,6 +39,7 @@ export function spawnCli(args: readonly string[], opts: SpawnCliOptions = {}): P
 
 /** Run `tbuild args…` and wait for it (blocks the event loop). */
 export function spawnCliSync(args: readonly string[], opts: SpawnCliOptions = {}): ProcessResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { ...spawnOptions(opts), input: opts.input ?? "", maxBuffer: 1 << 30 });
+  const stdin: SpawnSyncOptions = opts.stdinFd !== undefined ? { stdio: [opts.stdinFd, "pipe", "pipe"] } : { input: opts.input ?? "" };
+  const r = spawnSync(process.execPath, [CLI, ...args], { ...spawnOptions(opts), ...stdin, maxBuffer: 1 << 30 });
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }

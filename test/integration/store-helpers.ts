@@ -3,7 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { CLI, spawnCliSync, type ProcessResult } from "../helpers/run-cli.js";
 
 /** Run `tbuild ARGS` with TBUILD_ROOT=root, synchronously. */
-export function tb(root: string, args: string[], opts: { input?: Buffer; cwd?: string } = {}): ProcessResult {
+export function tb(root: string, args: string[], opts: { input?: Buffer; stdinFd?: number; cwd?: string } = {}): ProcessResult {
   return spawnCliSync(args, { ...opts, env: { TBUILD_ROOT: root } });
 }
 

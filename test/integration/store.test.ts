@@ -1,7 +1,7 @@
 // The image lifecycle through the compiled CLI with a temporary --root, read back with the
 // test OCI reader and with skopeo, umoci and podman (installed by test/setup; never skipped).
 import { randomBytes } from "node:crypto";
-import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import tar from "tar-stream";
@@ -284,6 +284,37 @@ describe("large layers (copied, hashed and written on worker threads)", () => {
     verifyLayout(viaFile);
     expect(snapshotStore(viaFile)).toBe(snapshotStore(viaStdin));
     for (const l of layers) expect(listBlobs(viaFile)).toContain(l);
+  });
+
+  it("stdin redirected from a file is read at offsets, as -i is; a pipe, and a file already read from, are streamed", () => {
+    const { archive } = largeArchive();
+    const viaFile = tempDir("large-file");
+    tbOk(viaFile, ["load", "-i", archive]);
+    const loadFromFd = (fd: number) => {
+      const root = tempDir("large-fd");
+      const r = tb(root, ["load", "--debug"], { stdinFd: fd });
+      expect(r.code, r.stderr).toBe(0);
+      expect(snapshotStore(root)).toBe(snapshotStore(viaFile));
+      return r.stderr;
+    };
+    const fd = openSync(archive, "r");
+    try {
+      expect(loadFromFd(fd)).toContain("load: the archive was a file read at offsets");
+    } finally {
+      closeSync(fd);
+    }
+    // The archive starts at the file's position (a prefix was read by someone else): a read at offsets from 0 would hit the prefix.
+    const prefixed = join(tempDir("large-prefixed"), "prefixed.tar");
+    writeFileSync(prefixed, Buffer.concat([Buffer.alloc(1024, "junk"), readFileSync(archive)]));
+    const fd2 = openSync(prefixed, "r");
+    try {
+      readSync(fd2, Buffer.alloc(1024), 0, 1024, null);
+      expect(loadFromFd(fd2)).toContain("load: the archive was a stream");
+    } finally {
+      closeSync(fd2);
+    }
+    const piped = tb(tempDir("large-pipe"), ["load", "--debug"], { input: readFileSync(archive) });
+    expect(piped.stderr).toContain("load: the archive was a stream");
   });
 
   it("a corrupted layer range is named, nothing is stored, and no worker outlives the process", async () => {

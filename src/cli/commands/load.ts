@@ -1,7 +1,7 @@
 // `tbuild load [-i FILE]`: a copy from an archive (docker-archive or OCI, gzipped or not;
 // stdin when no file) into the store. Every digest is verified before anything becomes
 // visible; a bad archive leaves the store unchanged.
-import { promises as fsp } from "node:fs";
+import { fstat, promises as fsp, read, type Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
@@ -9,7 +9,7 @@ import { familiarString, type RandomAccessInput } from "../../image/index.js";
 import { ArchiveSource } from "../../image/archive/index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../store/index.js";
 import type { CommandSpec } from "../args.js";
-import type { CommandContext } from "../io.js";
+import type { CliIO, CommandContext } from "../io.js";
 
 export const spec: CommandSpec = {
   name: "load",
@@ -56,7 +56,23 @@ async function archiveInput(ctx: CommandContext, file: FileHandle | undefined): 
     return file.createReadStream({ highWaterMark: 4 << 20, autoClose: false });
   }
   if (ctx.io.stdin.isTTY) throw new TbuildError("E_USAGE", "refusing to read an archive from a terminal", { hint: "use -i FILE or pipe the archive in" });
-  return ctx.io.stdin as AsyncIterable<Uint8Array>;
+  return (await stdinFile(ctx.io.stdin)) ?? (ctx.io.stdin as AsyncIterable<Uint8Array>);
+}
+
+/**
+ * Stdin redirected from a regular file at its start (`tbuild load < image.tar`), to be read
+ * at offsets as `-i` reads (streamed, the 512 MiB bench archive took ~1.9 s against ~0.6).
+ * Undefined for a pipe, a stream without a descriptor, and a file already read from (its
+ * archive starts at the current position, which only Linux's /proc tells).
+ */
+async function stdinFile(stdin: CliIO["stdin"]): Promise<RandomAccessInput | undefined> {
+  const fd = (stdin as { fd?: unknown }).fd;
+  if (typeof fd !== "number") return undefined;
+  const st = await new Promise<Stats | undefined>((resolve) => fstat(fd, (e, s) => resolve(e ? undefined : s)));
+  if (!st?.isFile()) return undefined;
+  const info = await fsp.readFile(`/proc/self/fdinfo/${fd}`, "utf8").catch(() => "");
+  if (/^pos:\s*(\d+)/m.exec(info)?.[1] !== "0") return undefined;
+  return { size: st.size, fd, read: (buf, position) => new Promise((resolve, reject) => read(fd, buf, 0, buf.length, position, (e, n) => (e ? reject(e) : resolve(n)))) };
 }
 
 async function load(ctx: CommandContext, v: { quiet?: boolean }, file: FileHandle | undefined): Promise<number> {
@@ -67,6 +83,7 @@ async function load(ctx: CommandContext, v: { quiet?: boolean }, file: FileHandl
   const images = await copyImages(new ArchiveSource(input, nodeArchiveDeps), dest, ctx.io.signal);
   if (ctx.debug) {
     const { syncWaitMs, commitMs } = dest.timings;
+    ctx.io.stderr.write(`load: the archive was ${Symbol.asyncIterator in input ? "a stream" : "a file read at offsets"}\n`);
     const streamMs = performance.now() - t0 - syncWaitMs - commitMs;
     ctx.io.stderr.write(`load: ${streamMs.toFixed(0)} ms reading, verifying and writing; ${syncWaitMs.toFixed(0)} ms waiting for fsync; ${commitMs.toFixed(0)} ms committing\n`);
   }

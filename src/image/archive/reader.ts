@@ -149,7 +149,9 @@ export class ArchiveSource implements ImageSource {
     // Puts read through this input, not `input`: a gzip entry or a range the store copies on
     // this thread would otherwise run to its end after another put has failed.
     const putInput = abortable(input, putSignal);
-    const running: Promise<void>[] = [];
+    // Puts in flight; the next starts when any of them ends (copies of equal size on two
+    // loaded cores often end in the other order, and a wait for the oldest idled a worker).
+    const running = new Set<Promise<void>>();
     // Of entries with one name the last in the archive wins, whichever copy ends first.
     const latest = new Map<string, TarIndexEntry>();
     try {
@@ -163,7 +165,10 @@ export class ArchiveSource implements ImageSource {
           this.entries.set(name, { kind: "mem", bytes: await readExactly(input, e.size, e.offset, name).catch(rethrowUnreadable) });
           continue;
         }
-        if (running.length >= PARALLEL_PUTS) await running.shift();
+        if (running.size >= PARALLEL_PUTS) {
+          await Promise.race(running);
+          putSignal.throwIfAborted();
+        }
         const put = this.rangeEntry(name, putInput, e, dest, putSignal).then(
           (entry) => void (latest.get(name) === e && this.entries.set(name, entry)),
           (err: unknown) => {
@@ -171,10 +176,12 @@ export class ArchiveSource implements ImageSource {
             throw err;
           },
         );
-        put.catch(() => undefined); // observed in turn below
-        running.push(put);
+        const forget = () => void running.delete(put);
+        put.then(forget, forget); // a failure also aborts putSignal, checked after each wait
+        running.add(put);
       }
-      while (running.length) await running.shift();
+      await Promise.all(running);
+      putSignal.throwIfAborted();
     } catch (err) {
       failed.abort(err); // a no-op when a put failed first: its error is the one reported
       await Promise.allSettled(running);

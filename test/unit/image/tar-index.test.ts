@@ -190,6 +190,40 @@ describe("ArchiveSource on a file", () => {
     }
   });
 
+  it("starts the next large entry when any copy in flight ends, not only the oldest", async () => {
+    const layers = [0, 1, 2].map(() => randomBytes(3 << 20));
+    const names = layers.map((l) => `blobs/sha256/${sha(l).slice(7)}`);
+    const config = Buffer.from(buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: layers.map(sha) }).bytes);
+    const manifest = JSON.stringify([{ Config: "config.json", RepoTags: ["docker.io/library/three:1"], Layers: names }]);
+    const whole = buildTar([...layers.map((content, i) => ({ name: names[i]!, content })), { name: "config.json", content: config }, { name: "manifest.json", content: manifest }]);
+    const first = whole.indexOf(layers[0]!.subarray(0, 64));
+    const mem = memoryInput(whole);
+    // The first layer's reads are slow: the third copy must not wait for it.
+    const slowFirst: RandomAccessInput = {
+      size: mem.size,
+      read: async (buf, position) => {
+        if (position >= first && position < first + layers[0]!.length) await new Promise((r) => setTimeout(r, 30));
+        return mem.read(buf, position);
+      },
+    };
+    const s = await Store.open(temp());
+    const dest = new StoreDestination(s);
+    const events: string[] = [];
+    const putBlobRange = dest.putBlobRange.bind(dest);
+    dest.putBlobRange = async (inp, offset, size, expect, signal) => {
+      const i = names.findIndex((n) => expect?.label?.includes(n));
+      events.push(`start ${i}`);
+      try {
+        return await putBlobRange(inp, offset, size, expect, signal);
+      } finally {
+        events.push(`end ${i}`);
+      }
+    };
+    await copyImages(new ArchiveSource(slowFirst, nodeArchiveDeps), dest);
+    expect(events.indexOf("start 2")).toBeLessThan(events.indexOf("end 0"));
+    for (const l of layers) expect(readFileSync(s.blobPath(sha(l))).equals(l)).toBe(true);
+  });
+
   it("of two large entries with one name the later wins, as when streamed, even when its copy ends first", async () => {
     const [first, later] = [randomBytes(3 << 20), randomBytes(3 << 20)];
     const config = Buffer.from(buildConfig({ platform: { os: "linux", architecture: "amd64" }, diffIds: [sha(later)] }).bytes);

@@ -2,6 +2,7 @@
 // copyRangeInWorker): the copy loop itself in-process, the worker round trip (run compiled
 // from dist/), and whole loads through ArchiveSource from a real file, where a tampered,
 // rewritten or truncated layer is named and nothing is kept.
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync, promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
@@ -11,7 +12,7 @@ import { buildConfig, type RandomAccessInput } from "../../../src/image/index.js
 import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { JobCancelled, Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
 import { RANGE_WORKER_MIN, copyRangeInWorker } from "../../../src/store/blobs.js";
-import { copyRangeToFile } from "../../../src/store/range-copy.js";
+import { CHUNK, copyRangeToFile } from "../../../src/store/range-copy.js";
 import { buildTar } from "../../helpers/tar-builder.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
 
@@ -72,8 +73,14 @@ async function load(path: string, hook?: (input: RandomAccessInput, position: nu
   }
 }
 
+/** Bytes of `path` in the page cache (util-linux fincore). */
+function cachedBytes(path: string): number {
+  return Number(execFileSync("fincore", ["--bytes", "--noheadings", "--output", "RES", path]).toString().trim());
+}
+
 describe("copyRangeToFile (the worker's loop, run in-process)", () => {
-  const data = randomBytes(3 << 20);
+  // Two chunks and a partial block: the tail goes the plain way.
+  const data = randomBytes(CHUNK + (3 << 20) + 123);
   const source = () => {
     const path = join(temp(), "src");
     writeFileSync(path, Buffer.concat([Buffer.alloc(700), data]));
@@ -85,6 +92,8 @@ describe("copyRangeToFile (the worker's loop, run in-process)", () => {
     try {
       const out = join(temp(), "blob");
       expect(await copyRangeToFile({ fd: fh.fd, offset: 700, size: data.length, path: out }, () => false)).toEqual({ digest: sha(data), size: data.length });
+      // Written around the page cache (O_DIRECT), all but the last partial block.
+      expect(cachedBytes(out)).toBeLessThanOrEqual(4096);
       expect(readFileSync(out).equals(data)).toBe(true);
       const short = join(temp(), "short");
       expect(await copyRangeToFile({ fd: fh.fd, offset: 700, size: data.length + 10, path: short }, () => false)).toEqual({ digest: sha(data), size: data.length });
