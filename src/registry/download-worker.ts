@@ -5,6 +5,7 @@
 // main thread keeps auth, retries and verification: this thread only says what happened.
 // It loads the store through store/worker.ts, not index.ts: 6 modules instead of 44 (a
 // worker's boot took ~33 ms of CPU instead of ~72; an empty worker's ~28).
+import { rm } from "node:fs/promises";
 import { JobCancelled, serveJobs, writeVerifiedTemp } from "../store/worker.js";
 import type { Digest } from "../util/index.js";
 import { sendHttp } from "./http.js";
@@ -42,13 +43,20 @@ class SizeMismatch extends Error {
   }
 }
 
-/** A download that stops (JobCancelled, its file removed) when the pool cancels it, even while no byte arrives. */
+/**
+ * A download that stops (JobCancelled, its file removed) when the pool cancels it, even while
+ * no byte arrives. A cancel seen only once the file is written (during its fsync, or between
+ * two polls) removes the file too: the pool rejects a cancelled job, so nobody else would.
+ */
 async function cancellable(job: DownloadJob, cancelled: () => boolean): Promise<DownloadOutcome> {
   const stop = new AbortController();
   const poll = setInterval(() => cancelled() && stop.abort(), CANCEL_POLL_MS);
   try {
     const out = await download(job, stop.signal);
-    if (stop.signal.aborted) throw new JobCancelled("the download was cancelled");
+    if (stop.signal.aborted || cancelled()) {
+      if (out.kind === "written") await rm(out.path, { force: true });
+      throw new JobCancelled("the download was cancelled");
+    }
     return out;
   } finally {
     clearInterval(poll);
