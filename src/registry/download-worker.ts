@@ -9,6 +9,7 @@ import { rm } from "node:fs/promises";
 import { JobCancelled, serveJobs, writeVerifiedTemp } from "../store/worker.js";
 import type { Digest } from "../util/index.js";
 import { sendHttp } from "./http.js";
+import { StreamTail } from "./stream-tail.js";
 
 export interface DownloadJob {
   readonly url: string;
@@ -75,12 +76,12 @@ async function download(job: DownloadJob, signal: AbortSignal): Promise<Download
     return { kind: "answer", status: res.status, statusText: res.statusText, headers, text: (await res.text().catch(() => "")).slice(0, ANSWER_TEXT_MAX) };
   }
   const body = res.body;
-  let tail: Uint8Array = new Uint8Array(0);
+  const tail = new StreamTail();
   let broke: { e: unknown } | undefined;
   const counted = async function* () {
     try {
       for await (const c of body) {
-        tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
+        tail.see(c);
         yield c;
       }
     } catch (e) {
@@ -91,7 +92,7 @@ async function download(job: DownloadJob, signal: AbortSignal): Promise<Download
   try {
     const mismatch = (what: "size" | "digest", _want: unknown, got: string | number) => new SizeMismatch(what === "size" && typeof got === "number" ? got : undefined);
     const t = await writeVerifiedTemp(job.dir, counted(), { size: job.size }, mismatch, { hashInProcess: true });
-    return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: Uint8Array.from(tail.subarray(-4)) };
+    return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: tail.bytes() };
   } catch (e) {
     if (broke) return fault("body", broke.e);
     // Stopping early destroyed the response (its iterator was returned).

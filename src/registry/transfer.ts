@@ -31,6 +31,7 @@ import {
   type Platform,
   type Reference,
 } from "../image/index.js";
+import { StreamTail } from "./stream-tail.js";
 import { MEDIA, selectPlatform } from "./types.js";
 import { WORKER_MIN_SIZE, WorkerDownloads } from "./worker-download.js";
 
@@ -219,14 +220,16 @@ function checkCompression(layer: Descriptor): "gzip" | "none" {
  */
 async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, workers: WorkerDownloads | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
   const gzip = checkCompression(layer) === "gzip";
-  let tail: Uint8Array = new Uint8Array(0);
+  // The gzip trailer: seen here chunk by chunk, or sent back by a worker.
+  const seen = new StreamTail();
+  let trailer: Uint8Array | undefined;
   const progress = (done: number) => opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
   const source = async function* () {
     // The store's writer hashes the bytes and keeps nothing that differs: the client need not hash them too.
     let done = 0;
     for await (const c of client.openBlob(ref.path, layer.digest, layer.size, { verifiedBy: "consumer" })) {
       done += c.byteLength;
-      tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
+      seen.see(c);
       progress(done);
       yield c;
     }
@@ -242,7 +245,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
       lane === "worker"
         ? await session!.putBlobFile!(async (dir) => {
             const file = await workers!.download(client, ref.path, layer.digest, layer.size, dir);
-            tail = file.tail;
+            trailer = file.tail;
             progress(file.size);
             return file;
           }, want, mismatch, layer.size)
@@ -253,7 +256,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
     if (lane) workers!.release(lane);
   }
   if (!gzip) return { diffId, size: stored.size };
-  return { diffId, size: provisionalPlainSize(tail.subarray(-4), stored.size), compressed: { digest: stored.digest, size: stored.size } };
+  return { diffId, size: provisionalPlainSize(trailer ?? seen.bytes(), stored.size), compressed: { digest: stored.digest, size: stored.size } };
 }
 
 /**
