@@ -1,13 +1,14 @@
-// Big blob downloads of a pull on worker threads (download-worker.ts), when asked for
-// (PullOptions.workerThreads). A worker does the whole download (GET, hash, write, fsync);
-// the main thread sends it as a transport, so auth (a 401 answers with a fresh token),
-// retries and error reporting are the client's as for any request, and verifies the file
-// against the descriptor before staging it.
+// The lanes of a pull's big blob downloads: this thread and worker threads
+// (download-worker.ts), which transfer.ts starts by default when a pull lacks more than one
+// big layer (PullOptions.workerThreads overrides). A worker does the whole download (GET,
+// hash, write, fsync); the client runs the worker's job as the request's transport, so
+// auth (a 401 answers with a fresh token), retries and error reporting are the client's as
+// for any request, and this thread verifies the file against the descriptor before staging it.
 // Why: on one thread, hashing and HTTP parsing of the 512 MiB bench's ~270 MB is the cost,
-// and skopeo spreads it over both cores. Each worker costs ~35 ms of CPU to start (an empty
+// and skopeo spreads it over both cores. Each worker costs ~33 ms of CPU to start (an empty
 // one ~28; download-worker.ts), so a pull starts one per big missing layer beyond the
-// first, at most two, and none for a single big layer. Measured on the 2-core bench
-// machine, medians of alternated rounds:
+// first, at most MAX_PULL_WORKERS (transfer.ts), and none for a single big layer.
+// Measured on the 2-core bench machine, medians of alternated rounds:
 //  - workers loading the whole store (~72 ms each to start), 11 rounds with no other work
 //    running: this thread alone 885 ms, two workers 859, three 764, skopeo 710; with other
 //    work filling both cores (load 3.4-4.4) two workers were up to 7% slower than none.
