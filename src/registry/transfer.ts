@@ -127,22 +127,20 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
     throw new TbuildError("E_REGISTRY_DIGEST", `image ${formatReference(ref)} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff IDs`);
   }
 
+  const held = await Promise.all(manifest.layers.map((layer, i) => heldAs(store, layer, diffIds[i] as Digest)));
   // With a staging session (the real store), layers are written unsynced into a private
   // folder and fsynced in one parallel batch at commit; nothing is visible before it.
   const session = store.begin?.();
-  const workers = await startWorkers(store, session, manifest.layers, opts);
+  const workers = startWorkers(session, manifest.layers.filter((_, i) => held[i] === undefined), opts);
   try {
     let downloaded = false;
     // 6 downloads at once, as containers/image (skopeo, podman): a pull now only streams
     // bytes to disk, and a fourth layer waiting for one of three cost ~4% on the bench.
     const layers = await mapLimit(manifest.layers, opts.concurrency ?? PULL_CONCURRENCY, async (layer, i) => {
       const diffId = diffIds[i] as Digest;
-      const gzip = checkCompression(layer) === "gzip";
-      // The gzip blob itself, else the plain layer (built here, or inflated), is "Already exists".
-      const held = gzip && (await store.hasBlob(layer.digest)) ? "gzip" : (await store.hasBlob(diffId)) ? "plain" : undefined;
-      if (held) {
+      if (held[i]) {
         opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "exists" });
-        const stored = held === "gzip" ? { diffId, size: layer.size, compressed: { digest: layer.digest, size: layer.size } } : { diffId, size: await blobSize(store, diffId) };
+        const stored = held[i] === "gzip" ? { diffId, size: layer.size, compressed: { digest: layer.digest, size: layer.size } } : { diffId, size: await blobSize(store, diffId) };
         return { digest: layer.digest, diffId, status: "exists" as const, stored };
       }
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
@@ -189,19 +187,28 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
 const MAX_PULL_WORKERS = 2;
 
 /**
- * The worker threads for the big layers the store lacks (PullOptions.workerThreads),
- * started now so that they boot while the pull checks the store. They write into the
- * session's staging folder; a transport of the caller's own runs only on this thread.
+ * The worker threads for the big layers among `missing` (PullOptions.workerThreads),
+ * started now so that they boot while the pull asks for the first blobs. They write into
+ * the session's staging folder; a transport of the caller's own runs only on this thread.
  */
-async function startWorkers(store: TransferStore, session: TransferSession | undefined, layers: readonly Descriptor[], opts: PullOptions): Promise<WorkerDownloads | undefined> {
+function startWorkers(session: TransferSession | undefined, missing: readonly Descriptor[], opts: PullOptions): WorkerDownloads | undefined {
   if (opts.workerThreads === 0 || !session?.putBlobFile || opts.transport) return undefined;
-  const big = layers.filter((l) => l.size >= WORKER_MIN_SIZE);
-  const missing = (await Promise.all(big.map(async (l) => !(await store.hasBlob(l.digest))))).filter(Boolean).length;
-  const threads = opts.workerThreads ?? Math.min(MAX_PULL_WORKERS, missing - 1);
-  if (missing === 0 || threads <= 0) return undefined;
+  const big = missing.filter((l) => l.size >= WORKER_MIN_SIZE).length;
+  const threads = opts.workerThreads ?? Math.min(MAX_PULL_WORKERS, big - 1);
+  if (big === 0 || threads <= 0) return undefined;
   const workers = new WorkerDownloads(threads, opts.signal);
   workers.warm();
   return workers;
+}
+
+/**
+ * How the store already holds a layer ("Already exists"): as the gzip blob itself, or as
+ * the plain layer (built here, or inflated); undefined when it must be downloaded. Throws
+ * for a compression tbuild cannot read.
+ */
+async function heldAs(store: TransferStore, layer: Descriptor, diffId: Digest): Promise<"gzip" | "plain" | undefined> {
+  if (checkCompression(layer) === "gzip" && (await store.hasBlob(layer.digest))) return "gzip";
+  return (await store.hasBlob(diffId)) ? "plain" : undefined;
 }
 
 /** The layer's compression; throws for one tbuild cannot read (zstd, unknown media types). */
