@@ -277,7 +277,6 @@ describe.each([
 
   it("leaves the store clean, and a retry after a restart succeeds", async () => {
     let reg = await startRegistry();
-    const storageDir = reg.storageDir;
     try {
       const s = await newStore();
       const id = await makeImage(s, `${reg.host}/app/big:v1`, [{ small: Buffer.from("x") }, { big: randomBytes(48 * 1024 * 1024) }]);
@@ -305,7 +304,7 @@ describe.each([
       expect(check.bad).toEqual([]);
       expect(await b.index()).toEqual([]);
 
-      reg = await startRegistry({ storageDir, port: reg.port });
+      reg = await reg.restart();
       const pulled = await pullImage(b, ref, { ...fast, ...opts });
       expect(pulled.imageId).toBe(id);
       expect((await b.check()).bad).toEqual([]);
