@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { provisionalPlainSize } from "../store/index.js";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
 import type { CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
@@ -31,6 +30,7 @@ import {
   type Platform,
   type Reference,
 } from "../image/index.js";
+import { loadStore } from "./store-module.js";
 import { StreamTail } from "./stream-tail.js";
 import { MEDIA, selectPlatform } from "./types.js";
 import { WORKER_MIN_SIZE, WorkerDownloads } from "./worker-download.js";
@@ -96,8 +96,23 @@ export function hostPlatform(): Platform {
 
 const PULL_CONCURRENCY = 6;
 
-/** Pull `ref` from its registry into `store`, tagging it under its normalised name. */
-export async function pullImage(store: TransferStore, refText: string, opts: PullOptions = {}): Promise<PullResult> {
+/**
+ * Pull `ref` from its registry into `store`, tagging it under its normalised name. `store`
+ * may still be opening (a promise): the manifest and config are fetched meanwhile, and a
+ * store that fails to open is reported before any registry error.
+ */
+export async function pullImage(opening: TransferStore | Promise<TransferStore>, refText: string, opts: PullOptions = {}): Promise<PullResult> {
+  const storeReady = Promise.resolve(opening);
+  storeReady.catch(() => undefined); // awaited below, or before a registry error is thrown
+  try {
+    return await pullInto(storeReady, refText, opts);
+  } catch (e) {
+    await storeReady;
+    throw e;
+  }
+}
+
+async function pullInto(storeReady: Promise<TransferStore>, refText: string, opts: PullOptions): Promise<PullResult> {
   const ref = parseReference(refText);
   const client = new RegistryClient({ ...opts, registry: ref.domain });
   const want = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
@@ -127,6 +142,7 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
     throw new TbuildError("E_REGISTRY_DIGEST", `image ${formatReference(ref)} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff IDs`);
   }
 
+  const store = await storeReady;
   const held = await Promise.all(manifest.layers.map((layer, i) => heldAs(store, layer, diffIds[i] as Digest)));
   // With a staging session (the real store), layers are written unsynced into a private
   // folder and fsynced in one parallel batch at commit; nothing is visible before it.
@@ -263,6 +279,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
     if (lane) workers!.release(lane);
   }
   if (!gzip) return { diffId, size: stored.size };
+  const { provisionalPlainSize } = await loadStore();
   return { diffId, size: provisionalPlainSize(trailer ?? seen.bytes(), stored.size), compressed: { digest: stored.digest, size: stored.size } };
 }
 

@@ -16,11 +16,12 @@
 //    workers 812 and 816 ms, three 984 and 849, one 965 (second run), every big layer on
 //    four workers with this thread only coordinating 1038 (first run); skopeo 731 and 726.
 //    Two won 13 of the 20 rounds against three.
-import { WorkerPool, workerScriptUrl } from "../store/index.js";
+import type { WorkerPool } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";
 import type { DownloadJob, DownloadOutcome } from "./download-worker.js";
 import type { HttpResponse, HttpTransport } from "./http.js";
+import { loadStore } from "./store-module.js";
 import type { WrittenFile } from "./store-port.js";
 
 /** Blobs at least this big take a lane; configs and small layers stay on this thread. */
@@ -40,7 +41,7 @@ export type Lane = "here" | "worker";
  * first worker download, and end with close().
  */
 export class WorkerDownloads {
-  private pool: WorkerPool<DownloadJob, DownloadOutcome> | undefined;
+  private pool: Promise<WorkerPool<DownloadJob, DownloadOutcome>> | undefined;
   private readonly free: Lane[];
   private readonly waiting: ((lane: Lane) => void)[] = [];
 
@@ -68,12 +69,12 @@ export class WorkerDownloads {
 
   /** Start the threads now, so their boot overlaps the pull's own requests. */
   warm(): void {
-    this.workers().warm();
+    void this.workers().then((pool) => pool.warm());
   }
 
   /** Download `digest` (`size` bytes) from `repo` into a new file in `dir`. */
   async download(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string): Promise<DownloadedFile> {
-    const pool = this.workers();
+    const pool = await this.workers();
     let outcome: DownloadOutcome | undefined;
     const transport: HttpTransport = async (url, req) => {
       outcome = await pool.run({ url, headers: { ...req.headers }, dir, size }, { label: `blob ${digest}`, ...(this.signal ? { signal: this.signal } : {}) });
@@ -89,11 +90,11 @@ export class WorkerDownloads {
   }
 
   async close(): Promise<void> {
-    await this.pool?.close();
+    await (await this.pool)?.close();
   }
 
-  private workers(): WorkerPool<DownloadJob, DownloadOutcome> {
-    this.pool ??= new WorkerPool(workerScriptUrl(import.meta.url, "./download-worker.js"), { size: this.threads });
+  private workers(): Promise<WorkerPool<DownloadJob, DownloadOutcome>> {
+    this.pool ??= loadStore().then(({ WorkerPool, workerScriptUrl }) => new WorkerPool(workerScriptUrl(import.meta.url, "./download-worker.js"), { size: this.threads }));
     return this.pool;
   }
 }
