@@ -16,6 +16,11 @@
 //    workers 812 and 816 ms, three 984 and 849, one 965 (second run), every big layer on
 //    four workers with this thread only coordinating 1038 (first run); skopeo 731 and 726.
 //    Two won 13 of the 20 rounds against three.
+//  - the same, with the first request sent before the store loads, runs of 11 and 9
+//    rounds (load 1.96-4.09, then 1.50-2.13): two workers 857 and 793 ms, three 1005 and
+//    1002, skopeo 764 and 739; two won 16 of the 20. This thread also taking every big
+//    layer that finds no worker free (no wait for a lane) was no better: 901 against 808
+//    for two with waiting, 9 rounds (load 3.2-3.8), wins 4 to 5.
 import type { WorkerPool } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";
