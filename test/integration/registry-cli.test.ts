@@ -83,5 +83,6 @@ describe("tbuild pull/push/login/logout", () => {
     expect(pull.err).toContain("E_IO");
     expect(pull.err).toContain(`cannot open the store at ${root}`);
     expect(pull.err).not.toContain("E_REGISTRY");
+    expect(pull.out).toBe("");
   });
 });
