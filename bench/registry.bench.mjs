@@ -1,7 +1,8 @@
 // Registry benchmark: `tbuild push` and `tbuild pull` of an image with 512 MiB of layers
 // (4 × 128 MiB; each layer half random bytes, half repetitive text, so gzip has work to
 // do) against Debian's docker-registry on 127.0.0.1, side by side with `skopeo copy` of
-// the same image from the same OCI layout, alternating, median of RUNS. Every push goes to
+// the same image from the same OCI layout, alternating, median of RUNS (the two pulls take
+// turns going first, so use an even RUNS). Every push goes to
 // a fresh repository so every byte is sent. Writes bench/results/registry.json.
 // The layer data: half random bytes (incompressible: gzip stores them, so that half's gzip
 // is as big as its tar) and half one repeated text line (compresses ~300×), so each
@@ -134,10 +135,14 @@ try {
     res.skopeoPush.push(time("skopeo", ["copy", "-q", "--dest-tls-verify=false", `oci:${SRC}:${REF}`, `docker://${reg.host}/sk-${r}/bench:512m`]));
     res.tbuildPushWarm.push(time(process.execPath, [CLI, "push", "-q", `${reg.host}/tb-warm-${r}/bench:512m`], env));
     const dest = join(WORK, `pull-tb-${r}`);
-    res.tbuildPull.push(time(process.execPath, [CLI, "pull", "-q", `${reg.host}/sk-${r}/bench:512m`], { ...env, TBUILD_ROOT: dest }));
     const sdest = join(WORK, `pull-sk-${r}`);
     fs.mkdirSync(sdest, { recursive: true });
-    res.skopeoPull.push(time("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${reg.host}/sk-${r}/bench:512m`, `oci:${sdest}:bench`]));
+    const pulls = [
+      () => res.tbuildPull.push(time(process.execPath, [CLI, "pull", "-q", `${reg.host}/sk-${r}/bench:512m`], { ...env, TBUILD_ROOT: dest })),
+      () => res.skopeoPull.push(time("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${reg.host}/sk-${r}/bench:512m`, `oci:${sdest}:bench`])),
+    ];
+    // Which pull runs first alternates: the first one follows the pushes' writes into the registry.
+    for (const pull of r % 2 ? pulls.reverse() : pulls) pull();
     fs.rmSync(dest, { recursive: true, force: true });
     fs.rmSync(sdest, { recursive: true, force: true });
     reg.stop();
@@ -166,7 +171,7 @@ const result = {
   throughputMBs: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(total / 1e6 / (v / 1000))])),
   goal: "push and pull no slower than skopeo copy",
   met: m.tbuildPushCold <= m.skopeoPush && m.tbuildPull <= m.skopeoPull,
-  note: "layers: half random (stored by gzip), half repeated text; gzip ~50% of tar. push cold: tbuild gzips (its remembered gzip deleted first) while uploading; warm: reuses it. pull: both keep the gzip blobs as they came (verified, fsynced); tbuild inflates a layer on first use, not at pull",
+  note: "layers: half random (stored by gzip), half repeated text; gzip ~50% of tar. push cold: tbuild gzips (its remembered gzip deleted first) while uploading; warm: reuses it. pull: both keep the gzip blobs as they came (verified, fsynced); tbuild inflates a layer on first use, not at pull; the pulls alternate which runs first (tbuild on even runs, from 0)",
 };
 fs.mkdirSync(join(here, "results"), { recursive: true });
 fs.writeFileSync(join(here, "results", "registry.json"), JSON.stringify(result, null, 2) + "\n");

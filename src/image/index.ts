@@ -6,6 +6,7 @@ export * from "./types.js";
 export * from "./manifest.js";
 export * from "./platform.js";
 export * from "./transport.js";
+export * from "./random-access.js";
 export * from "./changes.js";
 // The archive codecs (tar-stream) are a second entry point, image/archive/index.ts, for the
 // edge folders only, so that pure importers of image/ never load tar-stream.

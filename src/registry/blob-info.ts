@@ -10,8 +10,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../util/index.js";
-import { readLayerRecord, seenBlobs, writeLayerRecord, type StorePaths } from "../store/index.js";
+import type { StorePaths } from "../store/index.js";
 import type { KnownBlob, PulledLayerRecord } from "./store-port.js";
+import { loadStore } from "./store-module.js";
 
 /** Locations kept per layer: enough for a few registries and mirrors. */
 const KEEP = 8;
@@ -20,17 +21,19 @@ const KEEP = 8;
 export async function recordPulledLayer(paths: StorePaths, r: PulledLayerRecord): Promise<void> {
   const here: KnownBlob = { digest: r.digest, size: r.size, registry: r.registry, repository: r.repository };
   const seen = distinct([here, ...(await knownGzip(paths, r.diffId))]);
+  const { writeLayerRecord } = await loadStore();
   await writeLayerRecord(paths, { diffId: r.diffId, digest: r.digest, size: r.size, uncompressedSize: r.uncompressedSize, provisional: true, seen });
 }
 
 /** The gzip forms of layer `diffId` that pulls saw, newest first: its record's, then those an older tbuild kept apart. */
 export async function knownGzip(paths: StorePaths, diffId: Digest): Promise<KnownBlob[]> {
-  const rec = await readLayerRecord(paths, diffId);
+  const rec = await (await loadStore()).readLayerRecord(paths, diffId);
   return distinct([...(rec?.seen ?? []), ...(await legacyHints(paths, diffId))]);
 }
 
 /** The list an older tbuild kept for `diffId`; a missing or unreadable file counts as empty. */
 async function legacyHints(paths: StorePaths, diffId: Digest): Promise<KnownBlob[]> {
+  const { seenBlobs } = await loadStore();
   try {
     return seenBlobs(JSON.parse(await readFile(join(paths.data, "blob-info", digestHex(diffId)), "utf8")));
   } catch {

@@ -7,8 +7,8 @@ import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promis
 import { dirname, join } from "node:path";
 import { TbuildError, digestHex, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { Annotation, MediaType, parseReference } from "../image/index.js";
-import { tempName, writeFileAtomic } from "../store/index.js";
 import { RegistryClient, type RegistryClientOptions } from "./client.js";
+import { loadStore } from "./store-module.js";
 
 /** A descriptor as the cache needs it. */
 export interface BlobRef {
@@ -78,7 +78,7 @@ export function localBackend(dir: string, tag = "latest"): CacheBackend {
       const st = await stat(dest).catch(() => undefined);
       if (st?.size === b.size) return "exists";
       await mkdir(tmpDir, { recursive: true });
-      const tmp = join(tmpDir, tempName());
+      const tmp = join(tmpDir, (await loadStore()).tempName());
       const fh = await open(tmp, "wx");
       try {
         for await (const c of verifyStream(body(), b, `blob ${b.digest}`)) await fh.write(c);
@@ -95,6 +95,7 @@ export function localBackend(dir: string, tag = "latest"): CacheBackend {
     },
     putManifest: async (bytes) => {
       const digest = sha256Digest(bytes);
+      const { writeFileAtomic } = await loadStore();
       await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
       await mkdir(tmpDir, { recursive: true });
       await writeFileAtomic(tmpDir, blobPath(digest), bytes);

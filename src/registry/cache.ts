@@ -30,9 +30,9 @@
 // against distribution 2.8).
 import { TbuildError, canonicalJson, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { MediaType } from "../image/index.js";
-import { gunzip } from "../store/index.js";
 import { localBackend, registryBackend, type CacheBackend } from "./cache-backends.js";
 import type { RegistryClientOptions } from "./client.js";
+import { loadStore } from "./store-module.js";
 import type { StoredBlob, TransferStore } from "./store-port.js";
 import { checkDigest, mapLimit } from "./transfer.js";
 
@@ -200,6 +200,7 @@ export class ImportedCache {
     if (await store.hasBlob(diffId)) return { digest: diffId, size: layer.size };
     const what = `layer ${layer.digest} of ${this.backend.name}`;
     // Bytes that are not gzip cannot be the blob the cache's manifest names.
+    const { gunzip } = await loadStore();
     const raw = gunzip(this.backend.openBlob({ digest: layer.digest, size: layer.compressedSize }), (cause) => new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${cause.message}): it does not match its digest`, { cause, hint: "the registry sent corrupted data; nothing was stored" }));
     const stored = await store.putBlob(checkDigest(raw, diffId, `${what}: its uncompressed content`), diffId);
     this.downloaded.push(layer.digest);

@@ -1,13 +1,16 @@
-// A worker thread of a pull (worker-download.ts starts it): one blob GET per job, through
-// the main thread's transport (sendHttp: redirects, Authorization dropped across origins),
-// hashed and written into the store's staging folder (writeVerifiedTemp: node:crypto on
-// this thread, fsync), so hashing and HTTP parsing of big layers use more than one core. The
-// main thread keeps auth, retries and verification: this thread only says what happened.
-// It loads the store through store/worker.ts, not index.ts: 6 modules instead of 44 (a
-// worker's boot took ~33 ms of CPU instead of ~72; an empty worker's ~28).
+// A worker thread of a pull (worker-download.ts starts it): one blob GET per job, sent
+// with http.ts's sendHttp (the client's own default transport: redirects followed,
+// Authorization dropped across origins), hashed and written into the store's staging
+// folder (writeVerifiedTemp: node:crypto on this thread, fsync), so hashing and HTTP
+// parsing of big layers use more than one core. The main thread keeps auth, retries and
+// verification: this thread only says what happened (a DownloadOutcome).
+// It loads the store through store/worker.ts, not index.ts: 8 of our modules instead of
+// index.ts's 44 (a worker's boot took ~33 ms of CPU instead of ~72; an empty worker's ~28).
+import { rm } from "node:fs/promises";
 import { JobCancelled, serveJobs, writeVerifiedTemp } from "../store/worker.js";
 import type { Digest } from "../util/index.js";
 import { sendHttp } from "./http.js";
+import { StreamTail } from "./stream-tail.js";
 
 export interface DownloadJob {
   readonly url: string;
@@ -42,13 +45,20 @@ class SizeMismatch extends Error {
   }
 }
 
-/** A download that stops (JobCancelled, its file removed) when the pool cancels it, even while no byte arrives. */
+/**
+ * A download that stops (JobCancelled, its file removed) when the pool cancels it, even while
+ * no byte arrives. A cancel seen only once the file is written (during its fsync, or between
+ * two polls) removes the file too: the pool rejects a cancelled job, so nobody else would.
+ */
 async function cancellable(job: DownloadJob, cancelled: () => boolean): Promise<DownloadOutcome> {
   const stop = new AbortController();
   const poll = setInterval(() => cancelled() && stop.abort(), CANCEL_POLL_MS);
   try {
     const out = await download(job, stop.signal);
-    if (stop.signal.aborted) throw new JobCancelled("the download was cancelled");
+    if (stop.signal.aborted || cancelled()) {
+      if (out.kind === "written") await rm(out.path, { force: true });
+      throw new JobCancelled("the download was cancelled");
+    }
     return out;
   } finally {
     clearInterval(poll);
@@ -67,12 +77,12 @@ async function download(job: DownloadJob, signal: AbortSignal): Promise<Download
     return { kind: "answer", status: res.status, statusText: res.statusText, headers, text: (await res.text().catch(() => "")).slice(0, ANSWER_TEXT_MAX) };
   }
   const body = res.body;
-  let tail: Uint8Array = new Uint8Array(0);
+  const tail = new StreamTail();
   let broke: { e: unknown } | undefined;
   const counted = async function* () {
     try {
       for await (const c of body) {
-        tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
+        tail.see(c);
         yield c;
       }
     } catch (e) {
@@ -83,7 +93,7 @@ async function download(job: DownloadJob, signal: AbortSignal): Promise<Download
   try {
     const mismatch = (what: "size" | "digest", _want: unknown, got: string | number) => new SizeMismatch(what === "size" && typeof got === "number" ? got : undefined);
     const t = await writeVerifiedTemp(job.dir, counted(), { size: job.size }, mismatch, { hashInProcess: true });
-    return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: Uint8Array.from(tail.subarray(-4)) };
+    return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: tail.bytes() };
   } catch (e) {
     if (broke) return fault("body", broke.e);
     // Stopping early destroyed the response (its iterator was returned).

@@ -3,9 +3,10 @@
 // layers remembered by the store (compressLayer), and pulled layers' records with the gzip
 // blobs pulls saw in registries (blob-info.ts).
 import { MediaType } from "../image/index.js";
-import { StoreDestination, compressLayer, type Store } from "../store/index.js";
+import type { Store } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import { knownGzip, recordPulledLayer } from "./blob-info.js";
+import { loadStore } from "./store-module.js";
 import type { TransferStore } from "./store-port.js";
 
 export function storeTransfer(store: Store): TransferStore {
@@ -31,23 +32,24 @@ export function storeTransfer(store: Store): TransferStore {
       };
     },
     begin: () => {
-      const dest = new StoreDestination(store);
+      // `store` is open, so its module is loaded: this resolves at once.
+      const staging = loadStore().then(({ StoreDestination }) => new StoreDestination(store));
       const expect = (digest: Digest, size: number | undefined) => ({ digest, ...(size !== undefined ? { size } : {}) });
       const report = (mismatch: (got: string) => Error) => (what: "size" | "digest", _want: unknown, got: string | number) => mismatch(what === "digest" ? String(got) : `${got} bytes`);
       return {
-        putBlob: (src, expected, mismatch, size) => dest.putBlob(src, expect(expected, size), { hashInProcess: true, mismatch: report(mismatch) }),
-        putBlobFile: (write, expected, mismatch, size) => dest.adoptBlob(write, expect(expected, size), { mismatch: report(mismatch) }),
+        putBlob: async (src, expected, mismatch, size) => (await staging).putBlob(src, expect(expected, size), { hashInProcess: true, mismatch: report(mismatch) }),
+        putBlobFile: async (write, expected, mismatch, size) => (await staging).adoptBlob(write, expect(expected, size), { mismatch: report(mismatch) }),
         commit: async (img) => {
-          const [r] = await dest.commitPending([img]);
+          const [r] = await (await staging).commitPending([img]);
           return { manifestDigest: r!.manifestDigest };
         },
-        abort: () => dest.abort(),
+        abort: async () => (await staging).abort(),
       };
     },
     recordLayer: (r) => recordPulledLayer(store.paths, r),
     knownGzip: (diffId) => knownGzip(store.paths, diffId),
     compressedLayer: async (diffId, sink) => {
-      const info = await compressLayer(store, diffId, sink);
+      const info = await (await loadStore()).compressLayer(store, diffId, sink);
       return { ...info, mediaType: MediaType.OCI_LAYER_GZIP, open: () => store.openBlob(info.digest) };
     },
   };

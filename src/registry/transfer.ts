@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { provisionalPlainSize } from "../store/index.js";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
 import type { CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
@@ -31,6 +30,8 @@ import {
   type Platform,
   type Reference,
 } from "../image/index.js";
+import { loadStore } from "./store-module.js";
+import { StreamTail } from "./stream-tail.js";
 import { MEDIA, selectPlatform } from "./types.js";
 import { WORKER_MIN_SIZE, WorkerDownloads } from "./worker-download.js";
 
@@ -95,8 +96,23 @@ export function hostPlatform(): Platform {
 
 const PULL_CONCURRENCY = 6;
 
-/** Pull `ref` from its registry into `store`, tagging it under its normalised name. */
-export async function pullImage(store: TransferStore, refText: string, opts: PullOptions = {}): Promise<PullResult> {
+/**
+ * Pull `ref` from its registry into `store`, tagging it under its normalised name. `store`
+ * may still be opening (a promise): the manifest and config are fetched meanwhile, and a
+ * store that fails to open is reported before any registry error.
+ */
+export async function pullImage(opening: TransferStore | Promise<TransferStore>, refText: string, opts: PullOptions = {}): Promise<PullResult> {
+  const storeReady = Promise.resolve(opening);
+  storeReady.catch(() => undefined); // awaited below, or before a registry error is thrown
+  try {
+    return await pullInto(storeReady, refText, opts);
+  } catch (e) {
+    await storeReady;
+    throw e;
+  }
+}
+
+async function pullInto(storeReady: Promise<TransferStore>, refText: string, opts: PullOptions): Promise<PullResult> {
   const ref = parseReference(refText);
   const client = new RegistryClient({ ...opts, registry: ref.domain });
   const want = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
@@ -126,22 +142,21 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
     throw new TbuildError("E_REGISTRY_DIGEST", `image ${formatReference(ref)} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff IDs`);
   }
 
+  const store = await storeReady;
+  const held = await Promise.all(manifest.layers.map((layer, i) => heldAs(store, layer, diffIds[i] as Digest)));
   // With a staging session (the real store), layers are written unsynced into a private
   // folder and fsynced in one parallel batch at commit; nothing is visible before it.
   const session = store.begin?.();
-  const workers = await startWorkers(store, session, manifest.layers, opts);
+  const workers = startWorkers(session, manifest.layers.filter((_, i) => held[i] === undefined), opts);
   try {
     let downloaded = false;
     // 6 downloads at once, as containers/image (skopeo, podman): a pull now only streams
     // bytes to disk, and a fourth layer waiting for one of three cost ~4% on the bench.
     const layers = await mapLimit(manifest.layers, opts.concurrency ?? PULL_CONCURRENCY, async (layer, i) => {
       const diffId = diffIds[i] as Digest;
-      const gzip = checkCompression(layer) === "gzip";
-      // The gzip blob itself, else the plain layer (built here, or inflated), is "Already exists".
-      const held = gzip && (await store.hasBlob(layer.digest)) ? "gzip" : (await store.hasBlob(diffId)) ? "plain" : undefined;
-      if (held) {
+      if (held[i]) {
         opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "exists" });
-        const stored = held === "gzip" ? { diffId, size: layer.size, compressed: { digest: layer.digest, size: layer.size } } : { diffId, size: await blobSize(store, diffId) };
+        const stored = held[i] === "gzip" ? { diffId, size: layer.size, compressed: { digest: layer.digest, size: layer.size } } : { diffId, size: await blobSize(store, diffId) };
         return { digest: layer.digest, diffId, status: "exists" as const, stored };
       }
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
@@ -188,19 +203,28 @@ export async function pullImage(store: TransferStore, refText: string, opts: Pul
 const MAX_PULL_WORKERS = 2;
 
 /**
- * The worker threads for the big layers the store lacks (PullOptions.workerThreads),
- * started now so that they boot while the pull checks the store. They write into the
- * session's staging folder; a transport of the caller's own runs only on this thread.
+ * The worker threads for the big layers among `missing` (PullOptions.workerThreads),
+ * started now so that they boot while the pull asks for the first blobs. They write into
+ * the session's staging folder; a transport of the caller's own runs only on this thread.
  */
-async function startWorkers(store: TransferStore, session: TransferSession | undefined, layers: readonly Descriptor[], opts: PullOptions): Promise<WorkerDownloads | undefined> {
+function startWorkers(session: TransferSession | undefined, missing: readonly Descriptor[], opts: PullOptions): WorkerDownloads | undefined {
   if (opts.workerThreads === 0 || !session?.putBlobFile || opts.transport) return undefined;
-  const big = layers.filter((l) => l.size >= WORKER_MIN_SIZE);
-  const missing = (await Promise.all(big.map(async (l) => !(await store.hasBlob(l.digest))))).filter(Boolean).length;
-  const threads = opts.workerThreads ?? Math.min(MAX_PULL_WORKERS, missing - 1);
-  if (missing === 0 || threads <= 0) return undefined;
+  const big = missing.filter((l) => l.size >= WORKER_MIN_SIZE).length;
+  const threads = opts.workerThreads ?? Math.min(MAX_PULL_WORKERS, big - 1);
+  if (big === 0 || threads <= 0) return undefined;
   const workers = new WorkerDownloads(threads, opts.signal);
   workers.warm();
   return workers;
+}
+
+/**
+ * How the store already holds a layer ("Already exists"): as the gzip blob itself, or as
+ * the plain layer (built here, or inflated); undefined when it must be downloaded. Throws
+ * for a compression tbuild cannot read.
+ */
+async function heldAs(store: TransferStore, layer: Descriptor, diffId: Digest): Promise<"gzip" | "plain" | undefined> {
+  if (checkCompression(layer) === "gzip" && (await store.hasBlob(layer.digest))) return "gzip";
+  return (await store.hasBlob(diffId)) ? "plain" : undefined;
 }
 
 /** The layer's compression; throws for one tbuild cannot read (zstd, unknown media types). */
@@ -219,14 +243,16 @@ function checkCompression(layer: Descriptor): "gzip" | "none" {
  */
 async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, workers: WorkerDownloads | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
   const gzip = checkCompression(layer) === "gzip";
-  let tail: Uint8Array = new Uint8Array(0);
+  // The gzip trailer: seen here chunk by chunk, or sent back by a worker.
+  const seen = new StreamTail();
+  let trailer: Uint8Array | undefined;
   const progress = (done: number) => opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
   const source = async function* () {
     // The store's writer hashes the bytes and keeps nothing that differs: the client need not hash them too.
     let done = 0;
     for await (const c of client.openBlob(ref.path, layer.digest, layer.size, { verifiedBy: "consumer" })) {
       done += c.byteLength;
-      tail = c.byteLength >= 4 ? c : Buffer.concat([tail, c]).subarray(-4);
+      seen.see(c);
       progress(done);
       yield c;
     }
@@ -242,7 +268,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
       lane === "worker"
         ? await session!.putBlobFile!(async (dir) => {
             const file = await workers!.download(client, ref.path, layer.digest, layer.size, dir);
-            tail = file.tail;
+            trailer = file.tail;
             progress(file.size);
             return file;
           }, want, mismatch, layer.size)
@@ -253,7 +279,8 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
     if (lane) workers!.release(lane);
   }
   if (!gzip) return { diffId, size: stored.size };
-  return { diffId, size: provisionalPlainSize(tail.subarray(-4), stored.size), compressed: { digest: stored.digest, size: stored.size } };
+  const { provisionalPlainSize } = await loadStore();
+  return { diffId, size: provisionalPlainSize(trailer ?? seen.bytes(), stored.size), compressed: { digest: stored.digest, size: stored.size } };
 }
 
 /**

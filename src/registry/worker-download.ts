@@ -1,13 +1,14 @@
-// Big blob downloads of a pull on worker threads (download-worker.ts), when asked for
-// (PullOptions.workerThreads). A worker does the whole download (GET, hash, write, fsync);
-// the main thread sends it as a transport, so auth (a 401 answers with a fresh token),
-// retries and error reporting are the client's as for any request, and verifies the file
-// against the descriptor before staging it.
+// The lanes of a pull's big blob downloads: this thread and worker threads
+// (download-worker.ts), which transfer.ts starts by default when a pull lacks more than one
+// big layer (PullOptions.workerThreads overrides). A worker does the whole download (GET,
+// hash, write, fsync); the client runs the worker's job as the request's transport, so
+// auth (a 401 answers with a fresh token), retries and error reporting are the client's as
+// for any request, and this thread verifies the file against the descriptor before staging it.
 // Why: on one thread, hashing and HTTP parsing of the 512 MiB bench's ~270 MB is the cost,
-// and skopeo spreads it over both cores. Each worker costs ~35 ms of CPU to start (an empty
+// and skopeo spreads it over both cores. Each worker costs ~33 ms of CPU to start (an empty
 // one ~28; download-worker.ts), so a pull starts one per big missing layer beyond the
-// first, at most two, and none for a single big layer. Measured on the 2-core bench
-// machine, medians of alternated rounds:
+// first, at most MAX_PULL_WORKERS (transfer.ts), and none for a single big layer.
+// Measured on the 2-core bench machine, medians of alternated rounds:
 //  - workers loading the whole store (~72 ms each to start), 11 rounds with no other work
 //    running: this thread alone 885 ms, two workers 859, three 764, skopeo 710; with other
 //    work filling both cores (load 3.4-4.4) two workers were up to 7% slower than none.
@@ -15,11 +16,17 @@
 //    workers 812 and 816 ms, three 984 and 849, one 965 (second run), every big layer on
 //    four workers with this thread only coordinating 1038 (first run); skopeo 731 and 726.
 //    Two won 13 of the 20 rounds against three.
-import { WorkerPool, workerScriptUrl } from "../store/index.js";
+//  - the same, with the first request sent before the store loads, runs of 11 and 9
+//    rounds (load 1.96-4.09, then 1.50-2.13): two workers 857 and 793 ms, three 1005 and
+//    1002, skopeo 764 and 739; two won 16 of the 20. This thread also taking every big
+//    layer that finds no worker free (no wait for a lane) was no better: 901 against 808
+//    for two with waiting, 9 rounds (load 3.2-3.8), wins 4 to 5.
+import type { WorkerPool } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";
 import type { DownloadJob, DownloadOutcome } from "./download-worker.js";
 import type { HttpResponse, HttpTransport } from "./http.js";
+import { loadStore } from "./store-module.js";
 import type { WrittenFile } from "./store-port.js";
 
 /** Blobs at least this big take a lane; configs and small layers stay on this thread. */
@@ -39,7 +46,7 @@ export type Lane = "here" | "worker";
  * first worker download, and end with close().
  */
 export class WorkerDownloads {
-  private pool: WorkerPool<DownloadJob, DownloadOutcome> | undefined;
+  private pool: Promise<WorkerPool<DownloadJob, DownloadOutcome>> | undefined;
   private readonly free: Lane[];
   private readonly waiting: ((lane: Lane) => void)[] = [];
 
@@ -67,12 +74,12 @@ export class WorkerDownloads {
 
   /** Start the threads now, so their boot overlaps the pull's own requests. */
   warm(): void {
-    this.workers().warm();
+    void this.workers().then((pool) => pool.warm());
   }
 
   /** Download `digest` (`size` bytes) from `repo` into a new file in `dir`. */
   async download(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string): Promise<DownloadedFile> {
-    const pool = this.workers();
+    const pool = await this.workers();
     let outcome: DownloadOutcome | undefined;
     const transport: HttpTransport = async (url, req) => {
       outcome = await pool.run({ url, headers: { ...req.headers }, dir, size }, { label: `blob ${digest}`, ...(this.signal ? { signal: this.signal } : {}) });
@@ -88,11 +95,11 @@ export class WorkerDownloads {
   }
 
   async close(): Promise<void> {
-    await this.pool?.close();
+    await (await this.pool)?.close();
   }
 
-  private workers(): WorkerPool<DownloadJob, DownloadOutcome> {
-    this.pool ??= new WorkerPool(workerScriptUrl(import.meta.url, "./download-worker.js"), { size: this.threads });
+  private workers(): Promise<WorkerPool<DownloadJob, DownloadOutcome>> {
+    this.pool ??= loadStore().then(({ WorkerPool, workerScriptUrl }) => new WorkerPool(workerScriptUrl(import.meta.url, "./download-worker.js"), { size: this.threads }));
     return this.pool;
   }
 }

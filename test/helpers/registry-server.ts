@@ -1,6 +1,8 @@
 // A real distribution registry (Debian's docker-registry) for the test suites: started on
 // 127.0.0.1 with a free port, a temporary storage folder and a generated config.yml
-// (optionally htpasswd basic auth). Reusable by any suite: startRegistry() … stop().
+// (optionally htpasswd basic auth). Reusable by any suite: startRegistry() … stop(); a
+// test that kills it mid-way restarts it with restart(), and stop() of the last one
+// removes every folder they made.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -37,7 +39,12 @@ export interface RegistryServer {
   blobPath(digest: string): string;
   /** Kill the server now (SIGKILL), keeping its storage. */
   kill(): Promise<void>;
-  /** Kill the server and remove its temporary folders (unless storageDir was given). */
+  /**
+   * Kill the server (if running) and start a new one on the same storage and port. The new
+   * server's stop() removes this one's folders too: call it instead of this one's.
+   */
+  restart(): Promise<RegistryServer>;
+  /** Kill the server and remove its temporary folders (storageDir only when it made it). */
   stop(): Promise<void>;
 }
 
@@ -58,7 +65,21 @@ export async function freePort(): Promise<number> {
 
 /** Start a registry and wait until GET /v2/ answers (200, or 401 with auth). */
 export async function startRegistry(opts: RegistryServerOptions = {}): Promise<RegistryServer> {
+  return await start(opts, []);
+}
+
+/** startRegistry, whose stop() also removes `earlier` (the folders of the servers it replaces). */
+async function start(opts: RegistryServerOptions, earlier: readonly string[]): Promise<RegistryServer> {
   const work = mkdtempSync(join(tmpdir(), "tbuild-registry-"));
+  try {
+    return await serve(opts, work, [...earlier, work]);
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function serve(opts: RegistryServerOptions, work: string, owned: readonly string[]): Promise<RegistryServer> {
   const storageDir = opts.storageDir ?? join(work, "storage");
   const port = opts.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
@@ -149,9 +170,13 @@ export async function startRegistry(opts: RegistryServerOptions = {}): Promise<R
       return join(storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
     },
     kill,
+    restart: async () => {
+      await kill();
+      return await start({ ...opts, storageDir, port }, owned);
+    },
     stop: async () => {
       await kill();
-      rmSync(work, { recursive: true, force: true });
+      for (const d of owned) rmSync(d, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,6 @@
 // tbuild pull / push / login / logout through main() with the real src/store Store and a
 // real docker-registry (with htpasswd auth) on 127.0.0.1.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,5 +72,17 @@ describe("tbuild pull/push/login/logout", () => {
     const denied = await run(["pull", "--root", join(dir, "d"), ref], env);
     expect(denied.code).toBe(1);
     expect(denied.err).toContain("E_REGISTRY_AUTH");
+  });
+  it("pull reports a store that cannot be opened before the registry's answer, though it asks the registry while the store opens", async () => {
+    const env = { HOME: join(dir, "nobody"), XDG_CONFIG_HOME: join(dir, "nobody", "cfg") };
+    const root = join(dir, "not-a-folder");
+    writeFileSync(root, "x");
+    // Without credentials the registry refuses (401): the store's error must still win.
+    const pull = await run(["pull", "--root", root, `${reg.host}/team/none:v1`], env);
+    expect(pull.code).toBe(1);
+    expect(pull.err).toContain("E_IO");
+    expect(pull.err).toContain(`cannot open the store at ${root}`);
+    expect(pull.err).not.toContain("E_REGISTRY");
+    expect(pull.out).toBe("");
   });
 });

@@ -76,6 +76,22 @@ describe("pulling big layers on worker threads (docker-registry on 127.0.0.1)", 
     expect(counts.filter((n) => n > 1)).toHaveLength(1);
   });
 
+  it("a big layer the store holds plain (built here) counts as present: one other big layer missing starts no worker", async () => {
+    const kept = buildTar([{ name: "kept", content: randomBytes(BIG) }]);
+    const store = await newStore();
+    const ref = `${reg.host}/w/held-plain:v1`;
+    await putTarImage(store, ref, [kept, buildTar([{ name: "new", content: randomBytes(BIG) }])]);
+    const [held, missing] = (await pushImage(store, ref, fast)).layers.map((l) => l.digest);
+    const b = await newStore();
+    await putTarImage(b, "local/built:v1", [kept]);
+    const events: TransferEvent[] = [];
+    const pulled = await pullImage(b, ref, { retries: fast.retries, backoffMs: fast.backoffMs, onEvent: (e) => events.push(e) });
+    expect(pulled.layers.map((l) => l.status)).toEqual(["exists", "pulled"]);
+    expect(events.filter((e) => e.kind === "bytes" && e.digest === held)).toEqual([]);
+    // Read here, chunk by chunk: a worker (started for a "missing" layer the store has) would have taken it and reported once.
+    expect(events.filter((e) => e.kind === "bytes" && e.digest === missing).length).toBeGreaterThan(1);
+  });
+
   it("a big blob corrupted on the registry's disk is rejected (E_REGISTRY_DIGEST) and nothing is stored", async () => {
     const { ref, big } = await pushBig("w/corrupt");
     const path = reg.blobPath(big);

@@ -214,7 +214,7 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
     const ref = `${reg.host}/app/redirected:v1`;
     // The second layer is big enough to be downloaded on a worker thread: its redirect too must drop the credentials.
     const id = await makeImage(s, ref, [{ a: randomBytes(300_000) }, { b: randomBytes(17 * 1024 * 1024) }]);
-    await pushImage(s, ref, fast);
+    const big = (await pushImage(s, ref, fast)).layers[1]!.digest;
     // "storage" serves blobs from the real registry; the front asks for Basic auth, proxies
     // the API and answers each blob GET with a 307 to storage, as registries backed by S3 do.
     const storageAuth: (string | undefined)[] = [];
@@ -232,8 +232,11 @@ describe("registry pull/push (docker-registry on 127.0.0.1)", () => {
       } else proxy(reg.host, req, res);
     });
     const b = await newStore();
-    const pulled = await pullImage(b, `${front}/app/redirected:v1`, { ...fast, workerThreads: 1, credentials: async () => ({ username: "u", password: "p" }) });
+    const events: TransferEvent[] = [];
+    const pulled = await pullImage(b, `${front}/app/redirected:v1`, { ...fast, workerThreads: 1, credentials: async () => ({ username: "u", password: "p" }), onEvent: (e) => events.push(e) });
     expect(pulled.imageId).toBe(id);
+    // The big layer went to the worker, which reports its bytes once, at the end (this thread reports each chunk).
+    expect(events.filter((e) => e.kind === "bytes" && e.digest === big)).toHaveLength(1);
     expect(storageAuth).toHaveLength(3); // the config and both layers
     expect(storageAuth).toEqual([undefined, undefined, undefined]);
     expect(frontAuth.filter((a) => a !== undefined).length).toBeGreaterThanOrEqual(4);
@@ -274,7 +277,6 @@ describe.each([
 
   it("leaves the store clean, and a retry after a restart succeeds", async () => {
     let reg = await startRegistry();
-    const storageDir = reg.storageDir;
     try {
       const s = await newStore();
       const id = await makeImage(s, `${reg.host}/app/big:v1`, [{ small: Buffer.from("x") }, { big: randomBytes(48 * 1024 * 1024) }]);
@@ -302,7 +304,7 @@ describe.each([
       expect(check.bad).toEqual([]);
       expect(await b.index()).toEqual([]);
 
-      reg = await startRegistry({ storageDir, port: reg.port });
+      reg = await reg.restart();
       const pulled = await pullImage(b, ref, { ...fast, ...opts });
       expect(pulled.imageId).toBe(id);
       expect((await b.check()).bad).toEqual([]);

@@ -67,6 +67,12 @@ describe("architecture", () => {
     expect(loaded.filter((f) => !f.startsWith("store/"))).toEqual([]);
   });
 
+  it("registry/index.ts loads no store module at run time (a pull's first request goes out while the store loads: registry/store-module.ts)", () => {
+    const loaded = [...runtimeGraph("registry/index.ts")];
+    expect(loaded).toContain("registry/transfer.ts");
+    expect(loaded.filter((f) => f.startsWith("store/"))).toEqual([]);
+  });
+
   for (const file of files) {
     const folder = file.includes("/") ? file.split("/")[0]! : "";
     if (!folder) continue;

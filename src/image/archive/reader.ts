@@ -14,7 +14,8 @@ import { parseConfig, parseIndex, parseManifest, decodeJson } from "../manifest.
 import { formatReference, parseReference } from "../reference.js";
 import type { BlobInfo, ImageDestination, ImageSource, RandomAccessInput, TransferImage, TransferLayer } from "../transport.js";
 import type { Descriptor, DockerArchiveManifestEntry, ImageConfig } from "../types.js";
-import { collect, hashBytes, isGzip, maybeGunzip, once, peek, prepend, rangeChunks, readFully, type ArchiveCodecDeps } from "./deps.js";
+import { rangeChunks, readFully } from "../random-access.js";
+import { collect, hashBytes, isGzip, maybeGunzip, once, peek, prepend, type ArchiveCodecDeps } from "./deps.js";
 import { TarIndexError, indexTar, readExactly, type TarIndexEntry } from "./tar-index.js";
 
 /** Entries up to this size (and JSON files) are kept in memory until the manifest is read. */

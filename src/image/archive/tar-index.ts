@@ -4,7 +4,7 @@
 // streaming path) accepts: ustar and GNU headers, PAX `path`/`linkpath`/`size` records
 // (global ones too) and GNU long names, with the same checksum and format checks.
 import type { RandomAccessInput } from "../transport.js";
-import { readFully } from "./deps.js";
+import { readFully } from "../random-access.js";
 
 const BLOCK = 512;
 /** Largest PAX or GNU long-name body read (tar-stream's limit too). */
