@@ -1,8 +1,8 @@
 // A worker thread of a pull (worker-download.ts starts it): one blob GET per job, sent
 // with http.ts's sendHttp (the client's own default transport: redirects followed,
 // Authorization dropped across origins), hashed and written into the store's staging
-// folder (writeVerifiedTemp: node:crypto on this thread, fsync), so hashing and HTTP
-// parsing of big layers use more than one core. The main thread keeps auth, retries and
+// folder (writeVerifiedTemp: node:crypto on this thread, O_DIRECT writes, fsync), so
+// hashing and HTTP parsing of big layers use more than one core. The main thread keeps auth, retries and
 // verification: this thread only says what happened (a DownloadOutcome).
 // It loads the store through store/worker.ts, not index.ts: 8 of our modules instead of
 // index.ts's 44 (a worker's boot took ~33 ms of CPU instead of ~72; an empty worker's ~28).

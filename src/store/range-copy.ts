@@ -7,7 +7,7 @@
 import { createHash, type Hash } from "node:crypto";
 import * as fs from "node:fs";
 import type { Digest } from "../util/index.js";
-import { DirectFile, alignedBuffers } from "./direct-file.js";
+import { ChunkWriter } from "./direct-file.js";
 import { JobCancelled } from "./worker-serve.js";
 
 export interface RangeCopyJob {
@@ -26,20 +26,11 @@ export interface RangeCopyResult {
 }
 
 /**
- * Bytes per write: the largest request this virtio disk takes (max_sectors_kb 4096); on the
- * 512 MiB bench 4 MiB beat 1 MiB and 8 MiB with O_DIRECT writes.
- */
-export const CHUNK = 4 << 20;
-/**
  * Bytes per read: each piece is hashed right after it is read, while it is still in the
  * core's L2 cache (2 MiB here). Reading and hashing whole 4 MiB chunks cost ~0.07 s more
  * user time per 512 MiB load (0.58-0.74 s against 0.50-0.54, 5 runs each).
  */
 const READ = 256 << 10;
-/** Writes in flight while the next chunk is read and hashed (a direct write waits for the device). */
-const WRITES_IN_FLIGHT = 2;
-/** Buffer rings (WRITES_IN_FLIGHT + 1 chunks) not in use, reused by the next copy on this thread. */
-const spareRings: Uint8Array[][] = [];
 
 /**
  * Copy `job.size` bytes at `job.offset` of `job.fd` to a new `job.path`, hashing them.
@@ -50,34 +41,22 @@ const spareRings: Uint8Array[][] = [];
  * worker 50-110 ms per 128 MiB layer). On any failure or cancel the file is removed.
  */
 export async function copyRangeToFile(job: RangeCopyJob, cancelled: () => boolean): Promise<RangeCopyResult> {
-  const aligned = spareRings.pop() ?? alignedBuffers(WRITES_IN_FLIGHT + 1, CHUNK);
-  const ring = aligned ?? Array.from({ length: WRITES_IN_FLIGHT + 1 }, () => new Uint8Array(CHUNK));
-  const out = DirectFile.create(job.path, aligned !== undefined);
+  const out = ChunkWriter.create(job.path);
   const h = createHash("sha256");
-  const writes: Promise<void>[] = [];
-  let copied = 0;
   let keep = false;
   try {
-    for (let slot = 0; copied < job.size; slot++) {
+    while (out.size < job.size) {
       if (cancelled()) throw new JobCancelled("cancelled");
-      // The oldest write used this slot's buffer.
-      if (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
-      const buf = ring[slot % ring.length]!;
-      const n = readHashed(job.fd, buf.subarray(0, Math.min(buf.length, job.size - copied)), job.offset + copied, h);
+      const buf = await out.next();
+      const n = readHashed(job.fd, buf.subarray(0, Math.min(buf.length, job.size - out.size)), job.offset + out.size, h);
       if (n === 0) break;
-      const chunk = buf.subarray(0, n);
-      const w = out.write(chunk, copied);
-      w.catch(() => undefined); // observed in turn
-      writes.push(w);
-      copied += n;
+      out.write(n);
     }
-    while (writes.length) await writes.shift();
-    keep = copied === job.size;
-    return { digest: `sha256:${h.digest("hex")}` as Digest, size: copied };
+    await out.flush();
+    keep = out.size === job.size;
+    return { digest: `sha256:${h.digest("hex")}` as Digest, size: out.size };
   } finally {
-    await Promise.allSettled(writes);
     await out.close();
-    if (aligned) spareRings.push(aligned);
     if (!keep) fs.rmSync(job.path, { force: true });
   }
 }

@@ -1,0 +1,66 @@
+// Big streamed blobs (a pull's layers) written around the page cache: temp-file.ts's
+// writeVerifiedTemp through direct-file.ts's ChunkWriter, and every failure path leaving
+// no file behind.
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { DIRECT_ALIGN } from "../../../src/store/direct-file.js";
+import { writeVerifiedTemp } from "../../../src/store/temp-file.js";
+import type { Digest } from "../../../src/util/index.js";
+import { tempDirs } from "../../helpers/temp-dirs.js";
+
+const tmp = tempDirs();
+
+/** Bytes of `path` in the page cache (util-linux fincore). */
+function cachedBytes(path: string): number {
+  return Number(execFileSync("fincore", ["--bytes", "--noheadings", "--output", "RES", path]).toString().trim());
+}
+
+/** `bytes` in pieces of uneven sizes (as HTTP bodies come), none aligned to a 4 KiB block. */
+async function* pieces(bytes: Uint8Array, fault?: Error): AsyncGenerator<Uint8Array> {
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const n = 60_000 + ((i * 7919) % 9000);
+    yield bytes.subarray(at, at + n);
+    at += n;
+    if (fault && at > bytes.length / 2) throw fault;
+  }
+}
+
+const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}` as Digest;
+const mismatch = (what: string, want: unknown, got: unknown) => new Error(`${what} mismatch: want ${want}, got ${got}`);
+
+describe("writeVerifiedTemp of a big stream", () => {
+  const data = randomBytes((9 << 20) + 12345);
+
+  it("writes the bytes around the page cache (all but the last partial block), verified and fsynced", async () => {
+    const dir = tmp("temp-file");
+    const t = await writeVerifiedTemp(dir, pieces(data), { size: data.length, digest: sha(data) }, mismatch, { hashInProcess: true });
+    expect(t).toMatchObject({ size: data.length, digest: sha(data) });
+    expect(cachedBytes(t.path)).toBe(DIRECT_ALIGN);
+    expect(readFileSync(t.path).equals(data)).toBe(true);
+  });
+
+  it("with sync: background, settles `synced` once the file is fsynced and closed", async () => {
+    const dir = tmp("temp-file");
+    const t = await writeVerifiedTemp(dir, pieces(data), { size: data.length }, mismatch, { sync: "background" });
+    await t.synced;
+    expect(readFileSync(t.path).equals(data)).toBe(true);
+  });
+
+  it.each([
+    ["more bytes than expected", data.length - 1, /size mismatch: want 9449528, got more than 9449528/],
+    ["fewer bytes than expected", data.length + 1, /size mismatch: want 9449530, got 9449529/],
+  ])("removes the file on %s", async (_, size, error) => {
+    const dir = tmp("temp-file");
+    await expect(writeVerifiedTemp(dir, pieces(data), { size }, mismatch)).rejects.toThrow(error);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("removes the file on a wrong digest and when the stream breaks off", async () => {
+    const dir = tmp("temp-file");
+    await expect(writeVerifiedTemp(dir, pieces(data), { size: data.length, digest: sha(data.subarray(1)) }, mismatch)).rejects.toThrow(/digest mismatch/);
+    await expect(writeVerifiedTemp(dir, pieces(data, new Error("connection reset")), { size: data.length }, mismatch)).rejects.toThrow("connection reset");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
