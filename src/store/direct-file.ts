@@ -44,6 +44,12 @@ export class DirectFile {
   private direct = false;
   private sinceKick = 0;
   private readonly kicks: Promise<void>[] = [];
+  /**
+   * The first error a background fdatasync met. Linux reports a writeback error once per
+   * open file (and not to a later open once seen), so sync() MUST throw it: its own fsync
+   * would succeed over the lost pages.
+   */
+  private kickError: Error | undefined;
 
   private constructor(private readonly plain: number) {}
 
@@ -88,9 +94,16 @@ export class DirectFile {
     if (whole < chunk.length) await this.writePlain(chunk.subarray(whole), position + whole);
   }
 
+  /** Wait for the background fdatasyncs; throw the error one met (the bytes may not be on the disk). */
+  async settle(): Promise<void> {
+    await Promise.all(this.kicks);
+    if (this.kickError) throw this.kickError;
+  }
+
   /** fsync the file (every write MUST have settled). */
-  sync(): Promise<void> {
-    return new Promise((resolve, reject) => fs.fsync(this.plain, (e) => (e ? reject(e) : resolve())));
+  async sync(): Promise<void> {
+    await this.settle();
+    await new Promise<void>((resolve, reject) => fs.fsync(this.plain, (e) => (e ? reject(e) : resolve())));
   }
 
   /** Close both descriptors once the background fdatasyncs have ended. */
@@ -105,7 +118,14 @@ export class DirectFile {
     this.sinceKick += bytes.length;
     if (this.sinceKick >= KICK) {
       this.sinceKick = 0;
-      this.kicks.push(new Promise<void>((resolve) => fs.fdatasync(this.plain, () => resolve())));
+      this.kicks.push(
+        new Promise<void>((resolve) =>
+          fs.fdatasync(this.plain, (e) => {
+            this.kickError ??= e ?? undefined;
+            resolve();
+          }),
+        ),
+      );
     }
   }
 }
@@ -166,9 +186,14 @@ export class ChunkWriter {
     this.size += n;
   }
 
-  /** Every byte written (a failed write rejects). */
+  /**
+   * Every byte written (a failed write rejects), and the background writeback of them
+   * checked: a caller that fsyncs through another descriptor (range-copy.ts) would not
+   * learn of a writeback error this one saw.
+   */
   async flush(): Promise<void> {
     while (this.writes.length) await this.writes.shift();
+    await this.file.settle();
   }
 
   /** fsync the file, after a flush. */

@@ -72,6 +72,8 @@ export class TempWriter {
   private sinceKick = 0;
   /** The writeback in flight, awaited before the file's fsync or close. */
   kick: Promise<void> | undefined;
+  /** The first error a writeback met, thrown by sync() (as DirectFile's: an fsync after it would not report it). */
+  private kickError: Error | undefined;
 
   constructor(
     readonly path: string,
@@ -89,8 +91,8 @@ export class TempWriter {
       this.sinceKick = 0;
       kicking++;
       this.kick = w
-        .then(() => this.fh.datasync())
-        .catch(() => undefined)
+        .then(() => this.fh.datasync().catch((e: Error) => void (this.kickError ??= e)))
+        .catch(() => undefined) // the write's own failure is observed through `writing`
         .finally(() => {
           kicking--;
           this.kick = undefined;
@@ -112,6 +114,7 @@ export class TempWriter {
   /** fsync the file, after a flush. */
   async sync(): Promise<void> {
     await this.kick;
+    if (this.kickError) throw this.kickError;
     await this.fh.sync();
   }
 

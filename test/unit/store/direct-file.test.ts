@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DIRECT_ALIGN, DirectFile, alignedBuffers } from "../../../src/store/direct-file.js";
+import { DIRECT_ALIGN, DirectFile, KICK, alignedBuffers } from "../../../src/store/direct-file.js";
+import { withFailingFdatasync } from "../../helpers/fs-faults.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
 
 const tmp = tempDirs();
@@ -50,6 +51,16 @@ describe("DirectFile", () => {
     await f.close();
     expect(cachedBytes(path)).toBe(bytes.length);
     expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it("fails its sync when a background fdatasync met a writeback error (the fsync after it would not report it)", async () => {
+    const path = join(tmp("direct-file"), "blob");
+    const f = DirectFile.create(path, false);
+    await withFailingFdatasync(async () => {
+      await f.write(randomBytes(KICK), 0);
+      await expect(f.sync()).rejects.toThrow(/EIO/);
+    });
+    await f.close();
   });
 
   it("refuses a path that exists", () => {

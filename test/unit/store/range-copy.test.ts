@@ -12,8 +12,9 @@ import { buildConfig, type RandomAccessInput } from "../../../src/image/index.js
 import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { JobCancelled, Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
 import { RANGE_WORKER_MIN, copyRangeInWorker } from "../../../src/store/blobs.js";
-import { CHUNK } from "../../../src/store/direct-file.js";
+import { CHUNK, KICK } from "../../../src/store/direct-file.js";
 import { copyRangeToFile } from "../../../src/store/range-copy.js";
+import { withFailingFdatasync, withoutODirect } from "../../helpers/fs-faults.js";
 import { buildTar } from "../../helpers/tar-builder.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
 
@@ -111,6 +112,20 @@ describe("copyRangeToFile (the worker's loop, run in-process)", () => {
       let asked = 0;
       await expect(copyRangeToFile({ fd: fh.fd, offset: 700, size: data.length, path: out }, () => ++asked > 1)).rejects.toBeInstanceOf(JobCancelled);
       expect(asked).toBe(2); // one chunk copied, then the cancel seen
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it("on a file system without O_DIRECT, a writeback error fails the copy and removes its output (the caller's fsync opens the file anew and would not see it)", async () => {
+    const big = randomBytes(KICK + CHUNK);
+    const path = join(temp(), "src");
+    writeFileSync(path, big);
+    const fh = await fsp.open(path, "r");
+    try {
+      const out = join(temp(), "blob");
+      await withoutODirect(() => withFailingFdatasync(() => expect(copyRangeToFile({ fd: fh.fd, offset: 0, size: big.length, path: out }, () => false)).rejects.toThrow(/EIO/)));
       expect(existsSync(out)).toBe(false);
     } finally {
       await fh.close();

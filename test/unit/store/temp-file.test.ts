@@ -5,9 +5,10 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { DIRECT_ALIGN } from "../../../src/store/direct-file.js";
+import { DIRECT_ALIGN, KICK } from "../../../src/store/direct-file.js";
 import { writeVerifiedTemp } from "../../../src/store/temp-file.js";
 import type { Digest } from "../../../src/util/index.js";
+import { withFailingFdatasync, withoutODirect } from "../../helpers/fs-faults.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
 
 const tmp = tempDirs();
@@ -61,6 +62,22 @@ describe("writeVerifiedTemp of a big stream", () => {
     const dir = tmp("temp-file");
     await expect(writeVerifiedTemp(dir, pieces(data), { size: data.length, digest: sha(data.subarray(1)) }, mismatch)).rejects.toThrow(/digest mismatch/);
     await expect(writeVerifiedTemp(dir, pieces(data, new Error("connection reset")), { size: data.length }, mismatch)).rejects.toThrow("connection reset");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("writeVerifiedTemp after a writeback error", () => {
+  const big = randomBytes(KICK + 4096);
+
+  it("of bytes in memory (through the page cache) fails and removes the file", async () => {
+    const dir = tmp("temp-file");
+    await withFailingFdatasync(() => expect(writeVerifiedTemp(dir, big, { size: big.length, digest: sha(big) }, mismatch)).rejects.toThrow(/EIO/));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("of a big stream on a file system without O_DIRECT fails and removes the file", async () => {
+    const dir = tmp("temp-file");
+    await withoutODirect(() => withFailingFdatasync(() => expect(writeVerifiedTemp(dir, pieces(big), { size: big.length, digest: sha(big) }, mismatch)).rejects.toThrow(/EIO/)));
     expect(readdirSync(dir)).toEqual([]);
   });
 });
