@@ -105,11 +105,11 @@ export function walkEntryTable(root: string, opts: WalkOptions = {}): EntryTable
       }
       const kept = included && !excluded;
       if (!isDir) {
-        if (kept) addEntry(table, fs, absPrefix, name, self, mode, lstat);
+        if (kept) addEntry(table, fs, absPrefix, prefix, name, self, mode, lstat);
         continue;
       }
       if (excluded && !blocking!.every((m) => m.mayReincludeBelow(childRel))) continue;
-      const at = addEntry(table, fs, absPrefix, name, self, mode, lstat);
+      const at = addEntry(table, fs, absPrefix, prefix, name, self, mode, lstat);
       walkDir(absPrefix + name, childRel, at, childEx, childInc, kept);
       if (!kept && table.length === at + 1) table.dropLast();
     }
@@ -172,20 +172,20 @@ function lstatChild(lstat: LstatReader, dir: LstatDir, name: string, prefix: str
  * place of its bad bytes: two different targets would hash alike and the layer would hold
  * neither, so it is refused, as a name is (the raw bytes are read only when U+FFFD shows).
  */
-function linkTarget(fs: WalkFs, absPrefix: string, name: string): string {
+function linkTarget(fs: WalkFs, absPrefix: string, prefix: string, name: string): string {
   const target = fs.readlinkSync(absPrefix + name);
   if (target.includes("\ufffd") && !fs.readlinkSync(absPrefix + name, { encoding: "buffer" }).equals(Buffer.from(target))) {
-    throw new TbuildError("E_CONTEXT_NOT_FOUND", `a symlink's target in the build context is not valid UTF-8: ${JSON.stringify(`${name} -> ${target}`)}`, { hint: "point it at a UTF-8 path: tbuild reads UTF-8 targets only" });
+    throw new TbuildError("E_CONTEXT_NOT_FOUND", `a symlink's target in the build context is not valid UTF-8: ${JSON.stringify(`${prefix}${name} -> ${target}`)}`, { hint: "point it at a UTF-8 path: tbuild reads UTF-8 targets only" });
   }
   return target;
 }
 
-/** Add the entry of the child just lstat-ed (with its stamp); returns its index. */
-function addEntry(table: EntryTable, fs: WalkFs, absPrefix: string, name: string, parent: number, st: number, lstat: LstatReader): number {
+/** Add the entry of the child just lstat-ed (with its stamp; `prefix`: its folder's context path and "/", for errors); returns its index. */
+function addEntry(table: EntryTable, fs: WalkFs, absPrefix: string, prefix: string, name: string, parent: number, st: number, lstat: LstatReader): number {
   lstat.pushStamp(table.stamps);
   const type = typeOf(st);
   if (type === "file") return table.add(name, parent, st, lstat.size());
-  if (type === "symlink") return table.add(name, parent, st, 0, { linkTarget: linkTarget(fs, absPrefix, name) });
+  if (type === "symlink") return table.add(name, parent, st, 0, { linkTarget: linkTarget(fs, absPrefix, prefix, name) });
   if (type === "char-device" || type === "block-device") {
     // Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor).
     const r = lstat.rdev();

@@ -180,8 +180,10 @@ describe("raw lstat", () => {
     fs.mkdirSync(links);
     fs.symlinkSync("caf\ufffd", join(links, "replacement"));
     expect(walkContext(links).map((e) => e.linkTarget)).toEqual(["caf\ufffd"]);
-    fs.symlinkSync(Buffer.from([0x63, 0x61, 0x66, 0xe9]), join(links, "latin1"));
-    const expected = ["E_CONTEXT_NOT_FOUND", `a symlink's target in the build context is not valid UTF-8: ${JSON.stringify("latin1 -> caf\ufffd")}`];
+    fs.mkdirSync(join(links, "sub"));
+    fs.symlinkSync(Buffer.from([0x63, 0x61, 0x66, 0xe9]), join(links, "sub", "latin1"));
+    // Named by its path in the context, not only its name.
+    const expected = ["E_CONTEXT_NOT_FOUND", `a symlink's target in the build context is not valid UTF-8: ${JSON.stringify("sub/latin1 -> caf\ufffd")}`];
     expect(message(() => walkContext(links))).toEqual(expected);
     expect(message(() => walkContext(links, { fs }))).toEqual(expected);
   });
