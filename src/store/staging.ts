@@ -67,8 +67,9 @@ export class StoreDestination implements ImageDestination {
 
   /**
    * Stage a file range (an uncompressed archive's layer); as putBlob otherwise. A large
-   * range of an open file is copied, hashed and fsynced on a worker thread, so two layers
-   * in flight use both cores; a smaller one is copied here with reused buffers.
+   * range of an open file is copied and hashed on a worker thread (fsynced from here, in
+   * the background), so two layers in flight use both cores; a smaller one is copied here
+   * with reused buffers.
    */
   async putBlobRange(input: RandomAccessInput, offset: number, size: number, expect: BlobExpectation = {}, signal?: AbortSignal): Promise<BlobInfo> {
     if (expect.digest !== undefined && (await this.store.hasBlob(expect.digest))) return this.putBlob(rangeChunks(input, offset, size), expect);
