@@ -47,7 +47,7 @@ export function withoutODirect<T>(body: () => Promise<T>): Promise<T> {
   return withFsFunction(
     "openSync",
     (real) =>
-      ((path: string, flags?: number | string, mode?: number) => {
+      ((path: string, flags: number | string = "r", mode?: number) => {
         if (typeof flags === "number" && flags & nodeFs.constants.O_DIRECT) throw errno("EINVAL", "open");
         return real(path, flags, mode);
       }) as typeof real,
