@@ -1,26 +1,12 @@
 #!/usr/bin/env node
 // The process edge: the only module that reads process.argv/env and calls exit
 // (citty's runMain). `main(argv, io)` is what tests call in-process.
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { COMMANDS, type CommandEntry } from "./commands/index.js";
 import { EXIT } from "./defaults.js";
 import type { CliIO } from "./io.js";
-
-
-/** The version from package.json, read once. */
-export function version(): string {
-  // src/cli/main.ts when run from source, dist/src/cli/main.js when compiled.
-  for (const up of ["../../package.json", "../../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "tbuild" && pkg.version) return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return "0.0.0-unknown";
-}
+import { version } from "./version.js";
 
 function topHelp(): string {
   const groups: Record<CommandEntry["group"], string[]> = { build: [], images: [], registry: [], other: [] };
@@ -92,6 +78,10 @@ export async function runMain(): Promise<void> {
   process.exitCode = ac.signal.aborted ? EXIT.interrupted : code;
 }
 
+// True when this file is the script node was started with: dist/src/cli/main.js, or
+// dist/bundle/tbuild.js, the bundle the bin runs. The bundle keeps this code in its entry
+// file only while no other module imports main.js (it would move to a shared chunk and
+// the bin would do nothing), so commands import version.js, not this module.
 function isEntry(): boolean {
   const script = process.argv[1];
   if (!script) return false;

@@ -1,10 +1,10 @@
-// The compiled CLI (dist/) as a child process, for the suites that need a real process:
-// exit codes, signals, several builds at once. `env` is added to this process's environment;
-// stdin holds `input` and then ends. In-process runs use ./cli.ts instead.
+// The CLI users run (dist/bundle/tbuild.js, the bundle the bin points at) as a child
+// process, for the suites that need a real process: exit codes, signals, several builds at
+// once. `env` is added to this process's environment; stdin holds `input` and then ends. In-process runs use ./cli.ts instead.
 import { spawn, spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../dist/bundle/tbuild.js", import.meta.url));
 
 export interface ProcessResult {
   code: number;

@@ -11,7 +11,7 @@ import type { RuntimeName } from "../../exec/index.js";
 import { stringList, type CommandSpec } from "../args.js";
 import { readText, type CommandContext, type OutStream } from "../io.js";
 import type { ProgressRenderer } from "../render/progress-plain.js";
-import { version } from "../main.js";
+import { version } from "../version.js";
 import type { ParseResult } from "../../dockerfile/index.js";
 import { checkFailure, checksAreErrors, parseForBuild, printWarnings, runBuildChecks, type BuildCheckResult } from "./build-checks.js";
 

@@ -19,7 +19,7 @@ import {
 import { TbuildError, type Severity } from "../../util/index.js";
 import { stringList, type CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
-import { version } from "../main.js";
+import { version } from "../version.js";
 
 export const spec: CommandSpec = {
   name: "lint",
