@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const dist = join(here, "..", "dist", "src");
-const CLI = join(dist, "cli", "main.js");
+// The CLI users run: package.json's bin (the bundle `npm run build` writes).
+const CLI = join(here, "..", JSON.parse(fs.readFileSync(join(here, "..", "package.json"), "utf8")).bin.tbuild);
 const { Store } = await import(join(dist, "store", "index.js"));
 const { buildConfig } = await import(join(dist, "image", "index.js"));
 const tarStream = (await import("tar-stream")).default;
