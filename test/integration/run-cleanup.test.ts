@@ -37,7 +37,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("a killed build", () => {
   it("leaves an overlay mount that the next build unmounts and removes", async () => {
     const ctx = writeContext(join(work, "ctx-killed"), { Dockerfile: "FROM busybox:test\nRUN sleep 2 && echo done > /done\n" });
-    const child = spawn(process.execPath, [CLI, "build", "--root", root, "--progress", "plain", "-t", "killed", ctx], { stdio: "ignore" });
+    // The killed build cannot remove its RUN bundle: keep it (via TMPDIR) in this test's folder.
+    const tmp = join(work, "tmp-killed");
+    mkdirSync(tmp, { recursive: true });
+    const child = spawn(process.execPath, [CLI, "build", "--root", root, "--progress", "plain", "-t", "killed", ctx], { stdio: "ignore", env: { ...process.env, TMPDIR: tmp } });
     const scratch = join(root, "tbuild", "scratch");
     const deadline = Date.now() + 20_000;
     // Wait for the RUN's own overlay (…/step-PID-*/run-*), not the brief overlay probe
