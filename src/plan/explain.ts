@@ -202,7 +202,6 @@ export function explainPlan(before: Plan | readonly StepRecord[], after: Plan): 
   for (const st of after.stages) {
     for (const s of st.steps as readonly Step[]) {
       const b = prev.get(`${s.stage}/${s.index}`);
-      if (b && b.key === s.key && b.text === s.text) continue;
       if (b && b.key === s.key) continue;
       const changes = explainChange(b, s, envs);
       if (changes.length === 0) continue;
