@@ -10,7 +10,7 @@ import { TbuildError, type Digest } from "../util/index.js";
 import { FileHashCache } from "./file-hash-cache.js";
 import { hashFiles, type HashFilesStats } from "./hash-files.js";
 import { PatternMatcher, readIgnoreFile } from "./ignore.js";
-import { typeOf, WalkedEntry, type EntryTable } from "./entry-table.js";
+import { WalkedEntry, type EntryTable } from "./entry-table.js";
 import { entryTableKey, hashEntryTable, type EntryDigests } from "./entry-tree-hash.js";
 import { EntryIndex, normalizeSource, selectSources, type SelectedRoot, type Selection, type SelectOptions } from "./select.js";
 import { hashTree, type ContextEntry, type FileRecord, type FileStamp, type StringHasher } from "./tree-hash.js";
@@ -203,7 +203,7 @@ export class BuildContext {
     const missRows: number[] = [];
     let cacheHits = 0;
     for (let i = 0; i < n; i++) {
-      if (typeOf(t.modes[i]!) !== "file") continue;
+      if (t.type(i) !== "file") continue;
       const slot = this.cache.lookup(t.stamps, i);
       if (slot < 0) missRows.push(i);
       else {
@@ -336,7 +336,7 @@ function hashWalkedRoot(cache: FileHashCache, r: SelectedRoot, found: EntryDiges
 /** hashEntryTable, answered from the cache's tree-digest memo when nothing it reads changed. */
 function memoisedTableDigest(cache: FileHashCache, t: EntryTable, root: number, end: number, found: EntryDigests): Digest | undefined {
   // hashEntryTable answers only for folders: a file or symlink root (COPY package.json .) would miss every time.
-  if (root >= 0 && typeOf(t.modes[root]!) !== "dir") return undefined;
+  if (root >= 0 && t.type(root) !== "dir") return undefined;
   const key = entryTableKey(t, root, end, found);
   const known = cache.treeDigest(key);
   if (known !== undefined) return known;
