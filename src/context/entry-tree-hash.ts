@@ -121,16 +121,16 @@ class Bytes {
     this.len += Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.length).write(s, this.len, "utf8");
   }
 
-  /** JSON.stringify(s[from..]): quoted as is when plain printable ASCII. */
-  jsonString(s: string, from: number): void {
-    this.reserve(s.length - from + 2);
+  /** JSON.stringify(s): quoted as is when plain printable ASCII. */
+  jsonString(s: string): void {
+    this.reserve(s.length + 2);
     const b = this.buf;
     let o = this.len;
     b[o++] = 34;
-    for (let i = from; i < s.length; i++) {
+    for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
-        this.text(jsonString(from === 0 ? s : s.slice(from)));
+        this.text(jsonString(s));
         return;
       }
       b[o++] = c;
@@ -160,14 +160,14 @@ class Bytes {
    * common case, in one pass: `\n"<name>" f["file",<mode>,0,0,<size>,"",0,0,[],"sha256:<hex>"]`.
    * False (nothing written) when the name needs JSON escaping: the general path does it.
    */
-  filePart(p: string, from: number, mode: number, size: number, digests: Uint8Array, at: number): boolean {
-    this.reserve(p.length - from + 160);
+  filePart(name: string, mode: number, size: number, digests: Uint8Array, at: number): boolean {
+    this.reserve(name.length + 160);
     const b = this.buf;
     let o = this.len;
     b[o++] = 10;
     b[o++] = 34;
-    for (let i = from; i < p.length; i++) {
-      const c = p.charCodeAt(i);
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
       if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
       b[o++] = c;
     }
@@ -236,21 +236,21 @@ function openDir(out: Bytes, mode: number): void {
   out.raw(NO_DIGEST_CLOSE);
 }
 
-/** A subdirectory's line in its parent's preimage: `\n"<name>" dsha256:<hex>`, the name being `p` from `from`. */
-function dirPart(out: Bytes, p: string, from: number, digest: Uint8Array): void {
+/** A subdirectory's line in its parent's preimage: `\n"<name>" dsha256:<hex>`. */
+function dirPart(out: Bytes, name: string, digest: Uint8Array): void {
   out.reserve(8);
   out.byte(10);
-  out.jsonString(p, from);
+  out.jsonString(name);
   out.reserve(80);
   out.raw(D_PART);
   out.hex(digest, 0);
 }
 
-/** A non-directory's line in its parent's preimage: `\n"<name>" f<record>`, the name being `p` from `from`. */
-function entryPart(out: Bytes, p: string, from: number, e: ContextEntry, digests: EntryDigests, i: number): void {
+/** A non-directory's line in its parent's preimage: `\n"<name>" f<record>`. */
+function entryPart(out: Bytes, name: string, e: ContextEntry, digests: EntryDigests, i: number): void {
   out.reserve(8);
   out.byte(10);
-  out.jsonString(p, from);
+  out.jsonString(name);
   out.reserve(8);
   out.raw(F_PART);
   writeRecord(out, e, digests, i);
@@ -289,7 +289,7 @@ export function hashEntryTable(t: EntryTable, root: number, rows: number | Array
     const row = stack.pop()!;
     const d = bufs[stack.length]!.sha256();
     if (stack.length === 0) digest = `sha256:${d.toString("hex")}`;
-    else dirPart(bufs[stack.length - 1]!, t.names[row]!, 0, d);
+    else dirPart(bufs[stack.length - 1]!, t.names[row]!, d);
   };
   const { names, parents, modes, sizes } = t;
   let prev = root;
@@ -310,8 +310,8 @@ export function hashEntryTable(t: EntryTable, root: number, rows: number | Array
     const name = names[i]!;
     const size = sizes[i]!;
     // A regular file has no link target or device numbers.
-    if (type === "file" && digests.has[k] && Number.isSafeInteger(size) && size >= 0 && out.filePart(name, 0, st & 0o7777, size, digests.bytes, 32 * k)) continue;
-    entryPart(out, name, 0, { path: name, type, mode: st & 0o7777, size: type === "file" ? size : 0, ...t.extrasOf(i) }, digests, k);
+    if (type === "file" && digests.has[k] && Number.isSafeInteger(size) && size >= 0 && out.filePart(name, st & 0o7777, size, digests.bytes, 32 * k)) continue;
+    entryPart(out, name, { path: name, type, mode: st & 0o7777, size: type === "file" ? size : 0, ...t.extrasOf(i) }, digests, k);
   }
   while (stack.length > 0) close();
   return digest;
