@@ -282,7 +282,7 @@ export function hashEntryTable(t: EntryTable, root: number, rows: number | Array
     stack.push(row);
   };
   if (root < 0) open(-1, 0o755);
-  else if (typeOf(t.modes[root]!) !== "dir") return undefined;
+  else if (t.type(root) !== "dir") return undefined;
   else open(root, t.modes[root]! & 0o7777);
   let digest: Digest | undefined;
   const close = (): void => {
