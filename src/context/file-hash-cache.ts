@@ -122,7 +122,7 @@ export class FileHashCache {
 
   /** The tree digest memoised under `key` (see entryTableKey), if any; a hit makes it the newest. */
   treeDigest(key: Uint8Array): Digest | undefined {
-    const k = Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex");
+    const k = hexOf(key);
     const digest = this.memo.get(k);
     if (digest === undefined) return undefined;
     this.stats.treeHits++;
@@ -134,7 +134,7 @@ export class FileHashCache {
 
   /** Memoise a tree digest under `key`; only the MEMO_ENTRIES most recently used are kept. */
   setTreeDigest(key: Uint8Array, digest: Digest): void {
-    const k = Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex");
+    const k = hexOf(key);
     if (this.memo.get(k) === digest) return;
     this.memo.delete(k);
     this.memo.set(k, digest);
@@ -329,6 +329,11 @@ export class FileHashCache {
       this.memoSaved = [...this.memo.keys()];
     }
   }
+}
+
+/** A memo key as the memo map holds it. */
+function hexOf(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.length).toString("hex");
 }
 
 /** Whether `keys` lists exactly `saved`, in order. */
