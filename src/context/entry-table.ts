@@ -5,6 +5,7 @@
 // (BuildContext.hashAll reads the columns, entry-tree-hash.ts hashes them). Kept alive,
 // 20,000 entries as objects with their paths cost a no-change re-hash more in young-GC
 // copying than their lstats' JS work.
+import { lowerBound } from "../util/index.js";
 import { StampTable } from "./stamps.js";
 import type { ContextEntry, EntryType, FileStamp } from "./tree-hash.js";
 
@@ -73,15 +74,8 @@ export class EntryTable {
   /** The rows in [from, to) with a link target or device numbers, in row order, with them. */
   extrasIn(from: number, to: number): [number, EntryExtras][] {
     const rows = this.extraRows;
-    let lo = 0;
-    let hi = rows.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (rows[mid]! < from) lo = mid + 1;
-      else hi = mid;
-    }
     const out: [number, EntryExtras][] = [];
-    for (let k = lo; k < rows.length && rows[k]! < to; k++) out.push([rows[k]!, this.extras.get(rows[k]!)!]);
+    for (let k = lowerBound(rows, from); k < rows.length && rows[k]! < to; k++) out.push([rows[k]!, this.extras.get(rows[k]!)!]);
     return out;
   }
 

@@ -6,7 +6,7 @@
 // A small environment (nearly every Dockerfile's) is a plain list, copied on change and
 // hashed whole when a RUN needs it; past SMALL_ENV entries it moves for good to a change
 // log with O(1) snapshots and a Merkle list updated per change in O(log n).
-import { MERKLE_CHUNK, MerkleList, merkleDigest, type Digest } from "../util/index.js";
+import { MERKLE_CHUNK, MerkleList, lowerBound, merkleDigest, type Digest } from "../util/index.js";
 import { parseEnvEntry, parseEnvList, setEnv, formatEnvList } from "../shell/index.js";
 import { PROXY_ARGS, type ArgScope, type ArgValue, type BuildArgs } from "./args.js";
 import { ListLog } from "./log-snapshots.js"; 
@@ -121,13 +121,7 @@ export class StageEnv {
       return;
     }
     const { tree, slots } = this.largeArgs;
-    let lo = 0;
-    let hi = slots.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (slots[mid]! < slot) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(slots, slot);
     const present = slots[lo] === slot;
     if (this.keyedArg(a)) {
       const text = `${a.key}=${a.value!}`;

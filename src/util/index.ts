@@ -1,4 +1,4 @@
-// util: errors with locations, ranges, digests, Merkle list digests, canonical JSON, lazy properties, suggestions, code frames, paths (and symlink-safe resolution inside a root), character classes, image references.
+// util: errors with locations, ranges, digests, Merkle list digests, canonical JSON, lazy properties, sorted-array search, suggestions, code frames, paths (and symlink-safe resolution inside a root), character classes, image references.
 // Pure: no file system, no process, no clock.
 export * from "./range.js";
 export * from "./errors.js";
@@ -12,3 +12,4 @@ export * from "./text.js";
 export * from "./reference.js";
 export * from "./merkle-list.js";
 export * from "./lazy.js";
+export * from "./sorted.js";
