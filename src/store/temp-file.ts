@@ -265,7 +265,7 @@ async function* hashed(data: AsyncIterable<Uint8Array>, hash: BlobHasher, expect
   }
 }
 
-export async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
+async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
   let written = (await fh.writev(chunks)).bytesWritten;
   if (written === total) return;
   // Short write: finish through the remaining bytes.
