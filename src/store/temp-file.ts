@@ -165,8 +165,8 @@ export async function fillTemp(tmpDir: string, expect: BlobExpectation, opts: Pi
   return fillFile(tmpDir, expect, opts, fail, async (path) => new TempWriter(path, await fsp.open(path, "wx", 0o644)), fill);
 }
 
-/** fillTemp of a file `create` makes. */
-async function fillFile<F extends TempFile>(tmpDir: string, expect: BlobExpectation, opts: Pick<WriteTempOptions, "sync">, fail: Mismatch, create: (path: string) => Promise<F> | F, fill: (out: F) => Promise<BlobInfo>): Promise<WrittenTemp> {
+/** fillTemp of a file `create` makes (blobs.ts: one a range-copy worker writes). */
+export async function fillFile<F extends TempFile>(tmpDir: string, expect: BlobExpectation, opts: Pick<WriteTempOptions, "sync">, fail: Mismatch, create: (path: string) => Promise<F> | F, fill: (out: F) => Promise<BlobInfo>): Promise<WrittenTemp> {
   const path = join(tmpDir, tempName("blob-"));
   const out = await create(path);
   let ok = false;
