@@ -71,7 +71,7 @@ export class TempWriter {
   private writing: Promise<void> | undefined;
   private sinceKick = 0;
   /** The writeback in flight, awaited before the file's fsync or close. */
-  kick: Promise<void> | undefined;
+  private kick: Promise<void> | undefined;
   /** The first error a writeback met, thrown by sync() (as DirectFile's: an fsync after it would not report it). */
   private kickError: Error | undefined;
 
