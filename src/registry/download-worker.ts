@@ -79,7 +79,8 @@ async function download(job: DownloadJob, signal: AbortSignal): Promise<Download
   const body = res.body;
   const tail = new StreamTail();
   let broke: { e: unknown } | undefined;
-  const counted = async function* () {
+  // The body, its last 4 bytes kept and a break in it told apart from a write failure.
+  const watched = async function* () {
     try {
       for await (const c of body) {
         tail.see(c);
@@ -92,7 +93,7 @@ async function download(job: DownloadJob, signal: AbortSignal): Promise<Download
   };
   try {
     const mismatch = (what: "size" | "digest", _want: unknown, got: string | number) => new SizeMismatch(what === "size" && typeof got === "number" ? got : undefined);
-    const t = await writeVerifiedTemp(job.dir, counted(), { size: job.size }, mismatch, { hashInProcess: true });
+    const t = await writeVerifiedTemp(job.dir, watched(), { size: job.size }, mismatch, { hashInProcess: true });
     return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: tail.bytes() };
   } catch (e) {
     if (broke) return fault("body", broke.e);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { TbuildError, digestHex, type Digest } from "../util/index.js";
 import { readFully, type BlobExpectation, type BlobInfo, type RandomAccessInput } from "../image/index.js";
 import type { RangeCopyJob, RangeCopyResult } from "./range-copy.js";
-import { TempWriter, fillTemp, tempName, verify, writeVerifiedTemp, type Mismatch, type WriteTempOptions, type WrittenTemp } from "./temp-file.js";
+import { TempWriter, fillFile, fillTemp, tempName, verify, writeVerifiedTemp, type Mismatch, type WriteTempOptions, type WrittenTemp } from "./temp-file.js";
 import { WorkerPool, workerScriptUrl } from "./worker-pool.js";
 
 /** How errors name a blob. */
@@ -66,27 +66,16 @@ export function warmRangeWorkers(bytes: number): void {
  * descriptor of the source file and MUST stay open until this settles. The fsync runs
  * here, as copyRangeToTemp's does. `signal` stops the copy mid-way (the file is removed).
  */
-export async function copyRangeInWorker(tmpDir: string, fd: number, offset: number, size: number, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "sync"> & { signal?: AbortSignal } = {}): Promise<WrittenTemp> {
-  const path = join(tmpDir, tempName("blob-"));
-  let ok = false;
-  try {
+export function copyRangeInWorker(tmpDir: string, fd: number, offset: number, size: number, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "sync"> & { signal?: AbortSignal } = {}): Promise<WrittenTemp> {
+  const fail = failWith(expect, opts);
+  // The worker writes and closes the file: here it is only fsynced, verified or removed.
+  const written = (path: string) => ({ path, sync: () => syncFile(path), close: async () => undefined });
+  return fillFile(tmpDir, expect, opts, fail, written, async ({ path }) => {
     const got = await rangeWorkers().run({ fd, offset, size, path }, { label: labelOf(expect), ...(opts.signal ? { signal: opts.signal } : {}) });
     // The worker stops at the end of the file: a short copy is a size mismatch.
-    const fail = failWith(expect, opts);
     if (got.size !== size) throw fail("size", size, got.size);
-    verify(expect, got, fail);
-    if (opts.sync === "background") {
-      const synced = syncFile(path);
-      synced.catch(() => undefined); // observed by the caller's await
-      ok = true;
-      return { path, ...got, synced };
-    }
-    await syncFile(path);
-    ok = true;
-    return { path, ...got };
-  } finally {
-    if (!ok) await fsp.rm(path, { force: true });
-  }
+    return got;
+  });
 }
 
 function failWith(expect: BlobExpectation, opts: Pick<WriteTempOptions, "mismatch">): Mismatch {

@@ -71,7 +71,7 @@ export class TempWriter {
   private writing: Promise<void> | undefined;
   private sinceKick = 0;
   /** The writeback in flight, awaited before the file's fsync or close. */
-  kick: Promise<void> | undefined;
+  private kick: Promise<void> | undefined;
   /** The first error a writeback met, thrown by sync() (as DirectFile's: an fsync after it would not report it). */
   private kickError: Error | undefined;
 
@@ -165,8 +165,8 @@ export async function fillTemp(tmpDir: string, expect: BlobExpectation, opts: Pi
   return fillFile(tmpDir, expect, opts, fail, async (path) => new TempWriter(path, await fsp.open(path, "wx", 0o644)), fill);
 }
 
-/** fillTemp of a file `create` makes. */
-async function fillFile<F extends TempFile>(tmpDir: string, expect: BlobExpectation, opts: Pick<WriteTempOptions, "sync">, fail: Mismatch, create: (path: string) => Promise<F> | F, fill: (out: F) => Promise<BlobInfo>): Promise<WrittenTemp> {
+/** fillTemp of a file `create` makes (blobs.ts: one a range-copy worker writes). */
+export async function fillFile<F extends TempFile>(tmpDir: string, expect: BlobExpectation, opts: Pick<WriteTempOptions, "sync">, fail: Mismatch, create: (path: string) => Promise<F> | F, fill: (out: F) => Promise<BlobInfo>): Promise<WrittenTemp> {
   const path = join(tmpDir, tempName("blob-"));
   const out = await create(path);
   let ok = false;
@@ -265,7 +265,7 @@ async function* hashed(data: AsyncIterable<Uint8Array>, hash: BlobHasher, expect
   }
 }
 
-export async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
+async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
   let written = (await fh.writev(chunks)).bytesWritten;
   if (written === total) return;
   // Short write: finish through the remaining bytes.

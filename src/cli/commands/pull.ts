@@ -45,7 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   for (const tag of tags) {
     const one = tag.startsWith("sha256:") ? `${ref.domain}/${ref.path}@${tag}` : `${ref.domain}/${ref.path}:${tag}`;
     // Once the store is open (before any layer line): a store that cannot open prints only its error, as when it opened first.
-    void store.then(() => out(`${tag.startsWith("sha256:") ? tag : tag}: Pulling from ${ref.path}\n`), () => undefined);
+    void store.then(() => out(`${tag}: Pulling from ${ref.path}\n`), () => undefined);
     const onEvent = (e: TransferEvent) => {
       if (e.kind !== "layer") return;
       const line = { exists: "Already exists", downloading: "Pulling fs layer", pulled: "Pull complete" }[e.status as "exists" | "downloading" | "pulled"];
