@@ -3,9 +3,11 @@
 // cost ~150 ms of main-thread CPU plus GC per pull of the 512 MiB registry bench (CPU
 // profile): the pull went from 1,089 to 862 ms (medians of 5, alternated; skopeo 776 ms).
 // Redirects are followed as fetch follows them (registries send blob GETs to storage URLs).
+// A big blob's GET over plain http: can skip node:http too (`direct`, http-plain.ts).
 import { request as plainRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { plainGet } from "./http-plain.js";
 
 export interface HttpRequest {
   readonly method: string;
@@ -13,15 +15,28 @@ export interface HttpRequest {
   /** A replayable body, or a stream (sent chunked unless a content-length is given). */
   readonly body?: Uint8Array | string | AsyncIterable<Uint8Array>;
   readonly signal?: AbortSignal;
+  /**
+   * A GET whose body the caller reads with pushTo(): over plain http: it is read straight
+   * into one reused buffer (http-plain.ts), skipping node:http's Buffer per read.
+   */
+  readonly direct?: boolean;
 }
+
+/**
+ * Takes the body piece by piece. A piece is the sink's only until it returns, or until the
+ * promise it returns settles (the reader waits for it): its bytes may be reused after.
+ */
+export type BodySink = (piece: Uint8Array) => void | Promise<void>;
 
 export interface HttpResponse {
   readonly status: number;
   readonly statusText: string;
   /** A response header (lower-case name); repeated headers joined with ", ". */
   header(name: string): string | undefined;
-  /** The body as it arrives. Read it to the end, or call discard(). */
+  /** The body as it arrives. Read it to the end (here or with pushTo()), or call discard(). */
   readonly body: AsyncIterable<Buffer>;
+  /** The body handed to `sink` (instead of reading `body`); resolves after its last piece. */
+  pushTo(sink: BodySink): Promise<void>;
   /** Throw away the rest of the body (the connection is reused when it ends cleanly). */
   discard(): void;
   text(): Promise<string>;
@@ -45,17 +60,17 @@ export const sendHttp: HttpTransport = async (url, req) => {
   let { method, body } = req;
   let headers: Record<string, string> = { ...req.headers };
   for (let hops = 0; ; hops++) {
-    const res = await requestOnce(target, method, headers, body, req.signal);
-    const location = res.headers.location;
-    if (!isRedirect(res.statusCode) || location === undefined) {
+    const res = await requestOnce(target, method, headers, body, req);
+    const location = res.header("location");
+    if (!isRedirect(res.status) || location === undefined) {
       // A HEAD answer has no body, but its socket returns to the pool only once it is read.
-      if (method === "HEAD") res.resume();
-      return wrap(res);
+      if (method === "HEAD") res.discard();
+      return res;
     }
-    res.resume();
+    res.discard();
     if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects from ${url}`);
     const next = new URL(location, target);
-    if (res.statusCode === 303 ? method !== "HEAD" : (res.statusCode === 301 || res.statusCode === 302) && method === "POST") {
+    if (res.status === 303 ? method !== "HEAD" : (res.status === 301 || res.status === 302) && method === "POST") {
       method = "GET";
       body = undefined;
       headers = withoutHeaders(headers, ["content-type", "content-length", "content-encoding", "content-language", "content-location"]);
@@ -67,7 +82,7 @@ export const sendHttp: HttpTransport = async (url, req) => {
   }
 };
 
-function isRedirect(status: number | undefined): boolean {
+function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
 }
 
@@ -85,7 +100,12 @@ function withoutHeaders(headers: Record<string, string>, names: readonly string[
  */
 let tls: Promise<typeof import("node:https")> | undefined;
 
-async function requestOnce(url: URL, method: string, headers: Record<string, string>, body: HttpRequest["body"], signal: AbortSignal | undefined): Promise<IncomingMessage> {
+async function requestOnce(url: URL, method: string, headers: Record<string, string>, body: HttpRequest["body"], req: HttpRequest): Promise<HttpResponse> {
+  if (req.direct && url.protocol === "http:" && method === "GET" && body === undefined) return plainGet(url, headers, req.signal, IDLE_TIMEOUT_MS);
+  return wrap(await nodeRequest(url, method, headers, body, req.signal));
+}
+
+async function nodeRequest(url: URL, method: string, headers: Record<string, string>, body: HttpRequest["body"], signal: AbortSignal | undefined): Promise<IncomingMessage> {
   const send = url.protocol === "https:" ? (await (tls ??= import("node:https"))).request : url.protocol === "http:" ? plainRequest : undefined;
   if (!send) throw new Error(`unsupported URL scheme in ${url.href}`);
   const outgoing: OutgoingHttpHeaders = { ...headers };
@@ -115,6 +135,12 @@ function wrap(res: IncomingMessage): HttpResponse {
       return Array.isArray(v) ? v.join(", ") : v;
     },
     body: res,
+    async pushTo(sink) {
+      for await (const piece of res as AsyncIterable<Buffer>) {
+        const pending = sink(piece);
+        if (pending) await pending;
+      }
+    },
     discard: () => void res.resume(),
     async text() {
       const parts: Buffer[] = [];

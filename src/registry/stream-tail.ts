@@ -7,9 +7,9 @@
 export class StreamTail {
   private last: Uint8Array = new Uint8Array(0);
 
-  /** The stream's next chunk. It is kept, not copied: it MUST stay unchanged until the next. */
+  /** The stream's next chunk (its last bytes are copied: the chunk may be reused after). */
   see(chunk: Uint8Array): void {
-    this.last = chunk.byteLength >= 4 ? chunk : Buffer.concat([this.last, chunk]).subarray(-4);
+    this.last = chunk.byteLength >= 4 ? chunk.slice(-4) : Buffer.concat([this.last, chunk]).subarray(-4);
   }
 
   /** A copy of the last 4 bytes (all of them when the stream had fewer). */

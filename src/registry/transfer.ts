@@ -33,7 +33,7 @@ import {
 import { loadStore } from "./store-module.js";
 import { StreamTail } from "./stream-tail.js";
 import { MEDIA, selectPlatform } from "./types.js";
-import { WORKER_MIN_SIZE, WorkerDownloads } from "./worker-download.js";
+import { WORKER_MIN_SIZE, WorkerDownloads, downloadHere } from "./worker-download.js";
 
 /** Progress of a transfer, for the CLI to render (Docker's per-layer lines). */
 export type TransferEvent =
@@ -260,23 +260,24 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   const want = gzip ? layer.digest : diffId;
   const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
   const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
-  // A big layer waits for a lane: this thread or a worker's, so that every core hashes.
-  const lane = workers && layer.size >= WORKER_MIN_SIZE ? await workers.lane() : undefined;
+  // A big layer is a download job (download-job.ts: over plain http its body is read into
+  // one reused buffer) on a lane: this thread or a worker's, so that every core hashes.
+  const big = layer.size >= WORKER_MIN_SIZE && session?.putBlobFile !== undefined && !opts.transport;
+  const lane = big && workers ? await workers.lane() : big ? "here" : undefined;
   let stored;
   try {
-    stored =
-      lane === "worker"
-        ? await session!.putBlobFile!(async (dir) => {
-            const file = await workers!.download(client, ref.path, layer.digest, layer.size, dir);
-            trailer = file.tail;
-            progress(file.size);
-            return file;
-          }, want, mismatch, layer.size)
-        : session
-          ? await session.putBlob(source(), want, mismatch, layer.size)
-          : await store.putBlob(checkDigest(source(), want, what), want);
+    stored = lane
+      ? await session!.putBlobFile!(async (dir) => {
+          const file = lane === "worker" ? await workers!.download(client, ref.path, layer.digest, layer.size, dir) : await downloadHere(client, ref.path, layer.digest, layer.size, dir, opts.signal, progress);
+          trailer = file.tail;
+          progress(file.size);
+          return file;
+        }, want, mismatch, layer.size)
+      : session
+        ? await session.putBlob(source(), want, mismatch, layer.size)
+        : await store.putBlob(checkDigest(source(), want, what), want);
   } finally {
-    if (lane) workers!.release(lane);
+    if (lane && workers) workers.release(lane);
   }
   if (!gzip) return { diffId, size: stored.size };
   const { provisionalPlainSize } = await loadStore();

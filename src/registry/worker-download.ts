@@ -24,7 +24,7 @@
 import type { WorkerPool } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";
-import type { DownloadJob, DownloadOutcome } from "./download-worker.js";
+import type { DownloadJob, DownloadOutcome } from "./download-job.js";
 import type { HttpResponse, HttpTransport } from "./http.js";
 import { loadStore } from "./store-module.js";
 import type { WrittenFile } from "./store-port.js";
@@ -77,21 +77,10 @@ export class WorkerDownloads {
     void this.workers().then((pool) => pool.warm());
   }
 
-  /** Download `digest` (`size` bytes) from `repo` into a new file in `dir`. */
+  /** Download `digest` (`size` bytes) from `repo` into a new file in `dir`, on a worker. */
   async download(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string): Promise<DownloadedFile> {
     const pool = await this.workers();
-    let outcome: DownloadOutcome | undefined;
-    const transport: HttpTransport = async (url, req) => {
-      outcome = await pool.run({ url, headers: { ...req.headers }, dir, size }, { label: `blob ${digest}`, ...(this.signal ? { signal: this.signal } : {}) });
-      return asResponse(outcome);
-    };
-    await client.getBlob(repo, digest, transport);
-    // getBlob returned a 200: the worker wrote the body, or it broke off, or had the wrong size.
-    const out = outcome!;
-    if (out.kind === "written") return out;
-    if (out.kind === "size") throw client.wrongSize(repo, digest, size, out.got);
-    if (out.kind === "fault") throw client.brokeOff(digest, netError(out));
-    throw new TbuildError("E_REGISTRY", `GET blob ${digest} on ${client.registry} answered ${out.status} after its 200`);
+    return downloadBlobFile(client, repo, digest, size, dir, (job) => pool.run(job, { label: `blob ${digest}`, ...(this.signal ? { signal: this.signal } : {}) }));
   }
 
   async close(): Promise<void> {
@@ -104,6 +93,36 @@ export class WorkerDownloads {
   }
 }
 
+/**
+ * Download `digest` (`size` bytes) from `repo` into a new file in `dir` by running a
+ * download job (download-job.ts) with `run`: on a worker, or on this thread. The client
+ * runs the job as the request's transport, so its auth, retries and errors apply.
+ */
+export async function downloadBlobFile(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string, run: (job: DownloadJob) => Promise<DownloadOutcome>): Promise<DownloadedFile> {
+  let outcome: DownloadOutcome | undefined;
+  const transport: HttpTransport = async (url, req) => {
+    outcome = await run({ url, headers: { ...req.headers }, dir, size });
+    return asResponse(outcome);
+  };
+  await client.getBlob(repo, digest, transport);
+  // getBlob returned a 200: the job wrote the body, or it broke off, or had the wrong size.
+  const out = outcome!;
+  if (out.kind === "written") return out;
+  if (out.kind === "size") throw client.wrongSize(repo, digest, size, out.got);
+  if (out.kind === "fault") throw client.brokeOff(digest, netError(out));
+  throw new TbuildError("E_REGISTRY", `GET blob ${digest} on ${client.registry} answered ${out.status} after its 200`);
+}
+
+/**
+ * Download on this thread: the same job as a worker's (`signal` stops it), telling
+ * `progress` the bytes so far. The job's module loads the store (store/worker.ts), so it
+ * loads when first needed (registry/ reaches the store only that way: store-module.ts).
+ */
+export async function downloadHere(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string, signal: AbortSignal | undefined, progress: (done: number) => void): Promise<DownloadedFile> {
+  const { downloadBlob } = await import("./download-job.js");
+  return downloadBlobFile(client, repo, digest, size, dir, (job) => downloadBlob(job, signal, progress));
+}
+
 /** The worker's outcome as the client's transport answers: a request fault rejects; anything else is a response. */
 function asResponse(out: DownloadOutcome): HttpResponse {
   if (out.kind === "fault" && out.during === "request") throw netError(out);
@@ -113,6 +132,7 @@ function asResponse(out: DownloadOutcome): HttpResponse {
     statusText: answer?.statusText ?? "OK",
     header: (name) => answer?.headers[name],
     body: (async function* () {})(),
+    pushTo: async () => undefined,
     discard: () => undefined,
     text: async () => answer?.text ?? "",
   };

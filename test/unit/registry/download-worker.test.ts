@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { closeFronts, listen } from "../../helpers/http-front.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
 import { WorkerPool, workerScriptUrl } from "../../../src/store/index.js";
-import type { DownloadJob, DownloadOutcome } from "../../../src/registry/download-worker.js";
+import type { DownloadJob, DownloadOutcome } from "../../../src/registry/download-job.js";
 
 const tmp = tempDirs();
 const SCRIPT = workerScriptUrl(new URL("../../../src/registry/download-worker.ts", import.meta.url).href, "./download-worker.js");
