@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DIRECT_ALIGN, KICK } from "../../../src/store/direct-file.js";
-import { writeVerifiedTemp } from "../../../src/store/temp-file.js";
+import { writeVerifiedTemp, type PushedBytes } from "../../../src/store/temp-file.js";
 import type { Digest } from "../../../src/util/index.js";
 import { withFailingFdatasync, withoutODirect } from "../../helpers/fs-faults.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
@@ -78,6 +78,46 @@ describe("writeVerifiedTemp after a writeback error", () => {
   it("of a big stream on a file system without O_DIRECT fails and removes the file", async () => {
     const dir = tmp("temp-file");
     await withoutODirect(() => withFailingFdatasync(() => expect(writeVerifiedTemp(dir, pieces(big), { size: big.length, digest: sha(big) }, mismatch)).rejects.toThrow(/EIO/)));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+/**
+ * `bytes` pushed as a source that reuses one buffer for every piece (as http-plain.ts's
+ * reader does) and scribbles over it once the sink is done with a piece: a writer that
+ * kept a piece instead of its bytes would write the scribbles.
+ */
+function pushedReusing(bytes: Uint8Array): PushedBytes {
+  return {
+    async pushTo(sink) {
+      const buffer = new Uint8Array(70_000);
+      for (let at = 0, i = 0; at < bytes.length; i++) {
+        const n = Math.min(bytes.length - at, 50_000 + ((i * 7919) % 20_000));
+        buffer.set(bytes.subarray(at, at + n));
+        const pending = sink(buffer.subarray(0, n));
+        if (pending) await pending;
+        buffer.fill(0xee);
+        at += n;
+      }
+    },
+  };
+}
+
+describe("writeVerifiedTemp of pushed bytes whose buffer is reused", () => {
+  it.each([
+    ["a big blob (around the page cache)", (9 << 20) + 4321],
+    ["a small blob (through the page cache, in batches)", (5 << 20) + 77],
+  ])("writes %s with the bytes as they were pushed", async (_what, size) => {
+    const data = randomBytes(size);
+    const dir = tmp("temp-pushed");
+    const t = await writeVerifiedTemp(dir, pushedReusing(data), { size, digest: sha(data) }, mismatch, { hashInProcess: true });
+    expect(sha(readFileSync(t.path))).toBe(sha(data));
+  });
+
+  it("stops with the size mismatch when more bytes are pushed than expected, leaving no file", async () => {
+    const data = randomBytes(9 << 20);
+    const dir = tmp("temp-pushed");
+    await expect(writeVerifiedTemp(dir, pushedReusing(data), { size: data.length - 1 }, mismatch, { hashInProcess: true })).rejects.toThrow(/size mismatch/);
     expect(readdirSync(dir)).toEqual([]);
   });
 });
