@@ -1,6 +1,6 @@
 // A big blob's download as a job: one GET, sent with http.ts's sendHttp (the client's own
 // default transport: redirects followed, Authorization dropped across origins) with its
-// body read straight into a reused buffer over plain http (`direct`, http-plain.ts),
+// body read straight into one reused buffer (`direct`, http-direct.ts),
 // hashed and written into the store's staging folder (writeVerifiedTemp: node:crypto,
 // O_DIRECT writes, fsync). A pull runs these on its worker threads (download-worker.ts)
 // and on the main thread alike (worker-download.ts). The caller keeps auth, retries and

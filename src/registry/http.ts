@@ -3,11 +3,11 @@
 // cost ~150 ms of main-thread CPU plus GC per pull of the 512 MiB registry bench (CPU
 // profile): the pull went from 1,089 to 862 ms (medians of 5, alternated; skopeo 776 ms).
 // Redirects are followed as fetch follows them (registries send blob GETs to storage URLs).
-// A big blob's GET over plain http: can skip node:http too (`direct`, http-plain.ts).
+// A big blob's GET can skip node:http(s) and its Buffer per read (`direct`, http-direct.ts).
 import { request as plainRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { plainGet } from "./http-plain.js";
+import { directGet } from "./http-direct.js";
 
 export interface HttpRequest {
   readonly method: string;
@@ -16,8 +16,8 @@ export interface HttpRequest {
   readonly body?: Uint8Array | string | AsyncIterable<Uint8Array>;
   readonly signal?: AbortSignal;
   /**
-   * A GET whose body the caller reads with pushTo(): over plain http: it is read straight
-   * into one reused buffer (http-plain.ts), skipping node:http's Buffer per read.
+   * A GET whose body the caller reads with pushTo(): it is read straight into one reused
+   * buffer (http-direct.ts), skipping node:http(s)'s Buffer per read.
    */
   readonly direct?: boolean;
 }
@@ -101,7 +101,7 @@ function withoutHeaders(headers: Record<string, string>, names: readonly string[
 let tls: Promise<typeof import("node:https")> | undefined;
 
 async function requestOnce(url: URL, method: string, headers: Record<string, string>, body: HttpRequest["body"], req: HttpRequest): Promise<HttpResponse> {
-  if (req.direct && url.protocol === "http:" && method === "GET" && body === undefined) return plainGet(url, headers, req.signal, IDLE_TIMEOUT_MS);
+  if (req.direct && method === "GET" && body === undefined) return directGet(url, headers, req.signal, IDLE_TIMEOUT_MS);
   return wrap(await nodeRequest(url, method, headers, body, req.signal));
 }
 

@@ -260,8 +260,8 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   const want = gzip ? layer.digest : diffId;
   const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
   const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
-  // A big layer is a download job (download-job.ts: over plain http its body is read into
-  // one reused buffer) on a lane: this thread or a worker's, so that every core hashes.
+  // A big layer is a download job (download-job.ts: its body is read into one reused
+  // buffer) on a lane: this thread or a worker's, so that every core hashes.
   const big = layer.size >= WORKER_MIN_SIZE && session?.putBlobFile !== undefined && !opts.transport;
   const lane = big && workers ? await workers.lane() : big ? "here" : undefined;
   let stored;

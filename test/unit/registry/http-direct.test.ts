@@ -1,4 +1,4 @@
-// A GET over plain HTTP/1.1 read into one reused buffer (src/registry/http-plain.ts),
+// A GET over HTTP/1.1 read into one reused buffer (src/registry/http-direct.ts),
 // against raw TCP servers that send exactly the bytes each case needs: a head and body cut
 // at awkward places, chunked coding with extensions and trailers, a close-delimited body,
 // breaks, bad framing, and sinks that make the reader wait (whose pieces must not change
@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { plainGet } from "../../../src/registry/http-plain.js";
+import { directGet } from "../../../src/registry/http-direct.js";
 import { sendHttp, type BodySink } from "../../../src/registry/http.js";
 
 const servers: Server[] = [];
@@ -66,7 +66,7 @@ function collector(wait = false): { sink: BodySink; bytes: () => Buffer; pieces:
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-describe("plainGet", () => {
+describe("directGet", () => {
   it("reads a Content-Length body whose head and body are cut at awkward places, into a sink that waits", async () => {
     const body = randomBytes(3 * 1024 * 1024 + 17);
     let request = "";
@@ -77,7 +77,7 @@ describe("plainGet", () => {
       const blank = all.indexOf("\r\n\r\n");
       await dribble(socket, cut(all, [5, 60, blank + 1, blank + 2, blank + 3, blank + 4, blank + 20, 70_000, 2_000_000]));
     });
-    const res = await plainGet(new URL(`http://${host}/v2/r/blobs/sha256:x?a=1`), { Authorization: "Bearer t", "User-Agent": "tbuild" }, undefined, 10_000);
+    const res = await directGet(new URL(`http://${host}/v2/r/blobs/sha256:x?a=1`), { Authorization: "Bearer t", "User-Agent": "tbuild" }, undefined, 10_000);
     expect(res.status).toBe(200);
     expect(res.statusText).toBe("OK");
     expect(res.header("content-type")).toBe("application/octet-stream");
@@ -92,7 +92,7 @@ describe("plainGet", () => {
 
   it("stops at Content-Length and ignores bytes after it", async () => {
     const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA"]));
-    const res = await plainGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
     expect(await res.text()).toBe("hello");
   });
 
@@ -112,7 +112,7 @@ describe("plainGet", () => {
     // Cuts inside a size line, between "\r" and "\n", inside the data, and inside the trailer.
     const cuts = [head + 2, head + 12, head + 13, head + 50_000, head + 100_013, head + 100_014, wire.length - 8, wire.length - 1];
     const host = await serve((socket) => void dribble(socket, cut(wire, cuts)));
-    const res = await plainGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
     const got = collector(true);
     await res.pushTo(got.sink);
     expect(sha(got.bytes())).toBe(sha(data));
@@ -121,7 +121,7 @@ describe("plainGet", () => {
   it("reads a body without Content-Length to the end of the connection", async () => {
     const data = randomBytes(1_500_000);
     const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 200 OK\r\n\r\n", data.subarray(0, 700_000), data.subarray(700_000)]));
-    const res = await plainGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
     const got = collector(true);
     await res.pushTo(got.sink);
     expect(sha(got.bytes())).toBe(sha(data));
@@ -130,7 +130,7 @@ describe("plainGet", () => {
   it("gives an error answer's head and text, with repeated fields joined", async () => {
     const json = JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] });
     const host = await serve((socket) => void dribble(socket, [`HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="a"\r\nX-Many: 1\r\nx-many: 2\r\nContent-Length: ${json.length}\r\n\r\n${json}`]));
-    const res = await plainGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
     expect(res.status).toBe(401);
     expect(res.statusText).toBe("Unauthorized");
     expect(res.header("www-authenticate")).toBe('Bearer realm="a"');
@@ -142,7 +142,7 @@ describe("plainGet", () => {
   it("gives the body as an async iterable of copies too", async () => {
     const data = randomBytes(2_500_000);
     const host = await serve((socket) => void dribble(socket, [`HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`, data.subarray(0, 1_000_000), data.subarray(1_000_000)]));
-    const res = await plainGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
     const parts: Buffer[] = [];
     for await (const c of res.body) {
       parts.push(c);
@@ -153,7 +153,7 @@ describe("plainGet", () => {
 
   it("rejects a body that breaks off before its Content-Length, with ECONNRESET", async () => {
     const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", "only this"]));
-    const res = await plainGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
     const got = collector();
     await expect(res.pushTo(got.sink)).rejects.toMatchObject({ code: "ECONNRESET" });
     expect(got.bytes().toString()).toBe("only this");
@@ -161,7 +161,7 @@ describe("plainGet", () => {
 
   it("rejects a connection closed before the head is complete", async () => {
     const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 200 OK\r\nContent-Len"]));
-    await expect(plainGet(new URL(`http://${host}/`), {}, undefined, 10_000)).rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(directGet(new URL(`http://${host}/`), {}, undefined, 10_000)).rejects.toMatchObject({ code: "ECONNRESET" });
   });
 
   it("rejects a refused connection with the socket's code", async () => {
@@ -169,7 +169,7 @@ describe("plainGet", () => {
     const port = Number(host.split(":")[1]);
     servers.pop()!.close();
     await new Promise((r) => setTimeout(r, 10));
-    await expect(plainGet(new URL(`http://127.0.0.1:${port}/`), {}, undefined, 10_000)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    await expect(directGet(new URL(`http://127.0.0.1:${port}/`), {}, undefined, 10_000)).rejects.toMatchObject({ code: "ECONNREFUSED" });
   });
 
   it.each([
@@ -179,28 +179,29 @@ describe("plainGet", () => {
     ["a head over 64 KiB", `HTTP/1.1 200 OK\r\nX-Big: ${"a".repeat(70_000)}\r\n\r\n`, /response head over/],
   ])("rejects %s", async (_what, wire, message) => {
     const host = await serve((socket) => void dribble(socket, [wire]));
-    await expect(plainGet(new URL(`http://${host}/`), {}, undefined, 10_000)).rejects.toThrow(message);
+    await expect(directGet(new URL(`http://${host}/`), {}, undefined, 10_000)).rejects.toThrow(message);
   });
 
   it("fails a malformed chunked body", async () => {
     const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "zz\r\nab\r\n0\r\n\r\n"]));
-    const res = await plainGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
     await expect(res.pushTo(collector().sink)).rejects.toThrow(/malformed chunked body: bad chunk size line/);
   });
 
-  it("refuses a header that would split the request, before connecting", () => {
-    expect(() => plainGet(new URL("http://127.0.0.1:1/"), { "X-A": "v\r\nInjected: 1" }, undefined, 10_000)).toThrow(/invalid HTTP header/);
-    expect(() => plainGet(new URL("http://127.0.0.1:1/"), { "Bad Name": "v" }, undefined, 10_000)).toThrow(/invalid HTTP header/);
+  it("refuses a header that would split the request, and a URL that is not http(s), before connecting", async () => {
+    await expect(directGet(new URL("http://127.0.0.1:1/"), { "X-A": "v\r\nInjected: 1" }, undefined, 10_000)).rejects.toThrow(/invalid HTTP header/);
+    await expect(directGet(new URL("http://127.0.0.1:1/"), { "Bad Name": "v" }, undefined, 10_000)).rejects.toThrow(/invalid HTTP header/);
+    await expect(directGet(new URL("ftp://127.0.0.1:1/"), {}, undefined, 10_000)).rejects.toThrow(/unsupported URL scheme/);
   });
 
   it("stops when the signal aborts in the middle of the body, and when a sink throws", async () => {
     const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n", randomBytes(100_000)], false));
     const stop = new AbortController();
-    const res = await plainGet(new URL(`http://${host}/`), {}, stop.signal, 10_000);
+    const res = await directGet(new URL(`http://${host}/`), {}, stop.signal, 10_000);
     const piping = res.pushTo(() => stop.abort());
     await expect(piping).rejects.toMatchObject({ name: "AbortError" });
 
-    const res2 = await plainGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    const res2 = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
     await expect(
       res2.pushTo(() => {
         throw new Error("disk full");
@@ -210,7 +211,7 @@ describe("plainGet", () => {
 
   it("fails with ETIMEDOUT when no byte comes for the idle time", async () => {
     const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"], false));
-    const res = await plainGet(new URL(`http://${host}/`), {}, undefined, 100);
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 100);
     await expect(res.pushTo(collector().sink)).rejects.toMatchObject({ code: "ETIMEDOUT" });
   });
 });

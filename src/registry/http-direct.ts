@@ -1,7 +1,8 @@
-// A GET over plain HTTP/1.1 whose body is read into one reusable 1 MiB buffer (net.Socket's
-// `onread`) and handed to a sink piece by piece, instead of node:http's Readable of a fresh
-// Buffer per socket read. http.ts sends a blob GET this way when its caller asks for it
-// (`direct`) and the URL is http:; https: and every other request go through node:http(s).
+// A GET over HTTP/1.1 whose body is read into one reusable 1 MiB buffer (the `onread` of a
+// net.Socket, or of a tls.TLSSocket for https:) and handed to a sink piece by piece,
+// instead of node:http(s)'s Readable of a fresh Buffer per socket read. http.ts sends a
+// blob GET this way when its caller asks for it (`direct`); every other request goes
+// through node:http(s).
 // Why: the per-read Buffers (malloc, page faults, the Readable machinery) cost more CPU
 // than hashing the bytes. A 64 MiB blob GET from a local docker-registry, hashed with
 // node:crypto, medians of 3: 155 ms of CPU through node:http, 107 through a net.Socket's
@@ -10,7 +11,8 @@
 // The framing is the part of RFC 9112 a response to a GET needs: a status line and header
 // fields, then a body delimited by Content-Length, by chunked transfer coding, or by the
 // end of the connection. The request says `Connection: close`: one connection per blob.
-import { connect, type Socket } from "node:net";
+import { connect, isIP, type Socket } from "node:net";
+import type { ConnectionOptions } from "node:tls";
 import type { BodySink, HttpResponse } from "./http.js";
 
 /** The buffer every read of one response lands in. */
@@ -22,16 +24,38 @@ const MAX_LINE = 4096;
 
 type Framing = { kind: "length"; left: number } | { kind: "chunked" } | { kind: "close" } | { kind: "none" };
 
+/** Opens a connection whose reads land in `onread`'s buffer. */
+type Connect = (onread: { buffer: Uint8Array; callback: (n: number, buf: Uint8Array) => boolean }) => Socket;
+
 /**
- * Send `GET url` (http: only) with `headers` and resolve once the status line and header
- * fields are in; the body is then the caller's to read (pushTo, body, text) or discard.
- * Rejects with the socket's error (its `code`) on a network fault before the head, with
- * ETIMEDOUT after `idleMs` without a byte, and with an AbortError when `signal` aborts.
+ * node:tls and node:https (whose global agent's `ca` the TLS connections trust too, as
+ * node:https requests do), loaded for the first https: URL.
  */
-export function plainGet(url: URL, headers: Readonly<Record<string, string>>, signal: AbortSignal | undefined, idleMs: number): Promise<HttpResponse> {
-  if (url.protocol !== "http:") throw new Error(`plainGet: not an http: URL: ${url.href}`);
+let tlsModules: Promise<[typeof import("node:tls"), typeof import("node:https")]> | undefined;
+
+/**
+ * Send `GET url` (http: or https:) with `headers` and resolve once the status line and
+ * header fields are in; the body is then the caller's to read (pushTo, body, text) or
+ * discard. Rejects with the socket's error (its `code`: a refused connection, a
+ * certificate that does not verify) on a fault before the head, with ETIMEDOUT after
+ * `idleMs` without a byte, and with an AbortError when `signal` aborts.
+ */
+export async function directGet(url: URL, headers: Readonly<Record<string, string>>, signal: AbortSignal | undefined, idleMs: number): Promise<HttpResponse> {
   const request = requestHead(url, headers);
-  return new PlainResponseReader(url, request, signal, idleMs).head;
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  let open: Connect;
+  if (url.protocol === "http:") open = (onread) => connect({ host, port: Number(url.port || 80), onread });
+  else if (url.protocol === "https:") {
+    const [tls, https] = await (tlsModules ??= Promise.all([import("node:tls"), import("node:https")]));
+    const ca = https.globalAgent.options.ca;
+    open = (onread) => {
+      // tls.connect takes `onread` as net.connect does (Node's _tls_wrap.js passes it to the
+      // socket it makes); @types/node does not list it.
+      const options: ConnectionOptions & { onread: typeof onread } = { host, port: Number(url.port || 443), ...(isIP(host) ? {} : { servername: host }), ALPNProtocols: ["http/1.1"], ...(ca ? { ca } : {}), onread };
+      return tls.connect(options);
+    };
+  } else throw new Error(`unsupported URL scheme in ${url.href}`);
+  return await new DirectResponseReader(open, request, signal, idleMs).head;
 }
 
 /** The request's bytes; a header name or value that would split the request is refused. */
@@ -53,7 +77,7 @@ function requestHead(url: URL, headers: Readonly<Record<string, string>>): strin
  * socket is paused (no read can overwrite the view the sink holds); a read callback that
  * returns false pauses it, and drain() resumes it.
  */
-class PlainResponseReader {
+class DirectResponseReader {
   readonly head: Promise<HttpResponse>;
   private resolveHead!: (res: HttpResponse) => void;
   private rejectHead!: (e: Error) => void;
@@ -80,17 +104,13 @@ class PlainResponseReader {
   /** Set once the response is over, one way or the other: nothing after counts. */
   private over: { error?: Error } | undefined;
 
-  constructor(url: URL, request: string, signal: AbortSignal | undefined, idleMs: number) {
+  constructor(open: Connect, request: string, signal: AbortSignal | undefined, idleMs: number) {
     this.head = new Promise((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
     });
     const buffer = Buffer.allocUnsafe(READ_BUFFER);
-    this.socket = connect({
-      host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: Number(url.port || 80),
-      onread: { buffer, callback: (n: number, buf: Uint8Array) => this.onRead(buf.subarray(0, n)) },
-    });
+    this.socket = open({ buffer, callback: (n, buf) => this.onRead(buf.subarray(0, n)) });
     this.socket.setNoDelay(true);
     this.socket.setTimeout(idleMs, () => this.fail(Object.assign(new Error(`no answer for ${idleMs / 1000} s`), { code: "ETIMEDOUT" })));
     this.socket.on("error", (e) => this.fail(e));
