@@ -6,6 +6,7 @@
 // s, with `oflag=direct` 0.46-0.60 s), and a blob is fsynced before it is visible anyway,
 // so the cache gained nothing. Nothing here makes a file durable: the caller fsyncs it.
 import * as fs from "node:fs";
+import { Writeback } from "./writeback.js";
 
 // ES2023 has no WebAssembly types and @types/node declares none globally; this is the one
 // member used. Undefined when Node runs with --jitless.
@@ -13,12 +14,6 @@ declare const WebAssembly: { Memory: new (d: { initial: number }) => { buffer: A
 
 /** O_DIRECT needs buffers, file offsets and lengths aligned to the device's logical block; 4 KiB covers common devices. */
 export const DIRECT_ALIGN = 4096;
-/**
- * Bytes written the plain way between background fdatasyncs (writeback starts early, so the
- * final fsync has little left); temp-file.ts uses it too.
- */
-export const KICK = 32 << 20;
-
 /**
  * `count` buffers of `size` bytes (a multiple of 64 KiB) that O_DIRECT can write from, or
  * undefined when none can be made. Buffer.allocUnsafe's memory is 16-byte aligned at best;
@@ -34,24 +29,20 @@ export function alignedBuffers(count: number, size: number): Uint8Array[] | unde
  * A file created for writing at offsets. With `direct`, whole 4 KiB blocks at aligned
  * offsets go through an O_DIRECT descriptor and the rest (a blob's last partial block)
  * through a plain one; a file system that refuses O_DIRECT (at open or at a write) gets
- * everything through the plain one, with a background fdatasync every 32 MiB so the
- * caller's final fsync has little left.
+ * everything through the plain one, with early writeback (writeback.ts) so the caller's
+ * final fsync has little left.
  */
 export class DirectFile {
   /** The O_DIRECT descriptor, open until close (a write may still be using it). */
   private directFd: number | undefined;
   /** False once the file system refused an O_DIRECT write. */
   private direct = false;
-  private sinceKick = 0;
-  private readonly kicks: Promise<void>[] = [];
-  /**
-   * The first error a background fdatasync met. Linux reports a writeback error once per
-   * open file (and not to a later open once seen), so sync() MUST throw it: its own fsync
-   * would succeed over the lost pages.
-   */
-  private kickError: Error | undefined;
+  /** Early writeback of what goes the plain way; sync() checks its errors. */
+  private readonly writeback: Writeback;
 
-  private constructor(private readonly plain: number) {}
+  private constructor(private readonly plain: number) {
+    this.writeback = new Writeback(plain);
+  }
 
   /**
    * Create `path` (it MUST NOT exist; a failure leaves none); `direct` asks for O_DIRECT,
@@ -94,10 +85,9 @@ export class DirectFile {
     if (whole < chunk.length) await this.writePlain(chunk.subarray(whole), position + whole);
   }
 
-  /** Wait for the background fdatasyncs; throw the error one met (the bytes may not be on the disk). */
-  async settle(): Promise<void> {
-    await Promise.all(this.kicks);
-    if (this.kickError) throw this.kickError;
+  /** Wait for the background fdatasync; throw the error one met (the bytes may not be on the disk). */
+  settle(): Promise<void> {
+    return this.writeback.check();
   }
 
   /** fsync the file (every write MUST have settled). */
@@ -106,28 +96,19 @@ export class DirectFile {
     await new Promise<void>((resolve, reject) => fs.fsync(this.plain, (e) => (e ? reject(e) : resolve())));
   }
 
-  /** Close both descriptors once the background fdatasyncs have ended. */
+  /** Close both descriptors once the background fdatasync has ended. */
   async close(): Promise<void> {
-    await Promise.all(this.kicks);
+    await this.writeback.settle();
     if (this.directFd !== undefined) fs.closeSync(this.directFd);
     fs.closeSync(this.plain);
   }
 
   private async writePlain(bytes: Uint8Array, position: number): Promise<void> {
-    await writeAt(this.plain, bytes, position);
-    this.sinceKick += bytes.length;
-    if (this.sinceKick >= KICK) {
-      this.sinceKick = 0;
-      this.kicks.push(
-        new Promise<void>((resolve) =>
-          fs.fdatasync(this.plain, (e) => {
-            this.kickError ??= e ?? undefined;
-            resolve();
-          }),
-        ),
-      );
-    }
+    const written = writeAt(this.plain, bytes, position);
+    this.writeback.wrote(bytes.length, written);
+    await written;
   }
+
 }
 
 /**

@@ -9,8 +9,9 @@ import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlobExpectation, BlobInfo } from "../image/index.js";
-import { ChunkWriter, KICK } from "./direct-file.js";
+import { ChunkWriter } from "./direct-file.js";
 import { createBlobHasher, hashFile, type BlobHasher } from "./sha256-stream.js";
+import { Writeback } from "./writeback.js";
 
 /** A unique temporary name for this process (`<pid>-<random>`, so stale ones can be found). */
 export function tempName(prefix = ""): string {
@@ -37,9 +38,6 @@ export interface WrittenTemp extends BlobInfo {
 const DIRECT_MIN = 8 << 20;
 /** Bytes gathered into one writev call. */
 const BATCH = 4 << 20;
-/** Background writebacks in flight in this process (each holds a libuv pool thread). */
-let kicking = 0;
-const MAX_KICKING = 1;
 
 export interface WriteTempOptions {
   /**
@@ -62,23 +60,19 @@ export interface WriteTempOptions {
 
 /**
  * Writes to a temporary file: one write in flight on the libuv pool while the caller
- * prepares the next, and every 32 MiB a background fdatasync starts writeback, so the
- * final fsync has little left to do. (Measured on the 512 MiB bench: the wait after the
- * last byte is ~90 ms with no kicks, ~30 ms at 32 MiB, ~10 ms at 8 MiB; total time did
- * not differ beyond the noise.)
+ * prepares the next, with early writeback (writeback.ts) so the final fsync has little to do.
  */
 export class TempWriter {
   private writing: Promise<void> | undefined;
-  private sinceKick = 0;
-  /** The writeback in flight, awaited before the file's fsync or close. */
-  private kick: Promise<void> | undefined;
-  /** The first error a writeback met, thrown by sync() (as DirectFile's: an fsync after it would not report it). */
-  private kickError: Error | undefined;
+  /** Early writeback; sync() checks its errors. */
+  private readonly writeback: Writeback;
 
   constructor(
     readonly path: string,
     readonly fh: FileHandle,
-  ) {}
+  ) {
+    this.writeback = new Writeback(fh.fd);
+  }
 
   /** Wait for the previous write, then start writing `chunks` (`n` bytes). They MUST stay unchanged until the next write or flush returns. */
   async write(chunks: Uint8Array[], n: number): Promise<void> {
@@ -86,18 +80,7 @@ export class TempWriter {
     const w = writeAll(this.fh, chunks, n);
     this.writing = w;
     w.catch(() => undefined); // observed by the next write, flush or settle
-    this.sinceKick += n;
-    if (this.sinceKick >= KICK && this.kick === undefined && kicking < MAX_KICKING) {
-      this.sinceKick = 0;
-      kicking++;
-      this.kick = w
-        .then(() => this.fh.datasync().catch((e: Error) => void (this.kickError ??= e)))
-        .catch(() => undefined) // the write's own failure is observed through `writing`
-        .finally(() => {
-          kicking--;
-          this.kick = undefined;
-        });
-    }
+    this.writeback.wrote(n, w);
   }
 
   /** Every byte written. */
@@ -108,13 +91,12 @@ export class TempWriter {
   /** Nothing in flight, whether it failed or not (before closing on a failure path). */
   async settle(): Promise<void> {
     await this.writing?.catch(() => undefined);
-    await this.kick;
+    await this.writeback.settle();
   }
 
   /** fsync the file, after a flush. */
   async sync(): Promise<void> {
-    await this.kick;
-    if (this.kickError) throw this.kickError;
+    await this.writeback.check();
     await this.fh.sync();
   }
 

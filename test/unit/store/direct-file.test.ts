@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DIRECT_ALIGN, DirectFile, KICK, alignedBuffers } from "../../../src/store/direct-file.js";
+import { DIRECT_ALIGN, DirectFile, alignedBuffers } from "../../../src/store/direct-file.js";
+import { KICK } from "../../../src/store/writeback.js";
 import { withFailingFdatasync } from "../../helpers/fs-faults.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
 

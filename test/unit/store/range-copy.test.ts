@@ -12,7 +12,8 @@ import { buildConfig, type RandomAccessInput } from "../../../src/image/index.js
 import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { JobCancelled, Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
 import { RANGE_WORKER_MIN, copyRangeInWorker } from "../../../src/store/blobs.js";
-import { CHUNK, KICK } from "../../../src/store/direct-file.js";
+import { CHUNK } from "../../../src/store/direct-file.js";
+import { KICK } from "../../../src/store/writeback.js";
 import { copyRangeToFile } from "../../../src/store/range-copy.js";
 import { withFailingFdatasync, withoutODirect } from "../../helpers/fs-faults.js";
 import { buildTar } from "../../helpers/tar-builder.js";
