@@ -81,7 +81,7 @@ export async function readVerifiedBlob(p: StorePaths, digest: Digest, what: stri
 }
 
 /** The manifest an index entry leads to (a nested index's first manifest), or undefined for other media types. */
-async function manifestDescriptor(p: StorePaths, desc: Descriptor): Promise<Descriptor | undefined> {
+export async function manifestDescriptor(p: StorePaths, desc: Descriptor): Promise<Descriptor | undefined> {
   if (isIndexType(desc.mediaType)) {
     const idx = parseIndex(await readVerifiedBlob(p, desc.digest, "index"), `index ${desc.digest}`, "E_STORE_CORRUPT");
     return idx.manifests.find((m) => isManifestType(m.mediaType));

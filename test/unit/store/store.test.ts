@@ -111,6 +111,12 @@ describe("Store", () => {
     const gone = await s.remove("d:2");
     expect(gone.deletedBlobs).toEqual(expect.arrayContaining([entry.digest, kept.manifestDigest, config.descriptor.digest, gz.digest]));
     expect(readdirSync(s.paths.sha256)).toEqual([]);
+
+    // Dangling, it is pruned whole and reported by its manifest digest, not its index's.
+    const again = await s.putBlob(gzipSync(plain));
+    await s.putImage({ config, layers: [{ diffId, size: plain.length, compressed: again }], manifestBytes: docker });
+    expect((await collectGarbage(s.paths, { dangling: true })).deletedImages).toEqual([kept.manifestDigest]);
+    expect(readdirSync(s.paths.sha256)).toEqual([]);
   });
 
   it("leaves index.json and the blobs untouched when a put changes nothing, and still repairs and moves", async () => {
