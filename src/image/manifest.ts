@@ -1,7 +1,7 @@
 // Builders for configs and manifests with canonical bytes: the same value always
 // serialises to the same bytes, so the same build gives the same digests. Pure.
 import { TbuildError, canonicalJson, isDigest, sha256Digest, type Digest } from "../util/index.js";
-import { MediaType, isIndexType, isManifestType } from "./media-types.js";
+import { MediaType, isIndexType, isManifestType, ociMediaType } from "./media-types.js";
 import type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
 import type { TransferLayer } from "./transport.js";
 
@@ -78,10 +78,25 @@ export function buildManifest(config: { digest: Digest; size: number; mediaType?
   return encodeBlob(value, MediaType.OCI_MANIFEST);
 }
 
-/** Whether `a` is an OCI manifest naming exactly `b`'s config and layer blobs (media type, digest, size). */
+/**
+ * Whether `a` is an image manifest (OCI, or Docker schema 2) naming exactly `b`'s config
+ * and layer blobs: the same digests and sizes, with media types that agree once Docker's
+ * names are read as their OCI equivalents (a Docker gzip layer is an OCI gzip layer).
+ */
 export function describesSameBlobs(a: ImageManifest, b: ImageManifest): boolean {
-  const key = (d: Descriptor) => `${d.mediaType} ${d.digest} ${d.size}`;
-  return a.mediaType === MediaType.OCI_MANIFEST && key(a.config) === key(b.config) && a.layers.length === b.layers.length && a.layers.every((l, i) => key(l) === key(b.layers[i]!));
+  const key = (d: Descriptor) => `${ociMediaType(d.mediaType)} ${d.digest} ${d.size}`;
+  return isManifestType(a.mediaType) && key(a.config) === key(b.config) && a.layers.length === b.layers.length && a.layers.every((l, i) => key(l) === key(b.layers[i]!));
+}
+
+/**
+ * A one-entry OCI index over `manifest`, with canonical bytes. The store lists an image
+ * whose manifest is Docker schema 2 through one, because OCI layout readers look a tag up
+ * only among index.json's OCI manifest and index entries (containers/image's
+ * getManifestDescriptor skips any other type), while the manifest keeps its own bytes.
+ */
+export function wrapInIndex(manifest: Descriptor, platform: Platform): EncodedBlob<ImageIndex> {
+  const value: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [{ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, platform }] };
+  return encodeBlob(value, MediaType.OCI_INDEX);
 }
 
 /** A layer's descriptor: its gzip form when it has one (a pulled layer), else the plain tar. */

@@ -21,6 +21,7 @@ import {
   isManifestType,
   layerCompression,
   ociArchitecture,
+  ociMediaType,
   parsePlatform,
   parseReference,
   type Descriptor,
@@ -65,7 +66,7 @@ export interface PullResult {
   readonly ref: string;
   /** The digest the registry knows the image by (index digest for multi-platform tags). */
   readonly remoteDigest: Digest;
-  /** The manifest in the store: the registry's own when it is OCI and every layer was kept as it came. */
+  /** The manifest in the store: the registry's own (OCI or Docker schema 2) when every layer was kept as it came. */
   readonly manifestDigest: Digest;
   /** The config digest: the image ID. */
   readonly imageId: Digest;
@@ -166,12 +167,13 @@ async function pullInto(storeReady: Promise<TransferStore>, refText: string, opt
       return { digest: layer.digest, diffId, status: "pulled" as const, stored };
     });
 
-    // Only now, with every layer verified and stored, write the config and the image. An
-    // OCI manifest whose layers are all kept as they came is kept byte for byte, so the
-    // image keeps the registry's digest (and a push sends the same manifest back).
+    // Only now, with every layer verified and stored, write the config and the image. A
+    // manifest (OCI or Docker schema 2) whose layers are all kept as they came is kept byte
+    // for byte, so the image keeps the registry's digest (and a push sends the same manifest
+    // back), as Docker and containerd keep it.
     const full = formatReference(ref.tag ? { domain: ref.domain, path: ref.path, tag: ref.tag } : ref);
     const before = await store.resolveImage(full);
-    const asCame = manifestType === MEDIA.ociManifest && layers.every((l) => l.stored.compressed !== undefined);
+    const asCame = layers.every((l) => l.stored.compressed !== undefined);
     const pending = { configBytes, layers: layers.map((l) => l.stored), tags: ref.tag ? [full] : [], ...(asCame ? { manifestBytes } : {}) };
     let image: { readonly manifestDigest: Digest };
     if (session) image = await session.commit(pending);
@@ -340,13 +342,14 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
       schemaVersion: 2,
       mediaType: MEDIA.ociManifest,
       config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
-      layers: layers.map((l) => l.desc),
+      // A layer pulled with a Docker schema 2 manifest is stored under Docker's media type.
+      layers: layers.map((l) => ({ ...l.desc, mediaType: ociMediaType(l.desc.mediaType) })),
     };
     // Every layer sent as stored (a pulled image): the stored manifest already says this, and
     // sending its bytes keeps the digest the image was pulled with.
     const asStored = layers.every((l, i) => l.desc.digest === image.layers[i]!.digest);
-    const bytes = asStored ? await storedManifest(store, image.manifestDigest, remote) : Buffer.from(JSON.stringify(remote));
-    const digest = await client.putManifest(ref.path, ref.digest ?? ref.tag!, bytes, MEDIA.ociManifest);
+    const { bytes, mediaType } = asStored ? await storedManifest(store, image.manifestDigest, remote) : ownManifest(remote);
+    const digest = await client.putManifest(ref.path, ref.digest ?? ref.tag!, bytes, mediaType);
     return { ref: full, digest, size: bytes.byteLength, layers: layers.map((l) => ({ digest: l.desc.digest, status: l.status })) };
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -370,10 +373,15 @@ async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: 
   return undefined;
 }
 
-/** The stored manifest's bytes when it describes exactly `remote`'s blobs (OCI), else `remote`'s. */
-async function storedManifest(store: TransferStore, digest: Digest, remote: ImageManifest): Promise<Uint8Array> {
+/** The stored manifest (OCI or Docker schema 2) when it describes exactly `remote`'s blobs, else `remote`. */
+async function storedManifest(store: TransferStore, digest: Digest, remote: ImageManifest): Promise<{ bytes: Uint8Array; mediaType: string }> {
   const bytes = await store.readBlob(digest);
-  return describesSameBlobs(parseJson<ImageManifest>(bytes, `manifest ${digest}`), remote) ? bytes : Buffer.from(JSON.stringify(remote));
+  const stored = parseJson<ImageManifest>(bytes, `manifest ${digest}`);
+  return describesSameBlobs(stored, remote) ? { bytes, mediaType: stored.mediaType! } : ownManifest(remote);
+}
+
+function ownManifest(remote: ImageManifest): { bytes: Uint8Array; mediaType: string } {
+  return { bytes: Buffer.from(JSON.stringify(remote)), mediaType: MEDIA.ociManifest };
 }
 
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */

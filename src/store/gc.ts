@@ -8,7 +8,7 @@ import { isDigest, type Digest } from "../util/index.js";
 import { Annotation, isIndexType, isManifestType, isCompressedLayer, parseConfig, parseIndex, parseManifest, type Descriptor } from "../image/index.js";
 import { blobPath } from "./blobs.js";
 import { tempOwnerPid } from "./temp-file.js";
-import { readVerifiedBlob } from "./images.js";
+import { manifestDescriptor, readVerifiedBlob } from "./images.js";
 import { updateIndex, type StorePaths } from "./layout.js";
 import { pidAlive } from "./liveness.js";
 import { readLayerRecord, recordPath } from "./layer-records.js";
@@ -63,6 +63,16 @@ async function plainCopies(p: StorePaths, m: { config: { digest: Digest }; layer
 /** As plainCopies, for a caller that has already read the config (`diffIds`: its rootfs.diff_ids). */
 export function plainCopyNames(layers: readonly Descriptor[], diffIds: readonly Digest[]): Digest[] {
   return layers.flatMap((l, i) => (isCompressedLayer(l.mediaType) && diffIds[i] !== undefined ? [diffIds[i]!] : []));
+}
+
+/**
+ * The manifest digest of the image an index.json entry names: the entry's own, or, for an
+ * index over one (a Docker schema 2 manifest kept as pulled), its manifest's; the entry's
+ * when that index cannot be read (gc then deletes what it can).
+ */
+async function imageDigest(p: StorePaths, entry: Descriptor): Promise<Digest> {
+  if (!isIndexType(entry.mediaType)) return entry.digest;
+  return (await manifestDescriptor(p, entry).catch(() => undefined))?.digest ?? entry.digest;
 }
 
 async function removeBlob(p: StorePaths, digest: Digest): Promise<number> {
@@ -164,7 +174,7 @@ export async function collectGarbage(p: StorePaths, opts: GcOptions = {}): Promi
   return updateIndex(p, async (current) => {
     const tagged = new Set(current.filter((d) => d.annotations?.[Annotation.REF_NAME] !== undefined).map((d) => d.digest));
     const keep = opts.dangling ? current.filter((d) => tagged.has(d.digest)) : [...current];
-    const deletedImages = [...new Set(current.filter((d) => !keep.includes(d)).map((d) => d.digest))];
+    const deletedImages = [...new Set(await Promise.all(current.filter((d) => !keep.includes(d)).map((d) => imageDigest(p, d))))];
     const gzipCopies = !opts.forgetGzipCopies;
     const live = await liveBlobs(p, keep, { gzipCopies });
     await keepBlobs(p, live, opts.keep ? await opts.keep() : [], gzipCopies);

@@ -16,6 +16,11 @@ export interface StoredImage {
   readonly manifestDigest: Digest;
   readonly manifestSize: number;
   readonly manifest: ImageManifest;
+  /**
+   * What its index.json entries point at: the manifest, or an index listing it (a Docker
+   * schema 2 manifest kept as pulled, or a multi-platform index another tool wrote).
+   */
+  readonly entry: Pick<Descriptor, "mediaType" | "digest" | "size">;
   readonly config: ImageConfig;
   readonly configSize: number;
   /** Full normalised references (`docker.io/library/busybox:test`), sorted; empty when dangling. */
@@ -76,7 +81,7 @@ export async function readVerifiedBlob(p: StorePaths, digest: Digest, what: stri
 }
 
 /** The manifest an index entry leads to (a nested index's first manifest), or undefined for other media types. */
-async function manifestDescriptor(p: StorePaths, desc: Descriptor): Promise<Descriptor | undefined> {
+export async function manifestDescriptor(p: StorePaths, desc: Descriptor): Promise<Descriptor | undefined> {
   if (isIndexType(desc.mediaType)) {
     const idx = parseIndex(await readVerifiedBlob(p, desc.digest, "index"), `index ${desc.digest}`, "E_STORE_CORRUPT");
     return idx.manifests.find((m) => isManifestType(m.mediaType));
@@ -95,7 +100,7 @@ async function readManifest(p: StorePaths, d: Descriptor): Promise<ReadManifest>
   return { digest: d.digest, bytes, manifest: parseManifest(bytes, `manifest ${d.digest}`, "E_STORE_CORRUPT") };
 }
 
-async function imageFrom(p: StorePaths, m: ReadManifest, tags: readonly string[]): Promise<StoredImage> {
+async function imageFrom(p: StorePaths, entry: Descriptor, m: ReadManifest, tags: readonly string[]): Promise<StoredImage> {
   const { manifest } = m;
   const cbytes = await readVerifiedBlob(p, manifest.config.digest, "config");
   const config = parseConfig(cbytes, `config ${manifest.config.digest}`, "E_STORE_CORRUPT");
@@ -105,6 +110,7 @@ async function imageFrom(p: StorePaths, m: ReadManifest, tags: readonly string[]
     manifestDigest: m.digest,
     manifestSize: m.bytes.length,
     manifest,
+    entry: { mediaType: entry.mediaType, digest: entry.digest, size: entry.size },
     config,
     configSize: cbytes.length,
     tags: [...tags].sort(),
@@ -129,7 +135,7 @@ async function imageLayers(p: StorePaths, layers: readonly Descriptor[], diffIds
 /** Load one image by manifest descriptor. Follows a nested index to its first manifest. */
 export async function loadImage(p: StorePaths, desc: Descriptor, tags: readonly string[]): Promise<StoredImage | undefined> {
   const d = await manifestDescriptor(p, desc);
-  return d && imageFrom(p, await readManifest(p, d), tags);
+  return d && imageFrom(p, desc, await readManifest(p, d), tags);
 }
 
 const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
@@ -181,7 +187,7 @@ async function byConfig(p: StorePaths, groups: readonly Group[], test: (config: 
     const d = await manifestDescriptor(p, g.desc);
     if (!d) continue;
     const m = await readManifest(p, d);
-    if (test(m.manifest.config.digest)) out.push(await imageFrom(p, m, g.tags));
+    if (test(m.manifest.config.digest)) out.push(await imageFrom(p, g.desc, m, g.tags));
   }
   return out;
 }
@@ -191,7 +197,7 @@ async function byManifestDigest(p: StorePaths, groups: readonly Group[], digest:
     // A plain manifest entry's digest is in the index; only a nested index must be read.
     if (isManifestType(g.desc.mediaType) && g.desc.digest !== digest) continue;
     const d = await manifestDescriptor(p, g.desc);
-    if (d?.digest === digest) return imageFrom(p, await readManifest(p, d), g.tags);
+    if (d?.digest === digest) return imageFrom(p, g.desc, await readManifest(p, d), g.tags);
   }
   return undefined;
 }

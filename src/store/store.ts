@@ -20,7 +20,9 @@ import {
   type ImageConfig,
   describesSameBlobs,
   parseManifest,
+  wrapInIndex,
   type ImageManifest,
+  type Platform,
   type TransferLayer,
 } from "../image/index.js";
 import { blobPath, commitTemp, exists, writeTemp } from "./blobs.js";
@@ -41,7 +43,7 @@ export interface PutImageInput {
   readonly layers: readonly TransferLayer[];
   /** References to tag it with (normalised here); an untagged image is kept as dangling. */
   readonly tags?: readonly string[];
-  /** Manifest bytes to keep (as PendingImage's): used when they describe exactly this image's blobs. */
+  /** Manifest bytes to keep (as PendingImage's, OCI or Docker schema 2): used when they describe exactly this image's blobs. */
   readonly manifestBytes?: Uint8Array;
 }
 
@@ -67,8 +69,10 @@ export interface PendingImage {
   readonly layers: readonly TransferLayer[];
   readonly tags: readonly string[];
   /**
-   * Exact manifest bytes to keep (a pulled OCI manifest, so the image keeps the registry's
-   * digest). They MUST describe this config and these layers' blobs; else one is built.
+   * Exact manifest bytes to keep (a pulled OCI or Docker schema 2 manifest, so the image
+   * keeps the registry's digest). They MUST describe this config and these layers' blobs;
+   * else an OCI manifest is built. A Docker one is listed in index.json through a
+   * one-entry OCI index (wrapInIndex says why).
    */
   readonly manifestBytes?: Uint8Array;
 }
@@ -79,18 +83,26 @@ function normaliseTag(ref: string): string {
   return formatReference(r);
 }
 
-function indexEntry(manifestDigest: Digest, size: number, config: ImageConfig, tag?: string): Descriptor {
+/** The index.json descriptor of `target` (a manifest, or the index listing one), tagged `tag`. */
+function indexEntry(target: IndexTarget, config: ImageConfig, tag?: string): Descriptor {
   return {
-    mediaType: MediaType.OCI_MANIFEST,
-    digest: manifestDigest,
-    size,
+    mediaType: target.mediaType,
+    digest: target.digest,
+    size: target.size,
     ...(tag !== undefined ? { annotations: { [Annotation.REF_NAME]: tag } } : {}),
-    platform: { architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) },
+    platform: configPlatform(config),
   };
 }
 
+function configPlatform(config: ImageConfig): Platform {
+  return { architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) };
+}
+
+/** What an image's index.json entries point at: its manifest, or an index listing it. */
+type IndexTarget = Pick<Descriptor, "mediaType" | "digest" | "size">;
+
 /** Move `tags` onto `target` in an index; images left without tags stay as dangling entries. */
-function retag(manifests: readonly Descriptor[], target: Descriptor & { digest: Digest }, tags: readonly string[], config: ImageConfig): Descriptor[] {
+function retag(manifests: readonly Descriptor[], target: IndexTarget, tags: readonly string[], config: ImageConfig): Descriptor[] {
   const moving = new Set(tags);
   const kept: Descriptor[] = [];
   const lostTag = new Map<Digest, Descriptor>();
@@ -107,8 +119,8 @@ function retag(manifests: readonly Descriptor[], target: Descriptor & { digest: 
     if (!kept.some((k) => k.digest === digest)) kept.push({ mediaType: d.mediaType, digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) });
   }
   const out = tags.length ? kept.filter((d) => !(d.digest === target.digest && d.annotations?.[Annotation.REF_NAME] === undefined)) : kept;
-  for (const t of tags) out.push(indexEntry(target.digest, target.size, config, t));
-  if (!out.some((d) => d.digest === target.digest)) out.push(indexEntry(target.digest, target.size, config));
+  for (const t of tags) out.push(indexEntry(target, config, t));
+  if (!out.some((d) => d.digest === target.digest)) out.push(indexEntry(target, config));
   return out;
 }
 
@@ -120,13 +132,26 @@ function sameDescriptors(a: readonly Descriptor[], b: readonly Descriptor[]): bo
   return left.every((k, i) => k === right[i]);
 }
 
-/** Whether `bytes` are an OCI manifest with exactly `want`'s config and layer descriptors. */
-function sameManifest(bytes: Uint8Array, want: ImageManifest): boolean {
+/** The media type of `bytes` when they are a manifest naming exactly `want`'s config and layer blobs, else undefined. */
+function keptManifestType(bytes: Uint8Array, want: ImageManifest): string | undefined {
   try {
-    return describesSameBlobs(parseManifest(bytes, "manifest", "E_ARCHIVE_INVALID"), want);
+    const m = parseManifest(bytes, "manifest", "E_ARCHIVE_INVALID");
+    return describesSameBlobs(m, want) ? m.mediaType : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * The blobs that record an image's manifest (`bytes`, of type `mediaType`), and what its
+ * index.json entries point at: the manifest itself when it is OCI, else a one-entry OCI
+ * index over it (wrapInIndex), so that OCI layout readers find its tags.
+ */
+function manifestBlobs(bytes: Uint8Array, mediaType: string, config: ImageConfig): { blobs: Uint8Array[]; manifest: BlobInfo; target: IndexTarget } {
+  const manifest = { digest: sha256Of(bytes), size: bytes.length };
+  if (mediaType === MediaType.OCI_MANIFEST) return { blobs: [bytes], manifest, target: { mediaType, ...manifest } };
+  const wrapper = wrapInIndex({ mediaType, ...manifest }, configPlatform(config));
+  return { blobs: [bytes, wrapper.bytes], manifest, target: wrapper.descriptor };
 }
 
 function safeNormalise(name: string): string {
@@ -260,7 +285,8 @@ export class Store {
 
   /**
    * Write an image: its config blob, an OCI manifest over its layers (the given manifest
-   * bytes when they describe it), and index entries for its tags, atomically. Layer blobs
+   * bytes when they describe it; see PendingImage), and index entries for its tags,
+   * atomically. Layer blobs
    * MUST already be in the store.
    */
   async putImage(input: PutImageInput): Promise<PutImageResult> {
@@ -290,13 +316,14 @@ export class Store {
         // Renames and small writes side by side: a pull's commit waits for one fsync round, not three.
         const cfg = { digest: sha256Of(img.configBytes), size: img.configBytes.length };
         const built = buildManifest(cfg, img.layers);
-        const bytes = img.manifestBytes && sameManifest(img.manifestBytes, built.value) ? img.manifestBytes : built.bytes;
-        const [, , manifest] = await Promise.all([
+        const keptType = img.manifestBytes && keptManifestType(img.manifestBytes, built.value);
+        const { blobs, manifest, target } = keptType ? manifestBlobs(img.manifestBytes!, keptType, config) : manifestBlobs(built.bytes, MediaType.OCI_MANIFEST, config);
+        await Promise.all([
           Promise.all(img.layers.map((l) => this.placeStaged(l.compressed?.digest ?? l.diffId, staged))),
           this.putSmallBlob(img.configBytes),
-          this.putSmallBlob(bytes),
+          ...blobs.map((b) => this.putSmallBlob(b)),
         ]);
-        manifests = retag(manifests, { mediaType: MediaType.OCI_MANIFEST, ...manifest }, tags, config);
+        manifests = retag(manifests, target, tags, config);
         results.push({ imageId: cfg.digest, manifestDigest: manifest.digest, manifestSize: manifest.size, tags });
       }
       // A rebuild that changes nothing leaves index.json alone: no rewrite, no fsync.
@@ -330,8 +357,8 @@ export class Store {
     const tag = normaliseTag(target);
     const image = await this.resolve(source);
     await updateIndex(this.paths, async (current) => {
-      if (!current.some((d) => d.digest === image.manifestDigest)) throw new TbuildError("E_STORE_NOT_FOUND", `image ${source} was removed meanwhile`);
-      return { manifests: retag(current, { mediaType: MediaType.OCI_MANIFEST, digest: image.manifestDigest, size: image.manifestSize }, [tag], image.config), result: undefined };
+      if (!current.some((d) => d.digest === image.entry.digest)) throw new TbuildError("E_STORE_NOT_FOUND", `image ${source} was removed meanwhile`);
+      return { manifests: retag(current, image.entry, [tag], image.config), result: undefined };
     });
     return { image, tag };
   }
@@ -351,12 +378,13 @@ export class Store {
     }
     const untag = byName ? [byName] : [...image.tags];
     return updateIndex(this.paths, async (current) => {
-      let manifests = current.filter((d) => !(d.digest === image.manifestDigest && (untag.includes(safeNormalise(d.annotations?.[Annotation.REF_NAME] ?? "\0")))));
-      const stillThere = manifests.some((d) => d.digest === image.manifestDigest && d.annotations?.[Annotation.REF_NAME] !== undefined);
+      const entry = image.entry.digest;
+      let manifests = current.filter((d) => !(d.digest === entry && (untag.includes(safeNormalise(d.annotations?.[Annotation.REF_NAME] ?? "\0")))));
+      const stillThere = manifests.some((d) => d.digest === entry && d.annotations?.[Annotation.REF_NAME] !== undefined);
       if (stillThere) return { manifests, result: { untagged: untag, deletedImages: [], deletedBlobs: [], reclaimedBytes: 0 } };
-      manifests = manifests.filter((d) => d.digest !== image.manifestDigest);
+      manifests = manifests.filter((d) => d.digest !== entry);
       const { deleteUnreferenced } = await import("./gc.js");
-      const blobs = [image.manifestDigest, image.id, ...image.layers.map((l) => l.digest), ...image.rootfs.map((l) => l.diffId)];
+      const blobs = [...new Set([entry, image.manifestDigest]), image.id, ...image.layers.map((l) => l.digest), ...image.rootfs.map((l) => l.diffId)];
       const gone = await deleteUnreferenced(this.paths, manifests, blobs, opts.keep ? await opts.keep() : []);
       return { manifests, result: { untagged: untag, deletedImages: [image.id], deletedBlobs: gone.deleted, reclaimedBytes: gone.bytes } };
     });

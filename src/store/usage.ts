@@ -48,7 +48,7 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
   let blobCount = 0;
   const referenced = new Set<string>();
   for (const img of images) {
-    referenced.add(img.manifestDigest).add(img.id);
+    referenced.add(img.entry.digest).add(img.manifestDigest).add(img.id);
     for (const l of img.rootfs) referenced.add(l.blob.digest).add(l.diffId);
   }
   let unreferenced = 0;

@@ -1,11 +1,11 @@
 // The Store API the build engine writes through, in-process against a temp root.
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { applyChanges, buildConfig, buildManifest } from "../../../src/image/index.js";
 import { storeTransfer } from "../../../src/registry/index.js";
 import { Store, collectGarbage, gzipParallel } from "../../../src/store/index.js";
 import { TbuildError, sha256Digest } from "../../../src/util/index.js";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { tempDirs } from "../../helpers/temp-dirs.js";
 
 const tmp = tempDirs();
@@ -66,6 +66,57 @@ describe("Store", () => {
     const viaAdapter = await storeTransfer(s).putImage({ configBytes: config.bytes, layers, tags: ["docker.io/library/kept:3"], manifestBytes: theirs });
     expect(viaAdapter.manifestDigest).toBe(kept.manifestDigest);
     expect((await s.resolve("kept:3")).manifestDigest).toBe(kept.manifestDigest);
+  });
+
+  it("keeps a Docker schema 2 manifest byte for byte, listed through a one-entry OCI index that names its Docker media type; tag and rmi follow that entry", async () => {
+    const s = await Store.open(root());
+    const plain = enc.encode("docker layer");
+    const gz = await s.putBlob(gzipSync(plain));
+    const diffId = sha256Digest(plain);
+    const config = buildConfig({ platform: { os: "linux", architecture: "arm64", variant: "v8" }, diffIds: [diffId] });
+    const layers = [{ diffId, size: plain.length, compressed: gz }];
+    const docker = enc.encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+      config: { mediaType: "application/vnd.docker.container.image.v1+json", size: config.descriptor.size, digest: config.descriptor.digest },
+      layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", size: gz.size, digest: gz.digest }],
+    }, null, 3));
+    const kept = await s.putImage({ config, layers, tags: ["d:1"], manifestBytes: docker });
+    expect(kept.manifestDigest).toBe(sha256Digest(docker));
+    expect(Buffer.from(await s.readBlob(kept.manifestDigest)).equals(docker)).toBe(true);
+    const index = JSON.parse(readFileSync(s.paths.index, "utf8")) as { manifests: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
+    expect(index.manifests).toHaveLength(1);
+    const entry = index.manifests[0]!;
+    expect(entry).toMatchObject({ mediaType: "application/vnd.oci.image.index.v1+json", annotations: { "org.opencontainers.image.ref.name": "docker.io/library/d:1" } });
+    const wrapper = JSON.parse(Buffer.from(await s.readBlob(entry.digest as `sha256:${string}`)).toString()) as { manifests: unknown[] };
+    expect(wrapper.manifests).toEqual([{ mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: kept.manifestDigest, size: docker.length, platform: { architecture: "arm64", os: "linux", variant: "v8" } }]);
+    // Every way of naming it finds the Docker manifest.
+    for (const name of ["d:1", `d@${kept.manifestDigest}`, config.descriptor.digest]) {
+      const img = await s.resolve(name);
+      expect([img.manifestDigest, img.manifest.mediaType, img.entry.digest]).toEqual([kept.manifestDigest, "application/vnd.docker.distribution.manifest.v2+json", entry.digest]);
+    }
+    // The same manifest under OCI media types is the same blobs; another layer is not.
+    const asOci = enc.encode(new TextDecoder().decode(docker).replaceAll("vnd.docker.image.rootfs.diff.tar.gzip", "vnd.oci.image.layer.v1.tar+gzip"));
+    expect((await s.putImage({ config, layers, tags: ["d:oci"], manifestBytes: asOci })).manifestDigest).toBe(sha256Digest(asOci));
+    const wrong = enc.encode(new TextDecoder().decode(docker).replace(gz.digest, sha256Digest("other")));
+    expect((await s.putImage({ config, layers, tags: ["d:wrong"], manifestBytes: wrong })).manifestDigest).toBe(buildManifest(config.descriptor, layers).descriptor.digest);
+    await s.remove("d:oci");
+    await s.remove("d:wrong");
+
+    await s.tag("d:1", "d:2");
+    expect((await s.resolve("d:2")).manifestDigest).toBe(kept.manifestDigest);
+    const entries = (JSON.parse(readFileSync(s.paths.index, "utf8")) as { manifests: { digest: string }[] }).manifests;
+    expect(entries.map((m) => m.digest)).toEqual([entry.digest, entry.digest]);
+    expect((await s.remove("d:1")).deletedImages).toEqual([]);
+    const gone = await s.remove("d:2");
+    expect(gone.deletedBlobs).toEqual(expect.arrayContaining([entry.digest, kept.manifestDigest, config.descriptor.digest, gz.digest]));
+    expect(readdirSync(s.paths.sha256)).toEqual([]);
+
+    // Dangling, it is pruned whole and reported by its manifest digest, not its index's.
+    const again = await s.putBlob(gzipSync(plain));
+    await s.putImage({ config, layers: [{ diffId, size: plain.length, compressed: again }], manifestBytes: docker });
+    expect((await collectGarbage(s.paths, { dangling: true })).deletedImages).toEqual([kept.manifestDigest]);
+    expect(readdirSync(s.paths.sha256)).toEqual([]);
   });
 
   it("leaves index.json and the blobs untouched when a put changes nothing, and still repairs and moves", async () => {
