@@ -199,10 +199,10 @@ async function pullInto(storeReady: Promise<TransferStore>, refText: string, opt
 }
 
 /**
- * Worker threads a pull starts at most by default: with this thread, three big downloads at
- * once (a fourth waits for a lane). worker-download.ts has the measurements.
+ * Worker threads a pull starts at most by default: with this thread, two big downloads at
+ * once (a third waits for a lane). worker-download.ts has the measurements.
  */
-const MAX_PULL_WORKERS = 2;
+const MAX_PULL_WORKERS = 1;
 
 /**
  * The worker threads for the big layers among `missing` (PullOptions.workerThreads),

@@ -4,23 +4,19 @@
 // hash, write, fsync); the client runs the worker's job as the request's transport, so
 // auth (a 401 answers with a fresh token), retries and error reporting are the client's as
 // for any request, and this thread verifies the file against the descriptor before staging it.
-// Why: on one thread, hashing and HTTP parsing of the 512 MiB bench's ~270 MB is the cost,
-// and skopeo spreads it over both cores. Each worker costs ~33 ms of CPU to start (an empty
+// Why: on one thread, hashing and reading the 512 MiB bench's ~270 MB is the cost, and
+// skopeo spreads it over both cores. Each worker costs ~33 ms of CPU to start (an empty
 // one ~28; download-worker.ts), so a pull starts one per big missing layer beyond the
 // first, at most MAX_PULL_WORKERS (transfer.ts), and none for a single big layer.
 // Measured on the 2-core bench machine, medians of alternated rounds:
-//  - workers loading the whole store (~72 ms each to start), 11 rounds with no other work
-//    running: this thread alone 885 ms, two workers 859, three 764, skopeo 710; with other
-//    work filling both cores (load 3.4-4.4) two workers were up to 7% slower than none.
-//  - workers loading only store/worker.ts, load 2.8-4.7, runs of 9 and 11 rounds: two
-//    workers 812 and 816 ms, three 984 and 849, one 965 (second run), every big layer on
-//    four workers with this thread only coordinating 1038 (first run); skopeo 731 and 726.
-//    Two won 13 of the 20 rounds against three.
-//  - the same, with the first request sent before the store loads, runs of 11 and 9
-//    rounds (load 1.96-4.09, then 1.50-2.13): two workers 857 and 793 ms, three 1005 and
-//    1002, skopeo 764 and 739; two won 16 of the 20. This thread also taking every big
-//    layer that finds no worker free (no wait for a lane) was no better: 901 against 808
-//    for two with waiting, 9 rounds (load 3.2-3.8), wins 4 to 5.
+//  - with node:http's Buffer per socket read (before http-direct.ts), two workers were
+//    best: 857 and 793 ms against three's 1005 and 1002 (runs of 11 and 9 rounds, load
+//    1.5-4.1; skopeo 764 and 739), and workers loading the whole store (~72 ms each to
+//    start) cost ~50 ms more per pull than through store/worker.ts.
+//  - with direct reads (a blob's download costs ~40% of the CPU it did), runs of 6 and 9
+//    rounds at load 2.0-3.9 (other work running): one worker 505 and 616 ms, two 532 and
+//    674, three 547 and 722, none (every big layer on this thread at once) 532 and 616;
+//    skopeo 745 and 1030. One worker it is: two lanes fill the two cores.
 import type { WorkerPool } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import type { RegistryClient } from "./client.js";
