@@ -5,7 +5,7 @@
 // again must succeed and report every step the killed run finished as CACHED.
 // Writes bench/results/crash.json. KILLS (default 50), SEED (default 42).
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,11 +13,11 @@ import { cachedSteps, crashKit, finishedSteps, killGroup, prng, writeContext } f
 
 // A private copy of the compiled CLI: other engineers recompile dist/ while this runs.
 const SNAP = fileURLToPath(new URL(`../node_modules/.cache/tbuild-crash-${process.pid}/`, import.meta.url));
-cpSync(fileURLToPath(new URL("../dist/src", import.meta.url)), join(SNAP, "dist", "src"), { recursive: true });
-cpSync(fileURLToPath(new URL("../dist/grammar", import.meta.url)), join(SNAP, "dist", "grammar"), { recursive: true });
+cpSync(fileURLToPath(new URL("../dist/bundle", import.meta.url)), join(SNAP, "dist", "bundle"), { recursive: true });
 cpSync(fileURLToPath(new URL("../package.json", import.meta.url)), join(SNAP, "package.json"));
 process.on("exit", () => rmSync(SNAP, { recursive: true, force: true }));
-const CLI = join(SNAP, "dist", "src", "cli", "main.js");
+// The CLI users run: package.json's bin (the bundle `npm run build` writes).
+const CLI = join(SNAP, JSON.parse(readFileSync(join(SNAP, "package.json"), "utf8")).bin.tbuild);
 const KILLS = Number(process.env.KILLS ?? 50);
 const SEED = Number(process.env.SEED ?? 42);
 const { tb, startBuild, storeCheck } = crashKit(CLI);

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const CLI = join(here, "..", "dist", "src", "cli", "main.js");
+// The CLI users run: package.json's bin (the bundle `npm run build` writes).
+const CLI = join(here, "..", JSON.parse(fs.readFileSync(join(here, "..", "package.json"), "utf8")).bin.tbuild);
 const WORK = process.env.TBUILD_BENCH_DIR ?? join(tmpdir(), "tbuild-bench-run");
 const RUNS = Number(process.env.TBUILD_BENCH_RUNS ?? 3);
 const STEPS = 40;
