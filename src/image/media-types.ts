@@ -55,27 +55,19 @@ export function layerCompression(mt: string): LayerCompression | undefined {
   }
 }
 
-/**
- * The OCI media type a Docker schema 2 type stands for (the same bytes under the other
- * name: image-spec's compatibility matrix); any other type as it is.
- */
+/** Docker schema 2 media types and the OCI ones that name the same bytes (image-spec's compatibility matrix). */
+const OCI_NAME_OF_DOCKER: ReadonlyMap<string, string> = new Map([
+  [MediaType.DOCKER_MANIFEST, MediaType.OCI_MANIFEST],
+  [MediaType.DOCKER_MANIFEST_LIST, MediaType.OCI_INDEX],
+  [MediaType.DOCKER_CONFIG, MediaType.OCI_CONFIG],
+  [MediaType.DOCKER_LAYER, MediaType.OCI_LAYER],
+  [MediaType.DOCKER_LAYER_GZIP, MediaType.OCI_LAYER_GZIP],
+  [MediaType.DOCKER_FOREIGN_LAYER_GZIP, MediaType.OCI_LAYER_NONDIST_GZIP],
+]);
+
+/** The OCI media type a Docker schema 2 type stands for; any other type as it is. */
 export function ociMediaType(mt: string): string {
-  switch (mt) {
-    case MediaType.DOCKER_MANIFEST:
-      return MediaType.OCI_MANIFEST;
-    case MediaType.DOCKER_MANIFEST_LIST:
-      return MediaType.OCI_INDEX;
-    case MediaType.DOCKER_CONFIG:
-      return MediaType.OCI_CONFIG;
-    case MediaType.DOCKER_LAYER:
-      return MediaType.OCI_LAYER;
-    case MediaType.DOCKER_LAYER_GZIP:
-      return MediaType.OCI_LAYER_GZIP;
-    case MediaType.DOCKER_FOREIGN_LAYER_GZIP:
-      return MediaType.OCI_LAYER_NONDIST_GZIP;
-    default:
-      return mt;
-  }
+  return OCI_NAME_OF_DOCKER.get(mt) ?? mt;
 }
 
 /** Whether a layer of media type `mt` is stored compressed (its digest is not its diff ID). */
