@@ -1,8 +1,9 @@
 // build/remote-cache.ts: the build's side of `--cache-from`, `--cache-to` and `--push`.
 // Imported caches (src/registry/cache.ts) stand behind the store's cache index: a key the
 // store does not know is looked up in them, and a hit downloads just that step's layer
-// (when the store lacks it) and records it locally. After a build, the steps of the final
-// image (mode=min) or of every stage (mode=max) are exported with their layers.
+// (when the store lacks it), kept as the cache's gzip blob until something needs it plain,
+// and records it locally. After a build, the steps of the final image (mode=min) or of
+// every stage (mode=max) are exported with their layers.
 import type { Digest } from "../util/index.js";
 import { Store } from "../store/index.js";
 import type { Plan, Step } from "../plan/index.js";
@@ -55,10 +56,11 @@ class RemoteCacheIndex extends CacheIndex {
     for (const remote of this.remotes) {
       const e = remote.get(key);
       if (!e) continue;
-      const rec: CacheRecord = { version: 1, key, kind: e.kind, text: e.text, layer: e.layer, created: e.created, preimage: e.preimage };
+      let rec: CacheRecord = { version: 1, key, kind: e.kind, text: e.text, layer: e.layer, created: e.created, preimage: e.preimage };
       if (!this.fetch) return rec;
       try {
-        await remote.fetchLayer(this.transfer, e.layer.diffId);
+        const held = await remote.fetchLayer(this.transfer, e.layer.diffId);
+        if (held.compressed) rec = { ...rec, compressed: held.compressed };
       } catch (err) {
         this.log?.(`cache ${remote.backend.name}: cannot fetch the layer of ${e.text}: ${(err as Error).message}`);
         continue;
