@@ -229,6 +229,11 @@ describe("--cache-from keeps imported layers as the cache's gzip blobs", () => {
     for (const t of ALL) expect(uploads.filter((p) => p.includes(hex(cache.get(t)!.digest))), t).toEqual([]);
     expect(pushed.stdout).toContain("Mounted");
     for (const t of ALL) expect(existsSync(blobFile(root, cache.get(t)!.diffId)), `plain ${t} after push`).toBe(false);
+    // With no image left that names them, the build cache keeps the gzip blobs through rmi and prune.
+    expect((await tb(["rmi", "--root", root, "app:test", target])).code).toBe(0);
+    expect((await tb(["prune", "--root", root])).code).toBe(0);
+    for (const t of ALL) expect(existsSync(blobFile(root, cache.get(t)!.digest)), `gzip ${t} after prune`).toBe(true);
+    expect((await build(root, ctx, [])).cached).toEqual(ALL);
   });
 
   it("a RUN on top of imported layers inflates them on first use, against their diff IDs", async () => {
