@@ -14,6 +14,7 @@ import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
 import type { CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
 import {
+  buildManifest,
   describesSameBlobs,
   formatPlatform,
   formatReference,
@@ -24,6 +25,7 @@ import {
   parsePlatform,
   parseReference,
   type Descriptor,
+  type EncodedBlob,
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
@@ -335,16 +337,14 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
     });
     const cfg = { digest: image.imageId, size: image.configSize };
     await client.uploadBlob(ref.path, cfg.digest, cfg.size, () => store.openBlob(cfg.digest), { mountFrom });
-    const remote: ImageManifest = {
-      schemaVersion: 2,
-      mediaType: MEDIA.ociManifest,
-      config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
-      layers: layers.map((l) => l.desc),
-    };
+    // Encoded as the store encodes the manifests it writes (canonical JSON), so an image
+    // whose layers the store holds gzip (taken from a build cache) and the same image built
+    // here (plain layers, gzipped now) reach the registry as the same bytes and digest.
+    const remote = buildManifest({ mediaType: MEDIA.ociConfig, ...cfg }, layers.map((l) => l.desc));
     // Every layer sent as stored (a pulled image): the stored manifest already says this, and
     // sending its bytes keeps the digest the image was pulled with.
     const asStored = layers.every((l, i) => l.desc.digest === image.layers[i]!.digest);
-    const bytes = asStored ? await storedManifest(store, image.manifestDigest, remote) : Buffer.from(JSON.stringify(remote));
+    const bytes = asStored ? await storedManifest(store, image.manifestDigest, remote) : remote.bytes;
     const digest = await client.putManifest(ref.path, ref.digest ?? ref.tag!, bytes, MEDIA.ociManifest);
     return { ref: full, digest, size: bytes.byteLength, layers: layers.map((l) => ({ digest: l.desc.digest, status: l.status })) };
   } finally {
@@ -370,9 +370,9 @@ async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: 
 }
 
 /** The stored manifest's bytes when it describes exactly `remote`'s blobs (OCI), else `remote`'s. */
-async function storedManifest(store: TransferStore, digest: Digest, remote: ImageManifest): Promise<Uint8Array> {
+async function storedManifest(store: TransferStore, digest: Digest, remote: EncodedBlob<ImageManifest>): Promise<Uint8Array> {
   const bytes = await store.readBlob(digest);
-  return describesSameBlobs(parseJson<ImageManifest>(bytes, `manifest ${digest}`), remote) ? bytes : Buffer.from(JSON.stringify(remote));
+  return describesSameBlobs(parseJson<ImageManifest>(bytes, `manifest ${digest}`), remote.value) ? bytes : remote.bytes;
 }
 
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */

@@ -228,6 +228,12 @@ describe("--cache-from keeps imported layers as the cache's gzip blobs", () => {
     const uploads = reg.requests().filter((q) => q.method === "PATCH" || q.method === "PUT").map((q) => q.path);
     for (const t of ALL) expect(uploads.filter((p) => p.includes(hex(cache.get(t)!.digest))), t).toEqual([]);
     expect(pushed.stdout).toContain("Mounted");
+    // ...and as the same manifest as the image built in A (plain layers, gzipped by the push).
+    const fromA = `${reg.host}/app/lazy-from-a:1`;
+    expect((await tb(["tag", "--root", join(work, "GA"), "app:test", fromA])).code).toBe(0);
+    const pushedA = await tb(["push", "-q", "--root", join(work, "GA"), fromA]);
+    expect(pushedA.code, pushedA.stderr).toBe(0);
+    expect(pushed.stdout).toContain(`digest: ${pushedA.stdout.trim()} `);
     for (const t of ALL) expect(existsSync(blobFile(root, cache.get(t)!.diffId)), `plain ${t} after push`).toBe(false);
     // With no image left that names them, the build cache keeps the gzip blobs through rmi and prune.
     expect((await tb(["rmi", "--root", root, "app:test", target])).code).toBe(0);
