@@ -184,7 +184,7 @@ export class Store {
    * throws `opts.mismatch`'s error, else E_ARCHIVE_INVALID, and keeps nothing). Identical
    * blobs are stored once. Unreferenced until an image uses it (gc may then remove it).
    */
-  async putBlob(data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch"> = {}): Promise<BlobInfo> {
+  async putBlob(data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "hashInProcess"> = {}): Promise<BlobInfo> {
     const t = await writeTemp(this.paths.tmp, data, expect, opts);
     try {
       await commitTemp(t.path, this.blobPath(t.digest));
