@@ -205,6 +205,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       progress: o.progress,
       signal: o.signal,
     });
+    // Layers the solver will take from imported caches download side by side, not step by step.
+    if (!o.noCache) cache.prefetch?.(plan.stages.flatMap((st) => st.steps.filter((x) => x.layer).map((x) => x.key)));
     const result = await solver.solve();
     const target = plan.stages.find((s) => s.index === plan.target)!;
     let config: ContainerConfig = target.config;
@@ -255,6 +257,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     o.progress({ type: "done", time: Date.now(), imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, durationMs: Date.now() - t0, cached: cachedSteps.cached, total: cachedSteps.total });
     return { plan, parsed, imageId: put.imageId, manifestDigest: put.manifestDigest, tags: put.tags, cachedSteps: cachedSteps.cached, totalSteps: cachedSteps.total };
   } finally {
+    await cache.settle?.();
     await context.close().catch(() => undefined);
   }
 }

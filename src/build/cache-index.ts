@@ -17,6 +17,12 @@ import type { CacheEntry } from "../registry/index.js";
  */
 export interface CacheRecord extends CacheEntry {
   readonly version: 1;
+  /**
+   * The gzip blob the store holds the layer as, when it came from an imported cache
+   * (remote-cache.ts): kept as it came and inflated only on first use, as a pulled layer.
+   * Images made from this record name that blob, also once the plain tar exists.
+   */
+  readonly compressed?: { readonly digest: Digest; readonly size: number };
 }
 
 /** One step of a stored plan: enough to explain a miss on the next build. */
@@ -80,7 +86,10 @@ export class CacheIndex {
     return join(this.dir, hex.slice(0, 2), `${hex}.json`);
   }
 
-  /** The record for `key` whose layer blob is still in the store, else undefined. */
+  /**
+   * The record for `key` whose layer is still in the store (as its gzip blob, when the
+   * record names one, else plain), else undefined.
+   */
   async lookup(key: Digest): Promise<CacheRecord | undefined> {
     let rec: CacheRecord;
     try {
@@ -89,8 +98,10 @@ export class CacheIndex {
       return undefined; // missing, or unreadable: a miss either way
     }
     if (rec.version !== 1 || rec.key !== key || !rec.layer?.diffId) return undefined;
+    const { compressed, ...plain } = rec;
+    if (isBlobRef(compressed) && (await this.store.hasBlob(compressed.digest))) return rec;
     if (!(await this.store.hasBlob(rec.layer.diffId))) return undefined; // pruned since
-    return rec;
+    return plain;
   }
 
   /** Every record file: `cache/v1/<aa>/<hex>.json`. */
@@ -106,12 +117,14 @@ export class CacheIndex {
   }
 
   /**
-   * What the build cache holds: the number of records and each distinct layer they point at
-   * (diffId → size). `tbuild prune` keeps these blobs, as `docker image prune` keeps the
+   * What the build cache holds: the number of records, each distinct layer they point at
+   * (diffId → size), and the blobs that hold those layers (plain, and the gzip blobs of
+   * imported ones). `tbuild prune` keeps these blobs, as `docker image prune` keeps the
    * build cache. Unreadable records are skipped (a lookup treats them as misses too).
    */
-  async layers(): Promise<{ records: number; layers: Map<Digest, number> }> {
+  async layers(): Promise<{ records: number; layers: Map<Digest, number>; blobs: Set<Digest> }> {
     const layers = new Map<Digest, number>();
+    const blobs = new Set<Digest>();
     let records = 0;
     for (const path of await this.recordPaths()) {
       try {
@@ -120,11 +133,13 @@ export class CacheIndex {
         if (rec.version !== 1 || typeof diffId !== "string" || !isDigest(diffId)) continue;
         records++;
         layers.set(diffId, typeof rec.layer?.size === "number" ? rec.layer.size : 0);
+        blobs.add(diffId);
+        if (isBlobRef(rec.compressed)) blobs.add(rec.compressed.digest);
       } catch {
         // vanished or half-written by hand: not a record
       }
     }
-    return { records, layers };
+    return { records, layers, blobs };
   }
 
   /**
@@ -190,4 +205,10 @@ export class CacheIndex {
     await mkdir(this.plans, { recursive: true });
     await writeFileAtomic(this.store.tmpDir, this.planPath(file, target), `${PLAN_HEADER}${digest}\n${JSON.stringify(record())}\n`);
   }
+}
+
+/** Whether a record's `compressed` (read from disk) is a well-formed blob reference. */
+function isBlobRef(v: unknown): v is { readonly digest: Digest; readonly size: number } {
+  const b = v as { digest?: unknown; size?: unknown } | undefined;
+  return typeof b === "object" && b !== null && typeof b.digest === "string" && isDigest(b.digest) && Number.isSafeInteger(b.size);
 }

@@ -1,8 +1,9 @@
 // build/remote-cache.ts: the build's side of `--cache-from`, `--cache-to` and `--push`.
 // Imported caches (src/registry/cache.ts) stand behind the store's cache index: a key the
 // store does not know is looked up in them, and a hit downloads just that step's layer
-// (when the store lacks it) and records it locally. After a build, the steps of the final
-// image (mode=min) or of every stage (mode=max) are exported with their layers.
+// (when the store lacks it), kept as the cache's gzip blob until something needs it plain,
+// and records it locally. After a build, the steps of the final image (mode=min) or of
+// every stage (mode=max) are exported with their layers.
 import type { Digest } from "../util/index.js";
 import { Store } from "../store/index.js";
 import type { Plan, Step } from "../plan/index.js";
@@ -36,17 +37,52 @@ function clientOptions(reg: Registry, o: RemoteOptions) {
   };
 }
 
+/** Layers of imported caches downloaded at once ahead of the solver (prefetch). */
+const PREFETCH_CONCURRENCY = 3;
+
 /** The store's cache index with imported caches behind it. */
 class RemoteCacheIndex extends CacheIndex {
   /** Steps whose record came from an imported cache. */
   remoteHits = 0;
+  private prefetching: Promise<unknown> | undefined;
+  private prefetchStopped = false;
+  private readonly transfer: TransferStore;
+
+  /** `fetch: false` (dry run): a remote record is a hit, and nothing is downloaded. */
+  constructor(store: Store, private readonly remotes: readonly ImportedCache[], private readonly fetch: boolean, private readonly reg: Registry, private readonly log?: (line: string) => void) {
+    super(store);
+    this.transfer = reg.storeTransfer(store);
+  }
 
   /**
-   * `fetch: false` (dry run): a remote record is a hit, and nothing is downloaded.
-   * `transfer`: the store as registry/ sees it (`storeTransfer(store)`).
+   * Start downloading, a few at a time, the layers of `keys` (a plan's layer steps, in
+   * order) that only an imported cache has, so the solver's lookups find them downloaded
+   * or under way instead of fetching one step's layer after another. These are exactly the
+   * layers the lookups would fetch: a key is looked up when the solver reaches its step,
+   * and a changed input changes the key, so a step that will miss is not in any cache.
+   * A failed download is left to that lookup, which tries again and reports it.
    */
-  constructor(store: Store, private readonly remotes: readonly ImportedCache[], private readonly fetch: boolean, private readonly transfer: TransferStore, private readonly log?: (line: string) => void) {
-    super(store);
+  prefetch(keys: readonly Digest[]): void {
+    if (!this.fetch || this.remotes.length === 0) return;
+    this.prefetching = this.reg.mapLimit(keys, PREFETCH_CONCURRENCY, async (key) => {
+      if (this.prefetchStopped || (await super.lookup(key))) return;
+      const found = this.remoteEntry(key);
+      await found?.remote.fetchLayer(this.transfer, found.entry.layer.diffId).catch(() => undefined);
+    });
+  }
+
+  /** Start no more prefetches and wait for those under way (the build is over, or failed). */
+  async settle(): Promise<void> {
+    this.prefetchStopped = true;
+    await this.prefetching?.catch(() => undefined);
+  }
+
+  private remoteEntry(key: Digest): { remote: ImportedCache; entry: CacheEntry } | undefined {
+    for (const remote of this.remotes) {
+      const entry = remote.get(key);
+      if (entry) return { remote, entry };
+    }
+    return undefined;
   }
 
   override async lookup(key: Digest): Promise<CacheRecord | undefined> {
@@ -55,10 +91,11 @@ class RemoteCacheIndex extends CacheIndex {
     for (const remote of this.remotes) {
       const e = remote.get(key);
       if (!e) continue;
-      const rec: CacheRecord = { version: 1, key, kind: e.kind, text: e.text, layer: e.layer, created: e.created, preimage: e.preimage };
+      let rec: CacheRecord = { version: 1, key, kind: e.kind, text: e.text, layer: e.layer, created: e.created, preimage: e.preimage };
       if (!this.fetch) return rec;
       try {
-        await remote.fetchLayer(this.transfer, e.layer.diffId);
+        const held = await remote.fetchLayer(this.transfer, e.layer.diffId);
+        if (held.compressed) rec = { ...rec, compressed: held.compressed };
       } catch (err) {
         this.log?.(`cache ${remote.backend.name}: cannot fetch the layer of ${e.text}: ${(err as Error).message}`);
         continue;
@@ -71,12 +108,15 @@ class RemoteCacheIndex extends CacheIndex {
   }
 }
 
+/** The cache index a build uses; with imported caches behind it, it can fetch their layers ahead of the lookups. */
+export type BuildCache = CacheIndex & Partial<Pick<RemoteCacheIndex, "prefetch" | "settle">>;
+
 /**
  * The cache index a build uses: the store's own, plus every `--cache-from` that exists.
  * A cache that is missing or unreadable is reported through `log` and skipped (BuildKit
  * warns and builds on).
  */
-export async function openBuildCache(store: Store, from: readonly CacheSpec[], o: RemoteOptions & { readonly fetch: boolean }): Promise<CacheIndex> {
+export async function openBuildCache(store: Store, from: readonly CacheSpec[], o: RemoteOptions & { readonly fetch: boolean }): Promise<BuildCache> {
   if (from.length === 0) return new CacheIndex(store);
   const reg = await registry();
   const remotes: ImportedCache[] = [];
@@ -93,7 +133,7 @@ export async function openBuildCache(store: Store, from: readonly CacheSpec[], o
       o.log?.(`cache ${backend.name}: cannot import it, building without it: ${(e as Error).message}`);
     }
   }
-  return new RemoteCacheIndex(store, remotes, o.fetch, reg.storeTransfer(store), o.log);
+  return new RemoteCacheIndex(store, remotes, o.fetch, reg, o.log);
 }
 
 /**

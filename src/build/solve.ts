@@ -257,7 +257,8 @@ export class Solver {
         let layer: SolvedLayer;
         let when: string;
         if (hit) {
-          layer = { diffId: hit.layer.diffId, size: hit.layer.size };
+          // An imported layer held as its gzip blob stays so: the image names that blob.
+          layer = { diffId: hit.layer.diffId, size: hit.layer.size, ...(hit.compressed ? { compressed: hit.compressed } : {}) };
           when = this.o.sourceDateEpoch !== undefined ? this.isoNow() : hit.created;
           cachedSteps++;
           this.cachedCount++;

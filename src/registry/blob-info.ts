@@ -17,10 +17,10 @@ import { loadStore } from "./store-module.js";
 /** Locations kept per layer: enough for a few registries and mirrors. */
 const KEEP = 8;
 
-/** Record a pulled gzip layer (its blob, provisional plain size and where it was found, ahead of the places known before) in one write. */
+/** Record a gzip layer kept as it came (its blob, provisional plain size and where it was found, ahead of the places known before) in one write. */
 export async function recordPulledLayer(paths: StorePaths, r: PulledLayerRecord): Promise<void> {
-  const here: KnownBlob = { digest: r.digest, size: r.size, registry: r.registry, repository: r.repository };
-  const seen = distinct([here, ...(await knownGzip(paths, r.diffId))]);
+  const known = await knownGzip(paths, r.diffId);
+  const seen = r.registry !== undefined && r.repository !== undefined ? distinct([{ digest: r.digest, size: r.size, registry: r.registry, repository: r.repository }, ...known]) : known;
   const { writeLayerRecord } = await loadStore();
   await writeLayerRecord(paths, { diffId: r.diffId, digest: r.digest, size: r.size, uncompressedSize: r.uncompressedSize, provisional: true, seen });
 }

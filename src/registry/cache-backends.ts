@@ -18,15 +18,22 @@ export interface BlobRef {
 
 /**
  * One place a cache is read from or written to. Reads MUST verify digests (a blob whose
- * bytes differ throws E_REGISTRY_DIGEST before its iterator ends). putManifest MUST be
- * the last write, so a reader never sees a manifest whose blobs are missing.
+ * bytes differ throws E_REGISTRY_DIGEST before its iterator ends), unless the caller says
+ * it hashes them itself. putManifest MUST be the last write, so a reader never sees a
+ * manifest whose blobs are missing.
  */
 export interface CacheBackend {
   /** For messages: `127.0.0.1:5000/app:cache`, `local cache /ci/cache`. */
   readonly name: string;
+  /** The registry repository a registry cache is in (recorded with its layers: push hints). */
+  readonly location?: { readonly registry: string; readonly repository: string };
   /** The manifest bytes, or undefined when there is no cache there yet. */
   readManifest(): Promise<Uint8Array | undefined>;
-  openBlob(blob: BlobRef): AsyncIterable<Uint8Array>;
+  /**
+   * A blob's bytes. With `verifiedBy: "consumer"` only its size is checked here: the
+   * consumer MUST hash the bytes itself and keep nothing that differs (the store's writer does).
+   */
+  openBlob(blob: BlobRef, opts?: { readonly verifiedBy?: "consumer" }): AsyncIterable<Uint8Array>;
   /** Make the blob exist; `body` is called (maybe more than once) only when it is missing. */
   putBlob(blob: BlobRef, body: () => AsyncIterable<Uint8Array>): Promise<"exists" | "uploaded">;
   putManifest(bytes: Uint8Array): Promise<Digest>;
@@ -40,12 +47,13 @@ export function registryBackend(refText: string, opts: Omit<RegistryClientOption
   const name = `${ref.domain}/${ref.path}${ref.digest ? "@" : ":"}${tag}`;
   return {
     name,
+    location: { registry: ref.domain, repository: ref.path },
     readManifest: async () => {
       const head = await client.headManifest(ref.path, tag);
       if (!head) return undefined;
       return (await client.getManifest(ref.path, tag, MediaType.OCI_MANIFEST)).bytes;
     },
-    openBlob: (b) => client.openBlob(ref.path, b.digest, b.size),
+    openBlob: (b, o) => client.openBlob(ref.path, b.digest, b.size, o),
     putBlob: async (b, body) => ((await client.uploadBlob(ref.path, b.digest, b.size, body)) === "exists" ? "exists" : "uploaded"),
     putManifest: async (bytes) => {
       if (ref.digest) throw new TbuildError("E_USAGE", `cannot export a cache to a digest reference: ${name}`, { hint: "give a tag, e.g. ref=REGISTRY/REPO:cache" });
@@ -72,7 +80,7 @@ export function localBackend(dir: string, tag = "latest"): CacheBackend {
       if (!entry) return undefined;
       return readVerified(blobPath(entry.digest), entry.digest, `${name}: manifest`);
     },
-    openBlob: (b) => verifyStream(createReadStream(blobPath(b.digest), { highWaterMark: 1 << 20 }), b, `${name}: blob ${b.digest}`),
+    openBlob: (b, o) => verifyStream(createReadStream(blobPath(b.digest), { highWaterMark: 1 << 20 }), b, `${name}: blob ${b.digest}`, o?.verifiedBy !== "consumer"),
     putBlob: async (b, body) => {
       const dest = blobPath(b.digest);
       const st = await stat(dest).catch(() => undefined);
@@ -154,22 +162,25 @@ async function readVerified(path: string, digest: Digest, what: string): Promise
   return Buffer.concat(parts);
 }
 
-/** Pass bytes through; throw E_REGISTRY_DIGEST at the end when size (unless -1) or digest differ. */
-async function* verifyStream(src: AsyncIterable<Uint8Array>, want: BlobRef, what: string): AsyncGenerator<Uint8Array> {
-  const hash = createHash("sha256");
+/**
+ * Pass bytes through; throw E_REGISTRY_DIGEST at the end when size (unless -1) or, with
+ * `hashing` (the default), digest differ.
+ */
+async function* verifyStream(src: AsyncIterable<Uint8Array>, want: BlobRef, what: string, hashing = true): AsyncGenerator<Uint8Array> {
+  const hash = hashing ? createHash("sha256") : undefined;
   let n = 0;
   try {
     for await (const c of src) {
       n += c.byteLength;
-      hash.update(c);
+      hash?.update(c);
       yield c;
     }
   } catch (e) {
     if (e instanceof TbuildError) throw e;
     throw new TbuildError("E_IO", `${what}: ${(e as Error).message}`, { cause: e });
   }
-  const got = `sha256:${hash.digest("hex")}`;
+  const got = hash ? `sha256:${hash.digest("hex")}` : want.digest;
   if ((want.size >= 0 && n !== want.size) || got !== want.digest) {
-    throw new TbuildError("E_REGISTRY_DIGEST", `${what} does not match its digest (got ${got}, ${n} bytes)`, { hint: "the cache is damaged; export it again" });
+    throw new TbuildError("E_REGISTRY_DIGEST", `${what} does not match its ${got !== want.digest ? `digest (got ${got}, ${n} bytes)` : `size (${n} bytes, expected ${want.size})`}`, { hint: "the cache is damaged; export it again" });
   }
 }

@@ -32,9 +32,8 @@ import { TbuildError, canonicalJson, isDigest, sha256Digest, type Digest } from 
 import { MediaType } from "../image/index.js";
 import { localBackend, registryBackend, type CacheBackend } from "./cache-backends.js";
 import type { RegistryClientOptions } from "./client.js";
-import { loadStore } from "./store-module.js";
-import type { StoredBlob, TransferStore } from "./store-port.js";
-import { checkDigest, mapLimit } from "./transfer.js";
+import type { PendingLayer, TransferStore } from "./store-port.js";
+import { mapLimit } from "./transfer.js";
 
 export const CACHE_MEDIA_TYPE = "application/vnd.tbuild.cache.v1+json";
 export const DIFF_ID_ANNOTATION = "io.tbuild.cache.diffid";
@@ -162,7 +161,7 @@ export async function exportCache(backend: CacheBackend, store: TransferStore, e
 
 /** A cache read from a backend: its records by key, and a way to fetch their layers. */
 export class ImportedCache {
-  private readonly inflight = new Map<Digest, Promise<StoredBlob>>();
+  private readonly inflight = new Map<Digest, Promise<PendingLayer>>();
   /** Layers downloaded so far (compressed digests). */
   readonly downloaded: Digest[] = [];
 
@@ -181,10 +180,13 @@ export class ImportedCache {
   }
 
   /**
-   * Make the layer with `diffId` exist in `store`: nothing when it is there, else download
-   * it (gunzip, verify the gzip digest and the diff ID) once, however many callers ask.
+   * Make the layer with `diffId` exist in `store`, once however many callers ask, and say
+   * how the store holds it: plain when it already was, else as the cache's gzip blob
+   * (`compressed`), downloaded as it is and verified against its compressed digest, as a
+   * pull stores a layer (transfer.ts). The store inflates it against the diff ID only when
+   * something needs the plain tar (Store.plainLayer); an image can name the gzip blob.
    */
-  fetchLayer(store: TransferStore, diffId: Digest): Promise<StoredBlob> {
+  fetchLayer(store: TransferStore, diffId: Digest): Promise<PendingLayer> {
     let p = this.inflight.get(diffId);
     if (!p) {
       p = this.download(store, diffId);
@@ -194,17 +196,22 @@ export class ImportedCache {
     return p;
   }
 
-  private async download(store: TransferStore, diffId: Digest): Promise<StoredBlob> {
+  private async download(store: TransferStore, diffId: Digest): Promise<PendingLayer> {
     const layer = this.layers.get(diffId);
     if (!layer) throw new TbuildError("E_INTERNAL", `layer ${diffId} is not in ${this.backend.name}`);
-    if (await store.hasBlob(diffId)) return { digest: diffId, size: layer.size };
+    const compressed = { digest: layer.digest, size: layer.compressedSize };
+    const held = { diffId, size: layer.size, compressed };
+    if (await store.hasBlob(diffId)) return { diffId, size: layer.size };
+    // Pulled or exported before: its record (layer-records.ts) is already there.
+    if (await store.hasBlob(layer.digest)) return held;
     const what = `layer ${layer.digest} of ${this.backend.name}`;
-    // Bytes that are not gzip cannot be the blob the cache's manifest names.
-    const { gunzip } = await loadStore();
-    const raw = gunzip(this.backend.openBlob({ digest: layer.digest, size: layer.compressedSize }), (cause) => new TbuildError("E_REGISTRY_DIGEST", `${what} is not valid gzip (${cause.message}): it does not match its digest`, { cause, hint: "the registry sent corrupted data; nothing was stored" }));
-    const stored = await store.putBlob(checkDigest(raw, diffId, `${what}: its uncompressed content`), diffId);
+    const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the cache's manifest says ${got.endsWith(" bytes") ? `${layer.compressedSize} bytes` : layer.digest}`, { hint: "the cache is damaged or was changed; nothing was stored" });
+    await store.putBlob(this.backend.openBlob(compressed, { verifiedBy: "consumer" }), layer.digest, { mismatch, size: layer.compressedSize });
+    // Not best effort, unlike a pull's: no image names this blob yet, so the record is
+    // what keeps it from gc (as the build cache's layer) and lets the store inflate it.
+    await store.recordLayer?.({ diffId, ...compressed, uncompressedSize: layer.size, provisional: true, ...this.backend.location });
     this.downloaded.push(layer.digest);
-    return stored;
+    return held;
   }
 }
 

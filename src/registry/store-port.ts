@@ -48,10 +48,14 @@ export interface PendingImage {
   readonly manifestBytes?: Uint8Array;
 }
 
-/** What the store records of a pulled gzip layer (store/layer-records.ts): the blob, its plain size, and where it was found. */
-export interface PulledLayerRecord extends KnownBlob {
+/**
+ * What the store records of a gzip layer it keeps as it came (store/layer-records.ts): the
+ * blob, its plain size, and the registry repository it was verified in, when it came from
+ * one (a pull, a registry cache; not a cache folder).
+ */
+export interface PulledLayerRecord extends StoredBlob, Partial<Pick<KnownBlob, "registry" | "repository">> {
   readonly diffId: Digest;
-  /** From the gzip trailer: provisional until the store first inflates the layer. */
+  /** From the gzip trailer (or a cache's manifest): provisional until the store first inflates the layer. */
   readonly uncompressedSize: number;
   readonly provisional: true;
 }
@@ -92,10 +96,11 @@ export interface TransferStore {
   readBlob(digest: Digest): Promise<Uint8Array>;
   /**
    * Write a blob atomically (temp file → verify → rename). When `source` throws, the
-   * store MUST keep nothing of it. When `expected` is given and the bytes differ, it
-   * MUST throw and keep nothing.
+   * store MUST keep nothing of it. When `expected` is given and the bytes differ (or, with
+   * `check.size`, their size does), it MUST throw (`check.mismatch`'s error, when given)
+   * and keep nothing.
    */
-  putBlob(source: AsyncIterable<Uint8Array>, expected?: Digest): Promise<StoredBlob>;
+  putBlob(source: AsyncIterable<Uint8Array>, expected?: Digest, check?: { readonly mismatch?: (got: string) => Error; readonly size?: number }): Promise<StoredBlob>;
   /** Write an image from its config bytes and stored layers and tag it, atomically. */
   putImage(image: PendingImage): Promise<{ readonly manifestDigest: Digest }>;
   /** The image a full normalised reference names, or undefined. */
@@ -103,9 +108,9 @@ export interface TransferStore {
   /** A staging session (optional): blobs fsynced in one parallel batch at commit. */
   begin?(): TransferSession;
   /**
-   * Record a pulled gzip layer: its diff ID, provisional plain size, and the registry
-   * repository it was verified in, remembered for push (optional; without it sizes fall
-   * back to the gzip size and push gzips the layer).
+   * Record a gzip layer kept as it came (pulled, or imported from a build cache): its diff
+   * ID, provisional plain size, and the registry repository it was verified in, remembered
+   * for push (optional; without it sizes fall back to the gzip size and push gzips the layer).
    */
   recordLayer?(record: PulledLayerRecord): Promise<void>;
   /** The gzip forms of the layer `diffId` recorded from registries, newest first (optional). */

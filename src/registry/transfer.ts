@@ -14,6 +14,7 @@ import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
 import type { CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
 import {
+  buildManifest,
   describesSameBlobs,
   formatPlatform,
   formatReference,
@@ -25,6 +26,7 @@ import {
   parsePlatform,
   parseReference,
   type Descriptor,
+  type EncodedBlob,
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
@@ -338,17 +340,15 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
     });
     const cfg = { digest: image.imageId, size: image.configSize };
     await client.uploadBlob(ref.path, cfg.digest, cfg.size, () => store.openBlob(cfg.digest), { mountFrom });
-    const remote: ImageManifest = {
-      schemaVersion: 2,
-      mediaType: MEDIA.ociManifest,
-      config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
-      // A layer pulled with a Docker schema 2 manifest is stored under Docker's media type.
-      layers: layers.map((l) => ({ ...l.desc, mediaType: ociMediaType(l.desc.mediaType) })),
-    };
+    // Encoded as the store encodes the manifests it writes (canonical JSON), so an image
+    // whose layers the store holds gzip (taken from a build cache) and the same image built
+    // here (plain layers, gzipped now) reach the registry as the same bytes and digest. A
+    // layer pulled with a Docker schema 2 manifest is stored under Docker's media type.
+    const remote = buildManifest({ mediaType: MEDIA.ociConfig, ...cfg }, layers.map((l) => ({ ...l.desc, mediaType: ociMediaType(l.desc.mediaType) })));
     // Every layer sent as stored (a pulled image): the stored manifest already says this, and
     // sending its bytes keeps the digest the image was pulled with.
     const asStored = layers.every((l, i) => l.desc.digest === image.layers[i]!.digest);
-    const { bytes, mediaType } = asStored ? await storedManifest(store, image.manifestDigest, remote) : ownManifest(remote);
+    const { bytes, mediaType } = asStored ? await storedManifest(store, image.manifestDigest, remote) : { bytes: remote.bytes, mediaType: MEDIA.ociManifest };
     const digest = await client.putManifest(ref.path, ref.digest ?? ref.tag!, bytes, mediaType);
     return { ref: full, digest, size: bytes.byteLength, layers: layers.map((l) => ({ digest: l.desc.digest, status: l.status })) };
   } finally {
@@ -373,15 +373,11 @@ async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: 
   return undefined;
 }
 
-/** The stored manifest (OCI or Docker schema 2) when it describes exactly `remote`'s blobs, else `remote`. */
-async function storedManifest(store: TransferStore, digest: Digest, remote: ImageManifest): Promise<{ bytes: Uint8Array; mediaType: string }> {
+/** The stored manifest (OCI or Docker schema 2) when it describes exactly `remote`'s blobs, else `remote`, an OCI manifest. */
+async function storedManifest(store: TransferStore, digest: Digest, remote: EncodedBlob<ImageManifest>): Promise<{ bytes: Uint8Array; mediaType: string }> {
   const bytes = await store.readBlob(digest);
   const stored = parseJson<ImageManifest>(bytes, `manifest ${digest}`);
-  return describesSameBlobs(stored, remote) ? { bytes, mediaType: stored.mediaType! } : ownManifest(remote);
-}
-
-function ownManifest(remote: ImageManifest): { bytes: Uint8Array; mediaType: string } {
-  return { bytes: Buffer.from(JSON.stringify(remote)), mediaType: MEDIA.ociManifest };
+  return describesSameBlobs(stored, remote.value) ? { bytes, mediaType: stored.mediaType! } : { bytes: remote.bytes, mediaType: MEDIA.ociManifest };
 }
 
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */

@@ -7,8 +7,11 @@
 // (application/vnd.oci.image.layer.v1.tar+gzip) and its config (diff IDs) is unchanged.
 // The plain tar (digest = diff ID) is made once, on first use (a build FROM the image,
 // save to docker-archive), by `Store.plainLayer`, verified against the diff ID, and kept
-// beside the gzip blob as derived data while an image references the layer. Layers that
-// tbuild builds are still stored plain and gzipped lazily (compress.ts), as before.
+// beside the gzip blob as derived data while an image references the layer. A layer a
+// build takes from an imported build cache (--cache-from) is kept the same way: the
+// cache's gzip blob as it came, recorded here, named by the image and the local cache
+// record, and inflated on first use (a later step that needs the root file system). Layers
+// that tbuild builds are still stored plain and gzipped lazily (compress.ts), as before.
 //
 // One record per diff ID: `{ diffId, digest, size, uncompressedSize, provisional?, seen? }`:
 // the gzip blob (`digest`, `size`) holding the layer, the plain tar's size, and where pulls

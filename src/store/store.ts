@@ -31,6 +31,7 @@ import { initLayout, readIndex, storePaths, updateIndex, type StorePaths } from 
 import { withLock } from "./lock.js";
 import { inflateLayer, recordPath } from "./layer-records.js";
 import { sha256Of } from "./sha256-stream.js";
+import type { WriteTempOptions } from "./temp-file.js";
 
 /** What putImage writes: a config and its layers (already in the store), and tags. */
 export interface PutImageInput {
@@ -204,11 +205,12 @@ export class Store {
   }
 
   /**
-   * Store a blob from bytes or a stream, verifying `expect` while streaming. Identical
+   * Store a blob from bytes or a stream, verifying `expect` while streaming (a difference
+   * throws `opts.mismatch`'s error, else E_ARCHIVE_INVALID, and keeps nothing). Identical
    * blobs are stored once. Unreferenced until an image uses it (gc may then remove it).
    */
-  async putBlob(data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}): Promise<BlobInfo> {
-    const t = await writeTemp(this.paths.tmp, data, expect);
+  async putBlob(data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "hashInProcess"> = {}): Promise<BlobInfo> {
+    const t = await writeTemp(this.paths.tmp, data, expect, opts);
     try {
       await commitTemp(t.path, this.blobPath(t.digest));
     } catch (e) {

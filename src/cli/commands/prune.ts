@@ -30,13 +30,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   let cacheDeleted = 0;
   if (ctx.values.all) cacheDeleted = await cache.clear();
   // The build cache's layers are kept: read under the store lock, right before deleting.
-  let kept: { records: number; layers: Map<Digest, number> } = { records: 0, layers: new Map() };
+  let kept: { records: number; layers: Map<Digest, number>; blobs: Set<Digest> } = { records: 0, layers: new Map(), blobs: new Set() };
   const r = await collectGarbage(store.paths, {
     dangling: true,
     forgetGzipCopies: ctx.values.all === true,
     keep: async () => {
       kept = await cache.layers();
-      return kept.layers.keys();
+      return kept.blobs;
     },
   });
   const cacheBytes = [...kept.layers.values()].reduce((a, b) => a + b, 0);

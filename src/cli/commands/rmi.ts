@@ -22,7 +22,7 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext): Promise<number> {
   const store = await Store.open(ctx.root);
   const cache = new CacheIndex(store);
-  const keep = async () => (await cache.layers()).layers.keys();
+  const keep = async () => (await cache.layers()).blobs;
   let failed: unknown;
   for (const name of ctx.positionals) {
     try {
