@@ -351,9 +351,7 @@ export class RegistryClient {
       } catch (e) {
         this.throwIfAborted();
         if (e instanceof TbuildError) throw e;
-        // A certificate that does not verify will not verify on a retry either. With the
-        // registry's own unchecked, it is a redirect's (blob storage on another host).
-        const tls = origin.unverifiedHost === undefined ? tlsError(e, `registry ${this.registry}`, false) : isCertificateError(e) ? tlsError(e, `the host ${this.registry} redirected ${method} ${new URL(url).pathname} to`, true) : undefined;
+        const tls = this.tlsFault(e, origin, `${method} ${new URL(url).pathname}`);
         if (tls) throw tls;
         const err = new RetryableError("E_REGISTRY", `cannot reach ${this.registry} (${method} ${new URL(url).pathname}): ${describeNetError(e)}`, { cause: e, hint: "is the registry running and reachable?" });
         if (!replayable || attempt >= retries) throw err;
@@ -383,6 +381,17 @@ export class RegistryClient {
       }
       return res;
     }
+  }
+
+  /**
+   * The error for a TLS fault of request `what`, or undefined for another fault. Not
+   * retried: a certificate that does not verify will not on a second try. With the
+   * registry's own certificate unchecked, a certificate fault is a redirect's (blob storage
+   * on another host, which is checked).
+   */
+  private tlsFault(e: unknown, origin: RegistryOrigin, what: string): TbuildError | undefined {
+    if (origin.unverifiedHost === undefined) return tlsError(e, `registry ${this.registry}`, false);
+    return isCertificateError(e) ? tlsError(e, `the host that ${this.registry} redirected ${what} to`, true) : undefined;
   }
 
   private async expect(res: HttpResponse, ok: number[], what: string): Promise<void> {

@@ -55,6 +55,17 @@ describe("--tls-verify with a registry over HTTPS (self-signed certificate)", ()
     await Promise.all([tls?.stop(), plain?.stop()]);
   });
 
+  /** An image of two big random layers pushed with --tls-verify=false (once): its ref, image ID and layer digests. */
+  let big: Promise<{ ref: string; id: Digest; layers: Digest[] }> | undefined;
+  const bigImage = () =>
+    (big ??= (async () => {
+      const ref = `${tls.host}/tls/big:v1`;
+      const store = await openRealStore(tempDir("tls-big"));
+      const id = await putTarImage(store, ref, [buildTar([{ name: "a", content: randomBytes(BIG) }]), buildTar([{ name: "b", content: randomBytes(BIG) }])]);
+      const layers = (await pushImage(store, ref, { ...fast, tlsVerify: false })).layers.map((l) => l.digest);
+      return { ref, id, layers };
+    })());
+
   it("push and pull with --tls-verify=false talk HTTPS without checking the certificate; digests as usual", async () => {
     const ref = `${tls.host}/tls/app:v1`;
     const { root, id } = await smallImage(ref);
@@ -78,10 +89,7 @@ describe("--tls-verify with a registry over HTTPS (self-signed certificate)", ()
   });
 
   it("a pull with --tls-verify=false whose big layers download on a worker thread and on this one", async () => {
-    const ref = `${tls.host}/tls/big:v1`;
-    const store = await openRealStore(tempDir("tls-big"));
-    const id = await putTarImage(store, ref, [buildTar([{ name: "a", content: randomBytes(BIG) }]), buildTar([{ name: "b", content: randomBytes(BIG) }])]);
-    const layers = (await pushImage(store, ref, { ...fast, tlsVerify: false })).layers.map((l) => l.digest);
+    const { ref, id, layers } = await bigImage();
     const b = await openRealStore(tempDir("tls-big-pull"));
     const events: TransferEvent[] = [];
     const pulled = await pullImage(b, ref, { ...fast, tlsVerify: false, workerThreads: 1, onEvent: (e) => events.push(e) });
@@ -110,12 +118,53 @@ describe("--tls-verify with a registry over HTTPS (self-signed certificate)", ()
   });
 
   it("with verification on and the certificate trusted through NODE_EXTRA_CA_CERTS, the CLI pulls (big layers on a worker too)", async () => {
-    const ref = `${tls.host}/tls/big:v1`; // pushed by the test above
+    const { ref } = await bigImage();
     const root = tempDir("tls-trusted");
     const pull = await spawnCli(["pull", "--root", root, "--tls-verify=true", ref], { env: { NODE_EXTRA_CA_CERTS: cert.certificate } });
     expect(pull.stderr).toBe("");
     expect(pull.code).toBe(0);
     expect(pull.stdout).toMatch(/Pull complete\n[\s\S]*Pull complete\n/);
+  });
+
+  it("with verification on, a plain-http registry is refused: it does not speak HTTPS; a --tls-verify that is not a boolean is a usage error", async () => {
+    const ref = `${plain.host}/plain/none:v1`;
+    const cli = await runCli(["pull", "--root", tempDir("plain-refused"), "--tls-verify=true", ref]);
+    expect(cli.code).toBe(1);
+    expect(cli.err).toContain(`E_REGISTRY: registry ${plain.host} does not speak HTTPS`);
+    expect(cli.err).toContain("--tls-verify=false");
+    for (const cmd of ["pull", "push", "login", "build"]) {
+      const bad = await runCli([cmd, "--tls-verify=no", ...(cmd === "build" ? ["."] : [ref])]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('invalid --tls-verify "no"');
+    }
+  });
+
+  it("with --tls-verify=false, a blob redirected to the registry's host is fetched unchecked; one redirected to another host is checked", async () => {
+    const ref = `${plain.host}/plain/redirected:v1`;
+    const { root } = await smallImage(ref);
+    expect((await runCli(["push", "--root", root, ref])).code).toBe(0);
+    const pem = { cert: readFileSync(cert.certificate), key: readFileSync(cert.key) };
+    /** An HTTPS front for the plain registry that redirects blob GETs to `storage(port)`, which it serves too. */
+    const redirecting = async (storage: (port: string) => string) => {
+      let port = "";
+      const host = await listen((req, res) => {
+        const blob = /^\/v2\/.+\/blobs\/(sha256:[a-f0-9]{64})$/.exec(req.url!);
+        if (req.method === "GET" && blob) return res.writeHead(307, { location: `${storage(port)}/storage${req.url}` }).end();
+        if (req.url!.startsWith("/storage/")) req.url = req.url!.slice("/storage".length);
+        proxy(plain.host, req, res);
+      }, pem);
+      port = host.split(":")[1]!;
+      return host;
+    };
+    const same = await redirecting((port) => `https://127.0.0.1:${port}`);
+    const pulled = await pullImage(await openRealStore(tempDir("redirect-same")), `${same}/plain/redirected:v1`, { ...fast, tlsVerify: false });
+    expect(pulled.layers.map((l) => l.status)).toEqual(["pulled"]);
+
+    const other = await redirecting((port) => `https://localhost:${port}`);
+    const err = await pullImage(await openRealStore(tempDir("redirect-other")), `${other}/plain/redirected:v1`, { ...fast, tlsVerify: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TbuildError);
+    expect((err as TbuildError).message).toMatch(new RegExp(`^the TLS certificate of the host that ${other} redirected GET /v2/plain/redirected/blobs/sha256:[a-f0-9]{64} to does not verify`));
+    expect((err as TbuildError).hint).toContain("only the registry's own host");
   });
 
   it("--tls-verify=false against a plain-http registry falls back to http, after one failed TLS handshake per client", async () => {

@@ -22,6 +22,7 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext): Promise<number> {
   const registry = normalizeHost(ctx.positionals[0] ?? "docker.io");
+  const tls = tlsVerifyOption(ctx.values["tls-verify"]);
   const username = ctx.values.username as string | undefined;
   let password = ctx.values.password as string | undefined;
   if (ctx.values["password-stdin"]) {
@@ -33,7 +34,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     registry,
     credentials: async () => ({ username, password: password! }),
     signal: ctx.io.signal,
-    ...tlsVerifyOption(ctx.values["tls-verify"]),
+    ...tls,
   });
   await client.ping();
   const file = await saveCredentials(ctx.io.env, registry, { username, password });
