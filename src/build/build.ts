@@ -58,7 +58,7 @@ export interface BuildOptions {
   readonly registerSource?: (file: string, text: string) => void;
   /** `--pull`: ask the registry for a newer base image even when the store has it. */
   readonly pull?: boolean;
-  /** false: plain http to registries (localhost and 127.0.0.1 always use http). */
+  /** --tls-verify: as RegistryClientOptions.tlsVerify (undefined: not given). */
   readonly tlsVerify?: boolean;
   /** `--cache-from`: caches looked up after the store's own (remote-cache.ts). */
   readonly cacheFrom?: readonly CacheSpec[];
@@ -133,7 +133,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const store = await Store.open(o.root);
   // A killed build leaves overlay mounts and scratch folders: clear them first (best effort).
   if (!o.dryRun) await cleanStaleBuildState(store.dataDir).catch(() => undefined);
-  const remote = { env: o.environ, signal: o.signal, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), ...(o.onRemote ? { log: o.onRemote } : {}) };
+  const remote = { env: o.environ, signal: o.signal, ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}), ...(o.onRemote ? { log: o.onRemote } : {}) };
   const cache = await openBuildCache(store, o.cacheFrom ?? [], { ...remote, fetch: !o.dryRun });
   const walkStart = Date.now();
   const context = await openContext(o.contextDir, { dockerfile: dockerfilePath, cacheDir: join(store.dataDir, "file-hashes"), signal: o.signal });
@@ -150,7 +150,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     // Loaded only now: a replayed build never plans or solves (the planner alone is ~30 modules).
     const [{ parseDockerfile }, { explainPlan, keyEnvsToStore, planParsed }, { ContextHasher, StoreImageResolver }, { Solver, describeSteps, oneLine }] = await Promise.all([import("../dockerfile/index.js"), import("../plan/index.js"), import("./ports.js"), import("./solve.js")]);
     const hasher = new ContextHasher(context);
-    const resolver = new StoreImageResolver(store, { pull: !o.dryRun, always: o.pull === true, ...(o.tlsVerify === false ? { tlsVerify: false } : {}), env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
+    const resolver = new StoreImageResolver(store, { pull: !o.dryRun, always: o.pull === true, ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}), env: o.environ, signal: o.signal, log: (line) => o.progress({ type: "warning", time: Date.now(), message: line }) });
     // Parsed once: the lint checks before and after the build share this tree.
     const parsed = o.dockerfileText !== undefined && o.dockerfileParsed ? o.dockerfileParsed : parseDockerfile(text, { file: o.displayName });
     const plan = await planParsed(parsed, {

@@ -12,7 +12,7 @@ export interface PullBaseOptions {
   readonly pull: boolean;
   /** `--pull`: ask the registry even when the store has the tag. */
   readonly always?: boolean;
-  /** false: plain http to the registry (localhost and 127.0.0.1 always use http). */
+  /** --tls-verify: as RegistryClientOptions.tlsVerify (undefined: not given). */
   readonly tlsVerify?: boolean;
   readonly env: Env;
   readonly signal?: AbortSignal;
@@ -35,7 +35,7 @@ export async function findOrPullBase(store: Store, norm: string, platform: Platf
     pulled = await pullImage(storeTransfer(store), norm, {
       credentials: defaultCredentials(o.env),
       platform: formatPlatform(platform),
-      ...(o.tlsVerify === false ? { tlsVerify: false } : {}),
+      ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
   } catch (e) {

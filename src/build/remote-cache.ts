@@ -22,7 +22,7 @@ function registry(): Promise<Registry> {
 
 export interface RemoteOptions {
   readonly env: Env;
-  /** false: plain http to registries (localhost and 127.0.0.1 always use http). */
+  /** --tls-verify: as RegistryClientOptions.tlsVerify (undefined: not given). */
   readonly tlsVerify?: boolean;
   readonly signal?: AbortSignal;
   /** One line per remote action or problem (the CLI shows them). */
@@ -32,7 +32,7 @@ export interface RemoteOptions {
 function clientOptions(reg: Registry, o: RemoteOptions) {
   return {
     credentials: reg.defaultCredentials(o.env),
-    ...(o.tlsVerify === false ? { tlsVerify: false } : {}),
+    ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   };
 }

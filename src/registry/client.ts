@@ -5,12 +5,17 @@ import { createHash } from "node:crypto";
 import { TbuildError, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { basicHeader, parseChallenges, type Challenge, type CredentialSource, type Credentials } from "./auth.js";
 import { sendHttp, type HttpResponse, type HttpTransport } from "./http.js";
+import { fixedOrigin, isCertificateError, probeOrigin, tlsError, type RegistryOrigin } from "./origin.js";
 import { MANIFEST_ACCEPT } from "./types.js";
 
 export interface RegistryClientOptions {
   /** `host[:port]`; `docker.io` is reached at registry-1.docker.io. */
   readonly registry: string;
-  /** false: talk plain http (as for localhost and 127.0.0.1, which always use http). */
+  /**
+   * true: https with a verified certificate. false: https without checking the certificate,
+   * or plain http when the registry does not speak https (found once per client). Not
+   * given: as true, but plain http for localhost, 127.0.0.0/8 and [::1] (origin.ts).
+   */
   readonly tlsVerify?: boolean;
   readonly credentials?: CredentialSource;
   /** Attempts after the first on 5xx, 429 and network faults (default 4). */
@@ -64,8 +69,9 @@ class RetryableError extends TbuildError {}
 /** A client for one registry. Stateful: it caches the auth scheme and tokens per scope. */
 export class RegistryClient {
   readonly registry: string;
-  readonly baseUrl: string;
   private readonly opts: RegistryClientOptions;
+  /** Where requests go; a promise while --tls-verify=false's probe runs (once per client). */
+  private origin: RegistryOrigin | Promise<RegistryOrigin> | "probe";
   private readonly transport: HttpTransport;
   private challenge: Challenge | undefined;
   private creds: Credentials | undefined | null = null; // null: not looked up yet
@@ -75,9 +81,17 @@ export class RegistryClient {
     this.opts = opts;
     this.registry = opts.registry;
     this.transport = opts.transport ?? sendHttp;
-    const host = opts.registry === "docker.io" ? "registry-1.docker.io" : opts.registry;
-    const local = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
-    this.baseUrl = `${local || opts.tlsVerify === false ? "http" : "https"}://${host}`;
+    this.origin = fixedOrigin(this.host, opts.tlsVerify);
+  }
+
+  /** The host requests go to: `docker.io` is reached at registry-1.docker.io. */
+  private get host(): string {
+    return this.registry === "docker.io" ? "registry-1.docker.io" : this.registry;
+  }
+
+  private async reach(): Promise<RegistryOrigin> {
+    if (this.origin === "probe") this.origin = probeOrigin(this.host, this.transport, { "user-agent": this.opts.userAgent ?? "tbuild" }, this.opts.signal);
+    return await this.origin;
   }
 
   // ---- manifests ---------------------------------------------------------------------
@@ -319,7 +333,10 @@ export class RegistryClient {
 
   /** One request with auth and retries. Streamed bodies are never retried here. */
   async send(method: string, pathOrUrl: string, init: RequestInit2): Promise<HttpResponse> {
-    const url = new URL(pathOrUrl, this.baseUrl + "/").toString();
+    const origin = await this.reach();
+    this.throwIfAborted();
+    const url = new URL(pathOrUrl, origin.url + "/").toString();
+    const unverified = origin.unverifiedHost !== undefined ? { unverifiedHost: origin.unverifiedHost } : {};
     const retries = this.opts.retries ?? 4;
     const replayable = init.body === undefined || init.body instanceof Uint8Array;
     let authTried = false;
@@ -330,10 +347,12 @@ export class RegistryClient {
       if (auth) headers.authorization = auth;
       let res: HttpResponse;
       try {
-        res = await (init.transport ?? this.transport)(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+        res = await (init.transport ?? this.transport)(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), ...(this.opts.signal ? { signal: this.opts.signal } : {}), ...unverified });
       } catch (e) {
         this.throwIfAborted();
         if (e instanceof TbuildError) throw e;
+        const tls = this.tlsFault(e, origin, `${method} ${new URL(url).pathname}`);
+        if (tls) throw tls;
         const err = new RetryableError("E_REGISTRY", `cannot reach ${this.registry} (${method} ${new URL(url).pathname}): ${describeNetError(e)}`, { cause: e, hint: "is the registry running and reachable?" });
         if (!replayable || attempt >= retries) throw err;
         await this.backoff(attempt++);
@@ -362,6 +381,17 @@ export class RegistryClient {
       }
       return res;
     }
+  }
+
+  /**
+   * The error for a TLS fault of request `what`, or undefined for another fault. Not
+   * retried: a certificate that does not verify will not on a second try. With the
+   * registry's own certificate unchecked, a certificate fault is a redirect's (blob storage
+   * on another host, which is checked).
+   */
+  private tlsFault(e: unknown, origin: RegistryOrigin, what: string): TbuildError | undefined {
+    if (origin.unverifiedHost === undefined) return tlsError(e, `registry ${this.registry}`, false);
+    return isCertificateError(e) ? tlsError(e, `the host that ${this.registry} redirected ${what} to`, true) : undefined;
   }
 
   private async expect(res: HttpResponse, ok: number[], what: string): Promise<void> {
@@ -410,28 +440,37 @@ export class RegistryClient {
     this.tokens.set([...scopes].sort().join(" "), await this.fetchToken(ch, all));
   }
 
-  /** The distribution token flow: GET realm?service&scope (Basic creds), or OAuth2 refresh. */
+  /**
+   * The distribution token flow: GET realm?service&scope (Basic creds), or OAuth2 refresh.
+   * With --tls-verify=false a realm on the registry's host name (any port: a certificate
+   * names a host) is not verified either; a realm on another host is, since the token
+   * request carries the user's password there, and the flag names the registry only.
+   */
   private async fetchToken(ch: Challenge, scopes: readonly string[]): Promise<string> {
     const realm = ch.params.realm;
     if (!realm) throw new TbuildError("E_REGISTRY_AUTH", `${this.registry} sent a Bearer challenge without a realm`);
     const c = await this.credentials();
     const url = new URL(realm);
     let res: HttpResponse;
-    const signal = this.opts.signal ? { signal: this.opts.signal } : {};
+    const { unverifiedHost } = await this.reach();
+    // sendHttp checks every host but this one (redirects included).
+    const extra = { ...(this.opts.signal ? { signal: this.opts.signal } : {}), ...(unverifiedHost !== undefined ? { unverifiedHost } : {}) };
     try {
       if (c && "identityToken" in c) {
         const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: c.identityToken, client_id: "tbuild", ...(ch.params.service ? { service: ch.params.service } : {}) });
         for (const s of scopes) form.append("scope", s);
-        res = await this.transport(url.toString(), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString(), ...signal });
+        res = await this.transport(url.toString(), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString(), ...extra });
       } else {
         if (ch.params.service) url.searchParams.set("service", ch.params.service);
         for (const s of scopes) url.searchParams.append("scope", s);
         const headers: Record<string, string> = {};
         if (c && "username" in c) headers.authorization = basicHeader(c);
-        res = await this.transport(url.toString(), { method: "GET", headers, ...signal });
+        res = await this.transport(url.toString(), { method: "GET", headers, ...extra });
       }
     } catch (e) {
       this.throwIfAborted();
+      const tls = tlsError(e, `the token service ${url.origin}`, unverifiedHost !== undefined && url.hostname !== unverifiedHost);
+      if (tls) throw tls;
       throw new TbuildError("E_REGISTRY_AUTH", `cannot reach the token service ${url.origin}: ${describeNetError(e)}`, { cause: e });
     }
     if (res.status === 401 || res.status === 403) {

@@ -1,6 +1,6 @@
 // A big blob's download as a job: one GET, sent with http.ts's sendHttp (the client's own
 // default transport: redirects followed, Authorization dropped across origins) with its
-// body read straight into one reused buffer (`direct`, http-direct.ts),
+// body read straight into one reused buffer over plain http (`direct`, http-direct.ts),
 // hashed and written into the store's staging folder (writeVerifiedTemp: node:crypto,
 // O_DIRECT writes, fsync). A pull runs these on its worker threads (download-worker.ts)
 // and on the main thread alike (worker-download.ts). The caller keeps auth, retries and
@@ -19,6 +19,8 @@ export interface DownloadJob {
   readonly dir: string;
   /** The descriptor's size: more bytes stop the download. */
   readonly size: number;
+  /** The host whose certificate is not verified (--tls-verify=false): the job is structured-cloned to a worker, so it says so itself. */
+  readonly unverifiedHost?: string;
 }
 
 /** What a job did. Only "written" leaves a file. */
@@ -69,7 +71,7 @@ export async function cancellableDownload(job: DownloadJob, cancelled: () => boo
 export async function downloadBlob(job: DownloadJob, signal: AbortSignal | undefined, progress?: (done: number) => void): Promise<DownloadOutcome> {
   let res;
   try {
-    res = await sendHttp(job.url, { method: "GET", headers: job.headers, direct: true, ...(signal ? { signal } : {}) });
+    res = await sendHttp(job.url, { method: "GET", headers: job.headers, direct: true, ...(signal ? { signal } : {}), ...(job.unverifiedHost !== undefined ? { unverifiedHost: job.unverifiedHost } : {}) });
   } catch (e) {
     return fault("request", e);
   }

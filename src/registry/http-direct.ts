@@ -1,8 +1,7 @@
-// A GET over HTTP/1.1 whose body is read into one reusable 1 MiB buffer (the `onread` of a
-// net.Socket, or of a tls.TLSSocket for https:) and handed to a sink piece by piece,
-// instead of node:http(s)'s Readable of a fresh Buffer per socket read. http.ts sends a
-// blob GET this way when its caller asks for it (`direct`); every other request goes
-// through node:http(s).
+// A plain-http GET over HTTP/1.1 whose body is read into one reusable 1 MiB buffer (the
+// `onread` of a net.Socket) and handed to a sink piece by piece, instead of node:http's
+// Readable of a fresh Buffer per socket read. http.ts sends a blob GET to an http: URL this
+// way when its caller asks for it (`direct`); every other request goes through node:http(s).
 // Why: the per-read Buffers (malloc, page faults, the Readable machinery) cost more CPU
 // than hashing the bytes. A 64 MiB blob GET from a local docker-registry, hashed with
 // node:crypto, medians of 3: 155 ms of CPU through node:http, 107 through a net.Socket's
@@ -11,8 +10,14 @@
 // The framing is the part of RFC 9112 a response to a GET needs: a status line and header
 // fields, then a body delimited by Content-Length, by chunked transfer coding, or by the
 // end of the connection. The request says `Connection: close`: one connection per blob.
-import { connect, isIP, type Socket } from "node:net";
-import type { ConnectionOptions } from "node:tls";
+//
+// Not over TLS: a tls.TLSSocket takes `onread` too, but once its callback returns false
+// (pause) TLSWrap goes on decrypting the records it holds into the same buffer, and its
+// 'end' can come while paused (a 20 MiB body from a node:https server, pausing every third
+// read for 2 ms: 510 of 1281 reads came while paused), so bytes were lost or repeated, or
+// the body broke off. And each read is one TLS record (<= 16 KiB), not ~1 MiB, so the
+// one buffer would save little there.
+import { connect, type Socket } from "node:net";
 import type { BodySink, HttpResponse } from "./http.js";
 
 /** The buffer every read of one response lands in. */
@@ -28,33 +33,17 @@ type Framing = { kind: "length"; left: number } | { kind: "chunked" } | { kind: 
 type Connect = (onread: { buffer: Uint8Array; callback: (n: number, buf: Uint8Array) => boolean }) => Socket;
 
 /**
- * node:tls and node:https (whose global agent's `ca` the TLS connections trust too, as
- * node:https requests do), loaded for the first https: URL.
- */
-let tlsModules: Promise<[typeof import("node:tls"), typeof import("node:https")]> | undefined;
-
-/**
- * Send `GET url` (http: or https:) with `headers` and resolve once the status line and
- * header fields are in; the body is then the caller's to read (pushTo, body, text) or
- * discard. Rejects with the socket's error (its `code`: a refused connection, a
- * certificate that does not verify) on a fault before the head, with ETIMEDOUT after
- * `idleMs` without a byte, and with an AbortError when `signal` aborts.
+ * Send `GET url` (http: only) with `headers` and resolve once the status line and header
+ * fields are in; the body is then the caller's to read (pushTo, body, text) or discard.
+ * Rejects with the socket's error (its `code`: a refused connection) on a fault before the
+ * head, with ETIMEDOUT after `idleMs` without a byte, and with an AbortError when `signal`
+ * aborts.
  */
 export async function directGet(url: URL, headers: Readonly<Record<string, string>>, signal: AbortSignal | undefined, idleMs: number): Promise<HttpResponse> {
+  if (url.protocol !== "http:") throw new Error(`unsupported URL scheme in ${url.href} (a direct GET is plain http only)`);
   const request = requestHead(url, headers);
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  let open: Connect;
-  if (url.protocol === "http:") open = (onread) => connect({ host, port: Number(url.port || 80), onread });
-  else if (url.protocol === "https:") {
-    const [tls, https] = await (tlsModules ??= Promise.all([import("node:tls"), import("node:https")]));
-    const ca = https.globalAgent.options.ca;
-    open = (onread) => {
-      // tls.connect takes `onread` as net.connect does (Node's _tls_wrap.js passes it to the
-      // socket it makes); @types/node does not list it.
-      const options: ConnectionOptions & { onread: typeof onread } = { host, port: Number(url.port || 443), ...(isIP(host) ? {} : { servername: host }), ALPNProtocols: ["http/1.1"], ...(ca ? { ca } : {}), onread };
-      return tls.connect(options);
-    };
-  } else throw new Error(`unsupported URL scheme in ${url.href}`);
+  const open: Connect = (onread) => connect({ host, port: Number(url.port || 80), onread });
   return await new DirectResponseReader(open, request, signal, idleMs).head;
 }
 

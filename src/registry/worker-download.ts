@@ -97,7 +97,7 @@ export class WorkerDownloads {
 export async function downloadBlobFile(client: RegistryClient, repo: string, digest: Digest, size: number, dir: string, run: (job: DownloadJob) => Promise<DownloadOutcome>): Promise<DownloadedFile> {
   let outcome: DownloadOutcome | undefined;
   const transport: HttpTransport = async (url, req) => {
-    outcome = await run({ url, headers: { ...req.headers }, dir, size });
+    outcome = await run({ url, headers: { ...req.headers }, dir, size, ...(req.unverifiedHost !== undefined ? { unverifiedHost: req.unverifiedHost } : {}) });
     return asResponse(outcome);
   };
   await client.getBlob(repo, digest, transport);

@@ -1,14 +1,15 @@
 // node:http servers in front of a real registry, for the registry suites: a front that
 // asks for auth, redirects, fails or stalls some requests and proxies the rest as they are.
 import { createServer, request, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 /** Servers started by listen(); close them with closeFronts() when the suite ends. */
-const servers: Server[] = [];
+const servers: (Server | TlsServer)[] = [];
 
-/** A node:http server on 127.0.0.1; returns its host:port. */
-export async function listen(handler: RequestListener): Promise<string> {
-  const server = createServer(handler);
+/** A node:http server on 127.0.0.1 (node:https with `tls`: PEM certificate and key); returns its host:port. */
+export async function listen(handler: RequestListener, tls?: { readonly cert: string | Buffer; readonly key: string | Buffer }): Promise<string> {
+  const server = tls ? createTlsServer(tls, handler) : createServer(handler);
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;

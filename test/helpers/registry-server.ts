@@ -1,10 +1,12 @@
 // A real distribution registry (Debian's docker-registry) for the test suites: started on
 // 127.0.0.1 with a free port, a temporary storage folder and a generated config.yml
-// (optionally htpasswd basic auth). Reusable by any suite: startRegistry() … stop(); a
+// (optionally htpasswd basic auth, optionally HTTPS with a given certificate). Reusable by any suite: startRegistry() … stop(); a
 // test that kills it mid-way restarts it with restart(), and stop() of the last one
 // removes every folder they made.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +18,8 @@ export interface RegistryServerOptions {
   readonly storageDir?: string;
   /** Reuse a port (to restart a registry at the same address). */
   readonly port?: number;
+  /** Serve HTTPS with this certificate and key (PEM files; http.tls in the config). */
+  readonly tls?: { readonly certificate: string; readonly key: string };
 }
 
 /** One request as seen by the registry's access log. */
@@ -63,6 +67,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The status of a GET of `url`; an https server's certificate is not checked. */
+async function statusOf(url: string): Promise<number> {
+  const send = url.startsWith("https:") ? httpsRequest : httpRequest;
+  return await new Promise((resolve, reject) => {
+    const req = send(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 /** Start a registry and wait until GET /v2/ answers (200, or 401 with auth). */
 export async function startRegistry(opts: RegistryServerOptions = {}): Promise<RegistryServer> {
   return await start(opts, []);
@@ -91,6 +108,7 @@ async function serve(opts: RegistryServerOptions, work: string, owned: readonly 
     writeFileSync(htpasswd, line + "\n");
     authYaml = `auth:\n  htpasswd:\n    realm: tbuild-test\n    path: ${htpasswd}\n`;
   }
+  const tlsYaml = opts.tls ? [`  tls:`, `    certificate: ${opts.tls.certificate}`, `    key: ${opts.tls.key}`] : [];
   const config = join(work, "config.yml");
   writeFileSync(
     config,
@@ -110,6 +128,7 @@ async function serve(opts: RegistryServerOptions, work: string, owned: readonly 
       "http:",
       `  addr: ${host}`,
       "  secret: tbuild-test-secret",
+      ...tlsYaml,
       authYaml,
     ].join("\n"),
   );
@@ -139,9 +158,8 @@ async function serve(opts: RegistryServerOptions, work: string, owned: readonly 
   for (;;) {
     if (exited) throw new Error(`docker-registry exited early:\n${stderrText}`);
     try {
-      const res = await fetch(`http://${host}/v2/`);
-      await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) break;
+      const status = await statusOf(`${opts.tls ? "https" : "http"}://${host}/v2/`);
+      if (status === 200 || status === 401) break;
     } catch {
       // not listening yet
     }

@@ -10,6 +10,7 @@ import type { CacheSpec } from "../../registry/index.js";
 import type { RuntimeName } from "../../exec/index.js";
 import { stringList, type CommandSpec } from "../args.js";
 import { readText, type CommandContext, type OutStream } from "../io.js";
+import { TLS_VERIFY_DETAILS, TLS_VERIFY_OPTION, tlsVerifyOption } from "../tls-verify.js";
 import type { ProgressRenderer } from "../render/progress-plain.js";
 import { version } from "../version.js";
 import type { ParseResult } from "../../dockerfile/index.js";
@@ -41,11 +42,12 @@ export const spec: CommandSpec = {
     output: { type: "string", short: "o", multiple: true, valueName: "SPEC", description: "type=image (the store, default) or type=registry[,name=REF] (also push)" },
     "cache-to": { type: "string", multiple: true, valueName: "SPEC", description: "export the build cache: type=registry,ref=REG/REPO:TAG[,mode=min|max] or type=local,dest=DIR" },
     "cache-from": { type: "string", multiple: true, valueName: "SPEC", description: "import a build cache: type=registry,ref=REG/REPO:TAG or type=local,src=DIR" },
-    "tls-verify": { type: "string", valueName: "BOOL", description: "require HTTPS for registries (default true; localhost and 127.0.0.1 always use http)" },
+    "tls-verify": TLS_VERIFY_OPTION,
   },
   details: [
     "Progress goes to stderr; with -q only the image ID is printed (stdout).",
     "SOURCE_DATE_EPOCH (environment or --build-arg) makes layers and the image reproducible.",
+    TLS_VERIFY_DETAILS,
   ].join("\n"),
 };
 
@@ -101,9 +103,8 @@ function parseSecret(spec: string, env: Readonly<Record<string, string | undefin
 }
 
 /** `--cache-to`, `--cache-from`, `--push`, `--output`, `--tls-verify` (buildx's syntax). */
-async function parseRemoteFlags(v: Values, tags: readonly string[], cwd: string): Promise<{ cacheTo: CacheSpec[]; cacheFrom: CacheSpec[]; pushTags: string[]; tlsVerify: boolean }> {
-  const tls = v["tls-verify"];
-  if (tls !== undefined && tls !== "true" && tls !== "false") throw new TbuildError("E_USAGE", `invalid --tls-verify ${JSON.stringify(tls)}`, { hint: "use --tls-verify=true or --tls-verify=false" });
+async function parseRemoteFlags(v: Values, tags: readonly string[], cwd: string): Promise<{ cacheTo: CacheSpec[]; cacheFrom: CacheSpec[]; pushTags: string[]; tls: { tlsVerify?: boolean } }> {
+  const tls = tlsVerifyOption(v["tls-verify"]);
   // registry/ is loaded only when a cache flag needs its parser.
   const specs = [...stringList(v["cache-to"]).map((s) => ["to", s] as const), ...stringList(v["cache-from"]).map((s) => ["from", s] as const)];
   const parse = specs.length > 0 ? (await import("../../registry/index.js")).parseCacheSpec : undefined;
@@ -124,7 +125,7 @@ async function parseRemoteFlags(v: Values, tags: readonly string[], cwd: string)
   const untagged = normaliseTags(names).filter((n) => !tagSet.has(n));
   if (untagged.length > 0) throw new TbuildError("E_USAGE", `--output name=${untagged[0]} is not one of the -t tags`, { hint: "tag the image with -t REF as well; --push sends every -t" });
   if (push && tags.length === 0) throw new TbuildError("E_USAGE", "--push needs a tag to push to", { hint: "add -t REGISTRY/REPO:TAG" });
-  return { cacheTo, cacheFrom, pushTags: push ? normaliseTags(tags) : [], tlsVerify: tls !== "false" };
+  return { cacheTo, cacheFrom, pushTags: push ? normaliseTags(tags) : [], tls };
 }
 
 function parseLabels(list: readonly string[]): Record<string, string> {
@@ -250,7 +251,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       signal: io.signal,
       registerSource: (file, text) => ctx.registerSource(file, text),
       pull: v.pull === true,
-      ...(remote.tlsVerify === false ? { tlsVerify: false } : {}),
+      ...remote.tls,
       cacheFrom: remote.cacheFrom,
       onRemote: remoteLog,
       // Cache export and push need the plan, which a replayed build does not have.
@@ -266,7 +267,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     };
     showRemote();
     if (!result.dryRun) {
-      const ro = { env: io.env, signal: io.signal, log: remoteLog, ...(remote.tlsVerify === false ? { tlsVerify: false } : {}) };
+      const ro = { env: io.env, signal: io.signal, log: remoteLog, ...remote.tls };
       for (const spec of remote.cacheTo) {
         try {
           if (!result.plan) throw new TbuildError("E_INTERNAL", "a build that exports its cache must not be replayed");

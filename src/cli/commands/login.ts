@@ -4,6 +4,7 @@ import { RegistryClient, normalizeHost, saveCredentials } from "../../registry/i
 import { TbuildError } from "../../util/index.js";
 import type { CommandSpec } from "../args.js";
 import { readText, type CommandContext } from "../io.js";
+import { TLS_VERIFY_DETAILS, TLS_VERIFY_OPTION, tlsVerifyOption } from "../tls-verify.js";
 
 export const spec: CommandSpec = {
   name: "login",
@@ -14,13 +15,14 @@ export const spec: CommandSpec = {
     username: { type: "string", short: "u", valueName: "USER", description: "user name" },
     password: { type: "string", short: "p", valueName: "PASS", description: "password or token" },
     "password-stdin": { type: "boolean", description: "read the password from stdin" },
-    "tls-verify": { type: "string", valueName: "BOOL", description: "require HTTPS (default true; false uses plain http)" },
+    "tls-verify": TLS_VERIFY_OPTION,
   },
-  details: "Saves to $TBUILD_AUTH_FILE, else $XDG_CONFIG_HOME/tbuild/auth.json (~/.config/tbuild/auth.json), Docker's format.",
+  details: ["Saves to $TBUILD_AUTH_FILE, else $XDG_CONFIG_HOME/tbuild/auth.json (~/.config/tbuild/auth.json), Docker's format.", TLS_VERIFY_DETAILS].join("\n"),
 };
 
 export async function run(ctx: CommandContext): Promise<number> {
   const registry = normalizeHost(ctx.positionals[0] ?? "docker.io");
+  const tls = tlsVerifyOption(ctx.values["tls-verify"]);
   const username = ctx.values.username as string | undefined;
   let password = ctx.values.password as string | undefined;
   if (ctx.values["password-stdin"]) {
@@ -32,7 +34,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     registry,
     credentials: async () => ({ username, password: password! }),
     signal: ctx.io.signal,
-    ...(ctx.values["tls-verify"] === "false" ? { tlsVerify: false } : {}),
+    ...tls,
   });
   await client.ping();
   const file = await saveCredentials(ctx.io.env, registry, { username, password });

@@ -6,6 +6,7 @@ import { defaultCredentials, pullImage, storeTransfer, type TransferEvent } from
 import { TbuildError, shortDigest } from "../../util/index.js";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
+import { TLS_VERIFY_DETAILS, TLS_VERIFY_OPTION, tlsVerifyOption } from "../tls-verify.js";
 
 export const spec: CommandSpec = {
   name: "pull",
@@ -17,9 +18,9 @@ export const spec: CommandSpec = {
     platform: { type: "string", valueName: "OS/ARCH", description: "pick this platform from a multi-platform image (default: the host's)" },
     "all-tags": { type: "boolean", short: "a", description: "download all tagged images in the repository" },
     quiet: { type: "boolean", short: "q", description: "print only the image reference" },
-    "tls-verify": { type: "string", valueName: "BOOL", description: "require HTTPS (default true; false uses plain http; localhost always uses http)" },
+    "tls-verify": TLS_VERIFY_OPTION,
   },
-  details: "Credentials come from tbuild's auth file (tbuild login), then ~/.docker/config.json.",
+  details: ["Credentials come from tbuild's auth file (tbuild login), then ~/.docker/config.json.", TLS_VERIFY_DETAILS].join("\n"),
 };
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -32,7 +33,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const common = {
     credentials: defaultCredentials(ctx.io.env),
     signal: ctx.io.signal,
-    ...(ctx.values["tls-verify"] === "false" ? { tlsVerify: false } : {}),
+    ...tlsVerifyOption(ctx.values["tls-verify"]),
     ...(typeof ctx.values.platform === "string" ? { platform: ctx.values.platform } : {}),
   };
   let tags: string[] = [ref.tag ?? ref.digest!];

@@ -5,6 +5,7 @@ import { Store } from "../../store/index.js";
 import { shortDigest } from "../../util/index.js";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../io.js";
+import { TLS_VERIFY_DETAILS, TLS_VERIFY_OPTION, tlsVerifyOption } from "../tls-verify.js";
 
 export const spec: CommandSpec = {
   name: "push",
@@ -14,13 +15,14 @@ export const spec: CommandSpec = {
   maxPositionals: 1,
   options: {
     quiet: { type: "boolean", short: "q", description: "print only the pushed digest" },
-    "tls-verify": { type: "string", valueName: "BOOL", description: "require HTTPS (default true; false uses plain http; localhost always uses http)" },
+    "tls-verify": TLS_VERIFY_OPTION,
   },
-  details: "Credentials come from tbuild's auth file (tbuild login), then ~/.docker/config.json.",
+  details: ["Credentials come from tbuild's auth file (tbuild login), then ~/.docker/config.json.", TLS_VERIFY_DETAILS].join("\n"),
 };
 
 export async function run(ctx: CommandContext): Promise<number> {
   const ref = parseReference(ctx.positionals[0]!);
+  const tls = tlsVerifyOption(ctx.values["tls-verify"]);
   const store = await Store.open(ctx.root);
   const quiet = Boolean(ctx.values.quiet);
   const out = (s: string) => void (quiet ? undefined : ctx.io.stdout.write(s));
@@ -34,7 +36,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     credentials: defaultCredentials(ctx.io.env),
     signal: ctx.io.signal,
     onEvent,
-    ...(ctx.values["tls-verify"] === "false" ? { tlsVerify: false } : {}),
+    ...tls,
   });
   if (quiet) ctx.io.stdout.write(`${r.digest}\n`);
   else out(`${ref.tag ?? "latest"}: digest: ${r.digest} size: ${r.size}\n`);

@@ -1,7 +1,7 @@
 // The registry's HTTP transport (src/registry/http.ts) over TLS: node:https loads only for
-// the first https URL, and then carries requests as node:http does for plain ones. A
-// node:https server with a self-signed certificate made by openssl, trusted through the
-// global agent sendHttp uses (a direct GET's TLS connection trusts its `ca` too).
+// the first https URL, and then carries requests as node:http does for plain ones (a
+// direct GET too). A node:https server with a self-signed certificate made by openssl,
+// trusted through the global agent sendHttp uses; `unverifiedHost` (--tls-verify=false).
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -14,6 +14,8 @@ import { tempDirs } from "../../helpers/temp-dirs.js";
 
 const tmp = tempDirs();
 const BLOB = randomBytes(3 << 20);
+/** A big blob's size: what a pull sends through a direct GET (WORKER_MIN_SIZE and up). */
+const BIG = randomBytes(20 << 20);
 
 describe("sendHttp over https", () => {
   let server: Server;
@@ -25,7 +27,9 @@ describe("sendHttp over https", () => {
     globalAgent.options.ca = readFileSync(cert);
     server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       if (req.url === "/moved") res.writeHead(307, { location: "/v2/" }).end();
+      else if (req.url === "/to-localhost") res.writeHead(307, { location: `https://localhost:${host.split(":")[1]}/v2/` }).end();
       else if (req.url === "/blob") res.writeHead(200, { "content-length": String(BLOB.length) }).end(BLOB);
+      else if (req.url === "/big") res.writeHead(200, { "content-length": String(BIG.length) }).end(BIG);
       else res.writeHead(200, { "content-type": "text/plain", "docker-distribution-api-version": "registry/2.0" }).end(`${req.method} ${req.url} over TLS`);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -56,6 +60,28 @@ describe("sendHttp over https", () => {
     const parts: Buffer[] = [];
     await blob.pushTo((piece) => void parts.push(Buffer.from(piece)));
     expect(Buffer.compare(Buffer.concat(parts), BLOB)).toBe(0);
+  });
+
+  it("a direct GET over TLS whose sink waits now and then (as the store's writer waits for its disk) gets every byte", async () => {
+    const blob = await sendHttp(`https://${host}/big`, { method: "GET", direct: true });
+    const parts: Buffer[] = [];
+    let n = 0;
+    await blob.pushTo((piece) => {
+      parts.push(Buffer.from(piece));
+      if (++n % 3 === 0) return new Promise((resolve) => setTimeout(resolve, 2));
+    });
+    expect(Buffer.compare(Buffer.concat(parts), BIG)).toBe(0);
+  });
+
+  it("leaves the certificate of unverifiedHost unchecked, and checks every other host's, a redirect's too", async () => {
+    const port = host.split(":")[1];
+    const res = await sendHttp(`https://localhost:${port}/v2/`, { method: "GET", unverifiedHost: "localhost" });
+    expect(await res.text()).toBe("GET /v2/ over TLS");
+    const direct = await sendHttp(`https://localhost:${port}/blob`, { method: "GET", direct: true, unverifiedHost: "localhost" });
+    const parts: Buffer[] = [];
+    await direct.pushTo((piece) => void parts.push(Buffer.from(piece)));
+    expect(Buffer.compare(Buffer.concat(parts), BLOB)).toBe(0);
+    await expect(sendHttp(`https://${host}/to-localhost`, { method: "GET", unverifiedHost: "127.0.0.1" })).rejects.toMatchObject({ code: "ERR_TLS_CERT_ALTNAME_INVALID" });
   });
 
   it("verifies the server's name on a direct GET: the certificate names 127.0.0.1, not localhost", async () => {
