@@ -119,6 +119,13 @@ class DirectResponseReader {
 
   /** One read: true to keep reading, false to pause until the sink catches up. */
   private onRead(bytes: Uint8Array): boolean {
+    // A read while the last one is not all handed on, or while a sink holds a piece, has
+    // already overwritten them (what TLSWrap does, see above; libuv's TCP reads stop at the
+    // pause): fail loudly rather than pass on the mix.
+    if (this.waiting || this.at < this.view.length) {
+      this.fail(new Error("internal error: the socket was read while its reader was paused"));
+      return false;
+    }
     this.view = bytes;
     this.at = 0;
     if (!this.headDone && !this.readHead()) return !this.over;
@@ -134,6 +141,7 @@ class DirectResponseReader {
     if (end < 0 || end > MAX_HEAD) {
       if (end > MAX_HEAD || kept.length > MAX_HEAD) this.fail(new Error(`response head over ${MAX_HEAD} bytes`));
       this.headBytes = kept;
+      this.at = this.view.length; // all of it kept in headBytes
       return false;
     }
     this.headDone = true;
