@@ -114,34 +114,46 @@ export class PieceRelay implements PushedBytes, AsyncIterable<Uint8Array> {
     return this.done;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    const AHEAD = 4;
-    const queue: Uint8Array[] = [];
-    let wake: (() => void) | undefined;
-    let room: (() => void) | undefined;
-    let finished: { error?: unknown } | undefined;
-    this.pushTo((piece) => {
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    return copiesOf(this, () => this.fail(new Error("the reader of the relayed bytes stopped")));
+  }
+}
+
+/**
+ * Pushed bytes as an async iterable of copies, for readers that keep chunks (gunzip), a few
+ * queued ahead; a reader that leaves early calls `stop` (which MUST end the pushing).
+ * registry/http-direct.ts has its own copy of this (copiesOf), for its owner to replace.
+ */
+export async function* copiesOf(data: PushedBytes, stop: () => void): AsyncGenerator<Uint8Array> {
+  const AHEAD = 4;
+  const queue: Uint8Array[] = [];
+  let wake: (() => void) | undefined;
+  let room: (() => void) | undefined;
+  let over: { error?: unknown } | undefined;
+  data
+    .pushTo((piece) => {
       queue.push(copyOf(piece));
       wake?.();
+      // Hold the source while the reader is AHEAD chunks behind.
       if (queue.length >= AHEAD) return new Promise<void>((resolve) => (room = resolve));
-    }).then(
-      () => ((finished = {}), wake?.()),
-      (error: unknown) => ((finished = { error }), wake?.()),
+    })
+    .then(
+      () => ((over = {}), wake?.()),
+      (error: unknown) => ((over = { error }), wake?.()),
     );
-    try {
-      for (;;) {
-        const next = queue.shift();
-        if (next) {
-          room?.();
-          yield next;
-        } else if (finished) {
-          if (finished.error !== undefined) throw finished.error;
-          return;
-        } else await new Promise<void>((resolve) => (wake = resolve));
-      }
-    } finally {
-      if (!finished) this.fail(new Error("the reader of the relayed bytes stopped"));
-      room?.();
+  try {
+    for (;;) {
+      const next = queue.shift();
+      if (next) {
+        room?.();
+        yield next;
+      } else if (over) {
+        if (over.error !== undefined) throw over.error;
+        return;
+      } else await new Promise<void>((resolve) => (wake = resolve));
     }
+  } finally {
+    if (!over) stop();
+    room?.();
   }
 }
