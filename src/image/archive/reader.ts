@@ -6,7 +6,9 @@
 // An uncompressed archive in a file is not streamed: its headers are read where they lie
 // (tar-index.ts) and each large entry goes to the destination as a file range, which the
 // store copies with its own reused buffers (tar-stream's parsing and per-chunk buffers
-// cost more CPU than the hashing itself).
+// cost more CPU than the hashing itself). A stream (a pipe, a gzipped archive) is read
+// front to back by tar-push.ts, with the same header decoding; a pipe read into one reused
+// buffer passes each large entry's bytes on as views of it (pushed.ts), not copies.
 import { TbuildError, isDigest, type Digest } from "../../util/index.js";
 import { Annotation, isIndexType, isManifestType, layerCompression } from "../media-types.js";
 import { parseConfig, parseIndex, parseManifest, decodeJson } from "../manifest.js";
