@@ -5,6 +5,8 @@
 // of RUNS. load fsyncs every blob before it becomes visible (the store's promise), so
 // it has two peers: `tar -xf` (the limit the issue names) and `tar -xf && sync -f` (the
 // same durability). `load --debug` reports how long it waited for fsync at the end.
+// The archive also goes through a pipe (`cat archive | tbuild load`, which cannot read it at
+// offsets), beside `cat archive | tar -xf -` of the same archive.
 // Writes bench/results/store.json.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -74,7 +76,9 @@ function loadPhases(stderr) {
 
 const archive = join(WORK, "bench.tar");
 const plain = join(WORK, "plain.tar");
-const res = { save: [], tarCf: [], load: [], tarXf: [], tarXfSync: [], loadFsyncWait: [], loadStream: [], loadCommit: [] };
+const res = { save: [], tarCf: [], load: [], tarXf: [], tarXfSync: [], loadPipe: [], tarXfPipe: [], loadFsyncWait: [], loadStream: [], loadCommit: [] };
+/** How load --debug said it read the piped archive. */
+let pipeRead = "";
 const loadBefore = loadavg();
 for (let r = 0; r < RUNS; r++) {
   fs.rmSync(archive, { force: true });
@@ -82,8 +86,11 @@ for (let r = 0; r < RUNS; r++) {
   const dest = join(WORK, `dest-${r}`);
   const out = join(WORK, `out-${r}`);
   const out2 = join(WORK, `out2-${r}`);
+  const destPipe = join(WORK, `dest-pipe-${r}`);
+  const outPipe = join(WORK, `out-pipe-${r}`);
   fs.mkdirSync(out, { recursive: true });
   fs.mkdirSync(out2, { recursive: true });
+  fs.mkdirSync(outPipe, { recursive: true });
   const save = () => res.save.push(time(process.execPath, [CLI, "save", "-o", archive, "bench:512m"], { TBUILD_ROOT: SRC }).ms);
   const tarCf = () => res.tarCf.push(time("tar", ["-cf", plain, "-C", RAW, "."]).ms);
   const load = () => {
@@ -97,9 +104,16 @@ for (let r = 0; r < RUNS; r++) {
   const tarXf = () => res.tarXf.push(time("tar", ["-xf", plain, "-C", out]).ms);
   // The same extraction made durable, as load is.
   const tarXfSync = () => res.tarXfSync.push(time("sh", ["-c", `tar -xf "$0" -C "$1" && sync -f "$1"`, plain, out2]).ms);
-  const steps = r % 2 === 0 ? [save, tarCf, load, tarXf, tarXfSync] : [tarCf, save, tarXfSync, tarXf, load];
+  // The same archive through a pipe: the CLI cannot read it at offsets.
+  const loadPipe = () => {
+    const { ms, stderr } = time("sh", ["-c", `cat "$0" | "$1" "$2" load --debug -q`, archive, process.execPath, CLI], { TBUILD_ROOT: destPipe });
+    pipeRead = /load: the archive was (.*)/.exec(stderr)?.[1] ?? "";
+    res.loadPipe.push(ms);
+  };
+  const tarXfPipe = () => res.tarXfPipe.push(time("sh", ["-c", `cat "$0" | tar -xf - -C "$1"`, archive, outPipe]).ms);
+  const steps = r % 2 === 0 ? [save, tarCf, load, loadPipe, tarXf, tarXfPipe, tarXfSync] : [tarCf, save, tarXfPipe, tarXfSync, loadPipe, tarXf, load];
   for (const step of steps) step();
-  for (const d of [dest, out, out2]) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of [dest, out, out2, destPipe, outPipe]) fs.rmSync(d, { recursive: true, force: true });
 }
 const loadAfter = loadavg();
 const m = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, Math.round(median(v))]));
@@ -111,13 +125,14 @@ const result = {
   runs: RUNS,
   medianMs: m,
   allMs: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, v.map(Math.round)])),
-  ratio: { saveVsTarCf: ratio(m.save, m.tarCf), loadVsTarXf: ratio(m.load, m.tarXf), loadVsTarXfSync: ratio(m.load, m.tarXfSync) },
+  ratio: { saveVsTarCf: ratio(m.save, m.tarCf), loadVsTarXf: ratio(m.load, m.tarXf), loadVsTarXfSync: ratio(m.load, m.tarXfSync), loadPipeVsTarXfPipe: ratio(m.loadPipe, m.tarXfPipe), loadPipeVsLoad: ratio(m.loadPipe, m.load) },
+  pipeRead,
   loadFsyncWaitShare: ratio(m.loadFsyncWait, m.load),
-  throughputMBs: { save: Math.round(total / 1e6 / (m.save / 1000)), load: Math.round(total / 1e6 / (m.load / 1000)) },
+  throughputMBs: { save: Math.round(total / 1e6 / (m.save / 1000)), load: Math.round(total / 1e6 / (m.load / 1000)), loadPipe: Math.round(total / 1e6 / (m.loadPipe / 1000)) },
   loadavg: { before: loadBefore.map((x) => +x.toFixed(2)), after: loadAfter.map((x) => +x.toFixed(2)), cpus: cpus().length },
   goal: "save ≤ 1.5× tar -cf, load ≤ 1.5× tar -xf",
   met: { save: m.save / m.tarCf <= 1.5, load: m.load / m.tarXf <= 1.5, loadVsDurableTar: m.load / m.tarXfSync <= 1.5 },
-  note: "load verifies every digest and fsyncs each blob before it becomes visible; tar -xf does neither, tar -xf && sync -f has the same durability. loadFsyncWait is the time load waits for fsyncs after the last byte (each blob's fsync starts in the background as soon as it is verified).",
+  note: "load verifies every digest and fsyncs each blob before it becomes visible; tar -xf does neither, tar -xf && sync -f has the same durability. loadFsyncWait is the time load waits for fsyncs after the last byte (each blob's fsync starts in the background as soon as it is verified). loadPipe is `cat archive | tbuild load`, tarXfPipe `cat archive | tar -xf -` of the same archive; pipeRead is how load --debug said it read the pipe.",
 };
 fs.mkdirSync(join(here, "results"), { recursive: true });
 fs.writeFileSync(join(here, "results", "store.json"), JSON.stringify(result, null, 2) + "\n");

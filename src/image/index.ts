@@ -7,6 +7,7 @@ export * from "./manifest.js";
 export * from "./platform.js";
 export * from "./transport.js";
 export * from "./random-access.js";
+export * from "./pushed.js";
 export * from "./changes.js";
 // The archive codecs (tar-stream) are a second entry point, image/archive/index.ts, for the
 // edge folders only, so that pure importers of image/ never load tar-stream.

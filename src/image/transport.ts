@@ -2,6 +2,7 @@
 // example 7): save, load, import, and later push and pull are copies from a source to a
 // destination. Types only; pure.
 import type { Digest } from "../util/index.js";
+import type { PushedBytes } from "./pushed.js";
 import type { ImageConfig, LayerInfo } from "./types.js";
 
 export interface BlobInfo {
@@ -51,7 +52,8 @@ export interface TransferImage {
 /**
  * Where images go. A copy calls putBlob for every layer, then putImage per image, then
  * commit; on any failure it calls abort. Contracts:
- * - putBlob MUST consume `data`, and MUST verify `expect.digest`/`expect.size` when given,
+ * - putBlob MUST consume `data` (a stream, or pushed pieces each valid only until its sink
+ *   is done with it: pushed.ts), and MUST verify `expect.digest`/`expect.size` when given,
  *   throwing TbuildError(E_ARCHIVE_INVALID) naming `expect.label` on mismatch.
  * - Nothing a destination receives may become visible before commit; abort MUST leave the
  *   destination as it was (temporary data removed).
@@ -61,7 +63,7 @@ export interface ImageDestination {
   readonly wantsCompressedLayers: boolean;
   /** Whether the destination already has this blob (lets a copy skip sending it). */
   hasBlob(digest: Digest): Promise<boolean>;
-  putBlob(data: AsyncIterable<Uint8Array>, expect?: BlobExpectation): Promise<BlobInfo>;
+  putBlob(data: AsyncIterable<Uint8Array> | PushedBytes, expect?: BlobExpectation): Promise<BlobInfo>;
   /**
    * Optional, as putBlob with the `size` bytes at `offset` of `input` as the data: lets a
    * destination copy a file's range with its own buffers. A source calls it only for bytes

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { TbuildError, digestHex, type Digest } from "../util/index.js";
 import { readFully, type BlobExpectation, type BlobInfo, type RandomAccessInput } from "../image/index.js";
 import type { RangeCopyJob, RangeCopyResult } from "./range-copy.js";
-import { TempWriter, fillFile, fillTemp, tempName, verify, writeVerifiedTemp, type Mismatch, type WriteTempOptions, type WrittenTemp } from "./temp-file.js";
+import { TempWriter, fillFile, fillTemp, tempName, verify, writeVerifiedTemp, type BlobBytes, type Mismatch, type WriteTempOptions, type WrittenTemp } from "./temp-file.js";
 import { WorkerPool, workerScriptUrl } from "./worker-pool.js";
 
 /** How errors name a blob. */
@@ -25,7 +25,7 @@ function mismatch(expect: BlobExpectation, what: string, want: string | number, 
  * verified against `expect`, fsynced); a difference throws `opts.mismatch`'s error, else
  * an E_ARCHIVE_INVALID naming the blob. The caller renames or removes the file.
  */
-export function writeTemp(tmpDir: string, data: Uint8Array | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: WriteTempOptions = {}): Promise<WrittenTemp> {
+export function writeTemp(tmpDir: string, data: BlobBytes, expect: BlobExpectation = {}, opts: WriteTempOptions = {}): Promise<WrittenTemp> {
   return writeVerifiedTemp(tmpDir, data, expect, failWith(expect, opts), opts);
 }
 

@@ -6,7 +6,7 @@ import { promises as fsp } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { TbuildError, type Digest } from "../util/index.js";
-import { rangeChunks, type BlobExpectation, type BlobInfo, type ImageDestination, type RandomAccessInput, type TransferImage } from "../image/index.js";
+import { eachPiece, rangeChunks, type BlobExpectation, type PushedBytes, type BlobInfo, type ImageDestination, type RandomAccessInput, type TransferImage } from "../image/index.js";
 import { RANGE_WORKER_MIN, copyRangeInWorker, checkBlob, copyRangeToTemp, warmRangeWorkers, writeTemp } from "./blobs.js";
 import { tempName, type WriteTempOptions, type WrittenTemp } from "./temp-file.js";
 import type { PendingImage, PutImageResult, Store } from "./store.js";
@@ -33,15 +33,15 @@ export class StoreDestination implements ImageDestination {
   }
 
   /** Stage a blob (unsynced until commit). `opts.mismatch` builds the error for bytes that differ from `expect`. */
-  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "hashInProcess"> = {}): Promise<BlobInfo> {
+  async putBlob(data: AsyncIterable<Uint8Array> | PushedBytes, expect: BlobExpectation = {}, opts: Pick<WriteTempOptions, "mismatch" | "hashInProcess"> = {}): Promise<BlobInfo> {
     if (expect.digest !== undefined && (await this.store.hasBlob(expect.digest))) {
       // Already stored: verify the bytes without writing them again.
       const h = createHash("sha256");
       let size = 0;
-      for await (const c of data) {
+      await eachPiece(data, (c) => {
         h.update(c);
         size += c.length;
-      }
+      });
       const got = { digest: `sha256:${h.digest("hex")}` as Digest, size };
       checkBlob(expect, got, opts);
       return got;

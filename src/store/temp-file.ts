@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type { BlobExpectation, BlobInfo } from "../image/index.js";
+import type { BlobExpectation, BlobInfo, PushedBytes } from "../image/index.js";
 import { ChunkWriter } from "./direct-file.js";
 import { createBlobHasher, hashFile, type BlobHasher } from "./sha256-stream.js";
 import { Writeback } from "./writeback.js";
@@ -124,16 +124,18 @@ export type Fill = (out: TempWriter) => Promise<BlobInfo>;
  * identity. The caller renames or removes it.
  *
  * A stream is hashed once, chunk by chunk (a blob expected to be 8 MiB or more by the
- * `openssl` program, on another core, unless `hashInProcess`), while the previous batch is
+ * `openssl` program, on another core, unless `hashInProcess` or pushed), while the previous batch is
  * written on the libuv pool, so hashing and writing overlap. A stream expected to be 8 MiB
  * or more is written around the page cache in 4 MiB chunks (writeHashedDirect); a smaller
  * one or bytes in memory through the page cache, up to 4 MiB per writev.
  */
 export function writeVerifiedTemp(tmpDir: string, data: BlobBytes, expect: BlobExpectation, fail: Mismatch, opts: Omit<WriteTempOptions, "mismatch"> = {}): Promise<WrittenTemp> {
+  // Pushed pieces are hashed here: the `openssl` pipe would hold a piece past its sink's return.
+  const inProcess = opts.hashInProcess || isPushed(data);
   if (!(data instanceof Uint8Array) && expect.size !== undefined && expect.size >= DIRECT_MIN) {
-    return fillFile(tmpDir, expect, opts, fail, ChunkWriter.create, (out) => writeHashedDirect(out, data, expect, fail, opts.hashInProcess));
+    return fillFile(tmpDir, expect, opts, fail, ChunkWriter.create, (out) => writeHashedDirect(out, data, expect, fail, inProcess));
   }
-  return fillTemp(tmpDir, expect, opts, fail, (out) => writeHashed(out, data, expect, fail, opts.hashInProcess));
+  return fillTemp(tmpDir, expect, opts, fail, (out) => writeHashed(out, data, expect, fail, inProcess));
 }
 
 /** Throw `fail`'s error unless `got` has the expected size and digest. */
@@ -170,18 +172,10 @@ export async function fillFile<F extends TempFile>(tmpDir: string, expect: BlobE
   }
 }
 
-/**
- * Bytes a source pushes to a sink (registry/http.ts's pushTo()): each piece is the sink's only
- * until it returns, or until the promise it returns settles; the source may reuse its
- * bytes after. The source waits for such a promise before the next piece.
- */
-export interface PushedBytes {
-  pushTo(sink: (piece: Uint8Array) => void | Promise<void>): Promise<void>;
-}
-
-/** The bytes a blob is written from: in memory, an iterable of chunks, or pushed pieces. */
+/** The bytes a blob is written from: in memory, an iterable of chunks, or pushed pieces (image/pushed.ts). */
 export type BlobBytes = Uint8Array | AsyncIterable<Uint8Array> | PushedBytes;
 
+/** image/pushed.ts's isPushed, here because a worker thread loads this file and nothing of image/ (see the header). */
 function isPushed(data: BlobBytes): data is PushedBytes {
   return typeof (data as Partial<PushedBytes>).pushTo === "function";
 }
@@ -225,7 +219,8 @@ async function writeHashed(out: TempWriter, data: BlobBytes, expect: BlobExpecta
       let batch: Uint8Array[] = [];
       let batched = 0;
       size = await forEachPiece(data, hash, expect, fail, (piece, reused) => {
-        batch.push(reused ? piece.slice() : piece);
+        // A copy: Buffer's slice() (a piece may be a Buffer) is a view of the reused bytes.
+        batch.push(reused ? new Uint8Array(piece) : piece);
         batched += piece.length;
         if (batched < BATCH) return undefined;
         const writing = out.write(batch, batched);

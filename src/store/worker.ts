@@ -4,4 +4,5 @@
 // per worker than this (measured: a worker importing index.ts ~72 ms, this ~33 ms, an empty
 // one ~28 ms). Modules exported here MUST NOT import other folders at run time.
 export { JobCancelled, serveJobs } from "./worker-serve.js";
-export { writeVerifiedTemp, type PushedBytes } from "./temp-file.js";
+export { writeVerifiedTemp } from "./temp-file.js";
+export type { PushedBytes } from "../image/index.js";

@@ -5,10 +5,11 @@ import { fstat, promises as fsp, read, type Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { resolve } from "node:path";
 import { TbuildError } from "../../util/index.js";
-import { familiarString, type RandomAccessInput } from "../../image/index.js";
-import { ArchiveSource } from "../../image/archive/index.js";
+import { familiarString, isPushed, type PushedBytes, type RandomAccessInput } from "../../image/index.js";
+import { ArchiveSource, type ArchiveInput } from "../../image/archive/index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../store/index.js";
 import type { CommandSpec } from "../args.js";
+import { pushedReads } from "../pipe-input.js";
 import type { CliIO, CommandContext } from "../io.js";
 
 export const spec: CommandSpec = {
@@ -46,29 +47,32 @@ async function openInput(path: string, given: string): Promise<FileHandle> {
   }
 }
 
-async function archiveInput(ctx: CommandContext, file: FileHandle | undefined): Promise<AsyncIterable<Uint8Array> | RandomAccessInput> {
+async function archiveInput(ctx: CommandContext, file: FileHandle | undefined): Promise<ArchiveInput> {
   if (file) {
     const st = await file.stat();
     if (st.isFile()) {
       return { size: st.size, fd: file.fd, read: async (buf, position) => (await file.read(buf, 0, buf.length, position)).bytesRead };
     }
-    // 4 MiB reads: fewer syscalls; tar-stream hands out slices of them without copying.
+    // 4 MiB reads: fewer syscalls; the archive reader hands out views of them without copying.
     return file.createReadStream({ highWaterMark: 4 << 20, autoClose: false });
   }
   if (ctx.io.stdin.isTTY) throw new TbuildError("E_USAGE", "refusing to read an archive from a terminal", { hint: "use -i FILE or pipe the archive in" });
-  return (await stdinFile(ctx.io.stdin)) ?? (ctx.io.stdin as AsyncIterable<Uint8Array>);
+  return (await stdinInput(ctx.io.stdin)) ?? (ctx.io.stdin as AsyncIterable<Uint8Array>);
 }
 
 /**
- * Stdin redirected from a regular file at its start (`tbuild load < image.tar`), to be read
- * at offsets as `-i` reads (streamed, the 512 MiB bench archive took ~1.9 s against ~0.6).
- * Undefined for a pipe, a stream without a descriptor, and a file already read from (its
- * archive starts at the current position, which only Linux's /proc tells).
+ * Stdin as the archive reader reads it best. Redirected from a regular file at its start
+ * (`tbuild load < image.tar`): read at offsets as `-i` reads (streamed, the 512 MiB bench
+ * archive took ~1.9 s against ~0.6). A pipe or socket (`docker save img | tbuild load`):
+ * read into one reused buffer and pushed on (pipe-input.ts). Undefined for a stream without
+ * a descriptor, and for a file already read from (its archive starts at the current
+ * position, which only Linux's /proc tells).
  */
-async function stdinFile(stdin: CliIO["stdin"]): Promise<RandomAccessInput | undefined> {
+async function stdinInput(stdin: CliIO["stdin"]): Promise<RandomAccessInput | PushedBytes | undefined> {
   const fd = (stdin as { fd?: unknown }).fd;
   if (typeof fd !== "number") return undefined;
   const st = await new Promise<Stats | undefined>((resolve) => fstat(fd, (e, s) => resolve(e ? undefined : s)));
+  if (st?.isFIFO() || st?.isSocket()) return pushedReads(fd);
   if (!st?.isFile()) return undefined;
   const info = await fsp.readFile(`/proc/self/fdinfo/${fd}`, "utf8").catch(() => "");
   if (/^pos:\s*(\d+)/m.exec(info)?.[1] !== "0") return undefined;
@@ -83,7 +87,7 @@ async function load(ctx: CommandContext, v: { quiet?: boolean }, file: FileHandl
   const images = await copyImages(new ArchiveSource(input, nodeArchiveDeps), dest, ctx.io.signal);
   if (ctx.debug) {
     const { syncWaitMs, commitMs } = dest.timings;
-    ctx.io.stderr.write(`load: the archive was ${Symbol.asyncIterator in input ? "a stream" : "a file read at offsets"}\n`);
+    ctx.io.stderr.write(`load: the archive was ${isPushed(input) ? "a pipe read into one buffer" : Symbol.asyncIterator in input ? "a stream" : "a file read at offsets"}\n`);
     const streamMs = performance.now() - t0 - syncWaitMs - commitMs;
     ctx.io.stderr.write(`load: ${streamMs.toFixed(0)} ms reading, verifying and writing; ${syncWaitMs.toFixed(0)} ms waiting for fsync; ${commitMs.toFixed(0)} ms committing\n`);
   }

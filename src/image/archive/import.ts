@@ -4,7 +4,7 @@ import { TbuildError } from "../../util/index.js";
 import { buildConfig } from "../manifest.js";
 import type { ImageDestination, ImageSource, TransferImage } from "../transport.js";
 import type { ContainerConfig, Platform } from "../types.js";
-import { isGzip, peek, prepend, type ArchiveCodecDeps } from "./deps.js";
+import { maybeGunzip, prepend, type ArchiveCodecDeps } from "./deps.js";
 
 export interface ImportOptions {
   readonly platform: Platform;
@@ -31,8 +31,7 @@ export class ImportSource implements ImageSource {
   ) {}
 
   async copyTo(dest: ImageDestination): Promise<readonly TransferImage[]> {
-    const outer = await peek(this.input);
-    const stream = isGzip(outer.first) ? this.deps.gunzip(prepend(outer.first, outer.rest)) : prepend(outer.first, outer.rest);
+    const { stream } = await maybeGunzip(this.input, this.deps);
     // Check the first block is a tar header before storing anything.
     const it = stream[Symbol.asyncIterator]();
     let head = new Uint8Array(0);

@@ -6,17 +6,20 @@
 // An uncompressed archive in a file is not streamed: its headers are read where they lie
 // (tar-index.ts) and each large entry goes to the destination as a file range, which the
 // store copies with its own reused buffers (tar-stream's parsing and per-chunk buffers
-// cost more CPU than the hashing itself).
-import tar from "tar-stream";
+// cost more CPU than the hashing itself). A stream (a pipe, a gzipped archive) is read
+// front to back by tar-push.ts, with the same header decoding; a pipe read into one reused
+// buffer passes each large entry's bytes on as views of it (pushed.ts), not copies.
 import { TbuildError, isDigest, type Digest } from "../../util/index.js";
 import { Annotation, isIndexType, isManifestType, layerCompression } from "../media-types.js";
 import { parseConfig, parseIndex, parseManifest, decodeJson } from "../manifest.js";
 import { formatReference, parseReference } from "../reference.js";
 import type { BlobInfo, ImageDestination, ImageSource, RandomAccessInput, TransferImage, TransferLayer } from "../transport.js";
+import { PieceRelay, eachPiece, sniffing, type PushedBytes } from "../pushed.js";
 import type { Descriptor, DockerArchiveManifestEntry, ImageConfig } from "../types.js";
 import { rangeChunks, readFully } from "../random-access.js";
-import { collect, hashBytes, isGzip, maybeGunzip, once, peek, prepend, type ArchiveCodecDeps } from "./deps.js";
+import { collect, hashBytes, isGzip, once, type ArchiveCodecDeps } from "./deps.js";
 import { TarIndexError, indexTar, readExactly, type TarIndexEntry } from "./tar-index.js";
+import { TarPushParser, type TarBodySink } from "./tar-push.js";
 
 /** Entries up to this size (and JSON files) are kept in memory until the manifest is read. */
 const SMALL = 1 << 20;
@@ -64,7 +67,10 @@ function rethrowUnreadable(e: unknown): never {
   throw e instanceof TarIndexError ? unreadable(normalizeEntryName(e.entry), e.message) : e;
 }
 
-function isRandomAccess(input: AsyncIterable<Uint8Array> | RandomAccessInput): input is RandomAccessInput {
+/** What an archive is read from: a stream, pushed pieces (a pipe), or a file read at offsets. */
+export type ArchiveInput = AsyncIterable<Uint8Array> | PushedBytes | RandomAccessInput;
+
+function isRandomAccess(input: ArchiveInput): input is RandomAccessInput {
   return typeof (input as RandomAccessInput).read === "function" && typeof (input as RandomAccessInput).size === "number";
 }
 
@@ -81,7 +87,6 @@ function abortable(input: RandomAccessInput, signal: AbortSignal | undefined): R
   };
 }
 
-
 /** The digest a path names (`blobs/sha256/<hex>`, `<hex>.json`, `<hex>/layer.tar`), if any. */
 function digestFromPath(path: string): Digest | undefined {
   const m = /(?:^|\/)(?:blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/.exec(path);
@@ -94,9 +99,9 @@ export class ArchiveSource implements ImageSource {
   /** The format found, once copyTo has read the archive. */
   format: ArchiveFormat | undefined;
 
-  /** `input`: a stream, or a file to read at offsets (the fast path when it is not gzipped). */
+  /** `input`: a stream, pushed pieces, or a file to read at offsets (the fast path when it is not gzipped). */
   constructor(
-    private readonly input: AsyncIterable<Uint8Array> | RandomAccessInput,
+    private readonly input: ArchiveInput,
     private readonly deps: ArchiveCodecDeps,
     private readonly opts: ArchiveSourceOptions = {},
   ) {}
@@ -194,72 +199,111 @@ export class ArchiveSource implements ImageSource {
   private async rangeEntry(name: string, input: RandomAccessInput, e: TarIndexEntry, dest: ImageDestination, signal: AbortSignal): Promise<Entry> {
     const magic = new Uint8Array(2);
     await readFully(input, magic, e.offset);
-    if (isGzip(magic) || !dest.putBlobRange) return this.streamEntry(name, e.size, rangeChunks(input, e.offset, e.size), dest);
+    if (isGzip(magic) || !dest.putBlobRange) return this.streamEntry(name, e.size, isGzip(magic), rangeChunks(input, e.offset, e.size), dest);
     const named = digestFromPath(name);
     const stored = await dest.putBlobRange(input, e.offset, e.size, { label: `blob ${name} in the archive`, size: e.size, ...(named ? { digest: named } : {}) }, signal);
     return { kind: "put", raw: stored, stored, gzip: false };
   }
 
-  private async readStream(input: AsyncIterable<Uint8Array>, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
-    const { stream } = await maybeGunzip(input, this.deps);
-    const extract = tar.extract();
-    let current = "";
-    const feed = (async () => {
-      try {
-        for await (const chunk of stream) {
-          // Checked per chunk, not per entry: an interrupt stops a large layer mid-way.
-          signal?.throwIfAborted();
-          if (!extract.write(chunk)) await new Promise<void>((r) => extract.once("drain", () => r()));
-        }
-        extract.end(undefined);
-      } catch (e) {
-        extract.destroy(e instanceof Error ? e : new Error(String(e)));
-      }
-    })();
+  /**
+   * A stream (gzipped or not), read front to back by TarPushParser: small entries are
+   * copied into memory, a large one is pushed on to the destination as it arrives (from a
+   * pipe read into one reused buffer, without a copy here).
+   */
+  private async readStream(input: AsyncIterable<Uint8Array> | PushedBytes, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
+    let sending: { relay: PieceRelay; put: Promise<unknown> } | undefined;
+    const parser = new TarPushParser((e) => {
+      const name = normalizeEntryName(e.name);
+      if (this.addLink(name, e.type, e.linkname) || e.type !== "file") return undefined;
+      if (ArchiveSource.inMemory(name, e.size)) return this.memoryEntry(name, e.size);
+      const relay = new PieceRelay();
+      sending = { relay, put: Promise.resolve() };
+      const s = sending;
+      return {
+        piece: sniffing(2, (head) => {
+          s.put = this.streamEntry(name, e.size, isGzip(head), relay, dest).then((entry) => void this.entries.set(name, entry));
+          // A destination that fails stops the archive's reading too.
+          s.put.catch((err: unknown) => relay.fail(err));
+          return (piece) => relay.push(piece);
+        }),
+        end: async () => {
+          relay.end();
+          await s.put;
+          sending = undefined;
+        },
+      };
+    });
+    const toTar = (piece: Uint8Array) => {
+      // Checked per piece, not per entry: an interrupt stops a large layer mid-way.
+      signal?.throwIfAborted();
+      return parser.write(piece);
+    };
+    const gzipped = new PieceRelay();
+    let gunzipping: Promise<void> | undefined;
+    const first = sniffing(2, (head) => {
+      if (!isGzip(head)) return toTar;
+      gunzipping = eachPiece(this.deps.gunzip(gzipped), toTar);
+      gunzipping.catch((err: unknown) => gzipped.fail(err));
+      return (piece) => gzipped.push(piece);
+    });
     try {
-      for await (const entry of extract) {
-        signal?.throwIfAborted();
-        const h = entry.header;
-        const name = normalizeEntryName(h.name);
-        current = name;
-        if (this.addLink(name, h.type ?? "", h.linkname) || (h.type !== "file" && h.type !== "contiguous-file")) {
-          entry.resume();
-          continue;
-        }
-        const size = h.size ?? 0;
-        if (ArchiveSource.inMemory(name, size)) {
-          this.entries.set(name, { kind: "mem", bytes: await collect(entry as unknown as AsyncIterable<Uint8Array>) });
-        } else {
-          this.entries.set(name, await this.streamEntry(name, size, entry as unknown as AsyncIterable<Uint8Array>, dest));
-        }
-      }
-      await feed;
+      await eachPiece(input, first);
+      await first.flush();
+      gzipped.end();
+      await gunzipping;
+      parser.end();
     } catch (e) {
-      if (e instanceof TbuildError) throw e;
-      throw unreadable(current, e instanceof Error ? e.message : String(e));
+      gzipped.fail(e);
+      await gunzipping?.catch(() => undefined);
+      // Nothing returns before the entry being sent has settled (its temporary file removed).
+      if (sending) {
+        sending.relay.fail(e);
+        await sending.put.catch(() => undefined);
+      }
+      if (e instanceof TbuildError || signal?.aborted) throw e;
+      throw e instanceof TarIndexError ? unreadable(normalizeEntryName(e.entry), e.message) : unreadable(normalizeEntryName(parser.at), e instanceof Error ? e.message : String(e));
     }
   }
 
+  /** A small entry's body, copied into memory. */
+  private memoryEntry(name: string, size: number): TarBodySink {
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    return {
+      piece: (piece) => {
+        bytes.set(piece, at);
+        at += piece.length;
+      },
+      end: () => void this.entries.set(name, { kind: "mem", bytes }),
+    };
+  }
+
   /** Send a large entry to the destination, gunzipping a gzip layer and hashing its raw bytes. */
-  private async streamEntry(name: string, size: number, entry: AsyncIterable<Uint8Array>, dest: ImageDestination): Promise<Entry> {
+  private async streamEntry(name: string, size: number, gzip: boolean, body: AsyncIterable<Uint8Array> | PieceRelay, dest: ImageDestination): Promise<Entry> {
     const named = digestFromPath(name);
     const label = `blob ${name} in the archive`;
-    const { first, rest } = await peek(entry);
-    if (!isGzip(first)) {
-      const stored = await dest.putBlob(prepend(first, rest), { label, size, ...(named ? { digest: named } : {}) });
+    if (!gzip) {
+      const stored = await dest.putBlob(body, { label, size, ...(named ? { digest: named } : {}) });
       return { kind: "put", raw: stored, stored, gzip: false };
     }
     const h = this.deps.createHash();
     let rawSize = 0;
-    async function* raw(): AsyncGenerator<Uint8Array> {
-      for await (const c of prepend(first, rest)) {
-        h.update(c);
-        rawSize += c.length;
-        yield c;
+    // Read by hand, not by for-await: gunzip's early return must not close `body`, whose
+    // rest (bytes after the gzip stream) is read to its end below.
+    const it = body[Symbol.asyncIterator]();
+    const next = async () => {
+      const r = await it.next();
+      if (!r.done) {
+        h.update(r.value);
+        rawSize += r.value.length;
       }
+      return r;
+    };
+    async function* raw(): AsyncGenerator<Uint8Array> {
+      for (let r = await next(); !r.done; r = await next()) yield r.value;
     }
     const stored = await dest.putBlob(this.deps.gunzip(raw()), { label: `${label} (uncompressed)` });
-    for (;;) if ((await rest.next()).done) break;
+    while (!(await next()).done);
     const rawInfo = { digest: h.digest(), size: rawSize };
     if (named && rawInfo.digest !== named) throw bad(`${label}: digest mismatch: expected ${named}, got ${rawInfo.digest}`, "the archive was modified or is corrupt; nothing was stored");
     return { kind: "put", raw: rawInfo, stored, gzip: true };

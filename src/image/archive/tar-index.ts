@@ -6,7 +6,7 @@
 import type { RandomAccessInput } from "../transport.js";
 import { readFully } from "../random-access.js";
 
-const BLOCK = 512;
+export const BLOCK = 512;
 /** Largest PAX or GNU long-name body read (tar-stream's limit too). */
 const MAX_LONG_HEADER = 4 << 20;
 
@@ -110,58 +110,88 @@ export async function readExactly(input: RandomAccessInput, length: number, posi
   return buf;
 }
 
-/** The entries of the tar archive in `input`, in archive order. Throws TarIndexError. */
-export async function indexTar(input: RandomAccessInput): Promise<TarIndexEntry[]> {
-  const out: TarIndexEntry[] = [];
-  let pos = 0;
-  let paxGlobal = new Map<string, string>();
-  let pax: Map<string, string> | undefined;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let last = "";
-  while (pos < input.size) {
-    if (input.size - pos < BLOCK) throw new TarIndexError("it is truncated", last);
-    const h = await readExactly(input, BLOCK, pos, last);
-    pos += BLOCK;
+/** What a header block says: end-of-archive padding, a header for the next entry (PAX, GNU long name), or an entry. */
+export type TarHeaderStep = { readonly kind: "zero" } | { readonly kind: "meta"; readonly size: number } | { readonly kind: "entry"; readonly entry: Omit<TarIndexEntry, "offset"> };
+
+/** Bytes an entry's body takes in the archive (rounded up to whole blocks). */
+export function paddedSize(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
+}
+
+/**
+ * Decodes an archive's header blocks in order, whoever reads them (indexTar at offsets,
+ * TarPushParser from a stream): checksum and format checks, and the PAX records and GNU
+ * long names that carry over to the entry after them. Throws TarIndexError.
+ */
+export class TarHeaderDecoder {
+  private paxGlobal = new Map<string, string>();
+  private pax: Map<string, string> | undefined;
+  private longName: string | undefined;
+  private longLink: string | undefined;
+  /** The flag of the "meta" header whose body meta() takes next. */
+  private metaFlag = 0;
+  /** The last entry's name, to say where a broken archive broke. */
+  last = "";
+
+  /** Decode one 512-byte header block. A "meta" step's body (`size` bytes) MUST go to meta() next. */
+  block(h: Uint8Array): TarHeaderStep {
     const sum = checksum(h);
-    if (sum === 8 * 32) continue; // an all-zero block: end-of-archive padding
-    if (sum !== num(h, 148, 8)) throw new TarIndexError("Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?", last);
+    if (sum === 8 * 32) return { kind: "zero" }; // an all-zero block: end-of-archive padding
+    if (sum !== num(h, 148, 8)) throw new TarIndexError("Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?", this.last);
     let name = str(h, 0, 100);
     if (isMagic(h, "ustar\0")) {
       if (h[345]) name = `${str(h, 345, 155)}/${name}`;
     } else if (!isMagic(h, "ustar  \0")) {
-      throw new TarIndexError("Invalid tar header: unknown format.", last);
+      throw new TarIndexError("Invalid tar header: unknown format.", this.last);
     }
     const flag = h[156]!;
     let size = num(h, 124, 12);
     // PAX (x, g) and GNU long-name (L, K) headers describe the entry that follows.
     if (flag === 120 || flag === 103 || flag === 76 || flag === 75) {
-      if (!(size >= 0) || size > MAX_LONG_HEADER) throw new TarIndexError("Header exceeds max size", last);
-      if (pos + size > input.size) throw new TarIndexError("it is truncated", last);
-      const body = await readExactly(input, size, pos, last);
-      pos += Math.ceil(size / BLOCK) * BLOCK;
-      if (flag === 120) pax = new Map([...paxGlobal, ...paxRecords(body)]);
-      else if (flag === 103) paxGlobal = paxRecords(body);
-      else if (flag === 76) longName = str(body, 0, body.length);
-      else longLink = str(body, 0, body.length);
-      continue;
+      if (!(size >= 0) || size > MAX_LONG_HEADER) throw new TarIndexError("Header exceeds max size", this.last);
+      this.metaFlag = flag;
+      return { kind: "meta", size };
     }
     let linkname = h[157] === 0 ? "" : str(h, 157, 100);
-    if (longName !== undefined) name = longName;
-    if (longLink !== undefined) linkname = longLink;
-    if (pax) {
-      name = pax.get("path") || name;
-      linkname = pax.get("linkpath") || linkname;
-      if (pax.get("size")) size = parseInt(pax.get("size")!, 10);
+    if (this.longName !== undefined) name = this.longName;
+    if (this.longLink !== undefined) linkname = this.longLink;
+    if (this.pax) {
+      name = this.pax.get("path") || name;
+      linkname = this.pax.get("linkpath") || linkname;
+      if (this.pax.get("size")) size = parseInt(this.pax.get("size")!, 10);
     }
-    longName = longLink = pax = undefined;
+    this.longName = this.longLink = this.pax = undefined;
     if (!(size >= 0)) throw new TarIndexError("Invalid header", name);
-    const type = typeOf(flag, name);
-    last = name;
+    this.last = name;
+    return { kind: "entry", entry: { name, type: typeOf(flag, name), linkname, size } };
+  }
+
+  /** The body of the last "meta" header. */
+  meta(body: Uint8Array): void {
+    const flag = this.metaFlag;
+    if (flag === 120) this.pax = new Map([...this.paxGlobal, ...paxRecords(body)]);
+    else if (flag === 103) this.paxGlobal = paxRecords(body);
+    else if (flag === 76) this.longName = str(body, 0, body.length);
+    else this.longLink = str(body, 0, body.length);
+  }
+}
+
+/** The entries of the tar archive in `input`, in archive order. Throws TarIndexError. */
+export async function indexTar(input: RandomAccessInput): Promise<TarIndexEntry[]> {
+  const out: TarIndexEntry[] = [];
+  const headers = new TarHeaderDecoder();
+  let pos = 0;
+  while (pos < input.size) {
+    if (input.size - pos < BLOCK) throw new TarIndexError("it is truncated", headers.last);
+    const step = headers.block(await readExactly(input, BLOCK, pos, headers.last));
+    pos += BLOCK;
+    if (step.kind === "zero") continue;
+    const size = step.kind === "meta" ? step.size : step.entry.size;
     // Only files carry a body that the archive reader wants; others are skipped by size too.
-    if (pos + size > input.size) throw new TarIndexError("it is truncated", name);
-    out.push({ name, type, linkname, size, offset: pos });
-    pos += Math.ceil(size / BLOCK) * BLOCK;
+    if (pos + size > input.size) throw new TarIndexError("it is truncated", headers.last);
+    if (step.kind === "meta") headers.meta(await readExactly(input, size, pos, headers.last));
+    else out.push({ ...step.entry, offset: pos });
+    pos += paddedSize(size);
   }
   return out;
 }

@@ -11,6 +11,7 @@ import { Annotation, MediaType } from "../media-types.js";
 import { familiarRepository, formatReference, parseReference } from "../reference.js";
 import type { BlobExpectation, BlobInfo, ImageDestination, TransferImage } from "../transport.js";
 import type { Descriptor, DockerArchiveManifestEntry } from "../types.js";
+import { copyOf, eachPiece, isPushed, type PushedBytes } from "../pushed.js";
 import { hashBytes, type ArchiveCodecDeps } from "./deps.js";
 
 export interface ArchiveWriterOptions {
@@ -62,20 +63,22 @@ export class ArchiveDestination implements ImageDestination {
   }
 
   /** Write a blob entry. `expect.size` and `expect.digest` are required (tar headers need the size). */
-  async putBlob(data: AsyncIterable<Uint8Array>, expect: BlobExpectation = {}): Promise<BlobInfo> {
+  async putBlob(data: AsyncIterable<Uint8Array> | PushedBytes, expect: BlobExpectation = {}): Promise<BlobInfo> {
     const { digest, size } = expect;
     if (digest === undefined || size === undefined) throw new TbuildError("E_INTERNAL", "archive writer needs each blob's digest and size up front");
     if (this.written.has(digest)) {
-      for await (const _ of data) void _;
+      await eachPiece(data, () => undefined);
       return { digest, size };
     }
     const e = this.entry(`blobs/sha256/${digestHex(digest)}`, size);
     let n = 0;
-    for await (const chunk of data) {
+    // The tar stream keeps what it is given: a pushed piece (reused after the sink) is copied.
+    const reused = isPushed(data);
+    await eachPiece(data, (chunk) => {
       n += chunk.length;
-      if (n > size) break;
-      if (!e.write(chunk)) await new Promise<void>((r) => e.once("drain", () => r()));
-    }
+      if (n > size) return undefined;
+      if (!e.write(reused ? copyOf(chunk) : chunk)) return new Promise<void>((r) => e.once("drain", () => r()));
+    });
     if (n !== size) {
       const err = new TbuildError("E_STORE_CORRUPT", `${expect.label ?? digest}: size changed while saving (expected ${size} bytes, read ${n})`);
       e.destroy(err);

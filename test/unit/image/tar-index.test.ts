@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { buildConfig, type RandomAccessInput } from "../../../src/image/index.js";
 import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { TarIndexError, indexTar } from "../../../src/image/archive/tar-index.js";
+import { TarPushParser } from "../../../src/image/archive/tar-push.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
 import { buildTar } from "../../helpers/tar-builder.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
@@ -53,24 +54,62 @@ async function viaIndex(bytes: Uint8Array) {
   return (await indexTar(memoryInput(bytes))).map((e) => ({ name: e.name, type: e.type, linkname: e.linkname, size: e.size, sha: sha(bytes.subarray(e.offset, e.offset + e.size)) }));
 }
 
+/** Archives GNU tar writes of one tree (long names, links, unicode, an empty file), in its gnu, pax and ustar formats. */
+function gnuTarArchives(): { format: string; bytes: Buffer; long: string }[] {
+  const src = temp();
+  const long = `${"d".repeat(90)}/${"e".repeat(90)}/${"f".repeat(120)}.bin`;
+  mkdirSync(join(src, "tree", long.split("/").slice(0, 2).join("/")), { recursive: true });
+  writeFileSync(join(src, "tree", long), randomBytes(5000));
+  writeFileSync(join(src, "tree", "small"), "x");
+  writeFileSync(join(src, "tree", "empty"), "");
+  writeFileSync(join(src, "tree", "ünïcode"), randomBytes(700));
+  symlinkSync(`../tree/${long}`, join(src, "tree", "link-to-long"));
+  linkSync(join(src, "tree", "small"), join(src, "tree", "hard"));
+  return ["gnu", "pax", "ustar"].map((format) => {
+    const file = join(src, `${format}.tar`);
+    const args = ["-cf", file, "-C", src, "--sort=name", `--format=${format}`, "tree"];
+    // ustar cannot hold a 120-byte base name: leave that entry out there.
+    const r = spawnSync("tar", format === "ustar" ? [...args.slice(0, -1), "--exclude", "*fff*", "--exclude", "link-to-long", "tree"] : args, { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    return { format, bytes: readFileSync(file), long };
+  });
+}
+
+/**
+ * What TarPushParser reports, fed `bytes` as a pipe's reads are: pieces of the sizes `sizes`
+ * cycles through, each in one reused buffer that is scribbled over once the parser is done
+ * with it (a parser or sink that kept a view would see the scribble).
+ */
+async function viaPush(bytes: Uint8Array, sizes: readonly number[]) {
+  const out: { name: string; type: string; linkname: string; size: number; sha: string }[] = [];
+  const parser = new TarPushParser((e) => {
+    const h = createHash("sha256");
+    return {
+      piece: async (p) => {
+        await new Promise((r) => setImmediate(r)); // holds the piece across a turn
+        h.update(p);
+      },
+      end: () => void out.push({ ...e, sha: `sha256:${h.digest("hex")}` }),
+    };
+  });
+  const reused = new Uint8Array(Math.max(...sizes));
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const n = Math.min(sizes[i % sizes.length]!, bytes.length - at);
+    reused.set(bytes.subarray(at, at + n));
+    await parser.write(reused.subarray(0, n));
+    reused.fill(0xaa);
+    at += n;
+  }
+  parser.end();
+  return out;
+}
+
+/** Odd read sizes: a byte, less and more than a block, and a pipe's usual 64 KiB. */
+const ODD_PIECES = [1, 3, 511, 513, 1000, 65536, 7];
+
 describe("indexTar", () => {
   it("reads what GNU tar writes, as tar-stream does, in the gnu, pax and ustar formats", async () => {
-    const src = temp();
-    const long = `${"d".repeat(90)}/${"e".repeat(90)}/${"f".repeat(120)}.bin`;
-    mkdirSync(join(src, "tree", long.split("/").slice(0, 2).join("/")), { recursive: true });
-    writeFileSync(join(src, "tree", long), randomBytes(5000));
-    writeFileSync(join(src, "tree", "small"), "x");
-    writeFileSync(join(src, "tree", "empty"), "");
-    writeFileSync(join(src, "tree", "ünïcode"), randomBytes(700));
-    symlinkSync(`../tree/${long}`, join(src, "tree", "link-to-long"));
-    linkSync(join(src, "tree", "small"), join(src, "tree", "hard"));
-    for (const format of ["gnu", "pax", "ustar"]) {
-      const file = join(src, `${format}.tar`);
-      const args = ["-cf", file, "-C", src, "--sort=name", `--format=${format}`, "tree"];
-      // ustar cannot hold a 120-byte base name: leave that entry out there.
-      const r = spawnSync("tar", format === "ustar" ? [...args.slice(0, -1), "--exclude", "*fff*", "--exclude", "link-to-long", "tree"] : args, { encoding: "utf8" });
-      expect(r.status, r.stderr).toBe(0);
-      const bytes = readFileSync(file);
+    for (const { format, bytes, long } of gnuTarArchives()) {
       const got = await viaIndex(bytes);
       expect(got, format).toEqual(await viaTarStream(bytes));
       expect(got.map((e) => e.name)).toContain("tree/ünïcode");
@@ -103,6 +142,29 @@ describe("indexTar", () => {
     const lying = buildTar([{ name: "liar", content: "abc", headerSize: 1 << 30 }]);
     await expect(indexTar(memoryInput(lying))).rejects.toMatchObject({ message: "it is truncated", entry: "liar" });
     expect(await indexTar(memoryInput(new Uint8Array(0)))).toEqual([]);
+  });
+});
+
+describe("TarPushParser (a piped archive, read front to back)", () => {
+  it("reports what indexTar reports, fed in odd-sized pieces of a reused buffer, in the gnu, pax and ustar formats", async () => {
+    for (const { format, bytes } of gnuTarArchives()) {
+      const pushed = await viaPush(bytes, ODD_PIECES);
+      expect(pushed, format).toEqual(await viaIndex(bytes));
+      expect(await viaPush(bytes, [bytes.length]), format).toEqual(pushed);
+    }
+  });
+
+  it("refuses a bad checksum, and an archive cut in a header or a body, naming the entry as indexTar does", async () => {
+    const good = buildTar([{ name: "first", content: "a".repeat(600) }, { name: "second", content: "b".repeat(2000) }]);
+    await expect(viaPush(buildTar([{ name: "x", content: "1", badChecksum: true }]), ODD_PIECES)).rejects.toThrow(/Invalid tar header/);
+    for (const [cut, entry] of [[900, "first"], [1536 + 100, "first"], [1536 + 512 + 1000, "second"]] as const) {
+      const e = await viaPush(good.subarray(0, cut), ODD_PIECES).catch((x: unknown) => x);
+      expect(e, `cut at ${cut}`).toBeInstanceOf(TarIndexError);
+      expect(e, `cut at ${cut}`).toMatchObject({ message: "it is truncated", entry });
+    }
+    // Cut in the padding after the last body: what indexTar accepts too.
+    expect((await viaPush(good.subarray(0, 1536 + 512 + 2000 + 10), ODD_PIECES)).map((e) => e.name)).toEqual(["first", "second"]);
+    expect(await viaPush(new Uint8Array(0), ODD_PIECES)).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { buildConfig, type ImageDestination, type RandomAccessInput } from "../../../src/image/index.js";
+import { buildConfig, eachPiece, type ImageDestination, type RandomAccessInput } from "../../../src/image/index.js";
 import { ArchiveSource } from "../../../src/image/archive/index.js";
 import { Store, StoreDestination, copyImages, nodeArchiveDeps } from "../../../src/store/index.js";
 import { writeTemp } from "../../../src/store/blobs.js";
@@ -111,7 +111,7 @@ describe("an interrupted load", () => {
       hasBlob: async () => false,
       async putBlob(data) {
         let size = 0;
-        for await (const c of data) size += c.length;
+        await eachPiece(data, (c) => void (size += c.length));
         return { digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size };
       },
       putBlobRange: async () => {
@@ -184,7 +184,7 @@ describe("ranges announced to the destination (it boots worker threads for them)
       hasBlob: async () => false,
       expectRanges: (_input, s) => void (sizes = s),
       async putBlob(data) {
-        for await (const _ of data);
+        await eachPiece(data, () => undefined);
         return { digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size: 0 };
       },
       putBlobRange: async (_input, _offset, size) => ({ digest: sha(Buffer.alloc(0)) as `sha256:${string}`, size }),

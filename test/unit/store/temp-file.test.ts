@@ -7,7 +7,8 @@ import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DIRECT_ALIGN } from "../../../src/store/direct-file.js";
 import { KICK } from "../../../src/store/writeback.js";
-import { writeVerifiedTemp, type PushedBytes } from "../../../src/store/temp-file.js";
+import type { PushedBytes } from "../../../src/image/index.js";
+import { writeVerifiedTemp } from "../../../src/store/temp-file.js";
 import type { Digest } from "../../../src/util/index.js";
 import { withFailingFdatasync, withoutODirect } from "../../helpers/fs-faults.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
@@ -88,10 +89,11 @@ describe("writeVerifiedTemp after a writeback error", () => {
  * reader does) and scribbles over it once the sink is done with a piece: a writer that
  * kept a piece instead of its bytes would write the scribbles.
  */
-function pushedReusing(bytes: Uint8Array): PushedBytes {
+function pushedReusing(bytes: Uint8Array, kind: "Uint8Array" | "Buffer" = "Uint8Array"): PushedBytes {
   return {
     async pushTo(sink) {
-      const buffer = new Uint8Array(70_000);
+      // A Buffer as a socket's or pipe's `onread` buffer is (whose slice() is a view, not a copy).
+      const buffer = kind === "Buffer" ? Buffer.alloc(70_000) : new Uint8Array(70_000);
       for (let at = 0, i = 0; at < bytes.length; i++) {
         const n = Math.min(bytes.length - at, 50_000 + ((i * 7919) % 20_000));
         buffer.set(bytes.subarray(at, at + n));
@@ -106,12 +108,22 @@ function pushedReusing(bytes: Uint8Array): PushedBytes {
 
 describe("writeVerifiedTemp of pushed bytes whose buffer is reused", () => {
   it.each([
-    ["a big blob (around the page cache)", (9 << 20) + 4321],
-    ["a small blob (through the page cache, in batches)", (5 << 20) + 77],
-  ])("writes %s with the bytes as they were pushed", async (_what, size) => {
+    ["a big blob (around the page cache)", (9 << 20) + 4321, "Uint8Array"],
+    ["a small blob (through the page cache, in batches)", (5 << 20) + 77, "Uint8Array"],
+    ["a big blob from a reused Buffer", (9 << 20) + 4321, "Buffer"],
+    ["a small blob from a reused Buffer", (5 << 20) + 77, "Buffer"],
+  ] as const)("writes %s with the bytes as they were pushed", async (_what, size, kind) => {
     const data = randomBytes(size);
     const dir = tmp("temp-pushed");
-    const t = await writeVerifiedTemp(dir, pushedReusing(data), { size, digest: sha(data) }, mismatch, { hashInProcess: true });
+    const t = await writeVerifiedTemp(dir, pushedReusing(data, kind), { size, digest: sha(data) }, mismatch, { hashInProcess: true });
+    expect(sha(readFileSync(t.path))).toBe(sha(data));
+  });
+
+  it("hashes a big pushed blob in process even when not asked to (the openssl pipe would keep a piece past its sink)", async () => {
+    const data = randomBytes((24 << 20) + 5);
+    const dir = tmp("temp-pushed");
+    const t = await writeVerifiedTemp(dir, pushedReusing(data, "Buffer"), { size: data.length }, mismatch);
+    expect(t.digest).toBe(sha(data));
     expect(sha(readFileSync(t.path))).toBe(sha(data));
   });
 
