@@ -122,7 +122,6 @@ export class PieceRelay implements PushedBytes, AsyncIterable<Uint8Array> {
 /**
  * Pushed bytes as an async iterable of copies, for readers that keep chunks (gunzip), a few
  * queued ahead; a reader that leaves early calls `stop` (which MUST end the pushing).
- * registry/http-direct.ts has its own copy of this (copiesOf), for its owner to replace.
  */
 export async function* copiesOf(data: PushedBytes, stop: () => void): AsyncGenerator<Uint8Array> {
   const AHEAD = 4;

@@ -18,7 +18,8 @@
 // the body broke off. And each read is one TLS record (<= 16 KiB), not ~1 MiB, so the
 // one buffer would save little there.
 import { connect, type Socket } from "node:net";
-import type { BodySink, HttpResponse } from "./http.js";
+import { copiesOf, type PieceSink } from "../image/pushed.js";
+import type { HttpResponse } from "./http.js";
 
 /** The buffer every read of one response lands in. */
 const READ_BUFFER = 1 << 20;
@@ -82,7 +83,7 @@ class DirectResponseReader {
   /** The bytes of the last read not yet handed on (valid while the socket is paused). */
   private view: Uint8Array = new Uint8Array(0);
   private at = 0;
-  private sink: BodySink | undefined;
+  private sink: PieceSink | undefined;
   /** A sink's promise is pending. */
   private waiting = false;
   /** The server ended the connection (a close-delimited body's end). */
@@ -158,7 +159,7 @@ class DirectResponseReader {
   }
 
   private response(parsed: ParsedHead): HttpResponse {
-    const pushTo = (sink: BodySink) => this.pushTo(sink);
+    const pushTo = (sink: PieceSink) => this.pushTo(sink);
     const discard = () => void this.socket.destroy();
     return {
       status: parsed.status,
@@ -166,7 +167,7 @@ class DirectResponseReader {
       header: (name) => parsed.headers.get(name),
       pushTo,
       get body() {
-        return copiesOf(pushTo, discard);
+        return copiesOf({ pushTo }, discard);
       },
       discard,
       async text() {
@@ -178,7 +179,7 @@ class DirectResponseReader {
   }
 
   /** Hand the body to `sink`; resolves after its last byte (and the sink's last promise). */
-  private pushTo(sink: BodySink): Promise<void> {
+  private pushTo(sink: PieceSink): Promise<void> {
     if (this.sink) return Promise.reject(new Error("the response body is already being read"));
     this.sink = sink;
     const done = new Promise<void>((resolve, reject) => (this.bodyDone = { resolve, reject }));
@@ -355,38 +356,4 @@ function framingOf(status: number, headers: Map<string, string>): Framing | Erro
   const [only] = lengths;
   if (lengths.size !== 1 || !/^\d{1,15}$/.test(only!)) return new Error(`bad Content-Length ${JSON.stringify(cl)}`);
   return { kind: "length", left: Number(only) };
-}
-
-/** The body as an async iterable of copies, for readers that keep chunks; leaving early discards the rest. */
-async function* copiesOf(pushTo: (sink: BodySink) => Promise<void>, discard: () => void): AsyncGenerator<Buffer> {
-  const AHEAD = 4;
-  const queue: Buffer[] = [];
-  let wake: (() => void) | undefined;
-  let room: (() => void) | undefined;
-  let over: { error?: unknown } | undefined;
-  const piping = pushTo((c) => {
-    queue.push(Buffer.from(c));
-    wake?.();
-    // Hold the socket while the reader is AHEAD chunks behind.
-    if (queue.length >= AHEAD) return new Promise<void>((resolve) => (room = resolve));
-  });
-  piping.then(
-    () => ((over = {}), wake?.()),
-    (error: unknown) => ((over = { error }), wake?.()),
-  );
-  try {
-    for (;;) {
-      const next = queue.shift();
-      if (next) {
-        room?.();
-        yield next;
-      } else if (over) {
-        if (over.error !== undefined) throw over.error;
-        return;
-      } else await new Promise<void>((resolve) => (wake = resolve));
-    }
-  } finally {
-    if (!over) discard();
-    room?.();
-  }
 }

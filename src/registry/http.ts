@@ -8,6 +8,7 @@
 import { request as plainRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { PieceSink } from "../image/pushed.js";
 import { directGet } from "./http-direct.js";
 
 export interface HttpRequest {
@@ -28,11 +29,6 @@ export interface HttpRequest {
   readonly unverifiedHost?: string;
 }
 
-/**
- * Takes the body piece by piece. A piece is the sink's only until it returns, or until the
- * promise it returns settles (the reader waits for it): its bytes may be reused after.
- */
-export type BodySink = (piece: Uint8Array) => void | Promise<void>;
 
 export interface HttpResponse {
   readonly status: number;
@@ -40,9 +36,9 @@ export interface HttpResponse {
   /** A response header (lower-case name); repeated headers joined with ", ". */
   header(name: string): string | undefined;
   /** The body as it arrives. Read it to the end (here or with pushTo()), or call discard(). */
-  readonly body: AsyncIterable<Buffer>;
+  readonly body: AsyncIterable<Uint8Array>;
   /** The body handed to `sink` (instead of reading `body`); resolves after its last piece. */
-  pushTo(sink: BodySink): Promise<void>;
+  pushTo(sink: PieceSink): Promise<void>;
   /** Throw away the rest of the body (the connection is reused when it ends cleanly). */
   discard(): void;
   text(): Promise<string>;

@@ -67,6 +67,10 @@ describe("architecture", () => {
     expect(loaded.filter((f) => !f.startsWith("store/"))).toEqual([]);
   });
 
+  it("image/pushed.ts, the pushed-bytes entry (a download worker's socket reader uses it), loads no other module", () => {
+    expect([...runtimeGraph("image/pushed.ts")].filter((f) => f !== "image/pushed.ts")).toEqual([]);
+  });
+
   it("registry/index.ts loads no store module at run time (a pull's first request goes out while the store loads: registry/store-module.ts)", () => {
     const loaded = [...runtimeGraph("registry/index.ts")];
     expect(loaded).toContain("registry/transfer.ts");
@@ -89,9 +93,10 @@ describe("architecture", () => {
           const tFolder = target.split("/")[0]!;
           if (tFolder === folder) continue;
           expect(ALLOWED[folder], `${file} imports ${spec} (folder ${tFolder})`).toContain(tFolder);
-          // image/ has a second entry point for its tar codecs, open to edge folders only;
-          // store/ one for worker threads (store/worker.ts), which pay for every module they load.
-          const entry = tFolder === "image" && !pure ? /^image\/(archive\/)?index\.js$/ : tFolder === "store" ? /^store\/(index|worker)\.js$/ : new RegExp(`^${tFolder}/index\\.js$`);
+          // image/ has a second entry point for its tar codecs, open to edge folders only, and
+          // one for pushed bytes (image/pushed.ts, which imports nothing); store/ one for worker
+          // threads (store/worker.ts). Worker threads pay for every module they load.
+          const entry = tFolder === "image" && !pure ? /^image\/((archive\/)?index|pushed)\.js$/ : tFolder === "store" ? /^store\/(index|worker)\.js$/ : new RegExp(`^${tFolder}/index\\.js$`);
           expect(target, `${file} must import ${tFolder}/ through its index.ts`).toMatch(entry);
         } else if (pure) {
           expect(spec, `pure module ${file} imports ${spec}`).not.toMatch(/^(node:|fs$|path$|child_process$|tar-stream$|fast-glob$)/);

@@ -7,7 +7,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { directGet } from "../../../src/registry/http-direct.js";
-import { sendHttp, type BodySink } from "../../../src/registry/http.js";
+import type { PieceSink } from "../../../src/image/pushed.js";
+import { sendHttp } from "../../../src/registry/http.js";
 
 const servers: Server[] = [];
 afterAll(() => {
@@ -51,9 +52,9 @@ function cut(bytes: Buffer, at: number[]): Buffer[] {
 }
 
 /** A sink that keeps copies; with `wait`, each piece is copied only after a delay (the reader must hold it unchanged). */
-function collector(wait = false): { sink: BodySink; bytes: () => Buffer; pieces: () => number } {
+function collector(wait = false): { sink: PieceSink; bytes: () => Buffer; pieces: () => number } {
   const parts: Buffer[] = [];
-  const sink: BodySink = wait
+  const sink: PieceSink = wait
     ? async (piece) => {
         const before = Buffer.from(piece);
         await new Promise((r) => setTimeout(r, 1));
@@ -143,7 +144,7 @@ describe("directGet", () => {
     const data = randomBytes(2_500_000);
     const host = await serve((socket) => void dribble(socket, [`HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`, data.subarray(0, 1_000_000), data.subarray(1_000_000)]));
     const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
-    const parts: Buffer[] = [];
+    const parts: Uint8Array[] = [];
     for await (const c of res.body) {
       parts.push(c);
       await new Promise((r) => setTimeout(r, 1));
