@@ -10,13 +10,13 @@
 // With TBUILD_BASELINE_CLI (another tbuild bundle, e.g. one built from the commit before a
 // change) each case is also timed with it, alternating which goes first, and the ratio is
 // current / baseline. Writes bench/results/cache.json.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startRegistry } from "./docker-registry.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 // The CLI users run: package.json's bin (the bundle `npm run build` writes).
@@ -36,37 +36,6 @@ function writeLayerFile(path, i) {
   fs.writeFileSync(path, Buffer.concat([randomBytes(half), text]));
 }
 
-async function freePort() {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = srv.address().port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRegistry() {
-  const dir = join(WORK, "registry");
-  fs.mkdirSync(dir, { recursive: true });
-  const host = `127.0.0.1:${await freePort()}`;
-  const config = join(dir, "config.yml");
-  fs.writeFileSync(config, ["version: 0.1", "log:", "  level: error", "  accesslog:", "    disabled: true", "storage:", "  filesystem:", `    rootdirectory: ${join(dir, "storage")}`, "http:", `  addr: ${host}`, "  secret: bench", ""].join("\n"));
-  const child = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "ignore"] });
-  for (let i = 0; i < 300; i++) {
-    try {
-      const r = await fetch(`http://${host}/v2/`);
-      await r.arrayBuffer();
-      if (r.status === 200) return { host, stop: () => child.kill("SIGKILL") };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill("SIGKILL");
-  throw new Error("docker-registry did not start");
-}
 
 const env = { ...process.env, HOME: WORK, XDG_CONFIG_HOME: join(WORK, "cfg"), DOCKER_CONFIG: join(WORK, "docker"), SOURCE_DATE_EPOCH: "1700000000" };
 
@@ -99,7 +68,7 @@ fs.mkdirSync(ctxMiss, { recursive: true });
 for (const f of fs.readdirSync(ctx)) if (f !== "small.txt") fs.linkSync(join(ctx, f), join(ctxMiss, f));
 fs.writeFileSync(join(ctxMiss, "small.txt"), "small, changed\n");
 
-const reg = await startRegistry();
+const reg = await startRegistry(join(WORK, "registry"));
 const loadStart = loadavg();
 const cacheFrom = ["--cache-from", `type=registry,ref=${reg.host}/bench/cache:1`];
 const clis = { current: CLI, ...(BASELINE ? { baseline: BASELINE } : {}) };

@@ -18,13 +18,13 @@
 //    manifest blob, index.json or any directory. tbuild fsyncs those too.
 // Each run starts a registry with empty storage, so skopeo's blob-info cache cannot turn a
 // push into cross-repository mounts of an earlier run's blobs. Goal: no slower than skopeo.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startRegistry } from "./docker-registry.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const dist = join(here, "..", "dist", "src");
@@ -55,41 +55,6 @@ async function layerTar(i) {
   pack.finalize();
   await done;
   return Buffer.concat(chunks);
-}
-
-async function freePort() {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = srv.address().port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A registry with empty storage: nothing can be mounted or skipped from an earlier run. */
-async function startRegistry() {
-  const dir = join(WORK, "registry");
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
-  const config = join(dir, "config.yml");
-  fs.writeFileSync(config, ["version: 0.1", "log:", "  level: error", "  accesslog:", "    disabled: true", "storage:", "  filesystem:", `    rootdirectory: ${join(dir, "storage")}`, "http:", `  addr: ${host}`, "  secret: bench", ""].join("\n"));
-  const child = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "ignore"] });
-  for (let i = 0; i < 300; i++) {
-    try {
-      const r = await fetch(`http://${host}/v2/`);
-      await r.arrayBuffer();
-      if (r.status === 200) return { host, stop: () => child.kill("SIGKILL") };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill("SIGKILL");
-  throw new Error("docker-registry did not start");
 }
 
 function time(cmd, args, env = {}) {
@@ -130,7 +95,7 @@ const env = { HOME: WORK, XDG_CONFIG_HOME: join(WORK, "cfg"), DOCKER_CONFIG: joi
 const res = { tbuildPushCold: [], skopeoPush: [], tbuildPushWarm: [], tbuildPull: [], skopeoPull: [], tbuildPullNoExtraCaCerts: [] };
 try {
   for (let r = 0; r < RUNS; r++) {
-    reg = await startRegistry();
+    reg = await startRegistry(join(WORK, "registry"));
     // tbuild pushes a tag of its store: name the image for each target first (not timed).
     await store.tag(REF, `${reg.host}/tb-cold-${r}/bench:512m`);
     await store.tag(REF, `${reg.host}/tb-warm-${r}/bench:512m`);
