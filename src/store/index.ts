@@ -15,5 +15,6 @@ export { nodeArchiveDeps } from "./node-deps.js";
 export type { CheckReport, CheckProblem, CheckProblemKind, CheckOptions } from "./check.js";
 export { checkStore, cleanTemp, collectGarbage, compressLayer, diskUsage, gzipParallel, liveBlobs } from "./lazy.js";
 export { gunzip, provisionalPlainSize, readLayerRecord, seenBlobs, writeLayerRecord, type LayerRecord, type SeenBlob } from "./layer-records.js";
+export { provisionalZstdSize, unzstd } from "./zstd.js";
 export { WorkerPool, workerScriptUrl, type JobOptions, type WorkerPoolOptions } from "./worker-pool.js";
 export { JobCancelled, serveJobs } from "./worker-serve.js";

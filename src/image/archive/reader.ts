@@ -9,13 +9,13 @@
 // cost more CPU than the hashing itself).
 import tar from "tar-stream";
 import { TbuildError, isDigest, type Digest } from "../../util/index.js";
-import { Annotation, isIndexType, isManifestType, layerCompression } from "../media-types.js";
+import { Annotation, isIndexType, isManifestType } from "../media-types.js";
 import { parseConfig, parseIndex, parseManifest, decodeJson } from "../manifest.js";
 import { formatReference, parseReference } from "../reference.js";
 import type { BlobInfo, ImageDestination, ImageSource, RandomAccessInput, TransferImage, TransferLayer } from "../transport.js";
 import type { Descriptor, DockerArchiveManifestEntry, ImageConfig } from "../types.js";
 import { rangeChunks, readFully } from "../random-access.js";
-import { collect, hashBytes, isGzip, maybeGunzip, once, peek, prepend, type ArchiveCodecDeps } from "./deps.js";
+import { collect, hashBytes, isGzip, layerDecompressor, maybeGunzip, once, peek, prepend, type ArchiveCodecDeps } from "./deps.js";
 import { TarIndexError, indexTar, readExactly, type TarIndexEntry } from "./tar-index.js";
 
 /** Entries up to this size (and JSON files) are kept in memory until the manifest is read. */
@@ -29,7 +29,7 @@ const PARALLEL_PUTS = 2;
 
 type Entry =
   | { kind: "mem"; bytes: Uint8Array }
-  | { kind: "put"; raw: BlobInfo; stored: BlobInfo; gzip: boolean }
+  | { kind: "put"; raw: BlobInfo; stored: BlobInfo; compressed: boolean }
   | { kind: "link"; target: string };
 
 export interface ArchiveSourceOptions {
@@ -190,14 +190,14 @@ export class ArchiveSource implements ImageSource {
     }
   }
 
-  /** Send a large entry of a file to the destination as a range (a gzipped one is streamed through gunzip). */
+  /** Send a large entry of a file to the destination as a range (a compressed one is streamed through its decompressor). */
   private async rangeEntry(name: string, input: RandomAccessInput, e: TarIndexEntry, dest: ImageDestination, signal: AbortSignal): Promise<Entry> {
-    const magic = new Uint8Array(2);
+    const magic = new Uint8Array(Math.min(4, e.size));
     await readFully(input, magic, e.offset);
-    if (isGzip(magic) || !dest.putBlobRange) return this.streamEntry(name, e.size, rangeChunks(input, e.offset, e.size), dest);
+    if (layerDecompressor(magic, this.deps) || !dest.putBlobRange) return this.streamEntry(name, e.size, rangeChunks(input, e.offset, e.size), dest);
     const named = digestFromPath(name);
     const stored = await dest.putBlobRange(input, e.offset, e.size, { label: `blob ${name} in the archive`, size: e.size, ...(named ? { digest: named } : {}) }, signal);
-    return { kind: "put", raw: stored, stored, gzip: false };
+    return { kind: "put", raw: stored, stored, compressed: false };
   }
 
   private async readStream(input: AsyncIterable<Uint8Array>, dest: ImageDestination, signal?: AbortSignal): Promise<void> {
@@ -240,14 +240,15 @@ export class ArchiveSource implements ImageSource {
     }
   }
 
-  /** Send a large entry to the destination, gunzipping a gzip layer and hashing its raw bytes. */
+  /** Send a large entry to the destination, decompressing a gzip or zstd layer and hashing its raw bytes. */
   private async streamEntry(name: string, size: number, entry: AsyncIterable<Uint8Array>, dest: ImageDestination): Promise<Entry> {
     const named = digestFromPath(name);
     const label = `blob ${name} in the archive`;
     const { first, rest } = await peek(entry);
-    if (!isGzip(first)) {
+    const decompress = layerDecompressor(first, this.deps);
+    if (!decompress) {
       const stored = await dest.putBlob(prepend(first, rest), { label, size, ...(named ? { digest: named } : {}) });
-      return { kind: "put", raw: stored, stored, gzip: false };
+      return { kind: "put", raw: stored, stored, compressed: false };
     }
     const h = this.deps.createHash();
     let rawSize = 0;
@@ -258,11 +259,11 @@ export class ArchiveSource implements ImageSource {
         yield c;
       }
     }
-    const stored = await dest.putBlob(this.deps.gunzip(raw()), { label: `${label} (uncompressed)` });
+    const stored = await dest.putBlob(decompress(raw()), { label: `${label} (uncompressed)` });
     for (;;) if ((await rest.next()).done) break;
     const rawInfo = { digest: h.digest(), size: rawSize };
     if (named && rawInfo.digest !== named) throw bad(`${label}: digest mismatch: expected ${named}, got ${rawInfo.digest}`, "the archive was modified or is corrupt; nothing was stored");
-    return { kind: "put", raw: rawInfo, stored, gzip: true };
+    return { kind: "put", raw: rawInfo, stored, compressed: true };
   }
 
   private lookup(path: string, what: string): Entry {
@@ -301,7 +302,8 @@ export class ArchiveSource implements ImageSource {
     const rawDigest = hashBytes(this.deps, e.bytes);
     const want = desc?.digest ?? digestFromPath(normalizeEntryName(path));
     if (want !== undefined && rawDigest !== want) throw bad(`${label}: digest mismatch: expected ${want}, got ${rawDigest}`, "the archive was modified or is corrupt; nothing was stored");
-    const plain = isGzip(e.bytes) ? await collect(this.deps.gunzip(once(e.bytes))) : e.bytes;
+    const decompress = layerDecompressor(e.bytes, this.deps);
+    const plain = decompress ? await collect(decompress(once(e.bytes))) : e.bytes;
     const stored = await dest.putBlob(once(plain), { digest: diffId, label: `${label}: content vs the config's diff ID` });
     return { diffId, size: stored.size };
   }
@@ -357,8 +359,6 @@ export class ArchiveSource implements ImageSource {
       if (diffIds.length !== manifest.layers.length) throw bad(`manifest ${d.digest} has ${manifest.layers.length} layers but its config has ${diffIds.length} diff IDs`);
       const layers: TransferLayer[] = [];
       for (const [i, l] of manifest.layers.entries()) {
-        const c = layerCompression(l.mediaType);
-        if (c === "zstd") throw bad(`layer ${i + 1} of manifest ${d.digest} is zstd-compressed, which tbuild does not read yet`);
         layers.push(await this.layer(`blobs/sha256/${l.digest.slice(7)}`, diffIds[i]!, `layer ${i + 1} of manifest ${d.digest}`, dest, l));
       }
       const img: TransferImage = { configDigest: manifest.config.digest, configBytes, config, layers, tags: [...tags] };
