@@ -15,7 +15,7 @@ import { hashBytes, type ArchiveCodecDeps } from "./deps.js";
 
 export interface ArchiveWriterOptions {
   readonly format: "docker" | "oci";
-  /** gzip layers (oci format only). */
+  /** Compressed layers (oci format only): a layer arriving compressed (gzip, or a pulled zstd one) as it is, a plain one gzipped by the source. */
   readonly compress?: boolean;
   /** Entry modification time (default the epoch: archives are reproducible). */
   readonly mtime?: Date;
