@@ -4,7 +4,7 @@
 // and gzips a plain (built) layer once.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -250,7 +250,7 @@ const ZSTD_HEAD = 4096;
  */
 async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, workers: WorkerDownloads | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
   const compression = checkCompression(layer);
-  const gzip = compression !== "none";
+  const asIs = compression !== "none";
   // The gzip trailer: seen here chunk by chunk, or sent back by a worker; a zstd head, kept here or read from the file.
   const seen = new StreamTail();
   let trailer: Uint8Array | undefined;
@@ -267,9 +267,9 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
       yield c;
     }
   };
-  const want = gzip ? layer.digest : diffId;
-  const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
-  const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
+  const want = asIs ? layer.digest : diffId;
+  const what = asIs ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
+  const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${asIs ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
   // A big layer is a download job (download-job.ts: its body is read into one reused
   // buffer) on a lane: this thread or a worker's, so that every core hashes.
   const big = layer.size >= WORKER_MIN_SIZE && session?.putBlobFile !== undefined && !opts.transport;
@@ -280,7 +280,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
       ? await session!.putBlobFile!(async (dir) => {
           const file = lane === "worker" ? await workers!.download(client, ref.path, layer.digest, layer.size, dir) : await downloadHere(client, ref.path, layer.digest, layer.size, dir, opts.signal, progress);
           trailer = file.tail;
-          if (compression === "zstd") head = await readHead(file.path, ZSTD_HEAD);
+          if (compression === "zstd") head = await (await loadStore()).readHead(file.path, ZSTD_HEAD);
           progress(file.size);
           return file;
         }, want, mismatch, layer.size)
@@ -290,7 +290,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   } finally {
     if (lane && workers) workers.release(lane);
   }
-  if (!gzip) return { diffId, size: stored.size };
+  if (!asIs) return { diffId, size: stored.size };
   const { provisionalPlainSize, provisionalZstdSize } = await loadStore();
   const compressed = compressedBlob({ mediaType: layer.mediaType, digest: stored.digest, size: stored.size });
   const size = compression === "zstd" ? provisionalZstdSize(head, stored.size) : provisionalPlainSize(trailer ?? seen.bytes(), stored.size);
@@ -418,17 +418,6 @@ async function compressedFor(store: TransferStore, layer: LocalImage["layers"][n
 }
 
 // ---- helpers ---------------------------------------------------------------------------
-
-/** The first `n` bytes of the file at `path` (fewer when it is shorter). */
-async function readHead(path: string, n: number): Promise<Uint8Array> {
-  const fh = await open(path);
-  try {
-    const { bytesRead, buffer } = await fh.read(Buffer.alloc(n), 0, n, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;

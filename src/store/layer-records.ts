@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { TbuildError, digestHex, isDigest, type Digest } from "../util/index.js";
 import { isZstd } from "../image/index.js";
-import { commitTemp, writeFileAtomic, writeTemp } from "./blobs.js";
+import { commitTemp, readHead, writeFileAtomic, writeTemp } from "./blobs.js";
 import type { StorePaths } from "./layout.js";
 import { ZstdFormatError, unzstd } from "./zstd.js";
 
@@ -186,17 +186,6 @@ export async function* gunzip(src: AsyncIterable<Uint8Array>, invalid: (cause: E
   }
 }
 
-/** The first bytes of the file at `path` (fewer when it is shorter). */
-async function headOf(path: string, n: number): Promise<Uint8Array> {
-  const fh = await fsp.open(path);
-  try {
-    const { bytesRead, buffer } = await fh.read(Buffer.alloc(n), 0, n, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 /** What inflating needs from the store (the Store class passes itself). */
 export interface InflateStore {
   readonly paths: StorePaths;
@@ -222,7 +211,7 @@ export async function inflateLayer(store: InflateStore, diffId: Digest, compress
   // Judged by the bytes, where every compressed → plain path starts, as containerd's
   // DecompressStream does: a zstd blob under a gzip media type (a mislabelled image) still
   // reads, and the diff ID check below decides whether what came out is the layer.
-  const zstd = isZstd(await headOf(store.blobPath(source), 4));
+  const zstd = isZstd(await readHead(store.blobPath(source), 4));
   const corrupt = (cause: Error) =>
     cause instanceof ZstdFormatError && cause.unsupported
       ? new TbuildError("E_STORE_UNSUPPORTED", `${what} cannot be read: ${cause.message}`, { cause, hint: "recompress the image (skopeo copy --dest-compress-format gzip) and bring it in again" })

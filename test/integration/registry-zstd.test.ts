@@ -5,12 +5,13 @@
 // from it; push sends the image back unchanged; save keeps the zstd blobs in an OCI archive
 // and load reads them; a zstd blob labelled tar+gzip is read by its bytes.
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient } from "../../src/registry/index.js";
+import { WORKER_MIN_SIZE } from "../../src/registry/worker-download.js";
 import type { Digest } from "../../src/util/index.js";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
@@ -60,9 +61,38 @@ const record = (root: string, diffId: string) => JSON.parse(readFileSync(join(ro
 const rawManifest = (image: string) => Buffer.from(tool("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${image}`]));
 const layersOf = (manifest: Buffer | string) => (JSON.parse(manifest.toString()) as { layers: { mediaType: string; digest: string; size: number }[] }).layers;
 
-async function inspect(root: string, name: string): Promise<{ Id: string; Descriptor: { digest: string }; RootFS: { Layers: string[] } }> {
+async function inspect(root: string, name: string): Promise<{ Id: string; Size: number; Descriptor: { digest: string }; RootFS: { Layers: string[] } }> {
   const v = JSON.parse(await ok(["inspect", "--root", root, name])) as unknown;
   return (Array.isArray(v) ? v[0] : v) as never;
+}
+
+/** `zstd` over a file: its frame header then carries the content size. */
+function zstdFile(plain: Uint8Array): Buffer {
+  const file = join(work, `plain-${sha256(plain).slice(7, 19)}`);
+  writeFileSync(file, plain);
+  const r = spawnSync("zstd", ["-q", "-c", file], { maxBuffer: 1 << 28 });
+  expect(r.status, String(r.stderr)).toBe(0);
+  return r.stdout;
+}
+
+/** The busybox layer of the seed store, plain. */
+async function busyboxLayer(): Promise<Buffer> {
+  const { RootFS } = await inspect(seed, "docker.io/local/busybox:1");
+  return readFileSync(blobFile(seed, RootFS.Layers[0]!));
+}
+
+/** Push `repo:1` to the test registry: these layer blobs under these media types, a config naming their diff IDs. */
+async function pushImage(repo: string, layers: readonly { bytes: Uint8Array; mediaType: string; diffId: Digest }[]): Promise<void> {
+  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) }, config: {} }));
+  const client = new RegistryClient({ registry: reg.host });
+  for (const b of [...layers.map((l) => l.bytes), config]) await client.uploadBlob(repo, sha256(b), b.length, async function* () { yield b; });
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: sha256(l.bytes), size: l.bytes.length })),
+  }));
+  await client.putManifest(repo, "1", manifest, "application/vnd.oci.image.manifest.v1+json");
 }
 
 /** A build FROM `image` whose RUN reads the marker file from the image's zstd layer (the build fails if it cannot). */
@@ -174,29 +204,26 @@ describe("zstd layers", () => {
     }
   });
 
+  it("pull takes a provisional plain size from the frame header, for a big layer (downloaded on a lane) and a small one", async () => {
+    const small = buildTar([{ name: "zstd/marker.txt", content: MARKER }]);
+    const big = buildTar([{ name: "zstd/random.bin", content: randomBytes(20 << 20) }]);
+    const layers = [small, big].map((plain) => ({ plain, bytes: zstdFile(plain) }));
+    expect(layers[1]!.bytes.length).toBeGreaterThan(WORKER_MIN_SIZE);
+    await pushImage("sized/zstd", layers.map((l) => ({ bytes: l.bytes, mediaType: ZSTD, diffId: sha256(l.plain) })));
+    const root = join(work, "sized");
+    await ok(["pull", "--root", root, `${reg.host}/sized/zstd:1`]);
+    for (const l of layers) {
+      expect(record(root, sha256(l.plain))).toMatchObject({ digest: sha256(l.bytes), compression: "zstd", provisional: true, uncompressedSize: l.plain.length });
+    }
+    expect((await inspect(root, `${reg.host}/sized/zstd:1`)).Size).toBe(small.length + big.length);
+  });
+
   it("a zstd blob a registry labels tar+gzip is pulled as sent and read by its bytes at first use", async () => {
     const layer = buildTar([{ name: "zstd/marker.txt", content: MARKER }]);
-    const z = spawnSync("zstd", ["-q", "-c"], { input: layer });
-    expect(z.status, String(z.stderr)).toBe(0);
-    const zst = z.stdout;
+    const zst = zstdFile(layer);
     expect([...zst.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
-    const { RootFS } = await inspect(seed, "docker.io/local/busybox:1");
-    const diffIds = [RootFS.Layers[0]! as Digest, sha256(layer)];
-    const busybox = readFileSync(blobFile(seed, diffIds[0]!));
-    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: diffIds }, config: {} }));
-    const client = new RegistryClient({ registry: reg.host });
-    const blobs = [busybox, zst, config];
-    for (const b of blobs) await client.uploadBlob("bad/zstd", sha256(b), b.length, async function* () { yield b; });
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-      layers: [
-        { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(busybox), size: busybox.length },
-        { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(zst), size: zst.length },
-      ],
-    }));
-    await client.putManifest("bad/zstd", "1", manifest, "application/vnd.oci.image.manifest.v1+json");
+    const busybox = await busyboxLayer();
+    await pushImage("bad/zstd", [{ bytes: busybox, mediaType: "application/vnd.oci.image.layer.v1.tar", diffId: sha256(busybox) }, { bytes: zst, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", diffId: sha256(layer) }]);
 
     const root = join(work, "zstd-as-gzip");
     await ok(["pull", "--root", root, `${reg.host}/bad/zstd:1`]);
