@@ -204,6 +204,36 @@ describe("zstd layers", () => {
     }
   });
 
+  it("load refuses an oci-archive with a corrupt zstd layer, naming the blob, from a file and from stdin; nothing is kept", async () => {
+    const good = join(work, "skopeo-zstd-for-corruption.tar");
+    tool("skopeo", ["copy", "-q", "--dest-compress-format", "zstd", `oci:${seed}:${seedRef}`, `oci-archive:${good}:${seedRef}`]);
+    const archive = readFileSync(good);
+    const blobs = layersOf(tool("skopeo", ["inspect", "--raw", `oci-archive:${good}`]));
+    // The busybox layer (over 1 MiB) is decompressed as it is read, so the decoder finds the
+    // fault; the marker (read into memory) fails its digest check before it is decompressed.
+    expect(blobs.map((b) => b.size > 1 << 20)).toEqual([true, false]);
+    const faults = ["is not valid zstd: a frame header has its reserved bit set", ": digest mismatch: expected"];
+    for (const [i, b] of blobs.entries()) {
+      const layer = readFileSync(blobFile(join(work, "pull"), b.digest)); // pulled in an earlier test: the same blobs
+      const at = archive.indexOf(layer.subarray(0, 64));
+      expect(at).toBeGreaterThan(0);
+      const bad = Buffer.from(archive);
+      bad[at + 4] = bad[at + 4]! | 0x08; // the frame header's reserved bit (RFC 8878 3.1.1.1.1)
+      const file = join(work, "corrupt-zstd.tar");
+      writeFileSync(file, bad);
+      for (const how of ["file", "stdin"] as const) {
+        const root = join(work, `corrupt-${b.digest.slice(7, 15)}-${how}`);
+        // From a file the layers are read as ranges of it (or into memory); from a pipe, streamed.
+        const r = how === "file" ? await tb(["load", "--root", root, "-i", file]) : await spawnCli(["load", "--root", root], { cwd: work, env, input: bad });
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/^error: E_ARCHIVE_INVALID: /);
+        expect(r.stderr).toContain(`blobs/sha256/${b.digest.slice(7)}`);
+        expect(r.stderr).toContain(faults[i]);
+        expect(await ok(["images", "--root", root, "--format", "json"])).toBe("");
+      }
+    }
+  });
+
   it("pull takes a provisional plain size from the frame header, for a big layer (downloaded on a lane) and a small one", async () => {
     const small = buildTar([{ name: "zstd/marker.txt", content: MARKER }]);
     const big = buildTar([{ name: "zstd/random.bin", content: randomBytes(20 << 20) }]);

@@ -18,9 +18,17 @@ export interface ArchiveCodecDeps {
   unzstd(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>;
 }
 
+/** How a compressed layer reads: its format, for messages, and its decompressor. */
+export interface LayerDecompressor {
+  readonly format: "gzip" | "zstd";
+  stream(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>;
+}
+
 /** The decompressor for a layer that starts with `first` (gzip or zstd, by magic), or undefined for a plain one. */
-export function layerDecompressor(first: Uint8Array | undefined, deps: ArchiveCodecDeps): ((src: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined {
-  return isGzip(first) ? (s) => deps.gunzip(s) : isZstd(first) ? (s) => deps.unzstd(s) : undefined;
+export function layerDecompressor(first: Uint8Array | undefined, deps: ArchiveCodecDeps): LayerDecompressor | undefined {
+  if (isGzip(first)) return { format: "gzip", stream: (s) => deps.gunzip(s) };
+  if (isZstd(first)) return { format: "zstd", stream: (s) => deps.unzstd(s) };
+  return undefined;
 }
 
 /** Does `b` start with the gzip magic (1f 8b)? */

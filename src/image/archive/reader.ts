@@ -15,7 +15,7 @@ import { formatReference, parseReference } from "../reference.js";
 import type { BlobInfo, ImageDestination, ImageSource, RandomAccessInput, TransferImage, TransferLayer } from "../transport.js";
 import type { Descriptor, DockerArchiveManifestEntry, ImageConfig } from "../types.js";
 import { rangeChunks, readFully } from "../random-access.js";
-import { collect, hashBytes, isGzip, layerDecompressor, maybeGunzip, once, peek, prepend, type ArchiveCodecDeps } from "./deps.js";
+import { collect, hashBytes, isGzip, layerDecompressor, maybeGunzip, once, peek, prepend, type ArchiveCodecDeps, type LayerDecompressor } from "./deps.js";
 import { TarIndexError, indexTar, readExactly, type TarIndexEntry } from "./tar-index.js";
 
 /** Entries up to this size (and JSON files) are kept in memory until the manifest is read. */
@@ -52,6 +52,12 @@ export function normalizeEntryName(name: string): string {
 
 function bad(message: string, hint?: string): TbuildError {
   return new TbuildError("E_ARCHIVE_INVALID", message, hint ? { hint } : {});
+}
+
+/** A compressed layer's decompressor failed: the bytes are not valid `format` (a destination's own TbuildError passes as is). */
+function notDecompressed(label: string, d: LayerDecompressor, e: unknown): unknown {
+  if (e instanceof TbuildError) return e;
+  return bad(`${label} is not valid ${d.format}: ${e instanceof Error ? e.message : String(e)}`, "the archive was modified or is corrupt; nothing was stored");
 }
 
 /** The archive cannot be parsed at entry `at` (a normalised name, or "" before the first). */
@@ -252,14 +258,22 @@ export class ArchiveSource implements ImageSource {
     }
     const h = this.deps.createHash();
     let rawSize = 0;
+    let sourceFailed = false;
     async function* raw(): AsyncGenerator<Uint8Array> {
-      for await (const c of prepend(first, rest)) {
-        h.update(c);
-        rawSize += c.length;
-        yield c;
+      try {
+        for await (const c of prepend(first, rest)) {
+          h.update(c);
+          rawSize += c.length;
+          yield c;
+        }
+      } catch (e) {
+        sourceFailed = true; // the archive itself broke off: the caller says where
+        throw e;
       }
     }
-    const stored = await dest.putBlob(decompress(raw()), { label: `${label} (uncompressed)` });
+    const stored = await dest.putBlob(decompress.stream(raw()), { label: `${label} (uncompressed)` }).catch((e: unknown) => {
+      throw sourceFailed ? e : notDecompressed(label, decompress, e);
+    });
     for (;;) if ((await rest.next()).done) break;
     const rawInfo = { digest: h.digest(), size: rawSize };
     if (named && rawInfo.digest !== named) throw bad(`${label}: digest mismatch: expected ${named}, got ${rawInfo.digest}`, "the archive was modified or is corrupt; nothing was stored");
@@ -303,7 +317,7 @@ export class ArchiveSource implements ImageSource {
     const want = desc?.digest ?? digestFromPath(normalizeEntryName(path));
     if (want !== undefined && rawDigest !== want) throw bad(`${label}: digest mismatch: expected ${want}, got ${rawDigest}`, "the archive was modified or is corrupt; nothing was stored");
     const decompress = layerDecompressor(e.bytes, this.deps);
-    const plain = decompress ? await collect(decompress(once(e.bytes))) : e.bytes;
+    const plain = decompress ? await collect(decompress.stream(once(e.bytes))).catch((err: unknown) => { throw notDecompressed(label, decompress, err); }) : e.bytes;
     const stored = await dest.putBlob(once(plain), { digest: diffId, label: `${label}: content vs the config's diff ID` });
     return { diffId, size: stored.size };
   }
