@@ -13,11 +13,12 @@ import { ZSTD_FRAME_MAGIC, ZSTD_SKIPPABLE_MAGIC } from "../image/index.js";
 
 const MAX_BLOCK = 128 << 10;
 /**
- * Largest frame window read. fzstd reads an offset's extra bits with one 32-bit load, so
- * offsets of 2^26 or more come out wrong (a 128 MiB --long window decoded to the wrong
- * bytes in our tests, 32 MiB ones right); and the window is the decoder's one big buffer.
- * zstd levels 1-19 use at most 8 MiB, as do the Go encoder of containerd, BuildKit and
- * podman; only --long or --ultra levels 21-22 go beyond 32 MiB.
+ * Largest frame window read. fzstd 0.1.1 reads an offset's extra bits with one 32-bit load
+ * shifted by up to 7, so only 25 are sure: an offset of 2^26 or more may come out wrong (a
+ * 128 MiB --long=27 window decoded to the wrong bytes here; 32 and 64 MiB ones right). A
+ * 32 MiB window keeps every offset within 25 bits, and bounds the decoder's one big buffer.
+ * zstd levels 1-19 use at most 8 MiB, as does the Go encoder of containerd, BuildKit and
+ * podman/skopeo; only --long or --ultra levels 21-22 go beyond 32 MiB.
  */
 export const MAX_ZSTD_WINDOW = 32 << 20;
 /** Decoded bytes handed to fzstd per push, at most (plus one block). */
