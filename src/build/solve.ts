@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TbuildError, withLocation, type Digest } from "../util/index.js";
-import { isCompressedLayer, type HistoryEntry } from "../image/index.js";
+import { compressedBlob, isCompressedLayer, type CompressedBlob, type HistoryEntry } from "../image/index.js";
 import type { BuildContext } from "../context/index.js";
 import type { PreparedRootfs, Runtime, Snapshotter } from "../exec/index.js";
 import type { CopyStep, Plan, PlanStage, RunStep, StageSource, Step, WorkdirStep } from "../plan/index.js";
@@ -25,8 +25,8 @@ export interface SolvedLayer {
   readonly diffId: Digest;
   /** Plain size in bytes. */
   readonly size: number;
-  /** The gzip blob the store holds the layer as, when it is not (only) plain. */
-  readonly compressed?: { readonly digest: Digest; readonly size: number };
+  /** The compressed blob (gzip, or zstd as its media type says) the store holds the layer as, when it is not (only) plain. */
+  readonly compressed?: CompressedBlob;
 }
 
 /** What a finished stage leaves: its full layer chain and its history with times filled. */
@@ -215,7 +215,7 @@ export class Solver {
       case "image": {
         const img = this.o.resolver.images.get(src.ref);
         if (!img) throw new TbuildError("E_STORE_NOT_FOUND", `image ${src.ref} is not in the store`, { hint: "pull or import it first" });
-        const layers = img.rootfs.map((l): SolvedLayer => (isCompressedLayer(l.blob.mediaType) ? { diffId: l.diffId, size: l.size, compressed: { digest: l.blob.digest, size: l.blob.size } } : { diffId: l.diffId, size: l.size }));
+        const layers = img.rootfs.map((l): SolvedLayer => (isCompressedLayer(l.blob.mediaType) ? { diffId: l.diffId, size: l.size, compressed: compressedBlob(l.blob) } : { diffId: l.diffId, size: l.size }));
         return { layers, history: img.config.history ?? [], created: img.config.created };
       }
     }

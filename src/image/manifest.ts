@@ -1,9 +1,9 @@
 // Builders for configs and manifests with canonical bytes: the same value always
 // serialises to the same bytes, so the same build gives the same digests. Pure.
 import { TbuildError, canonicalJson, isDigest, sha256Digest, type Digest } from "../util/index.js";
-import { MediaType, isIndexType, isManifestType, ociMediaType } from "./media-types.js";
+import { MediaType, isIndexType, isManifestType, layerCompression, ociMediaType } from "./media-types.js";
 import type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.js";
-import type { TransferLayer } from "./transport.js";
+import type { CompressedBlob, TransferLayer } from "./transport.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -99,9 +99,19 @@ export function wrapInIndex(manifest: Descriptor, platform: Platform): EncodedBl
   return encodeBlob(value, MediaType.OCI_INDEX);
 }
 
-/** A layer's descriptor: its gzip form when it has one (a pulled layer), else the plain tar. */
+/** A layer's descriptor: its compressed form when it has one (gzip unless it says otherwise), else the plain tar. */
 function layerDescriptor(l: TransferLayer): Descriptor {
-  return l.compressed ? { mediaType: MediaType.OCI_LAYER_GZIP, digest: l.compressed.digest, size: l.compressed.size } : { mediaType: MediaType.OCI_LAYER, digest: l.diffId, size: l.size };
+  return l.compressed
+    ? { mediaType: l.compressed.mediaType ?? MediaType.OCI_LAYER_GZIP, digest: l.compressed.digest, size: l.compressed.size }
+    : { mediaType: MediaType.OCI_LAYER, digest: l.diffId, size: l.size };
+}
+
+/**
+ * The compressed form of a stored layer descriptor `d` as a TransferLayer carries it: the
+ * media type is kept only for zstd (a gzip layer under any name travels as OCI gzip).
+ */
+export function compressedBlob(d: Descriptor): CompressedBlob {
+  return { digest: d.digest, size: d.size, ...(layerCompression(d.mediaType) === "zstd" ? { mediaType: MediaType.OCI_LAYER_ZSTD } : {}) };
 }
 
 /** Parse JSON bytes, throwing `code` with `what` named on failure. */

@@ -75,3 +75,18 @@ export function isCompressedLayer(mt: string): boolean {
   const c = layerCompression(mt);
   return c === "gzip" || c === "zstd";
 }
+
+/**
+ * Whether `b` starts a zstd stream: a frame (magic 0xFD2FB528) or a skippable frame
+ * (0x184D2A50 to 0x184D2A5F), little endian (RFC 8878 3.1.1 and 3.1.2). Layers are judged
+ * by these bytes where they are decompressed, whatever their media type says.
+ */
+export function isZstd(b: Uint8Array | undefined): boolean {
+  if (b === undefined || b.length < 4) return false;
+  const magic = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  return magic === ZSTD_FRAME_MAGIC || (magic & 0xfffffff0) >>> 0 === ZSTD_SKIPPABLE_MAGIC;
+}
+
+export const ZSTD_FRAME_MAGIC = 0xfd2fb528;
+/** The first of the 16 skippable-frame magic numbers (the low 4 bits are free). */
+export const ZSTD_SKIPPABLE_MAGIC = 0x184d2a50;

@@ -33,10 +33,15 @@ export interface RandomAccessInput {
   readonly fd?: number;
 }
 
+/** A layer's compressed form: gzip unless `mediaType` says otherwise (a pulled zstd layer). */
+export interface CompressedBlob extends BlobInfo {
+  readonly mediaType?: string;
+}
+
 /** A layer in transit: uncompressed identity plus, optionally, a compressed form. */
 export interface TransferLayer extends LayerInfo {
-  /** Set when the layer travels gzipped (the digest/size of the gzip bytes). */
-  readonly compressed?: BlobInfo;
+  /** Set when the layer travels compressed (the digest/size of the compressed bytes). */
+  readonly compressed?: CompressedBlob;
 }
 
 /** An image in transit. Its ID is `configDigest`. */

@@ -17,12 +17,17 @@ import { loadStore } from "./store-module.js";
 /** Locations kept per layer: enough for a few registries and mirrors. */
 const KEEP = 8;
 
-/** Record a gzip layer kept as it came (its blob, provisional plain size and where it was found, ahead of the places known before) in one write. */
+/**
+ * Record a layer kept as it came (its blob, provisional plain size and, for a gzip one
+ * verified in a registry repository, where it was found, ahead of the places known before)
+ * in one write. A zstd blob is no gzip form, so it adds no push hint: push sends it only as
+ * the layer of the image it came with.
+ */
 export async function recordPulledLayer(paths: StorePaths, r: PulledLayerRecord): Promise<void> {
-  const known = await knownGzip(paths, r.diffId);
-  const seen = r.registry !== undefined && r.repository !== undefined ? distinct([{ digest: r.digest, size: r.size, registry: r.registry, repository: r.repository }, ...known]) : known;
+  const here: KnownBlob[] = !r.compression && r.registry !== undefined && r.repository !== undefined ? [{ digest: r.digest, size: r.size, registry: r.registry, repository: r.repository }] : [];
+  const seen = distinct([...here, ...(await knownGzip(paths, r.diffId))]);
   const { writeLayerRecord } = await loadStore();
-  await writeLayerRecord(paths, { diffId: r.diffId, digest: r.digest, size: r.size, uncompressedSize: r.uncompressedSize, provisional: true, seen });
+  await writeLayerRecord(paths, { diffId: r.diffId, digest: r.digest, size: r.size, uncompressedSize: r.uncompressedSize, provisional: true, seen, ...(r.compression ? { compression: r.compression } : {}) });
 }
 
 /** The gzip forms of layer `diffId` that pulls saw, newest first: its record's, then those an older tbuild kept apart. */

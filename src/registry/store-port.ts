@@ -2,6 +2,7 @@
 // ImageDestination idea, reduced to what a registry copy uses). store-adapter.ts adapts
 // src/store's Store to it; tests may pass any implementation.
 import type { Digest } from "../util/index.js";
+import type { CompressedBlob } from "../image/index.js";
 
 export interface StoredBlob {
   readonly digest: Digest;
@@ -31,12 +32,12 @@ export interface KnownBlob extends StoredBlob {
   readonly repository: string;
 }
 
-/** A layer of an image to write: plain (blob digest = diff ID), or held as the gzip blob `compressed`. */
+/** A layer of an image to write: plain (blob digest = diff ID), or held as the compressed blob `compressed` (gzip unless its media type says zstd). */
 export interface PendingLayer {
   readonly diffId: Digest;
-  /** Plain size (for a pulled gzip layer, the provisional one from its gzip trailer). */
+  /** Plain size (for a pulled layer, the provisional one from its gzip trailer or zstd frame header). */
   readonly size: number;
-  readonly compressed?: StoredBlob;
+  readonly compressed?: CompressedBlob;
 }
 
 /** An image to write: its config bytes, its layers in order, its tags. */
@@ -55,9 +56,11 @@ export interface PendingImage {
  */
 export interface PulledLayerRecord extends StoredBlob, Partial<Pick<KnownBlob, "registry" | "repository">> {
   readonly diffId: Digest;
-  /** From the gzip trailer (or a cache's manifest): provisional until the store first inflates the layer. */
+  /** From the gzip trailer, a zstd frame header or a cache's manifest: provisional until the store first inflates the layer. */
   readonly uncompressedSize: number;
   readonly provisional: true;
+  /** Set for a zstd blob: recorded, but not as a gzip form for push hints. */
+  readonly compression?: "zstd";
 }
 
 /** An image as the store keeps it: config plus layers (plain, or gzip as pulled). */

@@ -1,7 +1,7 @@
 // Pull = copy registry → store; push = copy store → registry (containers/image copy.Image).
-// Pull keeps each gzip layer as it came, verified against its compressed digest (the store
-// inflates it on first use: store/layer-records.ts); push sends such layers as they are and
-// gzips a plain (built) layer once.
+// Pull keeps each gzip or zstd layer as it came, verified against its compressed digest (the
+// store inflates it on first use: store/layer-records.ts); push sends such layers as they are
+// and gzips a plain (built) layer once.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,6 +15,7 @@ import { RegistryClient, isRetryable, type RegistryClientOptions } from "./clien
 import type { CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
 import {
   buildManifest,
+  compressedBlob,
   describesSameBlobs,
   formatPlatform,
   formatReference,
@@ -28,6 +29,7 @@ import {
   type Descriptor,
   type EncodedBlob,
   type ImageConfig,
+  type LayerCompression,
   type ImageIndex,
   type ImageManifest,
   type Platform,
@@ -159,7 +161,7 @@ async function pullInto(storeReady: Promise<TransferStore>, refText: string, opt
       const diffId = diffIds[i] as Digest;
       if (held[i]) {
         opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "exists" });
-        const stored = held[i] === "gzip" ? { diffId, size: layer.size, compressed: { digest: layer.digest, size: layer.size } } : { diffId, size: await blobSize(store, diffId) };
+        const stored = held[i] === "compressed" ? { diffId, size: layer.size, compressed: compressedBlob(layer) } : { diffId, size: await blobSize(store, diffId) };
         return { digest: layer.digest, diffId, status: "exists" as const, stored };
       }
       opts.onEvent?.({ kind: "layer", digest: layer.digest, status: "downloading" });
@@ -222,34 +224,39 @@ function startWorkers(session: TransferSession | undefined, missing: readonly De
 }
 
 /**
- * How the store already holds a layer ("Already exists"): as the gzip blob itself, or as
- * the plain layer (built here, or inflated); undefined when it must be downloaded. Throws
- * for a compression tbuild cannot read.
+ * How the store already holds a layer ("Already exists"): as the compressed blob itself, or
+ * as the plain layer (built here, or inflated); undefined when it must be downloaded.
+ * Throws for an unknown media type.
  */
-async function heldAs(store: TransferStore, layer: Descriptor, diffId: Digest): Promise<"gzip" | "plain" | undefined> {
-  if (checkCompression(layer) === "gzip" && (await store.hasBlob(layer.digest))) return "gzip";
+async function heldAs(store: TransferStore, layer: Descriptor, diffId: Digest): Promise<"compressed" | "plain" | undefined> {
+  if (checkCompression(layer) !== "none" && (await store.hasBlob(layer.digest))) return "compressed";
   return (await store.hasBlob(diffId)) ? "plain" : undefined;
 }
 
-/** The layer's compression; throws for one tbuild cannot read (zstd, unknown media types). */
-function checkCompression(layer: Descriptor): "gzip" | "none" {
+/** The layer's compression; throws for an unknown media type. */
+function checkCompression(layer: Descriptor): LayerCompression {
   const compression = layerCompression(layer.mediaType);
   if (compression === undefined) throw new TbuildError("E_REGISTRY", `layer ${layer.digest} has an unknown media type ${layer.mediaType}`);
-  if (compression === "zstd") throw new TbuildError("E_REGISTRY", `layer ${layer.digest} is zstd-compressed, which tbuild cannot read yet`, { hint: "pull an image with gzip layers" });
   return compression;
 }
 
+/** First bytes of a zstd layer kept for its provisional size: room for a frame header after a small skippable frame. */
+const ZSTD_HEAD = 4096;
+
 /**
- * Download one layer as it is (containerd's model): a gzip layer is stored under its
+ * Download one layer as it is (containerd's model): a gzip or zstd layer is stored under its
  * compressed digest, which the store's writer verifies (with the size) while it writes,
  * and not inflated (the store does that on first use, against the diff ID); its plain size
- * is taken from the gzip trailer, provisionally. A plain layer is stored under its diff ID.
+ * is taken from the gzip trailer or the zstd frame header, provisionally. A plain layer is
+ * stored under its diff ID.
  */
 async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, workers: WorkerDownloads | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
-  const gzip = checkCompression(layer) === "gzip";
-  // The gzip trailer: seen here chunk by chunk, or sent back by a worker.
+  const compression = checkCompression(layer);
+  const asIs = compression !== "none";
+  // The gzip trailer: seen here chunk by chunk, or sent back by a worker; a zstd head, kept here or read from the file.
   const seen = new StreamTail();
   let trailer: Uint8Array | undefined;
+  let head: Uint8Array = new Uint8Array(0);
   const progress = (done: number) => opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
   const source = async function* () {
     // The store's writer hashes the bytes and keeps nothing that differs: the client need not hash them too.
@@ -257,13 +264,14 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
     for await (const c of client.openBlob(ref.path, layer.digest, layer.size, { verifiedBy: "consumer" })) {
       done += c.byteLength;
       seen.see(c);
+      if (compression === "zstd" && head.length < ZSTD_HEAD) head = Buffer.concat([head, c.subarray(0, ZSTD_HEAD - head.length)]);
       progress(done);
       yield c;
     }
   };
-  const want = gzip ? layer.digest : diffId;
-  const what = gzip ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
-  const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${gzip ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
+  const want = asIs ? layer.digest : diffId;
+  const what = asIs ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
+  const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${asIs ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
   // A big layer is a download job (download-job.ts: its body is read into one reused
   // buffer) on a lane: this thread or a worker's, so that every core hashes.
   const big = layer.size >= WORKER_MIN_SIZE && session?.putBlobFile !== undefined && !opts.transport;
@@ -274,6 +282,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
       ? await session!.putBlobFile!(async (dir) => {
           const file = lane === "worker" ? await workers!.download(client, ref.path, layer.digest, layer.size, dir) : await downloadHere(client, ref.path, layer.digest, layer.size, dir, opts.signal, progress);
           trailer = file.tail;
+          if (compression === "zstd") head = await (await loadStore()).readHead(file.path, ZSTD_HEAD);
           progress(file.size);
           return file;
         }, want, mismatch, layer.size)
@@ -283,9 +292,11 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   } finally {
     if (lane && workers) workers.release(lane);
   }
-  if (!gzip) return { diffId, size: stored.size };
-  const { provisionalPlainSize } = await loadStore();
-  return { diffId, size: provisionalPlainSize(trailer ?? seen.bytes(), stored.size), compressed: { digest: stored.digest, size: stored.size } };
+  if (!asIs) return { diffId, size: stored.size };
+  const { provisionalPlainSize, provisionalZstdSize } = await loadStore();
+  const compressed = compressedBlob({ mediaType: layer.mediaType, digest: stored.digest, size: stored.size });
+  const size = compression === "zstd" ? provisionalZstdSize(head, stored.size) : provisionalPlainSize(trailer ?? seen.bytes(), stored.size);
+  return { diffId, size, compressed };
 }
 
 /**
@@ -300,7 +311,9 @@ async function recordPulledLayers(store: TransferStore, ref: Reference, layers: 
   await Promise.all(
     layers.map(async ({ status, stored }) => {
       if (status !== "pulled" || !stored.compressed) return;
-      await store.recordLayer?.({ diffId: stored.diffId, ...stored.compressed, uncompressedSize: stored.size, provisional: true, registry: ref.domain, repository: ref.path }).catch(() => undefined);
+      const { digest, size, mediaType } = stored.compressed;
+      const zstd = mediaType !== undefined && layerCompression(mediaType) === "zstd";
+      await store.recordLayer?.({ diffId: stored.diffId, digest, size, uncompressedSize: stored.size, provisional: true, registry: ref.domain, repository: ref.path, ...(zstd ? { compression: "zstd" as const } : {}) }).catch(() => undefined);
     }),
   );
 }
@@ -362,7 +375,8 @@ export async function pushImage(store: TransferStore, refText: string, opts: Pus
  * `mountFrom`): then the layer is neither gzipped nor sent.
  */
 async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: Reference, layer: LocalImage["layers"][number], mountFrom: readonly string[]): Promise<{ desc: Descriptor; status: "exists" | "mounted" } | undefined> {
-  // A layer stored gzip (pulled) is known only as exactly that blob.
+  // A layer stored compressed (pulled) is known only as exactly that blob; the seen blobs
+  // are gzip forms, so a zstd one never matches and goes as stored (compressedFor).
   const stored = layer.mediaType !== undefined && layerCompression(layer.mediaType) !== "none";
   for (const k of (await store.knownGzip?.(layer.diffId)) ?? []) {
     if (stored && k.digest !== layer.digest) continue;

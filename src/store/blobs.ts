@@ -131,6 +131,17 @@ export async function commitTemp(temp: string, dest: string): Promise<void> {
   await fsp.rename(temp, dest);
 }
 
+/** The first `n` bytes of the file at `path` (fewer when it is shorter): a compressed blob's magic or header. */
+export async function readHead(path: string, n: number): Promise<Uint8Array> {
+  const fh = await fsp.open(path);
+  try {
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(n), 0, n, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function exists(path: string): Promise<boolean> {
   try {
     await fsp.access(path);

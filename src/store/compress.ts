@@ -85,7 +85,8 @@ const SINK_AHEAD = 32 << 20;
  */
 export async function compressLayer(store: Store, diffId: Digest, sink?: GzipSink): Promise<BlobInfo> {
   const known = await readLayerRecord(store.paths, diffId);
-  if (known && (await store.hasBlob(known.digest))) return { digest: known.digest, size: known.size };
+  // A pulled zstd blob is no gzip form: the layer is gzipped (and the record then names that).
+  if (known && known.compression === undefined && (await store.hasBlob(known.digest))) return { digest: known.digest, size: known.size };
   const gz = gzipParallel(store.openBlob(diffId));
   let info: BlobInfo;
   if (sink) {

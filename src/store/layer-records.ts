@@ -2,9 +2,9 @@
 // compressed blob and its plain tar relate (`tbuild/gzip/<diff ID hex>`).
 //
 // Deviation from DESIGN.md ("the store keeps layers as plain tar"), as containerd does:
-// a pulled layer is kept exactly as the registry sent it (gzip), verified against its
+// a pulled layer is kept exactly as the registry sent it (gzip or zstd), verified against its
 // compressed digest and stored under it; the image's manifest references that blob
-// (application/vnd.oci.image.layer.v1.tar+gzip) and its config (diff IDs) is unchanged.
+// (application/vnd.oci.image.layer.v1.tar+gzip or +zstd) and its config (diff IDs) is unchanged.
 // The plain tar (digest = diff ID) is made once, on first use (a build FROM the image,
 // save to docker-archive), by `Store.plainLayer`, verified against the diff ID, and kept
 // beside the gzip blob as derived data while an image references the layer. A layer a
@@ -15,8 +15,10 @@
 //
 // One record per diff ID: `{ diffId, digest, size, uncompressedSize, provisional?, seen? }`:
 // the gzip blob (`digest`, `size`) holding the layer, the plain tar's size, and where pulls
-// found gzip forms of it (registry/blob-info.ts: push hints). A pull
-// knows the plain size only from the gzip trailer (ISIZE: the last member's size mod
+// found gzip forms of it (registry/blob-info.ts: push hints); `compression: "zstd"` marks a
+// zstd blob (zstd.ts reads it; a zstd frame header may carry the content size, which a pull
+// records as provisional the same way). A pull
+// knows a gzip layer's plain size only from the gzip trailer (ISIZE: the last member's size mod
 // 2^32), so it records it as provisional; it is wrong for a layer of 4 GiB or more and
 // for a multi-member gzip (pigz, tbuild's own parallel gzip), where it is the last
 // member's size (then the compressed size, a lower bound, is recorded instead). The
@@ -26,8 +28,10 @@ import { promises as fsp } from "node:fs";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { TbuildError, digestHex, isDigest, type Digest } from "../util/index.js";
-import { commitTemp, writeFileAtomic, writeTemp } from "./blobs.js";
+import { isZstd } from "../image/index.js";
+import { commitTemp, readHead, writeFileAtomic, writeTemp } from "./blobs.js";
 import type { StorePaths } from "./layout.js";
+import { ZstdFormatError, unzstd } from "./zstd.js";
 
 /** What the store knows of a layer beyond its diff ID: its gzip blob and its plain size. */
 export interface LayerRecord {
@@ -39,6 +43,8 @@ export interface LayerRecord {
   readonly uncompressedSize?: number;
   /** True while `uncompressedSize` comes from the gzip trailer and no inflate confirmed it. */
   readonly provisional?: boolean;
+  /** Set when the blob is zstd (a pulled zstd layer), absent for gzip: push never sends it as a gzip form. */
+  readonly compression?: "zstd";
   /** Gzip forms of the layer that pulls verified in registries, newest first (push hints; never trusted without the registry's answer). */
   readonly seen?: readonly SeenBlob[];
 }
@@ -73,6 +79,7 @@ export async function readLayerRecord(p: StorePaths, diffId: Digest): Promise<La
     digest: v.digest,
     size: v.size!,
     ...(exact ? { uncompressedSize: v.uncompressedSize!, ...(v.provisional === true ? { provisional: true } : {}) } : {}),
+    ...(v.compression === "zstd" ? { compression: "zstd" as const } : {}),
     ...(seen.length ? { seen } : {}),
   };
 }
@@ -95,6 +102,7 @@ export async function writeLayerRecord(p: StorePaths, r: LayerRecord): Promise<v
     diffId: r.diffId,
     ...(r.uncompressedSize !== undefined ? { uncompressedSize: r.uncompressedSize } : {}),
     ...(r.provisional ? { provisional: true } : {}),
+    ...(r.compression ? { compression: r.compression } : {}),
     ...(r.seen?.length ? { seen: r.seen.map(({ digest, size, registry, repository }) => ({ digest, size, registry, repository })) } : {}),
   };
   await writeFileAtomic(p.tmp, recordPath(p, r.diffId), JSON.stringify(v));
@@ -181,22 +189,6 @@ export async function* gunzip(src: AsyncIterable<Uint8Array>, invalid: (cause: E
   }
 }
 
-/**
- * Whether the file at `path` starts a zstd stream: a frame (magic 0xFD2FB528) or a
- * skippable frame (0x184D2A50-5F), little endian (RFC 8878, 3.1.1 and 3.1.2).
- */
-async function startsWithZstd(path: string): Promise<boolean> {
-  const fh = await fsp.open(path);
-  try {
-    const { bytesRead, buffer: b } = await fh.read(Buffer.alloc(4), 0, 4, 0);
-    if (bytesRead < 4) return false;
-    const magic = b.readUInt32LE(0);
-    return magic === 0xfd2fb528 || (magic & 0xfffffff0) >>> 0 === 0x184d2a50;
-  } finally {
-    await fh.close();
-  }
-}
-
 /** What inflating needs from the store (the Store class passes itself). */
 export interface InflateStore {
   readonly paths: StorePaths;
@@ -206,7 +198,7 @@ export interface InflateStore {
 }
 
 /**
- * Make the plain tar of layer `diffId` from its gzip blob (`compressed`, else the
+ * Make the plain tar of layer `diffId` from its gzip or zstd blob (`compressed`, else the
  * record's): inflate into a temporary file, verify it hashes to the diff ID, rename it into
  * place and record the exact size, which it returns. On a mismatch nothing is kept and the error names the
  * layer. Safe to run in several processes at once: each writes its own temporary file and
@@ -219,14 +211,15 @@ export async function inflateLayer(store: InflateStore, diffId: Digest, compress
     throw new TbuildError("E_STORE_CORRUPT", `layer ${diffId} is not in the store${source ? ` (neither plain nor as its compressed blob ${source})` : ""}`, { hint: 'run "tbuild store check", then pull the image again' });
   }
   const what = `layer ${diffId} (compressed blob ${source})`;
-  // Judged here, where every compressed → plain path starts, and by the bytes: the media
-  // type may say zstd, or may wrongly say gzip, and zlib would only call it "not valid gzip".
-  if (await startsWithZstd(store.blobPath(source))) {
-    throw new TbuildError("E_STORE_UNSUPPORTED", `${what} is zstd-compressed, which tbuild does not support (Node 20 has no zstd)`, {
-      hint: "recompress the image with gzip (skopeo copy --dest-compress-format gzip) and bring it in again",
-    });
-  }
-  const plain = gunzip(store.openBlob(source), (cause) => new TbuildError("E_STORE_CORRUPT", `${what} is not valid gzip: ${cause.message}`, { cause, hint: "remove the image (tbuild rmi) and pull it again" }));
+  // Judged by the bytes, where every compressed → plain path starts, as containerd's
+  // DecompressStream does: a zstd blob under a gzip media type (a mislabelled image) still
+  // reads, and the diff ID check below decides whether what came out is the layer.
+  const zstd = isZstd(await readHead(store.blobPath(source), 4));
+  const corrupt = (cause: Error) =>
+    cause instanceof ZstdFormatError && cause.unsupported
+      ? new TbuildError("E_STORE_UNSUPPORTED", `${what} cannot be read: ${cause.message}`, { cause, hint: "recompress the image (skopeo copy --dest-compress-format gzip) and bring it in again" })
+      : new TbuildError("E_STORE_CORRUPT", `${what} is not valid ${zstd ? "zstd" : "gzip"}: ${cause.message}`, { cause, hint: "remove the image (tbuild rmi) and pull it again" });
+  const plain = (zstd ? unzstd : gunzip)(store.openBlob(source), corrupt);
   const t = await writeTemp(store.paths.tmp, plain, { digest: diffId }, {
     mismatch: (kind, _want, got) =>
       new TbuildError("E_STORE_CORRUPT", `${what} inflates to ${kind === "digest" ? got : `${got} bytes`}, not to the diff ID ${diffId} its image's config names; nothing was kept`, {
@@ -239,9 +232,11 @@ export async function inflateLayer(store: InflateStore, diffId: Digest, compress
     await fsp.rm(t.path, { force: true });
     throw e;
   }
-  // A record naming another gzip blob that is still there (tbuild's own, for push) keeps it.
+  // A record naming another compressed blob that is still there (tbuild's own gzip, for push) keeps it.
   const keep = rec !== undefined && (rec.digest === source || (await store.hasBlob(rec.digest)));
-  const gz = keep ? { digest: rec.digest, size: rec.size } : { digest: source, size: (await fsp.stat(store.blobPath(source))).size };
-  await writeLayerRecord(store.paths, { diffId, ...gz, uncompressedSize: t.size, seen: rec?.seen });
+  const blob = keep
+    ? { digest: rec.digest, size: rec.size, ...(rec.compression ? { compression: rec.compression } : {}) }
+    : { digest: source, size: (await fsp.stat(store.blobPath(source))).size, ...(zstd ? { compression: "zstd" as const } : {}) };
+  await writeLayerRecord(store.paths, { diffId, ...blob, uncompressedSize: t.size, seen: rec?.seen });
   return t.size;
 }

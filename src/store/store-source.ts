@@ -1,8 +1,8 @@
-// The store as a transport source: sends the chosen images' layers (plain or gzipped, as
+// The store as a transport source: sends the chosen images' layers (plain or compressed, as
 // the destination wants; a pulled layer is inflated once for a plain destination, and
-// goes as it came to a gzip one) and configs. Used by save.
+// goes as it came, gzip or zstd, to a compressed one) and configs. Used by save.
 import { TbuildError, type Digest } from "../util/index.js";
-import { isCompressedLayer, layerCompression, type ImageDestination, type ImageSource, type TransferImage, type TransferLayer } from "../image/index.js";
+import { compressedBlob, isCompressedLayer, layerCompression, type ImageDestination, type ImageSource, type TransferImage, type TransferLayer } from "../image/index.js";
 import { compressLayer } from "./lazy.js";
 import type { StoredImage } from "./images.js";
 import type { Store } from "./store.js";
@@ -32,12 +32,10 @@ export class StoreSource implements ImageSource {
         if (c === undefined && l.blob.digest !== l.diffId) {
           throw new TbuildError("E_STORE_UNSUPPORTED", `layer ${i + 1} of ${name} is stored as ${l.blob.mediaType}, which tbuild cannot read`, { hint: "this image was written into the store by another tool" });
         }
-        // A layer held compressed is made plain by plainLayer, which refuses zstd by name.
         const held = isCompressedLayer(l.blob.mediaType);
         if (dest.wantsCompressedLayers) {
-          // A pulled layer goes as the gzip blob it came as; a plain one is gzipped once.
-          if (held && c !== "gzip") await this.store.plainLayer(l.diffId, l.blob.digest);
-          const gz = c === "gzip" ? { digest: l.blob.digest, size: l.blob.size } : await compressLayer(this.store, l.diffId);
+          // A pulled layer goes as the blob it came as (gzip or zstd); a plain one is gzipped once.
+          const gz = held ? compressedBlob(l.blob) : await compressLayer(this.store, l.diffId);
           if (!sent.has(gz.digest)) {
             await dest.putBlob(this.store.openBlob(gz.digest), { ...gz, label });
             sent.add(gz.digest);

@@ -42,7 +42,7 @@ export const ERROR_CODES = {
   E_STORE_LOCKED: "the store lock could not be taken",
   E_STORE_NOT_FOUND: "no image matches the given name or ID",
   E_STORE_CONFLICT: "the operation would remove an image still in use",
-  E_STORE_UNSUPPORTED: "a stored layer is in a format tbuild cannot read (zstd, an unknown media type)",
+  E_STORE_UNSUPPORTED: "a stored layer is in a format tbuild cannot read (an unknown media type, a zstd window over 32 MiB)",
   E_REF_INVALID: "an image reference is malformed",
   E_ARCHIVE_INVALID: "an image archive is malformed or a digest does not verify",
   E_TAR_PATH_ESCAPE: "a tar entry would be written outside its target directory",

@@ -19,7 +19,7 @@ export const spec: CommandSpec = {
   options: {
     output: { type: "string", short: "o", valueName: "FILE", description: "write to FILE instead of stdout" },
     format: { type: "string", valueName: "FORMAT", description: "docker (default: docker-archive) or oci (OCI layout tar)" },
-    compress: { type: "boolean", description: "gzip layers (oci format; the gzip form is cached in the store)" },
+    compress: { type: "boolean", description: "compressed layers (oci format): pulled ones as they came (gzip or zstd), others gzipped (cached in the store)" },
   },
   details: "Naming an image by reference saves that tag; naming it by ID saves it untagged.",
 };

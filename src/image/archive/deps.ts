@@ -1,6 +1,8 @@
 // What the archive codecs need from the outside world, passed in (STYLE.md example 8):
-// a streaming SHA-256 and a gunzip. The CLI wires node:crypto and node:zlib in.
+// a streaming SHA-256, a gunzip and a zstd decoder. The CLI wires node:crypto, node:zlib and
+// the store's zstd reader in.
 import type { Digest } from "../../util/index.js";
+import { isZstd } from "../media-types.js";
 
 export interface StreamingHash {
   update(bytes: Uint8Array): void;
@@ -12,6 +14,21 @@ export interface ArchiveCodecDeps {
   createHash(): StreamingHash;
   /** Decompress a gzip byte stream (all members). */
   gunzip(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>;
+  /** Decompress a zstd byte stream (all frames). */
+  unzstd(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>;
+}
+
+/** How a compressed layer reads: its format, for messages, and its decompressor. */
+export interface LayerDecompressor {
+  readonly format: "gzip" | "zstd";
+  stream(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>;
+}
+
+/** The decompressor for a layer that starts with `first` (gzip or zstd, by magic), or undefined for a plain one. */
+export function layerDecompressor(first: Uint8Array | undefined, deps: ArchiveCodecDeps): LayerDecompressor | undefined {
+  if (isGzip(first)) return { format: "gzip", stream: (s) => deps.gunzip(s) };
+  if (isZstd(first)) return { format: "zstd", stream: (s) => deps.unzstd(s) };
+  return undefined;
 }
 
 /** Does `b` start with the gzip magic (1f 8b)? */

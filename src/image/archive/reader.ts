@@ -10,14 +10,14 @@
 // front to back by tar-push.ts, with the same header decoding; a pipe read into one reused
 // buffer passes each large entry's bytes on as views of it (pushed.ts), not copies.
 import { TbuildError, isDigest, type Digest } from "../../util/index.js";
-import { Annotation, isIndexType, isManifestType, layerCompression } from "../media-types.js";
+import { Annotation, isIndexType, isManifestType } from "../media-types.js";
 import { parseConfig, parseIndex, parseManifest, decodeJson } from "../manifest.js";
 import { formatReference, parseReference } from "../reference.js";
 import type { BlobInfo, ImageDestination, ImageSource, RandomAccessInput, TransferImage, TransferLayer } from "../transport.js";
 import { PieceRelay, eachPiece, sniffing, type PushedBytes } from "../pushed.js";
 import type { Descriptor, DockerArchiveManifestEntry, ImageConfig } from "../types.js";
 import { rangeChunks, readFully } from "../random-access.js";
-import { collect, hashBytes, isGzip, once, type ArchiveCodecDeps } from "./deps.js";
+import { collect, hashBytes, isGzip, layerDecompressor, once, type ArchiveCodecDeps, type LayerDecompressor } from "./deps.js";
 import { TarIndexError, indexTar, readExactly, type TarIndexEntry } from "./tar-index.js";
 import { TarPushParser, type TarBodySink } from "./tar-push.js";
 
@@ -32,7 +32,7 @@ const PARALLEL_PUTS = 2;
 
 type Entry =
   | { kind: "mem"; bytes: Uint8Array }
-  | { kind: "put"; raw: BlobInfo; stored: BlobInfo; gzip: boolean }
+  | { kind: "put"; raw: BlobInfo; stored: BlobInfo; compressed: boolean }
   | { kind: "link"; target: string };
 
 export interface ArchiveSourceOptions {
@@ -55,6 +55,12 @@ export function normalizeEntryName(name: string): string {
 
 function bad(message: string, hint?: string): TbuildError {
   return new TbuildError("E_ARCHIVE_INVALID", message, hint ? { hint } : {});
+}
+
+/** A compressed layer's decompressor failed: the bytes are not valid `format` (a destination's own TbuildError passes as is). */
+function notDecompressed(label: string, d: LayerDecompressor, e: unknown): unknown {
+  if (e instanceof TbuildError) return e;
+  return bad(`${label} is not valid ${d.format}: ${e instanceof Error ? e.message : String(e)}`, "the archive was modified or is corrupt; nothing was stored");
 }
 
 /** The archive cannot be parsed at entry `at` (a normalised name, or "" before the first). */
@@ -195,14 +201,14 @@ export class ArchiveSource implements ImageSource {
     }
   }
 
-  /** Send a large entry of a file to the destination as a range (a gzipped one is streamed through gunzip). */
+  /** Send a large entry of a file to the destination as a range (a compressed one is streamed through its decompressor). */
   private async rangeEntry(name: string, input: RandomAccessInput, e: TarIndexEntry, dest: ImageDestination, signal: AbortSignal): Promise<Entry> {
-    const magic = new Uint8Array(2);
+    const magic = new Uint8Array(Math.min(4, e.size));
     await readFully(input, magic, e.offset);
-    if (isGzip(magic) || !dest.putBlobRange) return this.streamEntry(name, e.size, isGzip(magic), rangeChunks(input, e.offset, e.size), dest);
+    if (layerDecompressor(magic, this.deps) || !dest.putBlobRange) return this.streamEntry(name, e.size, magic, rangeChunks(input, e.offset, e.size), dest);
     const named = digestFromPath(name);
     const stored = await dest.putBlobRange(input, e.offset, e.size, { label: `blob ${name} in the archive`, size: e.size, ...(named ? { digest: named } : {}) }, signal);
-    return { kind: "put", raw: stored, stored, gzip: false };
+    return { kind: "put", raw: stored, stored, compressed: false };
   }
 
   /**
@@ -220,8 +226,9 @@ export class ArchiveSource implements ImageSource {
       sending = { relay, put: Promise.resolve() };
       const s = sending;
       return {
-        piece: sniffing(2, (head) => {
-          s.put = this.streamEntry(name, e.size, isGzip(head), relay, dest).then((entry) => void this.entries.set(name, entry));
+        // Its first bytes say whether it is a gzip or zstd layer (the most any magic needs).
+        piece: sniffing(4, (head) => {
+          s.put = this.streamEntry(name, e.size, head, relay, dest).then((entry) => void this.entries.set(name, entry));
           // A destination that fails stops the archive's reading too.
           s.put.catch((err: unknown) => relay.fail(err));
           return (piece) => relay.push(piece);
@@ -278,21 +285,32 @@ export class ArchiveSource implements ImageSource {
     };
   }
 
-  /** Send a large entry to the destination, gunzipping a gzip layer and hashing its raw bytes. */
-  private async streamEntry(name: string, size: number, gzip: boolean, body: AsyncIterable<Uint8Array> | PieceRelay, dest: ImageDestination): Promise<Entry> {
+  /**
+   * Send a large entry to the destination, decompressing a gzip or zstd layer (told by
+   * `head`, its first bytes) and hashing its raw bytes.
+   */
+  private async streamEntry(name: string, size: number, head: Uint8Array, body: AsyncIterable<Uint8Array> | PieceRelay, dest: ImageDestination): Promise<Entry> {
     const named = digestFromPath(name);
     const label = `blob ${name} in the archive`;
-    if (!gzip) {
+    const decompress = layerDecompressor(head, this.deps);
+    if (!decompress) {
       const stored = await dest.putBlob(body, { label, size, ...(named ? { digest: named } : {}) });
-      return { kind: "put", raw: stored, stored, gzip: false };
+      return { kind: "put", raw: stored, stored, compressed: false };
     }
     const h = this.deps.createHash();
     let rawSize = 0;
-    // Read by hand, not by for-await: gunzip's early return must not close `body`, whose
-    // rest (bytes after the gzip stream) is read to its end below.
+    let sourceFailed = false;
+    // Read by hand, not by for-await: the decompressor's early return must not close `body`,
+    // whose rest (bytes after the compressed stream) is read to its end below.
     const it = body[Symbol.asyncIterator]();
     const next = async () => {
-      const r = await it.next();
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await it.next();
+      } catch (e) {
+        sourceFailed = true; // the archive itself broke off: the caller says where
+        throw e;
+      }
       if (!r.done) {
         h.update(r.value);
         rawSize += r.value.length;
@@ -302,11 +320,13 @@ export class ArchiveSource implements ImageSource {
     async function* raw(): AsyncGenerator<Uint8Array> {
       for (let r = await next(); !r.done; r = await next()) yield r.value;
     }
-    const stored = await dest.putBlob(this.deps.gunzip(raw()), { label: `${label} (uncompressed)` });
+    const stored = await dest.putBlob(decompress.stream(raw()), { label: `${label} (uncompressed)` }).catch((e: unknown) => {
+      throw sourceFailed ? e : notDecompressed(label, decompress, e);
+    });
     while (!(await next()).done);
     const rawInfo = { digest: h.digest(), size: rawSize };
     if (named && rawInfo.digest !== named) throw bad(`${label}: digest mismatch: expected ${named}, got ${rawInfo.digest}`, "the archive was modified or is corrupt; nothing was stored");
-    return { kind: "put", raw: rawInfo, stored, gzip: true };
+    return { kind: "put", raw: rawInfo, stored, compressed: true };
   }
 
   private lookup(path: string, what: string): Entry {
@@ -345,7 +365,8 @@ export class ArchiveSource implements ImageSource {
     const rawDigest = hashBytes(this.deps, e.bytes);
     const want = desc?.digest ?? digestFromPath(normalizeEntryName(path));
     if (want !== undefined && rawDigest !== want) throw bad(`${label}: digest mismatch: expected ${want}, got ${rawDigest}`, "the archive was modified or is corrupt; nothing was stored");
-    const plain = isGzip(e.bytes) ? await collect(this.deps.gunzip(once(e.bytes))) : e.bytes;
+    const decompress = layerDecompressor(e.bytes, this.deps);
+    const plain = decompress ? await collect(decompress.stream(once(e.bytes))).catch((err: unknown) => { throw notDecompressed(label, decompress, err); }) : e.bytes;
     const stored = await dest.putBlob(once(plain), { digest: diffId, label: `${label}: content vs the config's diff ID` });
     return { diffId, size: stored.size };
   }
@@ -401,8 +422,6 @@ export class ArchiveSource implements ImageSource {
       if (diffIds.length !== manifest.layers.length) throw bad(`manifest ${d.digest} has ${manifest.layers.length} layers but its config has ${diffIds.length} diff IDs`);
       const layers: TransferLayer[] = [];
       for (const [i, l] of manifest.layers.entries()) {
-        const c = layerCompression(l.mediaType);
-        if (c === "zstd") throw bad(`layer ${i + 1} of manifest ${d.digest} is zstd-compressed, which tbuild does not read yet`);
         layers.push(await this.layer(`blobs/sha256/${l.digest.slice(7)}`, diffIds[i]!, `layer ${i + 1} of manifest ${d.digest}`, dest, l));
       }
       const img: TransferImage = { configDigest: manifest.config.digest, configBytes, config, layers, tags: [...tags] };

@@ -16,7 +16,7 @@ import { hashBytes, type ArchiveCodecDeps } from "./deps.js";
 
 export interface ArchiveWriterOptions {
   readonly format: "docker" | "oci";
-  /** gzip layers (oci format only). */
+  /** Compressed layers (oci format only): a layer arriving compressed (gzip, or a pulled zstd one) as it is, a plain one gzipped by the source. */
   readonly compress?: boolean;
   /** Entry modification time (default the epoch: archives are reproducible). */
   readonly mtime?: Date;
@@ -132,10 +132,7 @@ export class ArchiveDestination implements ImageDestination {
   private async commitOci(): Promise<void> {
     const entries: Descriptor[] = [];
     for (const img of this.images) {
-      const layers: Descriptor[] = img.layers.map((l) =>
-        l.compressed ? { mediaType: MediaType.OCI_LAYER_GZIP, digest: l.compressed.digest, size: l.compressed.size } : { mediaType: MediaType.OCI_LAYER, digest: l.diffId, size: l.size },
-      );
-      const m = buildManifest({ digest: img.configDigest, size: img.configBytes.length }, layers);
+      const m = buildManifest({ digest: img.configDigest, size: img.configBytes.length }, img.layers);
       if (hashBytes(this.deps, m.bytes) !== m.descriptor.digest) throw new TbuildError("E_INTERNAL", "manifest digest mismatch");
       if (!this.written.has(m.descriptor.digest)) {
         await this.writeBytes(`blobs/sha256/${digestHex(m.descriptor.digest)}`, m.bytes);
