@@ -60,7 +60,8 @@ class RemoteCacheIndex extends CacheIndex {
    * or under way instead of fetching one step's layer after another. These are exactly the
    * layers the lookups would fetch: a key is looked up when the solver reaches its step,
    * and a changed input changes the key, so a step that will miss is not in any cache.
-   * A failed download is left to that lookup, which tries again and reports it.
+   * A failed download is left to that lookup: one that comes after it tries again and
+   * reports it; one that joins it while it runs shares its failure, and the step is rebuilt.
    */
   prefetch(keys: readonly Digest[]): void {
     if (!this.fetch || this.remotes.length === 0) return;
@@ -69,6 +70,7 @@ class RemoteCacheIndex extends CacheIndex {
       const found = this.remoteEntry(key);
       await found?.remote.fetchLayer(this.transfer, found.entry.layer.diffId).catch(() => undefined);
     });
+    this.prefetching.catch(() => undefined); // settle() waits for it; a failed lookup here is the solver's to meet again
   }
 
   /** Start no more prefetches and wait for those under way (the build is over, or failed). */

@@ -69,9 +69,13 @@ export async function cancellableDownload(job: DownloadJob, cancelled: () => boo
 
 /** Run `job`: the blob's file written (and fsynced) in job.dir, or what stopped it; `progress` hears the bytes so far. */
 export async function downloadBlob(job: DownloadJob, signal: AbortSignal | undefined, progress?: (done: number) => void): Promise<DownloadOutcome> {
+  // Aborted when the writer fails before or while reading the body: the response is then
+  // dropped, not left paused (a direct one would hold its socket until its idle timeout).
+  const giveUp = new AbortController();
+  const stop = signal ? AbortSignal.any([signal, giveUp.signal]) : giveUp.signal;
   let res;
   try {
-    res = await sendHttp(job.url, { method: "GET", headers: job.headers, direct: true, ...(signal ? { signal } : {}), ...(job.unverifiedHost !== undefined ? { unverifiedHost: job.unverifiedHost } : {}) });
+    res = await sendHttp(job.url, { method: "GET", headers: job.headers, direct: true, signal: stop, ...(job.unverifiedHost !== undefined ? { unverifiedHost: job.unverifiedHost } : {}) });
   } catch (e) {
     return fault("request", e);
   }
@@ -111,6 +115,7 @@ export async function downloadBlob(job: DownloadJob, signal: AbortSignal | undef
     const t = await writeVerifiedTemp(job.dir, body, { size: job.size }, mismatch, { hashInProcess: true });
     return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: tail.bytes() };
   } catch (e) {
+    giveUp.abort();
     if (broke) return fault("body", broke.e);
     // Stopping early destroyed the response (its reader was failed).
     if (e instanceof SizeMismatch) return { kind: "size", ...(e.got !== undefined ? { got: e.got } : {}) };

@@ -153,6 +153,14 @@ class DirectResponseReader {
       this.fail(parsed);
       return false;
     }
+    if (parsed.status >= 100 && parsed.status < 200 && parsed.status !== 101) {
+      // An interim answer (100 Continue, 103 Early Hints): skipped, as node:http does; the
+      // final head follows, maybe in this same read.
+      this.headDone = false;
+      this.view = this.view.subarray(this.at);
+      this.at = 0;
+      return this.readHead();
+    }
     this.framing = parsed.framing;
     this.resolveHead(this.response(parsed));
     return true;
@@ -195,7 +203,7 @@ class DirectResponseReader {
    */
   private drain(): boolean {
     if (!this.sink || this.over) return false;
-    while (!this.ended) {
+    while (!this.ended && !this.over) {
       const piece = this.nextPiece();
       if (piece === undefined) break;
       if (piece.length === 0) continue;

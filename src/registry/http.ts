@@ -8,7 +8,7 @@
 import { request as plainRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { PieceSink } from "../image/pushed.js";
+import { eachPiece, type PieceSink } from "../image/pushed.js";
 import { directGet } from "./http-direct.js";
 
 export interface HttpRequest {
@@ -138,12 +138,7 @@ function wrap(res: IncomingMessage): HttpResponse {
       return Array.isArray(v) ? v.join(", ") : v;
     },
     body: res,
-    async pushTo(sink) {
-      for await (const piece of res as AsyncIterable<Buffer>) {
-        const pending = sink(piece);
-        if (pending) await pending;
-      }
-    },
+    pushTo: (sink) => eachPiece(res as AsyncIterable<Buffer>, sink),
     discard: () => void res.resume(),
     async text() {
       const parts: Buffer[] = [];

@@ -1,15 +1,15 @@
 // The last 4 bytes of a blob as it streams past: a gzip layer's trailer ends with its plain
 // size (ISIZE, read by the store's provisionalPlainSize), so a pull learns it without a
 // second pass. Used on the main thread (transfer.ts) and on download workers
-// (download-worker.ts), which pay for every module they load: this one imports nothing.
+// (download-job.ts), which pay for every module they load: this one imports nothing.
 
 /** The last 4 bytes of the chunks it was shown, in order. */
 export class StreamTail {
   private last: Uint8Array = new Uint8Array(0);
 
-  /** The stream's next chunk (its last bytes are copied: the chunk may be reused after). */
+  /** The stream's next chunk (its last bytes are copied, not viewed: the chunk may be a Buffer whose memory is reused after). */
   see(chunk: Uint8Array): void {
-    this.last = chunk.byteLength >= 4 ? chunk.slice(-4) : Buffer.concat([this.last, chunk]).subarray(-4);
+    this.last = chunk.byteLength >= 4 ? new Uint8Array(chunk.subarray(-4)) : Buffer.concat([this.last, chunk]).subarray(-4);
   }
 
   /** A copy of the last 4 bytes (all of them when the stream had fewer). */

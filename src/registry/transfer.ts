@@ -391,7 +391,7 @@ async function findKnownGzip(client: RegistryClient, store: TransferStore, ref: 
 async function storedManifest(store: TransferStore, digest: Digest, remote: EncodedBlob<ImageManifest>): Promise<{ bytes: Uint8Array; mediaType: string }> {
   const bytes = await store.readBlob(digest);
   const stored = parseJson<ImageManifest>(bytes, `manifest ${digest}`);
-  return describesSameBlobs(stored, remote.value) ? { bytes, mediaType: stored.mediaType! } : { bytes: remote.bytes, mediaType: MEDIA.ociManifest };
+  return describesSameBlobs(stored, remote.value) ? { bytes, mediaType: stored.mediaType ?? MEDIA.ociManifest } : { bytes: remote.bytes, mediaType: MEDIA.ociManifest };
 }
 
 /** The gzip form of a stored layer: the store's remembered one, else gzip it here once. */

@@ -175,7 +175,7 @@ export async function fillFile<F extends TempFile>(tmpDir: string, expect: BlobE
 /** The bytes a blob is written from: in memory, an iterable of chunks, or pushed pieces (image/pushed.ts). */
 export type BlobBytes = Uint8Array | AsyncIterable<Uint8Array> | PushedBytes;
 
-/** image/pushed.ts's isPushed, here because a worker thread loads this file and nothing of image/ (see the header). */
+/** image/pushed.ts's isPushed, here because store/worker.ts (which loads this file) loads nothing outside store/ (the architecture test checks it). */
 function isPushed(data: BlobBytes): data is PushedBytes {
   return typeof (data as Partial<PushedBytes>).pushTo === "function";
 }

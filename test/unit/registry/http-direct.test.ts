@@ -91,6 +91,13 @@ describe("directGet", () => {
     expect(request).toContain("\r\nConnection: close\r\n");
   });
 
+  it("skips interim answers (103 Early Hints, 100 Continue) before the final one, in the same read or the next", async () => {
+    const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 20", "0 OK\r\nContent-Length: 5\r\n\r\nhello"]));
+    const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("hello");
+  });
+
   it("stops at Content-Length and ignores bytes after it", async () => {
     const host = await serve((socket) => void dribble(socket, ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA"]));
     const res = await directGet(new URL(`http://${host}/`), {}, undefined, 10_000);
@@ -189,10 +196,11 @@ describe("directGet", () => {
     await expect(res.pushTo(collector().sink)).rejects.toThrow(/malformed chunked body: bad chunk size line/);
   });
 
-  it("refuses a header that would split the request, and a URL that is not http(s), before connecting", async () => {
+  it("refuses a header that would split the request, and a URL that is not http: (https: goes through node:https), before connecting", async () => {
     await expect(directGet(new URL("http://127.0.0.1:1/"), { "X-A": "v\r\nInjected: 1" }, undefined, 10_000)).rejects.toThrow(/invalid HTTP header/);
     await expect(directGet(new URL("http://127.0.0.1:1/"), { "Bad Name": "v" }, undefined, 10_000)).rejects.toThrow(/invalid HTTP header/);
     await expect(directGet(new URL("ftp://127.0.0.1:1/"), {}, undefined, 10_000)).rejects.toThrow(/unsupported URL scheme/);
+    await expect(directGet(new URL("https://127.0.0.1:1/"), {}, undefined, 10_000)).rejects.toThrow(/plain http only/);
   });
 
   it("stops when the signal aborts in the middle of the body, and when a sink throws", async () => {

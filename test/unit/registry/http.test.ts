@@ -53,7 +53,7 @@ describe("sendHttp over https", () => {
     expect(await res.text()).toBe("GET /v2/ over TLS");
   });
 
-  it("reads a direct GET's body over TLS into a sink, after a redirect", async () => {
+  it("a GET asked to be direct goes through node:https over TLS (direct reads are plain-http only), after a redirect, into a sink", async () => {
     const res = await sendHttp(`https://${host}/moved`, { method: "GET", direct: true });
     expect(await res.text()).toBe("GET /v2/ over TLS");
     const blob = await sendHttp(`https://${host}/blob`, { method: "GET", direct: true });
@@ -62,7 +62,7 @@ describe("sendHttp over https", () => {
     expect(Buffer.compare(Buffer.concat(parts), BLOB)).toBe(0);
   });
 
-  it("a direct GET over TLS whose sink waits now and then (as the store's writer waits for its disk) gets every byte", async () => {
+  it("a GET asked to be direct, over TLS, whose sink waits now and then (as the store's writer waits for its disk), gets every byte", async () => {
     const blob = await sendHttp(`https://${host}/big`, { method: "GET", direct: true });
     const parts: Buffer[] = [];
     let n = 0;
@@ -84,7 +84,7 @@ describe("sendHttp over https", () => {
     await expect(sendHttp(`https://${host}/to-localhost`, { method: "GET", unverifiedHost: "127.0.0.1" })).rejects.toMatchObject({ code: "ERR_TLS_CERT_ALTNAME_INVALID" });
   });
 
-  it("verifies the server's name on a direct GET: the certificate names 127.0.0.1, not localhost", async () => {
+  it("verifies the server's name on a GET asked to be direct as on any: the certificate names 127.0.0.1, not localhost", async () => {
     const port = host.split(":")[1];
     await expect(sendHttp(`https://localhost:${port}/blob`, { method: "GET", direct: true })).rejects.toMatchObject({ code: "ERR_TLS_CERT_ALTNAME_INVALID" });
     await expect(sendHttp(`https://localhost:${port}/blob`, { method: "GET" })).rejects.toMatchObject({ code: "ERR_TLS_CERT_ALTNAME_INVALID" });

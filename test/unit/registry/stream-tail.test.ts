@@ -21,6 +21,15 @@ describe("StreamTail", () => {
     expect(tailOf(chunks)).toEqual(tail);
   });
 
+  it("keeps a copy of a Buffer chunk's last bytes (a Buffer's slice is a view): the buffer reused for the next read does not change them", () => {
+    const t = new StreamTail();
+    const buffer = Buffer.from([9, 9, 1, 2, 3, 4]);
+    t.see(buffer.subarray(0, 6));
+    buffer.fill(7); // the reader's next read lands in the same memory
+    t.see(buffer.subarray(0, 0));
+    expect([...t.bytes()]).toEqual([1, 2, 3, 4]);
+  });
+
   it("returns a copy: a chunk changed afterwards does not change it", () => {
     const t = new StreamTail();
     const c = Uint8Array.from([1, 2, 3, 4]);
