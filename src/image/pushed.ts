@@ -67,6 +67,8 @@ export class PieceRelay implements PushedBytes, AsyncIterable<Uint8Array> {
   private arrival: { resolve(): void; reject(e: unknown): void } | undefined;
   /** Set once the producer ended or something failed. */
   private over: { error?: unknown } | undefined;
+  /** The consumer holds a piece (its promise pending): fail() releases the producer waiting on it. */
+  private holding: ((e: unknown) => void) | undefined;
   private readonly done: Promise<void>;
   private settle!: { resolve(): void; reject(e: unknown): void };
 
@@ -86,9 +88,20 @@ export class PieceRelay implements PushedBytes, AsyncIterable<Uint8Array> {
       this.fail(e);
       throw e;
     }
-    return pending?.catch((e: unknown) => {
-      this.fail(e);
-      throw e;
+    if (!pending) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.holding = reject;
+      pending.then(
+        () => {
+          this.holding = undefined;
+          resolve();
+        },
+        (e: unknown) => {
+          this.holding = undefined;
+          this.fail(e);
+          reject(e);
+        },
+      );
     });
   }
 
@@ -105,6 +118,8 @@ export class PieceRelay implements PushedBytes, AsyncIterable<Uint8Array> {
     this.over = { error };
     this.settle.reject(error);
     this.arrival?.reject(error);
+    // A consumer that gave up (its decompressor failed) may never settle the piece it holds.
+    this.holding?.(error);
   }
 
   pushTo(sink: PieceSink): Promise<void> {

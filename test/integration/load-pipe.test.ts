@@ -91,6 +91,17 @@ function bodyOffset(bytes: Buffer, name: string): number {
   return at + 512;
 }
 
+/** Where the body of the largest entry of the tar `bytes` starts. */
+function largestEntryBody(bytes: Buffer): number {
+  let best = { size: -1, body: 0 };
+  for (let at = 0; at + 512 <= bytes.length && bytes[at] !== 0; ) {
+    const size = parseInt(bytes.subarray(at + 124, at + 136).toString("latin1").replace(/\0.*$/, "").trim() || "0", 8);
+    if (size > best.size) best = { size, body: at + 512 };
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return best.body;
+}
+
 describe("load from a pipe", () => {
   it("cat archive | tbuild load reads the pipe into one buffer and gives the store load -i gives", () => {
     const root = tempDir("pipe-cat");
@@ -128,6 +139,31 @@ describe("load from a pipe", () => {
       expectUnchanged(store);
     }
   });
+
+  it("a corrupted gzip layer is refused at once (the pipe's reader does not wait on a decompressor that gave up), and nothing is stored", () => {
+    const dir = tempDir("pipe-gz");
+    const src = tempDir("pipe-gz-src");
+    const rootfs = join(dir, "gz.tar");
+    writeFileSync(rootfs, buildTar([{ name: "data.bin", content: randomBytes(12 << 20) }]));
+    tbOk(src, ["import", rootfs, "gz:1"]);
+    const file = join(dir, "gz-oci.tar");
+    tbOk(src, ["save", "--format", "oci", "--compress", "-o", file, "gz:1"]);
+    const bytes = readFileSync(file);
+    const at = largestEntryBody(bytes) + 100; // the gzip layer's
+    expect(bytes.subarray(at - 100, at - 98)).toEqual(Buffer.from([0x1f, 0x8b]));
+    bytes[at] = bytes[at]! ^ 0xff;
+    writeFileSync(file, bytes);
+    const store = storeWithAnImage();
+    const t0 = Date.now();
+    const r = spawnSync("sh", ["-c", `cat "$1" | eval "$TBUILD load"`, "sh", file], { env: { ...process.env, TBUILD_ROOT: store.root, TBUILD: `"${process.execPath}" "${CLI}"` }, timeout: 30_000 });
+    // Before the fix the relay's producer and reader waited on each other with nothing else
+    // pending: the process ran out of work and exited 0, having loaded nothing.
+    expect(r.signal, "the load hung").toBeNull();
+    expect(r.status).toBe(1);
+    expect(r.stderr.toString()).toMatch(/E_ARCHIVE_INVALID/);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expectUnchanged(store);
+  }, 60_000);
 
   it("a corrupted layer is refused by its digest and nothing is stored", () => {
     const bytes = readFileSync(archive);

@@ -321,6 +321,9 @@ export class ArchiveSource implements ImageSource {
       for (let r = await next(); !r.done; r = await next()) yield r.value;
     }
     const stored = await dest.putBlob(decompress.stream(raw()), { label: `${label} (uncompressed)` }).catch((e: unknown) => {
+      // Let go of `body` (a relay's reader then stops the relay); not awaited: the reader may
+      // be waiting for a piece, which only the relay's failure (the caller's) releases.
+      void it.return?.(undefined)?.catch(() => undefined);
       throw sourceFailed ? e : notDecompressed(label, decompress, e);
     });
     while (!(await next()).done);
