@@ -135,8 +135,14 @@ export class ArchiveSource implements ImageSource {
   }
 
   /** Is an entry of this name and size kept in memory (JSON and small files) rather than sent on? */
+  /**
+   * Whether an entry is kept in memory: small ones and JSON. index.json and manifest.json
+   * over MAX_JSON are refused: their size comes from a tar header, which a hostile archive
+   * sets to what it likes (a 1 KB pipe could ask for gigabytes).
+   */
   private static inMemory(name: string, size: number): boolean {
-    return size <= SMALL || (name.endsWith(".json") && size <= MAX_JSON) || name === "index.json" || name === "manifest.json";
+    if ((name === "index.json" || name === "manifest.json") && size > MAX_JSON) throw bad(`${name} is ${size} bytes; an archive's ${name} is read only up to ${MAX_JSON} bytes`, "the archive is corrupt or not an image archive");
+    return size <= SMALL || (name.endsWith(".json") && size <= MAX_JSON);
   }
 
   /** Record a link entry; true when the entry was one. */

@@ -125,6 +125,36 @@ describe("an interrupted load", () => {
     expect(read).toBeLessThan(gz.length / 2);
   });
 
+  it("refuses a manifest.json whose tar header claims 3 GiB, before allocating it (streamed; from a file, as truncated)", async () => {
+    // One ustar header with a valid checksum and a hostile size, and a few bytes of body.
+    const header = Buffer.alloc(512);
+    header.write("manifest.json", 0, "latin1");
+    header.write("0000644\0", 100, "latin1");
+    header.write("0000000\0", 108, "latin1");
+    header.write("0000000\0", 116, "latin1");
+    header.write(`${(3 * 1024 ** 3).toString(8).padStart(11, "0")}\0`, 124, "latin1");
+    header.write("00000000000\0", 136, "latin1");
+    header.write("0", 156, "latin1");
+    header.write("ustar\x0000", 257, "latin1");
+    header.fill(" ", 148, 156);
+    let sum = 0;
+    for (const b of header) sum += b;
+    header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+    const hostile = Buffer.concat([header, Buffer.alloc(1024, 0x7b)]);
+    const s = await Store.open(root());
+    await expect(copyImages(new ArchiveSource(chunks(hostile, 700), nodeArchiveDeps), new StoreDestination(s))).rejects.toMatchObject({ code: "E_ARCHIVE_INVALID", message: expect.stringContaining("manifest.json is 3221225472 bytes") });
+    const file = join(root(), "hostile.tar");
+    writeFileSync(file, hostile);
+    const fh = await open(file);
+    try {
+      const input: RandomAccessInput = { size: hostile.length, read: async (buf, at) => (await fh.read(buf, 0, buf.length, at)).bytesRead };
+      // From a file the header is checked against the file's size first: refused as truncated.
+      await expect(copyImages(new ArchiveSource(input, nodeArchiveDeps), new StoreDestination(s))).rejects.toMatchObject({ code: "E_ARCHIVE_INVALID", message: expect.stringContaining("manifest.json") });
+    } finally {
+      await fh.close();
+    }
+  });
+
   it("cut short by a truncated archive leaves no blob and no temporary file, then a full load commits", async () => {
     const s = await Store.open(root());
     const { archive, layerDigest } = dockerArchive(randomBytes(12 << 20));
