@@ -23,6 +23,12 @@ const MAX_BLOCK = 128 << 10;
 export const MAX_ZSTD_WINDOW = 32 << 20;
 /** Decoded bytes handed to fzstd per push, at most (plus one block). */
 const OUT_PER_PUSH = 1 << 20;
+/**
+ * Blocks allowed beyond one per KiB of output. fzstd moves its whole window for every
+ * block, so a hostile frame of 1-byte blocks with a 32 MiB window costs ~1.5 ms per block
+ * (1 MiB of them: ~6 minutes); a real encoder's blocks hold up to 128 KiB each.
+ */
+const SPARE_BLOCKS = 64;
 
 /** A zstd stream that tbuild cannot decode: invalid, or (`unsupported`) valid but beyond what tbuild reads. */
 export class ZstdFormatError extends Error {
@@ -174,48 +180,78 @@ function readLE(b: Uint8Array, at: number, n: number): number {
 
 /**
  * Decompress a zstd stream (every frame; skippable frames are passed over). Memory stays
- * bounded: the largest window (MAX_ZSTD_WINDOW) plus about 1 MiB of output. A stream that
- * is not valid zstd, or that tbuild refuses, throws `invalid(cause)`; a TbuildError from
- * `src` passes as is.
+ * bounded: the largest window (MAX_ZSTD_WINDOW) plus about 1 MiB of output, and so is the
+ * work per byte (SPARE_BLOCKS). A stream that is not valid zstd, or that tbuild refuses,
+ * throws `invalid(cause)`; an error of `src` itself passes as is.
  */
 export async function* unzstd(src: AsyncIterable<Uint8Array>, invalid: (cause: Error) => Error = (cause) => cause): AsyncGenerator<Uint8Array> {
   const scanner = new ZstdScanner();
   let out: Uint8Array[] = [];
+  let decoded = 0;
+  let blocks = 0;
   const decoder = new Decompress((c) => {
     if (c.length) out.push(c);
+    decoded += c.length;
   });
   const take = () => {
     const o = out;
     out = [];
     return o;
   };
+  const input = src[Symbol.asyncIterator]();
+  const next = async (): Promise<IteratorResult<Uint8Array>> => {
+    try {
+      return await input.next();
+    } catch (e) {
+      throw new SourceError(e);
+    }
+  };
   try {
-    for await (const chunk of src) {
-      const cuts: number[] = [];
+    for (let r = await next(); !r.done; r = await next()) {
+      const chunk = r.value;
+      // Cut after ~1 MiB of output or SPARE_BLOCKS blocks, whichever comes first, so that the
+      // work per push stays bounded and the block count is checked between pushes.
+      const cuts: { end: number; blocks: number }[] = [];
       let pending = 0;
+      let since = 0;
       scanner.scan(chunk, (end, max) => {
         pending += max;
-        if (pending >= OUT_PER_PUSH) {
-          cuts.push(end);
+        since++;
+        if (pending >= OUT_PER_PUSH || since >= SPARE_BLOCKS) {
+          cuts.push({ end, blocks: since });
           pending = 0;
+          since = 0;
         }
       });
+      const push = (bytes: Uint8Array, blocksIn: number) => {
+        decoder.push(bytes);
+        blocks += blocksIn;
+        if (blocks > SPARE_BLOCKS + decoded / 1024) throw new ZstdFormatError(`${blocks} blocks for ${decoded} bytes of output: too many small blocks (an encoder writes up to 128 KiB a block)`);
+      };
       let from = 0;
-      for (const end of cuts) {
-        decoder.push(chunk.subarray(from, end));
+      for (const { end, blocks: n } of cuts) {
+        push(chunk.subarray(from, end), n);
         from = end;
         yield* take();
       }
-      if (from < chunk.length) decoder.push(chunk.subarray(from));
+      if (from < chunk.length) push(chunk.subarray(from), since);
       yield* take();
     }
     scanner.finish();
     decoder.push(new Uint8Array(0), true);
     yield* take();
   } catch (e) {
+    if (e instanceof SourceError) throw e.cause;
     if (e instanceof TbuildError) throw e;
     throw invalid(e instanceof Error ? e : new Error(String(e)));
+  } finally {
+    await input.return?.();
   }
+}
+
+/** An error of unzstd's input (a read failed, an abort): not the stream's fault. */
+class SourceError {
+  constructor(readonly cause: unknown) {}
 }
 
 /**

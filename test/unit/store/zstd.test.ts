@@ -124,6 +124,31 @@ describe("unzstd", () => {
   });
 });
 
+describe("unzstd against hostile or failing input", () => {
+  /** A frame with a 32 MiB window (no content size) made of `n` raw blocks of 1 byte each. */
+  function tinyBlocks(n: number): Buffer {
+    const head = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 15 << 3]); // magic, descriptor, window 2^(10+15)
+    const blocks = Array.from({ length: n }, (_, i) => Buffer.from([(1 << 3) | (i === n - 1 ? 1 : 0), 0, 0, 0x61]));
+    return Buffer.concat([head, ...blocks]);
+  }
+
+  it("decodes a short run of 1-byte blocks, and refuses a long one (fzstd moves its whole window per block: ~1.5 ms each)", async () => {
+    expect((await collect(unzstd(pieces(tinyBlocks(50), 4096)))).toString()).toBe("a".repeat(50));
+    const err = await collect(unzstd(pieces(tinyBlocks(20_000), 64 << 10))).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/too many small blocks/);
+  });
+
+  it("passes an error of its input as it is, not as invalid zstd", async () => {
+    const z = zstd(layerTar("src"));
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield z.subarray(0, 1000);
+      throw Object.assign(new Error("EIO: i/o error, read"), { code: "EIO" });
+    }
+    const err = await collect(unzstd(failing(), (cause) => new Error(`not valid zstd: ${cause.message}`))).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "EIO", message: "EIO: i/o error, read" });
+  });
+});
+
 describe("provisionalZstdSize", () => {
   it("is the first frame's content size when it can be the whole stream's, behind a skippable frame too", () => {
     const plain = layerTar("p");
