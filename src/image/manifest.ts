@@ -85,7 +85,8 @@ export function buildManifest(config: { digest: Digest; size: number; mediaType?
  */
 export function describesSameBlobs(a: ImageManifest, b: ImageManifest): boolean {
   const key = (d: Descriptor) => `${ociMediaType(d.mediaType)} ${d.digest} ${d.size}`;
-  return isManifestType(a.mediaType) && key(a.config) === key(b.config) && a.layers.length === b.layers.length && a.layers.every((l, i) => key(l) === key(b.layers[i]!));
+  // An OCI manifest may leave its mediaType out (image-spec): it is still an OCI manifest.
+  return isManifestType(a.mediaType ?? MediaType.OCI_MANIFEST) && key(a.config) === key(b.config) && a.layers.length === b.layers.length && a.layers.every((l, i) => key(l) === key(b.layers[i]!));
 }
 
 /**

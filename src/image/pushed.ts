@@ -36,13 +36,14 @@ export async function eachPiece(data: AsyncIterable<Uint8Array> | PushedBytes, s
 
 /**
  * A sink that learns the first `n` bytes before it knows where the bytes go: `choose` gets
- * them (the first piece itself, or a copy gathered from shorter pieces) and returns the sink
- * that takes every byte, those included. flush() ends a stream shorter than `n`.
+ * a copy of them (fewer at flush(), which ends a stream shorter than `n`) and returns the
+ * sink that takes every byte, those included.
  */
 export function sniffing(n: number, choose: (head: Uint8Array) => PieceSink): PieceSink & { flush(): void | Promise<void> } {
   let target: PieceSink | undefined;
   let head = new Uint8Array(0);
-  const decide = (bytes: Uint8Array) => (target = choose(bytes))(bytes);
+  // A copy: `choose` may keep the bytes past this piece, a view of a reused buffer.
+  const decide = (bytes: Uint8Array) => (target = choose(copyOf(bytes.subarray(0, n))))(bytes);
   const sink = (piece: Uint8Array): void | Promise<void> => {
     if (target) return target(piece);
     if (head.length === 0 && piece.length >= n) return decide(piece);

@@ -137,7 +137,7 @@ function sameDescriptors(a: readonly Descriptor[], b: readonly Descriptor[]): bo
 function keptManifestType(bytes: Uint8Array, want: ImageManifest): string | undefined {
   try {
     const m = parseManifest(bytes, "manifest", "E_ARCHIVE_INVALID");
-    return describesSameBlobs(m, want) ? m.mediaType : undefined;
+    return describesSameBlobs(m, want) ? (m.mediaType ?? MediaType.OCI_MANIFEST) : undefined;
   } catch {
     return undefined;
   }
