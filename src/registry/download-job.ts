@@ -7,7 +7,8 @@
 // verification: a job only says what happened (a DownloadOutcome).
 // Worker threads load this: it reaches the store only through store/worker.ts.
 import { rm } from "node:fs/promises";
-import { JobCancelled, writeVerifiedTemp, type PushedBytes } from "../store/worker.js";
+import type { PushedBytes } from "../image/pushed.js";
+import { JobCancelled, writeVerifiedTemp } from "../store/worker.js";
 import type { Digest } from "../util/index.js";
 import { sendHttp } from "./http.js";
 import { StreamTail } from "./stream-tail.js";

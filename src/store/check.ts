@@ -239,12 +239,12 @@ export async function checkStore(paths: StorePaths, opts: CheckOptions = {}): Pr
     // A layer imported from a cache is held as its gzip blob (plain once inflated); the
     // record's size is then the cache's word until it is, so only a plain tar is measured.
     const gz = typeof rec.compressed?.digest === "string" && isDigest(rec.compressed.digest) ? rec.compressed.digest : undefined;
-    if (gz && state.good.has(gz)) reached.add(gz);
+    const heldGzip = gz !== undefined && state.good.has(gz);
+    if (heldGzip) reached.add(gz);
     const size = state.good.get(diffId);
-    const problem =
-      size === undefined
-        ? gz && state.good.has(gz) ? undefined : state.corrupt.has(diffId) || (gz && state.corrupt.has(gz)) ? "is corrupt" : "is missing"
-        : typeof rec.layer?.size === "number" && rec.layer.size !== size ? `has ${size} bytes, the record says ${rec.layer.size}` : undefined;
+    let problem: string | undefined;
+    if (size !== undefined) problem = typeof rec.layer?.size === "number" && rec.layer.size !== size ? `has ${size} bytes, the record says ${rec.layer.size}` : undefined;
+    else if (!heldGzip) problem = state.corrupt.has(diffId) || (gz !== undefined && state.corrupt.has(gz)) ? "is corrupt" : "is missing";
     if (problem) {
       const p = add({ kind: "cache-entry", path, message: `cache record ${name}: layer ${diffId} ${problem}`, repairable: true });
       await removePath(p);

@@ -86,13 +86,13 @@ export class DirectFile {
   }
 
   /** Wait for the background fdatasync; throw the error one met (the bytes may not be on the disk). */
-  settle(): Promise<void> {
+  check(): Promise<void> {
     return this.writeback.check();
   }
 
   /** fsync the file (every write MUST have settled). */
   async sync(): Promise<void> {
-    await this.settle();
+    await this.check();
     await new Promise<void>((resolve, reject) => fs.fsync(this.plain, (e) => (e ? reject(e) : resolve())));
   }
 
@@ -174,7 +174,7 @@ export class ChunkWriter {
    */
   async flush(): Promise<void> {
     while (this.writes.length) await this.writes.shift();
-    await this.file.settle();
+    await this.file.check();
   }
 
   /** fsync the file, after a flush. */

@@ -1,14 +1,15 @@
 // A blob's temporary file: written in batches while it is hashed (sha256-stream.ts), a big
 // stream around the page cache (direct-file.ts), verified, fsynced; every failure path
 // removes it. blobs.ts builds the store's blob writes on this; it is apart, importing no
-// other folder at run time, because a worker thread of another folder
-// (registry/download-worker.ts) loads it through worker.ts, and a worker pays for every
-// module it loads (the whole store: ~40 ms of CPU more per worker).
+// other folder at run time but image/pushed.ts (which imports nothing), because a worker
+// thread of another folder (registry/download-worker.ts) loads it through worker.ts, and a
+// worker pays for every module it loads (the whole store: ~40 ms of CPU more per worker).
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type { BlobExpectation, BlobInfo, PushedBytes } from "../image/index.js";
+import type { BlobExpectation, BlobInfo } from "../image/index.js";
+import { eachPiece, isPushed, type PushedBytes } from "../image/pushed.js";
 import { ChunkWriter } from "./direct-file.js";
 import { createBlobHasher, hashFile, type BlobHasher } from "./sha256-stream.js";
 import { Writeback } from "./writeback.js";
@@ -175,11 +176,6 @@ export async function fillFile<F extends TempFile>(tmpDir: string, expect: BlobE
 /** The bytes a blob is written from: in memory, an iterable of chunks, or pushed pieces (image/pushed.ts). */
 export type BlobBytes = Uint8Array | AsyncIterable<Uint8Array> | PushedBytes;
 
-/** image/pushed.ts's isPushed, here because store/worker.ts (which loads this file) loads nothing outside store/ (the architecture test checks it). */
-function isPushed(data: BlobBytes): data is PushedBytes {
-  return typeof (data as Partial<PushedBytes>).pushTo === "function";
-}
-
 /**
  * Hand every piece of `data` to `take`, hashed and counted first (more bytes than expected
  * throw `fail`'s error), waiting for the promises `take` or the hasher return. A piece of
@@ -195,13 +191,7 @@ async function forEachPiece(data: AsyncIterable<Uint8Array> | PushedBytes, hash:
     return hashing && taking ? Promise.all([hashing, taking]).then(() => undefined) : (hashing ?? taking);
   };
   const pushed = isPushed(data);
-  if (pushed) await data.pushTo(each);
-  else {
-    for await (const chunk of data) {
-      const pending = each(chunk);
-      if (pending) await pending;
-    }
-  }
+  await eachPiece(data, each);
   return size;
 }
 

@@ -85,7 +85,7 @@ describe("writeVerifiedTemp after a writeback error", () => {
 });
 
 /**
- * `bytes` pushed as a source that reuses one buffer for every piece (as http-plain.ts's
+ * `bytes` pushed as a source that reuses one buffer for every piece (as registry/http-direct.ts's
  * reader does) and scribbles over it once the sink is done with a piece: a writer that
  * kept a piece instead of its bytes would write the scribbles.
  */
