@@ -89,9 +89,15 @@ export class RegistryClient {
     return this.registry === "docker.io" ? "registry-1.docker.io" : this.registry;
   }
 
+  /** Where requests go; with verification off, probed (once it answers: a registry briefly down is probed again). */
   private async reach(): Promise<RegistryOrigin> {
-    if (this.origin === "probe") this.origin = probeOrigin(this.host, this.transport, { "user-agent": this.opts.userAgent ?? "tbuild" }, this.opts.signal);
-    return await this.origin;
+    if (this.origin !== "probe") return await this.origin;
+    const probing = probeOrigin(this.host, this.transport, { "user-agent": this.opts.userAgent ?? "tbuild" }, this.opts.signal);
+    const shared = probing.then((p) => p.origin); // requests meanwhile wait for this probe
+    this.origin = shared;
+    const { origin, answered } = await probing;
+    if (!answered && this.origin === shared) this.origin = "probe";
+    return origin;
   }
 
   // ---- manifests ---------------------------------------------------------------------

@@ -33,9 +33,11 @@ export function fixedOrigin(host: string, tlsVerify: boolean | undefined): Regis
  * detectPropertiesHelper): GET /v2/ over https without verifying; if that fails, or answers
  * neither 200 nor 401, plain http. Unlike containers/image, http is taken only when it
  * answers 200 or 401 itself: a registry that is down then reports its https fault, and the
- * requests that follow keep their retries. `send` sends without auth or retries.
+ * requests that follow keep their retries. `answered` says whether either did: only then
+ * is the answer worth keeping (a registry briefly down is probed again). `send` sends
+ * without auth or retries.
  */
-export async function probeOrigin(host: string, send: (url: string, req: HttpRequest) => Promise<HttpResponse>, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<RegistryOrigin> {
+export async function probeOrigin(host: string, send: (url: string, req: HttpRequest) => Promise<HttpResponse>, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<{ origin: RegistryOrigin; answered: boolean }> {
   const unverifiedHost = new URL(`https://${host}`).hostname;
   const answers = async (url: string): Promise<boolean> => {
     try {
@@ -47,10 +49,10 @@ export async function probeOrigin(host: string, send: (url: string, req: HttpReq
     }
   };
   const https = { url: `https://${host}`, unverifiedHost };
-  if (await answers(https.url)) return https;
-  if (signal?.aborted) return https; // the caller reports the interruption
+  if (await answers(https.url)) return { origin: https, answered: true };
+  if (signal?.aborted) return { origin: https, answered: false }; // the caller reports the interruption
   const http = { url: `http://${host}`, unverifiedHost };
-  return (await answers(http.url)) ? http : https;
+  return (await answers(http.url)) ? { origin: http, answered: true } : { origin: https, answered: false };
 }
 
 /** Node's codes for a certificate that failed verification (OpenSSL's X509_V_ERR_* names, and the host name check). */

@@ -214,13 +214,21 @@ const MAX_PULL_WORKERS = 1;
  * the session's staging folder; a transport of the caller's own runs only on this thread.
  */
 function startWorkers(session: TransferSession | undefined, missing: readonly Descriptor[], opts: PullOptions): WorkerDownloads | undefined {
-  if (opts.workerThreads === 0 || !session?.putBlobFile || opts.transport) return undefined;
+  if (opts.workerThreads === 0 || !runsJobs(session, opts)) return undefined;
   const big = missing.filter((l) => l.size >= WORKER_MIN_SIZE).length;
   const threads = opts.workerThreads ?? Math.min(MAX_PULL_WORKERS, big - 1);
   if (big === 0 || threads <= 0) return undefined;
   const workers = new WorkerDownloads(threads, opts.signal);
   workers.warm();
   return workers;
+}
+
+/**
+ * Whether big layers download as jobs (download-job.ts): into a staging session's files,
+ * with the default transport (a caller's own runs only on this thread, through putBlob).
+ */
+function runsJobs(session: TransferSession | undefined, opts: PullOptions): boolean {
+  return session?.putBlobFile !== undefined && !opts.transport;
 }
 
 /**
@@ -274,7 +282,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${asIs ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
   // A big layer is a download job (download-job.ts: its body is read into one reused
   // buffer) on a lane: this thread or a worker's, so that every core hashes.
-  const big = layer.size >= WORKER_MIN_SIZE && session?.putBlobFile !== undefined && !opts.transport;
+  const big = layer.size >= WORKER_MIN_SIZE && runsJobs(session, opts);
   const lane = big && workers ? await workers.lane() : big ? "here" : undefined;
   let stored;
   try {
