@@ -11,8 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient } from "../../src/registry/index.js";
 import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
-import { spawnCli } from "../helpers/run-cli.js";
-import { sh } from "./store-helpers.js";
+import { shOk, spawnCliOk } from "./store-helpers.js";
 
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip";
@@ -25,19 +24,9 @@ let ref: string;
 let raw: Buffer;
 let digest: string;
 
-const tb = (args: string[]) => spawnCli(args, { cwd: work, env });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await tb(args);
-  expect(r.code, `${args.join(" ")}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-
-function tool(cmd: string, args: string[]): string {
-  const r = sh(cmd, args);
-  expect(r.code, `${cmd} ${args.join(" ")}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const ok = (args: string[]) => spawnCliOk(args, { cwd: work, env });
+const tool = shOk;
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const blobFile = (root: string, d: string) => join(root, "blobs", "sha256", d.slice(7));

@@ -17,7 +17,7 @@ import { buildBusyboxRootfsTar } from "../helpers/fixtures.js";
 import { startRegistry, type RegistryServer } from "../helpers/registry-server.js";
 import { buildTar } from "../helpers/tar-builder.js";
 import { spawnCli } from "../helpers/run-cli.js";
-import { sh } from "./store-helpers.js";
+import { shOk, spawnCliOk } from "./store-helpers.js";
 
 const ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
 const MARKER = "read from a zstd layer";
@@ -35,17 +35,8 @@ let digest: string;
 
 const tb = (args: string[]) => spawnCli(args, { cwd: work, env });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await tb(args);
-  expect(r.code, `${args.join(" ")}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-
-function tool(cmd: string, args: string[]): string {
-  const r = sh(cmd, args);
-  expect(r.code, `${cmd} ${args.join(" ")}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const ok = (args: string[]) => spawnCliOk(args, { cwd: work, env });
+const tool = shOk;
 
 function context(name: string, dockerfile: string, files: Record<string, string> = {}): string {
   const dir = join(work, name);

@@ -1,6 +1,7 @@
 // Running the compiled CLI as a child process with a temporary --root (store suites).
 import { spawn, spawnSync } from "node:child_process";
-import { CLI, spawnCliSync, type ProcessResult } from "../helpers/run-cli.js";
+import { expect } from "vitest";
+import { CLI, spawnCli, spawnCliSync, type ProcessResult, type SpawnCliOptions } from "../helpers/run-cli.js";
 
 /** Run `tbuild ARGS` with TBUILD_ROOT=root, synchronously. */
 export function tb(root: string, args: string[], opts: { input?: Buffer; stdinFd?: number; cwd?: string } = {}): ProcessResult {
@@ -23,4 +24,18 @@ export function sh(cmd: string, args: string[]): ProcessResult {
   const r = spawnSync(cmd, args, { maxBuffer: 1 << 28 });
   if (r.error) throw new Error(`${cmd} could not run: ${r.error.message} (run test/setup/install-tools.sh)`);
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** sh, expecting exit 0 (else the test fails with the command and its stderr); its stdout. */
+export function shOk(cmd: string, args: string[]): string {
+  const r = sh(cmd, args);
+  expect(r.code, `${cmd} ${args.join(" ")}\n${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+/** spawnCli, expecting exit 0 (else the test fails with the arguments and stderr); its stdout. */
+export async function spawnCliOk(args: string[], opts: SpawnCliOptions): Promise<string> {
+  const r = await spawnCli(args, opts);
+  expect(r.code, `${args.join(" ")}\n${r.stderr}`).toBe(0);
+  return r.stdout;
 }

@@ -327,9 +327,8 @@ export class ArchiveSource implements ImageSource {
       for (let r = await next(); !r.done; r = await next()) yield r.value;
     }
     const stored = await dest.putBlob(decompress.stream(raw()), { label: `${label} (uncompressed)` }).catch((e: unknown) => {
-      // Let go of `body` (a relay's reader then stops the relay); not awaited: the reader may
-      // be waiting for a piece, which only the relay's failure (the caller's) releases.
-      void it.return?.(undefined)?.catch(() => undefined);
+      // A relay's producer waiting on a piece `body`'s reader holds is released when the
+      // caller fails the relay with this error (PieceRelay.fail), which is then the one told.
       throw sourceFailed ? e : notDecompressed(label, decompress, e);
     });
     while (!(await next()).done);
