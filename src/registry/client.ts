@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { TbuildError, isDigest, sha256Digest, type Digest } from "../util/index.js";
 import { basicHeader, parseChallenges, type Challenge, type CredentialSource, type Credentials } from "./auth.js";
-import { sendHttp, type HttpResponse, type HttpTransport } from "./http.js";
+import { faultUrl, sendHttp, type HttpResponse, type HttpTransport } from "./http.js";
 import { fixedOrigin, isCertificateError, probeOrigin, tlsError, type RegistryOrigin } from "./origin.js";
 import { MANIFEST_ACCEPT } from "./types.js";
 
@@ -391,13 +391,18 @@ export class RegistryClient {
 
   /**
    * The error for a TLS fault of request `what`, or undefined for another fault. Not
-   * retried: a certificate that does not verify will not on a second try. With the
-   * registry's own certificate unchecked, a certificate fault is a redirect's (blob storage
-   * on another host, which is checked).
+   * retried: a certificate that does not verify will not on a second try. The fault is
+   * the registry's when it happened at the registry's host (sendHttp names the hop), else
+   * a redirect's (blob storage on another host, whose certificate is always checked, so the
+   * hint does not suggest --tls-verify=false).
    */
   private tlsFault(e: unknown, origin: RegistryOrigin, what: string): TbuildError | undefined {
-    if (origin.unverifiedHost === undefined) return tlsError(e, `registry ${this.registry}`, false);
-    return isCertificateError(e) ? tlsError(e, `the host that ${this.registry} redirected ${what} to`, true) : undefined;
+    const hop = faultUrl(e);
+    const hopHost = hop === undefined ? undefined : new URL(hop).host;
+    // Without a hop (a transport of the caller's own), the registry's when it is checked.
+    const atRegistry = hopHost === undefined ? origin.unverifiedHost === undefined : hopHost === new URL(origin.url).host;
+    if (atRegistry) return origin.unverifiedHost === undefined ? tlsError(e, `registry ${this.registry}`, false) : undefined;
+    return isCertificateError(e) ? tlsError(e, hopHost === undefined ? `the host that ${this.registry} redirected ${what} to` : `${hopHost}, where ${this.registry} redirected ${what},`, true) : undefined;
   }
 
   private async expect(res: HttpResponse, ok: number[], what: string): Promise<void> {

@@ -10,7 +10,7 @@ import { rm } from "node:fs/promises";
 import type { PushedBytes } from "../image/pushed.js";
 import { JobCancelled, writeVerifiedTemp } from "../store/worker.js";
 import type { Digest } from "../util/index.js";
-import { sendHttp } from "./http.js";
+import { faultUrl, sendHttp } from "./http.js";
 import { StreamTail } from "./stream-tail.js";
 
 export interface DownloadJob {
@@ -31,7 +31,7 @@ export type DownloadOutcome =
   /** Not 200: the answer as it came, for the main thread's auth and retry rules. */
   | { readonly kind: "answer"; readonly status: number; readonly statusText: string; readonly headers: Readonly<Record<string, string>>; readonly text: string }
   /** The request failed (`during: "request"`) or its body broke off. */
-  | { readonly kind: "fault"; readonly during: "request" | "body"; readonly message: string; readonly code?: string }
+  | { readonly kind: "fault"; readonly during: "request" | "body"; readonly message: string; readonly code?: string; readonly url?: string }
   /** The body had `got` bytes (undefined: more than the job's size). */
   | { readonly kind: "size"; readonly got?: number };
 
@@ -126,6 +126,7 @@ export async function downloadBlob(job: DownloadJob, signal: AbortSignal | undef
 
 function fault(during: "request" | "body", e: unknown): DownloadOutcome {
   const code = (e as { code?: unknown } | undefined)?.code;
-  return { kind: "fault", during, message: e instanceof Error ? e.message : String(e), ...(typeof code === "string" ? { code } : {}) };
+  const url = faultUrl(e);
+  return { kind: "fault", during, message: e instanceof Error ? e.message : String(e), ...(typeof code === "string" ? { code } : {}), ...(url !== undefined ? { url } : {}) };
 }
 

@@ -29,7 +29,6 @@ export interface HttpRequest {
   readonly unverifiedHost?: string;
 }
 
-
 export interface HttpResponse {
   readonly status: number;
   readonly statusText: string;
@@ -62,7 +61,9 @@ export const sendHttp: HttpTransport = async (url, req) => {
   let { method, body } = req;
   let headers: Record<string, string> = { ...req.headers };
   for (let hops = 0; ; hops++) {
-    const res = await requestOnce(target, method, headers, body, req);
+    const res = await requestOnce(target, method, headers, body, req).catch((e: unknown) => {
+      throw atHop(e, target);
+    });
     const location = res.header("location");
     if (!isRedirect(res.status) || location === undefined) {
       // A HEAD answer has no body, but its socket returns to the pool only once it is read.
@@ -83,6 +84,21 @@ export const sendHttp: HttpTransport = async (url, req) => {
     target = next;
   }
 };
+
+/**
+ * A request's fault, with the URL of the hop that failed (`url`): after a redirect that is
+ * not the URL asked for, and a certificate fault there is that host's, not the registry's.
+ */
+function atHop(e: unknown, target: URL): unknown {
+  if (e instanceof Error && (e as { url?: unknown }).url === undefined) Object.assign(e, { url: target.href });
+  return e;
+}
+
+/** The URL of the hop a sendHttp fault happened at (undefined for another error). */
+export function faultUrl(e: unknown): string | undefined {
+  const url = (e as { url?: unknown } | undefined)?.url;
+  return typeof url === "string" ? url : undefined;
+}
 
 function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;

@@ -135,5 +135,5 @@ function asResponse(out: DownloadOutcome): HttpResponse {
 }
 
 function netError(out: Extract<DownloadOutcome, { kind: "fault" }>): Error {
-  return Object.assign(new Error(out.message), out.code ? { code: out.code } : {});
+  return Object.assign(new Error(out.message), out.code ? { code: out.code } : {}, out.url !== undefined ? { url: out.url } : {});
 }

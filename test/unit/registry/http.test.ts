@@ -9,7 +9,9 @@ import { createServer, globalAgent, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RegistryClient } from "../../../src/registry/client.js";
 import { sendHttp } from "../../../src/registry/http.js";
+import { TbuildError } from "../../../src/util/index.js";
 import { tempDirs } from "../../helpers/temp-dirs.js";
 
 const tmp = tempDirs();
@@ -82,6 +84,20 @@ describe("sendHttp over https", () => {
     await direct.pushTo((piece) => void parts.push(Buffer.from(piece)));
     expect(Buffer.compare(Buffer.concat(parts), BLOB)).toBe(0);
     await expect(sendHttp(`https://${host}/to-localhost`, { method: "GET", unverifiedHost: "127.0.0.1" })).rejects.toMatchObject({ code: "ERR_TLS_CERT_ALTNAME_INVALID" });
+  });
+
+  it("names the hop a fault happened at (url): after a redirect, the host redirected to", async () => {
+    const port = host.split(":")[1];
+    await expect(sendHttp(`https://${host}/to-localhost`, { method: "GET" })).rejects.toMatchObject({ code: "ERR_TLS_CERT_ALTNAME_INVALID", url: `https://localhost:${port}/v2/` });
+  });
+
+  it("a registry client blames a certificate fault after a redirect on the host redirected to, with verification on (not on the registry, nor suggesting --tls-verify=false for it)", async () => {
+    const port = host.split(":")[1];
+    const client = new RegistryClient({ registry: host, tlsVerify: true, retries: 0 });
+    const err = await client.send("GET", "/to-localhost", { scopes: [] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TbuildError);
+    expect((err as TbuildError).message).toBe(`the TLS certificate of localhost:${port}, where ${host} redirected GET /to-localhost, does not verify: ${(err as { cause: Error }).cause.message} (ERR_TLS_CERT_ALTNAME_INVALID)`);
+    expect((err as TbuildError).hint).toContain("only the registry's own host");
   });
 
   it("verifies the server's name on a GET asked to be direct as on any: the certificate names 127.0.0.1, not localhost", async () => {
