@@ -11,7 +11,7 @@ import type { PushedBytes } from "../image/pushed.js";
 import { JobCancelled, writeVerifiedTemp } from "../store/worker.js";
 import type { Digest } from "../util/index.js";
 import { faultUrl, sendHttp } from "./http.js";
-import { StreamTail } from "./stream-tail.js";
+import { StreamHead, StreamTail } from "./stream-tail.js";
 
 export interface DownloadJob {
   readonly url: string;
@@ -26,8 +26,8 @@ export interface DownloadJob {
 
 /** What a job did. Only "written" leaves a file. */
 export type DownloadOutcome =
-  /** The whole body, hashed and fsynced in `path`; `tail` is its last 4 bytes (a gzip trailer's size). */
-  | { readonly kind: "written"; readonly path: string; readonly digest: Digest; readonly size: number; readonly tail: Uint8Array }
+  /** The whole body, hashed and fsynced in `path`; `head` is its first HEAD_BYTES (a zstd frame header), `tail` its last 4 (a gzip trailer's size). */
+  | { readonly kind: "written"; readonly path: string; readonly digest: Digest; readonly size: number; readonly head: Uint8Array; readonly tail: Uint8Array }
   /** Not 200: the answer as it came, for the main thread's auth and retry rules. */
   | { readonly kind: "answer"; readonly status: number; readonly statusText: string; readonly headers: Readonly<Record<string, string>>; readonly text: string }
   /** The request failed (`during: "request"`) or its body broke off. */
@@ -84,6 +84,7 @@ export async function downloadBlob(job: DownloadJob, signal: AbortSignal | undef
     const headers = Object.fromEntries(ANSWER_HEADERS.flatMap((h) => (res.header(h) === undefined ? [] : [[h, res.header(h)!]])));
     return { kind: "answer", status: res.status, statusText: res.statusText, headers, text: (await res.text().catch(() => "")).slice(0, ANSWER_TEXT_MAX) };
   }
+  const head = new StreamHead();
   const tail = new StreamTail();
   // The body, its last 4 bytes kept, and a break in it told apart from a failure of the
   // writer (a sink that threw or rejected).
@@ -94,6 +95,7 @@ export async function downloadBlob(job: DownloadJob, signal: AbortSignal | undef
     pushTo: (sink) =>
       res
         .pushTo((piece) => {
+          head.see(piece);
           tail.see(piece);
           progress?.((done += piece.length));
           try {
@@ -114,7 +116,7 @@ export async function downloadBlob(job: DownloadJob, signal: AbortSignal | undef
   try {
     const mismatch = (what: "size" | "digest", _want: unknown, got: string | number) => new SizeMismatch(what === "size" && typeof got === "number" ? got : undefined);
     const t = await writeVerifiedTemp(job.dir, body, { size: job.size }, mismatch, { hashInProcess: true });
-    return { kind: "written", path: t.path, digest: t.digest, size: t.size, tail: tail.bytes() };
+    return { kind: "written", path: t.path, digest: t.digest, size: t.size, head: head.bytes(), tail: tail.bytes() };
   } catch (e) {
     giveUp.abort();
     if (broke) return fault("body", broke.e);

@@ -36,7 +36,7 @@ import {
   type Reference,
 } from "../image/index.js";
 import { loadStore } from "./store-module.js";
-import { StreamTail } from "./stream-tail.js";
+import { StreamHead, StreamTail } from "./stream-tail.js";
 import { MEDIA, selectPlatform } from "./types.js";
 import { WORKER_MIN_SIZE, WorkerDownloads, downloadHere } from "./worker-download.js";
 
@@ -248,9 +248,6 @@ function checkCompression(layer: Descriptor): LayerCompression {
   return compression;
 }
 
-/** First bytes of a zstd layer kept for its provisional size: room for a frame header after a small skippable frame. */
-const ZSTD_HEAD = 4096;
-
 /**
  * Download one layer as it is (containerd's model): a gzip or zstd layer is stored under its
  * compressed digest, which the store's writer verifies (with the size) while it writes,
@@ -261,10 +258,10 @@ const ZSTD_HEAD = 4096;
 async function downloadLayer(client: RegistryClient, store: TransferStore, session: TransferSession | undefined, workers: WorkerDownloads | undefined, ref: Reference, layer: Descriptor, diffId: Digest, opts: PullOptions): Promise<PendingLayer> {
   const compression = checkCompression(layer);
   const asIs = compression !== "none";
-  // The gzip trailer: seen here chunk by chunk, or sent back by a worker; a zstd head, kept here or read from the file.
+  // The gzip trailer and zstd head: seen here chunk by chunk, or sent back by a download job.
   const seen = new StreamTail();
-  let trailer: Uint8Array | undefined;
-  let head: Uint8Array = new Uint8Array(0);
+  const seenHead = new StreamHead();
+  let ends: { head: Uint8Array; tail: Uint8Array } | undefined;
   const progress = (done: number) => opts.onEvent?.({ kind: "bytes", digest: layer.digest, done, total: layer.size });
   const source = async function* () {
     // The store's writer hashes the bytes and keeps nothing that differs: the client need not hash them too.
@@ -272,7 +269,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
     for await (const c of client.openBlob(ref.path, layer.digest, layer.size, { verifiedBy: "consumer" })) {
       done += c.byteLength;
       seen.see(c);
-      if (compression === "zstd" && head.length < ZSTD_HEAD) head = Buffer.concat([head, c.subarray(0, ZSTD_HEAD - head.length)]);
+      seenHead.see(c);
       progress(done);
       yield c;
     }
@@ -289,8 +286,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
     stored = lane
       ? await session!.putBlobFile!(async (dir) => {
           const file = lane === "worker" ? await workers!.download(client, ref.path, layer.digest, layer.size, dir) : await downloadHere(client, ref.path, layer.digest, layer.size, dir, opts.signal, progress);
-          trailer = file.tail;
-          if (compression === "zstd") head = await (await loadStore()).readHead(file.path, ZSTD_HEAD);
+          ends = file;
           progress(file.size);
           return file;
         }, want, mismatch, layer.size)
@@ -303,7 +299,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   if (!asIs) return { diffId, size: stored.size };
   const { provisionalPlainSize, provisionalZstdSize } = await loadStore();
   const compressed = compressedBlob({ mediaType: layer.mediaType, digest: stored.digest, size: stored.size });
-  const size = compression === "zstd" ? provisionalZstdSize(head, stored.size) : provisionalPlainSize(trailer ?? seen.bytes(), stored.size);
+  const size = compression === "zstd" ? provisionalZstdSize(ends?.head ?? seenHead.bytes(), stored.size) : provisionalPlainSize(ends?.tail ?? seen.bytes(), stored.size);
   return { diffId, size, compressed };
 }
 

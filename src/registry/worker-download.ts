@@ -28,8 +28,11 @@ import type { WrittenFile } from "./store-port.js";
 /** Blobs at least this big take a lane; configs and small layers stay on this thread. */
 export const WORKER_MIN_SIZE = 16 << 20;
 
-/** A downloaded blob's file, with the last 4 bytes of its body (a gzip trailer's size). */
+/** A downloaded blob's file, with its first and last bytes. */
 export interface DownloadedFile extends WrittenFile {
+  /** The body's first bytes (stream-tail.ts's HEAD_BYTES): a zstd layer's frame header. */
+  readonly head: Uint8Array;
+  /** The body's last 4 bytes: a gzip layer's plain size. */
   readonly tail: Uint8Array;
 }
 

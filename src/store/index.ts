@@ -9,7 +9,7 @@ export type { GcOptions, GcResult } from "./gc.js";
 export { StoreDestination } from "./staging.js";
 export { StoreSource, copyImages, type SourceImage } from "./store-source.js";
 export type { DiskUsage, ImageUsage } from "./usage.js";
-export { readHead, writeFileAtomic } from "./blobs.js";
+export { writeFileAtomic } from "./blobs.js";
 export { tempName } from "./temp-file.js";
 export { nodeArchiveDeps } from "./node-deps.js";
 export type { CheckReport, CheckProblem, CheckProblemKind, CheckOptions } from "./check.js";

@@ -1,6 +1,7 @@
-// StreamTail (src/registry/stream-tail.ts): the last 4 bytes of a stream, whatever its chunking.
+// StreamTail and StreamHead (src/registry/stream-tail.ts): the last 4 and first HEAD_BYTES
+// bytes of a stream, whatever its chunking.
 import { describe, expect, it } from "vitest";
-import { StreamTail } from "../../../src/registry/stream-tail.js";
+import { HEAD_BYTES, StreamHead, StreamTail } from "../../../src/registry/stream-tail.js";
 
 const tailOf = (chunks: number[][]) => {
   const t = new StreamTail();
@@ -37,5 +38,28 @@ describe("StreamTail", () => {
     const got = t.bytes();
     c.fill(0);
     expect([...got]).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe("StreamHead", () => {
+  it("keeps the first HEAD_BYTES across chunks, as copies (a reused buffer changed afterwards does not change them)", () => {
+    const h = new StreamHead();
+    const buffer = Buffer.alloc(3000, 1);
+    h.see(buffer.subarray(0, 3000));
+    buffer.fill(2);
+    h.see(buffer.subarray(0, 3000));
+    buffer.fill(3);
+    h.see(new Uint8Array(0));
+    h.see(buffer);
+    const got = h.bytes();
+    expect(got.length).toBe(HEAD_BYTES);
+    expect([got[0], got[2999], got[3000], got[HEAD_BYTES - 1]]).toEqual([1, 1, 2, 2]);
+  });
+
+  it("keeps all of a stream shorter than HEAD_BYTES", () => {
+    const h = new StreamHead();
+    h.see(Uint8Array.from([5, 6]));
+    h.see(Uint8Array.from([7]));
+    expect([...h.bytes()]).toEqual([5, 6, 7]);
   });
 });
