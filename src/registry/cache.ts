@@ -32,7 +32,7 @@ import { TbuildError, canonicalJson, isDigest, sha256Digest, type Digest } from 
 import { MediaType } from "../image/index.js";
 import { localBackend, registryBackend, type CacheBackend } from "./cache-backends.js";
 import type { RegistryClientOptions } from "./client.js";
-import type { PendingLayer, TransferStore } from "./store-port.js";
+import type { BlobMismatch, PendingLayer, TransferStore } from "./store-port.js";
 import { mapLimit } from "./transfer.js";
 
 export const CACHE_MEDIA_TYPE = "application/vnd.tbuild.cache.v1+json";
@@ -205,7 +205,7 @@ export class ImportedCache {
     // Pulled or exported before: its record (layer-records.ts) is already there.
     if (await store.hasBlob(layer.digest)) return held;
     const what = `layer ${layer.digest} of ${this.backend.name}`;
-    const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the cache's manifest says ${got.endsWith(" bytes") ? `${layer.compressedSize} bytes` : layer.digest}`, { hint: "the cache is damaged or was changed; nothing was stored" });
+    const mismatch: BlobMismatch = (kind, got) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but the cache's manifest says ${kind === "size" ? `${layer.compressedSize} bytes` : layer.digest}`, { hint: "the cache is damaged or was changed; nothing was stored" });
     await store.putBlob(this.backend.openBlob(compressed, { verifiedBy: "consumer" }), layer.digest, { mismatch, size: layer.compressedSize });
     // Not best effort, unlike a pull's: no image names this blob yet, so the record is
     // what keeps it from gc (as the build cache's layer) and lets the store inflate it.

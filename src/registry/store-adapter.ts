@@ -7,10 +7,10 @@ import type { Store } from "../store/index.js";
 import { TbuildError, type Digest } from "../util/index.js";
 import { knownGzip, recordPulledLayer } from "./blob-info.js";
 import { loadStore } from "./store-module.js";
-import type { TransferStore } from "./store-port.js";
+import type { BlobMismatch, TransferStore } from "./store-port.js";
 
-/** The store's mismatch callback for a port's `mismatch(got)`, where `got` is a digest or "N bytes". */
-const report = (mismatch: (got: string) => Error) => (what: "size" | "digest", _want: unknown, got: string | number) => mismatch(what === "digest" ? String(got) : `${got} bytes`);
+/** The store's mismatch callback for a port's BlobMismatch. */
+const report = (mismatch: BlobMismatch) => (what: "size" | "digest", _want: unknown, got: string | number) => mismatch(what, what === "digest" ? String(got) : `${got} bytes`);
 
 export function storeTransfer(store: Store): TransferStore {
   return {

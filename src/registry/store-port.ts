@@ -4,6 +4,9 @@
 import type { Digest } from "../util/index.js";
 import type { CompressedBlob } from "../image/index.js";
 
+/** Builds the error for bytes that are not the blob expected: `got` is their digest, or "N bytes" for a wrong size. */
+export type BlobMismatch = (what: "size" | "digest", got: string) => Error;
+
 export interface StoredBlob {
   readonly digest: Digest;
   readonly size: number;
@@ -80,12 +83,12 @@ export interface TransferSession {
    * invisible until commit. When the bytes differ it MUST throw the error `mismatch` builds
    * and keep nothing.
    */
-  putBlob(source: AsyncIterable<Uint8Array>, expected: Digest, mismatch: (got: string) => Error, size?: number): Promise<StoredBlob>;
+  putBlob(source: AsyncIterable<Uint8Array>, expected: Digest, mismatch: BlobMismatch, size?: number): Promise<StoredBlob>;
   /**
    * As putBlob, for a blob that `write` puts into a new file in the folder it is given (a
    * download on a worker thread, which hashes and fsyncs it there). Optional.
    */
-  putBlobFile?(write: (dir: string) => Promise<WrittenFile>, expected: Digest, mismatch: (got: string) => Error, size?: number): Promise<StoredBlob>;
+  putBlobFile?(write: (dir: string) => Promise<WrittenFile>, expected: Digest, mismatch: BlobMismatch, size?: number): Promise<StoredBlob>;
   /** Make the blobs durable, then write the image and tag it, atomically. */
   commit(image: PendingImage): Promise<{ readonly manifestDigest: Digest }>;
   /** Drop everything written (also after a failed commit). */
@@ -103,7 +106,7 @@ export interface TransferStore {
    * `check.size`, their size does), it MUST throw (`check.mismatch`'s error, when given)
    * and keep nothing.
    */
-  putBlob(source: AsyncIterable<Uint8Array>, expected?: Digest, check?: { readonly mismatch?: (got: string) => Error; readonly size?: number }): Promise<StoredBlob>;
+  putBlob(source: AsyncIterable<Uint8Array>, expected?: Digest, check?: { readonly mismatch?: BlobMismatch; readonly size?: number }): Promise<StoredBlob>;
   /** Write an image from its config bytes and stored layers and tag it, atomically. */
   putImage(image: PendingImage): Promise<{ readonly manifestDigest: Digest }>;
   /** The image a full normalised reference names, or undefined. */

@@ -12,7 +12,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { TbuildError, isDigest, type Digest } from "../util/index.js";
 import { RegistryClient, isRetryable, type RegistryClientOptions } from "./client.js";
-import type { CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
+import type { BlobMismatch, CompressedLayer, LocalImage, PendingLayer, TransferSession, TransferStore } from "./store-port.js";
 import {
   buildManifest,
   compressedBlob,
@@ -276,7 +276,7 @@ async function downloadLayer(client: RegistryClient, store: TransferStore, sessi
   };
   const want = asIs ? layer.digest : diffId;
   const what = asIs ? `layer ${layer.digest}` : `layer ${layer.digest}: its content`;
-  const mismatch = (got: string) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${asIs ? "its descriptor" : "the config"} says ${want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
+  const mismatch: BlobMismatch = (kind, got) => new TbuildError("E_REGISTRY_DIGEST", `${what} is ${got}, but ${asIs ? "its descriptor" : "the config"} says ${kind === "size" ? `${layer.size} bytes` : want}`, { hint: "the image in the registry is inconsistent; nothing was stored" });
   // A big layer is a download job (download-job.ts: its body is read into one reused
   // buffer) on a lane: this thread or a worker's, so that every core hashes.
   const big = layer.size >= WORKER_MIN_SIZE && runsJobs(session, opts);
