@@ -57,6 +57,14 @@ describe("--tls-verify with a registry over HTTPS (self-signed certificate)", ()
 
   /** An image of two big random layers pushed with --tls-verify=false (once): its ref, image ID and layer digests. */
   let big: Promise<{ ref: string; id: Digest; layers: Digest[] }> | undefined;
+  /** `tbuild push --tls-verify=false ref` from `root`, which must succeed quietly; its stdout. */
+  const pushUnverified = async (root: string, ref: string): Promise<string> => {
+    const push = await runCli(["push", "--root", root, "--tls-verify=false", ref]);
+    expect(push.err).toBe("");
+    expect(push.code).toBe(0);
+    return push.out;
+  };
+
   const bigImage = () =>
     (big ??= (async () => {
       const ref = `${tls.host}/tls/big:v1`;
@@ -69,10 +77,7 @@ describe("--tls-verify with a registry over HTTPS (self-signed certificate)", ()
   it("push and pull with --tls-verify=false talk HTTPS without checking the certificate; digests as usual", async () => {
     const ref = `${tls.host}/tls/app:v1`;
     const { root, id } = await smallImage(ref);
-    const push = await runCli(["push", "--root", root, "--tls-verify=false", ref]);
-    expect(push.err).toBe("");
-    expect(push.code).toBe(0);
-    const digest = pushedDigest(push.out);
+    const digest = pushedDigest(await pushUnverified(root, ref));
     expect(digest).toBeDefined();
     // skopeo reads the same manifest over HTTPS.
     const inspect = JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], { encoding: "utf8" })) as { Digest: string };
@@ -170,9 +175,7 @@ describe("--tls-verify with a registry over HTTPS (self-signed certificate)", ()
   it("--tls-verify=false against a plain-http registry falls back to http, after one failed TLS handshake per client", async () => {
     const ref = `${plain.host}/plain/app:v1`;
     const { root, id } = await smallImage(ref);
-    const push = await runCli(["push", "--root", root, "--tls-verify=false", ref]);
-    expect(push.err).toBe("");
-    expect(push.code).toBe(0);
+    await pushUnverified(root, ref);
     const rootB = tempDir("plain-pull");
     const pull = await runCli(["pull", "--root", rootB, "--tls-verify=false", ref]);
     expect(pull.code).toBe(0);
